@@ -1,0 +1,56 @@
+/** The SSH layer's contract, used by microk8s/ and the engine. */
+
+export interface SshTarget {
+  /** Inventory node name, for errors and audit. */
+  node: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKeyPath?: string;
+  /** The key's passphrase, already read from the environment; never logged. */
+  passphrase?: string;
+  agent?: boolean;
+  knownHostsPath: string;
+  /** Prefix privileged commands with `sudo -n --`. */
+  sudo: boolean;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export interface ExecOptions {
+  /** Run as root through `sudo -n --` when the target has sudo enabled. */
+  privileged?: boolean;
+  /** Overrides the target's commandTimeoutMs. */
+  timeoutMs?: number;
+  /** Exit codes that are not errors (default: only 0). */
+  okExitCodes?: number[];
+}
+
+export interface ExecResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  code: number;
+  durationMs: number;
+}
+
+/** One finished (or failed) remote command, for the audit trail. */
+export interface CommandEvent {
+  node: string;
+  command: string;
+  code: number | null;
+  durationMs: number;
+  error?: string;
+}
+
+export interface RemoteShell {
+  readonly node: string;
+  /**
+   * Runs argv on the node. Every element is shell-quoted by the SSH layer: callers
+   * never build command strings. Non-OK exit → CommandFailedError.
+   */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Copies a remote file to a local path over SFTP. */
+  download(remotePath: string, localPath: string): Promise<void>;
+  close(): void;
+}
