@@ -1,0 +1,161 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { runbookMap } from '../jobs/index.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { cachedMembers } from './auth/rbac.ts';
+import { Bot } from './bot/core.ts';
+import { createConsoleChat } from './chat/console/repl.ts';
+import type { ChatPort } from './chat/port.ts';
+import { createSlackChat } from './chat/slack/app.ts';
+import { createSlackPort } from './chat/slack/port.ts';
+import { builtinVerbs } from './commands/builtin-verbs.ts';
+import { createRegistry } from './commands/registry.ts';
+import { chatMode, type Env } from './config/env.ts';
+import type { Inventory } from './config/inventory.ts';
+import type { JobData } from './engine/job-data.ts';
+import { createEngineWorker, type WorkerOptions } from './engine/worker.ts';
+import { startHealthServer } from './http/health-server.ts';
+import { createMetrics } from './metrics.ts';
+import { createRedis } from './queue/connection.ts';
+import { JobQueue } from './queue/job-queue.ts';
+
+export interface AppOptions {
+  env: Env;
+  inventory: Inventory;
+  logger: Logger;
+  /** Console chat streams (default stdin/stdout) and the acting user. */
+  console?: { input?: Readable; output?: Writable; user?: string; channel?: string };
+  worker?: WorkerOptions;
+  /** Slack WebClient retries (tests: 0). */
+  slackRetries?: number;
+  precheckTimeoutMs?: number;
+}
+
+export interface App {
+  mode: ReturnType<typeof chatMode>;
+  /** The HTTP port actually bound (/slack/events, /healthz, /metrics). */
+  httpPort: number;
+  chat: ChatPort;
+  bot?: Bot;
+  worker?: Worker<JobData>;
+  queue: JobQueue;
+  redis: Redis;
+  /** Resolves when the console input ends (console mode); never in Slack mode. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the app from config, the same way for production, the demo and tests. */
+export async function startApp(options: AppOptions): Promise<App> {
+  const { env, inventory, logger } = options;
+  const mode = chatMode(env);
+  const roles = env.MK8S_ROLE;
+  const redis = createRedis(env.REDIS_URL);
+  const workerConnection = createRedis(env.REDIS_URL, { blocking: true });
+  const queueConnection = createRedis(env.REDIS_URL, { blocking: true });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  workerConnection.on('error', () => undefined);
+  queueConnection.on('error', () => undefined);
+  const queue = new JobQueue(queueConnection);
+  const audit = new AuditLog(redis, logger);
+  const metrics = createMetrics();
+  const runbooks = runbookMap();
+  const registry = createRegistry([...builtinVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
+
+  let worker: Worker<JobData> | undefined;
+  const health = async () => {
+    let redisOk = false;
+    try {
+      redisOk = (await redis.ping()) === 'PONG';
+    } catch {
+      redisOk = false;
+    }
+    const workerOk = roles === 'bot' || (worker?.isRunning() ?? false);
+    return { ok: redisOk && workerOk, detail: { redis: redisOk, worker: roles === 'bot' ? 'not in this process' : workerOk, role: roles, chat: mode } };
+  };
+  const metricsText = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
+
+  // Chat: Slack (HTTP or Socket Mode), a post-only Slack port for a worker-only process, or the console.
+  let chat: ChatPort;
+  let attach: ((bot: Bot) => void) | undefined;
+  let startChat: () => Promise<number> = async () => 0;
+  let stopChat: () => Promise<void> = async () => undefined;
+  let done: Promise<void> = new Promise(() => undefined);
+  if (mode === 'console') {
+    const channel = options.console?.channel ?? Object.values(inventory.clusters)[0]?.channel ?? 'console';
+    const consoleChat = createConsoleChat({ input: options.console?.input ?? process.stdin, output: options.console?.output ?? process.stdout, user: options.console?.user ?? 'alice', channel, logger });
+    chat = consoleChat.port;
+    attach = (bot) => consoleChat.attach(bot);
+    let resolveDone: () => void = () => undefined;
+    done = new Promise((r) => (resolveDone = r));
+    const health$ = { server: undefined as undefined | { port: number; close(): Promise<void> } };
+    startChat = async () => {
+      health$.server = await startHealthServer({ port: env.PORT, health, metrics: metricsText });
+      if (roles !== 'worker') {
+        void consoleChat.start().then(resolveDone, (err: unknown) => {
+          logger.error({ err }, 'console stopped');
+          resolveDone();
+        });
+      }
+      return health$.server.port;
+    };
+    stopChat = async () => {
+      consoleChat.stop();
+      await health$.server?.close();
+    };
+  } else if (roles === 'worker') {
+    chat = createSlackPort({ botToken: env.SLACK_BOT_TOKEN ?? '', apiUrl: env.SLACK_API_URL, retries: options.slackRetries });
+    const health$ = { server: undefined as undefined | { port: number; close(): Promise<void> } };
+    startChat = async () => {
+      health$.server = await startHealthServer({ port: env.PORT, health, metrics: metricsText });
+      return health$.server.port;
+    };
+    stopChat = async () => health$.server?.close();
+  } else {
+    const slack = createSlackChat({
+      mode: mode === 'slack-socket' ? 'socket' : 'http',
+      botToken: env.SLACK_BOT_TOKEN ?? '',
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      port: env.PORT,
+      health,
+      metrics: metricsText,
+      logger,
+      retries: options.slackRetries,
+    });
+    chat = slack.port;
+    attach = (bot) => slack.attach(bot);
+    startChat = async () => (await slack.start()).port;
+    stopChat = () => slack.stop();
+  }
+
+  let bot: Bot | undefined;
+  if (roles !== 'worker') {
+    bot = new Bot({
+      inventory, chat, queue, redis, audit, logger, registry, runbooks, metrics,
+      members: cachedMembers((group) => chat.usergroupMembers(group)),
+      precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
+    });
+    attach?.(bot);
+  }
+  if (roles !== 'bot') {
+    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks }, options.worker);
+  }
+  const httpPort = await startChat();
+  logger.info({ mode, role: roles, httpPort }, 'mk8s-ops started');
+
+  return {
+    mode, httpPort, chat, bot, worker, queue, redis, done,
+    stop: async () => {
+      await stopChat();
+      await worker?.close();
+      await queue.close();
+      redis.disconnect();
+      workerConnection.disconnect();
+      queueConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { keys } from '../queue/keys.ts';
+import type { AuditEvent, StoredAuditEvent } from './events.ts';
+
+/** Keeps about this many events in the Redis stream. */
+const STREAM_MAX_LEN = 100_000;
+
+/**
+ * The audit trail: a Redis stream (durable, shared by every bot and worker
+ * process) mirrored into the structured log.
+ */
+export class AuditLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+  ) {}
+
+  async record(event: AuditEvent): Promise<void> {
+    const at = Date.now();
+    this.logger.info({ audit: event }, `audit ${event.type}`);
+    try {
+      await this.redis.xadd(keys.auditStream, 'MAXLEN', '~', String(STREAM_MAX_LEN), '*', 'e', JSON.stringify({ ...event, at }));
+    } catch (err) {
+      // The log line above still holds the event; a Redis outage must not stop a runbook mid-step.
+      this.logger.error({ err }, 'audit event not written to Redis');
+    }
+  }
+
+  async recent(count: number, filter?: { cluster?: string }): Promise<StoredAuditEvent[]> {
+    const out: StoredAuditEvent[] = [];
+    let end = '+';
+    // Page backwards until enough events match the filter.
+    while (out.length < count) {
+      const page = await this.redis.xrevrange(keys.auditStream, end, '-', 'COUNT', 500);
+      if (page.length === 0) break;
+      for (const [id, fields] of page) {
+        const raw = fields[1];
+        if (!raw) continue;
+        const event = JSON.parse(raw) as StoredAuditEvent;
+        if (filter?.cluster && 'cluster' in event && event.cluster !== filter.cluster) continue;
+        out.push({ ...event, id });
+        if (out.length >= count) break;
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < 500) break;
+      end = `(${last[0]}`;
+    }
+    return out.reverse();
+  }
+}

@@ -1,0 +1,167 @@
+import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../chat/port.ts';
+import { mayRequest } from '../auth/rbac.ts';
+import { RequestError } from '../commands/errors.ts';
+import { parseCommand, type ParsedCommand } from '../commands/parse.ts';
+import type { ClusterConfig } from '../config/inventory.ts';
+import { clusterConfig } from '../config/inventory.ts';
+import { errorText } from '../engine/context.ts';
+import { renderPlan } from '../engine/messages.ts';
+import type { JobRequest, Json, PrecheckContext, VerbSpec } from '../engine/runbook.ts';
+import { MicroK8sNode } from '../microk8s/node.ts';
+import { SshPool } from '../ssh/pool.ts';
+import { sshTargetFor } from '../ssh/target.ts';
+import { cancelJob } from './cancel.ts';
+import { decide } from './decisions.ts';
+import type { BotDeps } from './deps.ts';
+import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
+import { busyMessage, submitJob } from './submit.ts';
+
+function ephemeral(text: string, body?: string): CommandAnswer {
+  return { ack: { text, body }, visibility: 'ephemeral' };
+}
+
+/**
+ * The bot core: turns a chat command into an answer, a queued job or a clear
+ * refusal, and handles button clicks. Chat adapters (Slack, console) call it.
+ */
+export class Bot implements BotCore {
+  constructor(private readonly deps: BotDeps) {}
+
+  async handleCommand(input: CommandInput): Promise<CommandAnswer> {
+    const started = Date.now();
+    let verb = 'invalid';
+    try {
+      const parsed = parseCommand(input.text, { channel: input.channel, inventory: this.deps.inventory, registry: this.deps.registry });
+      verb = parsed.verb;
+      const allowed = await mayRequest({ user: input.user, spec: parsed.spec, cluster: parsed.cluster, inventory: this.deps.inventory, members: this.deps.members });
+      if (!allowed.ok) {
+        await this.refused(input, parsed.cluster?.name, allowed.reason);
+        return ephemeral(`Not allowed: ${allowed.reason}.`);
+      }
+      return await this.dispatch(parsed, input);
+    } catch (err) {
+      if (err instanceof RequestError) {
+        await this.refused(input, undefined, err.message);
+        return ephemeral(err.message);
+      }
+      this.deps.logger.error({ err: errorText(err) }, 'command failed');
+      return ephemeral(`Something went wrong handling that command (${errorText(err)}). Nothing was queued.`);
+    } finally {
+      this.deps.metrics.commandSeconds.observe({ verb }, (Date.now() - started) / 1000);
+    }
+  }
+
+  private async refused(input: CommandInput, cluster: string | undefined, reason: string): Promise<void> {
+    this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'refused' });
+    await this.deps.audit.record({ type: 'request', cluster, user: input.user, text: input.text.slice(0, 200), outcome: 'refused', reason });
+  }
+
+  private async dispatch(parsed: ParsedCommand, input: CommandInput): Promise<CommandAnswer> {
+    const { deps } = this;
+    const cluster = parsed.cluster;
+    switch (parsed.verb) {
+      case 'help':
+        return ephemeral('mk8s help', deps.registry.helpText(typeof parsed.args.verb === 'string' ? parsed.args.verb : undefined));
+      case 'clusters':
+        return { ack: clustersMessage(deps.inventory), visibility: 'ephemeral' };
+    }
+    if (!cluster) throw new RequestError(`\`${parsed.verb}\` needs a cluster`, 'cluster');
+    switch (parsed.verb) {
+      case 'status':
+        return { ack: { text: `Reading the state of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => statusMessage(deps, cluster) };
+      case 'jobs':
+        return { ack: await jobsMessage(deps, cluster), visibility: 'ephemeral' };
+      case 'audit':
+        return { ack: await auditMessage(deps, cluster, typeof parsed.args.count === 'number' ? parsed.args.count : 20), visibility: 'ephemeral' };
+      case 'cancel':
+        return { ack: await cancelJob(deps, cluster, String(parsed.args.job), input.user), visibility: 'ephemeral' };
+    }
+    const runbook = deps.runbooks.get(parsed.verb);
+    if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');
+    return this.mutating(runbook.spec, parsed, cluster, input);
+  }
+
+  private async mutating(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig, input: CommandInput): Promise<CommandAnswer> {
+    const { deps } = this;
+    const plan = spec.plan(parsed.args, cluster);
+    if (parsed.dryRun) {
+      await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
+      return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `Plan:\n${renderPlan(plan)}`);
+    }
+    // Refuse a busy cluster before looking at any node.
+    const holder = await deps.queue.holder(cluster.name);
+    if (holder) {
+      await this.refused(input, cluster.name, `busy: job ${holder.jobId}`);
+      return ephemeral(busyMessage(cluster.name, holder));
+    }
+    if (spec.precheck) {
+      const problem = await this.precheck(spec, parsed.args, cluster);
+      if (problem) {
+        await this.refused(input, cluster.name, problem);
+        return ephemeral(`${problem} Nothing was queued.`);
+      }
+    }
+    const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now() };
+    const result = await submitJob(deps, cluster, request);
+    return { ack: result.ack, visibility: 'ephemeral' };
+  }
+
+  /** A quick read-only look at the nodes (bounded: Slack wants an answer within 3 s). */
+  private async precheck(spec: VerbSpec, args: Record<string, Json>, cluster: ClusterConfig): Promise<string | undefined> {
+    const pool = new SshPool({});
+    const budget = this.deps.precheckTimeoutMs;
+    const ctx: PrecheckContext = {
+      cluster,
+      snap: (node) => new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, node), connectTimeoutMs: budget, commandTimeoutMs: budget })).snap(),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`Could not check the cluster within ${budget} ms.`), budget);
+      });
+      return await Promise.race([spec.precheck!(args, ctx), timeout]);
+    } catch (err) {
+      return `Could not check the cluster: ${errorText(err)}.`;
+    } finally {
+      clearTimeout(timer);
+      pool.closeAll();
+    }
+  }
+
+  async handleAction(input: ActionInput): Promise<ChatMessage | undefined> {
+    try {
+      switch (input.actionId) {
+        case 'mk8s.approve':
+          return await decide(this.deps, input, 'approved');
+        case 'mk8s.reject':
+          return await decide(this.deps, input, 'rejected');
+        case 'mk8s.rollback':
+          return await this.rollbackFromJob(input);
+        default:
+          return { text: `Unknown action ${input.actionId.slice(0, 40)}; nothing changed.` };
+      }
+    } catch (err) {
+      this.deps.logger.error({ err: errorText(err) }, 'action failed');
+      return { text: `Something went wrong handling that click (${errorText(err)}); nothing changed.` };
+    }
+  }
+
+  /** The "Roll back" button of a failed upgrade: a rollback job with what the upgrade recorded. */
+  private async rollbackFromJob(input: ActionInput): Promise<ChatMessage> {
+    const { deps } = this;
+    if (!/^[0-9]{1,12}$/.test(input.value)) return { text: 'That button does not name a job; nothing changed.' };
+    const job = await deps.queue.get(input.value);
+    const info = job?.data?.rollback;
+    if (!job || !info) return { text: `Job ${input.value} recorded nothing to roll back.` };
+    const cluster = clusterConfig(deps.inventory, job.data.request.cluster);
+    const runbook = deps.runbooks.get('rollback');
+    if (!cluster || !runbook) return { text: 'Rollback is not available for this cluster.' };
+    const allowed = await mayRequest({ user: input.user, spec: runbook.spec, cluster, inventory: deps.inventory, members: deps.members });
+    if (!allowed.ok) return { text: `Not allowed: ${allowed.reason}.` };
+    const args = { node: info.node, fromJob: input.value, expectRevision: info.revision, expectVersion: info.version, wasCordoned: info.wasCordoned };
+    const request: JobRequest = {
+      verb: 'rollback', cluster: cluster.name, args, text: `rollback ${info.node} (undo job ${input.value})`, user: input.user, channel: job.data.request.channel, requestedAt: Date.now(),
+    };
+    return (await submitJob(deps, cluster, request)).ack;
+  }
+}

@@ -1,0 +1,82 @@
+import type { ActionInput, ChatMessage } from '../chat/port.ts';
+import { mayApprove } from '../auth/rbac.ts';
+import { clusterConfig } from '../config/inventory.ts';
+import type { DecisionRecord, GateRecord, JobData } from '../engine/job-data.ts';
+import { decidedGateMessage } from '../engine/messages.ts';
+import { keys } from '../queue/keys.ts';
+import type { Job } from 'bullmq';
+import type { BotDeps } from './deps.ts';
+
+const VALUE = /^([0-9]{1,12})(?::(g[0-9]{1,4}))?$/;
+
+function note(text: string): ChatMessage {
+  return { text };
+}
+
+async function promoteQuietly(job: Job): Promise<void> {
+  try {
+    await job.promote();
+  } catch (err) {
+    // -3: the job is not parked (yet, or any more); it re-reads the decision itself.
+    if ((err as { code?: number }).code !== -3) throw err;
+  }
+}
+
+function openGate(data: JobData): [string, GateRecord] | undefined {
+  const open = Object.entries(data.gates).filter(([, g]) => !g.decision);
+  return open[open.length - 1];
+}
+
+/**
+ * An Approve or Reject click. The first decision recorded in Redis wins (SET NX),
+ * which also settles a click against the expiry; then the job is woken.
+ * Duplicate, unauthorised and late clicks are answered and change nothing.
+ */
+export async function decide(deps: BotDeps, input: ActionInput, decision: 'approved' | 'rejected'): Promise<ChatMessage> {
+  const m = VALUE.exec(input.value);
+  if (!m) return note('That button does not name a job; nothing changed.');
+  const jobId = m[1] as string;
+  const job = await deps.queue.get(jobId);
+  if (!job?.data?.request) return note(`Job ${jobId} does not exist (or has been cleaned up); nothing changed.`);
+  const data = job.data;
+  const found = m[2] ? ([m[2], data.gates[m[2]]] as const) : openGate(data);
+  const cluster = data.request.cluster;
+  const reject = async (reason: string): Promise<ChatMessage> => {
+    deps.metrics.decisions.inc({ decision, accepted: 'no' });
+    await deps.audit.record({ type: 'decision', cluster, jobId, gate: found?.[0] ?? '-', user: input.user, decision, accepted: false, reason });
+    return note(`${reason} Nothing changed.`);
+  };
+  if (!found || !found[1]) return reject(`Job ${jobId} has no open approval.`);
+  const [gateKey, gate] = found;
+
+  const existing = await deps.redis.get(keys.decision(jobId, gateKey));
+  if (existing || gate.decision) {
+    const d = existing ? (JSON.parse(existing) as DecisionRecord) : { decision: gate.decision, by: gate.by ?? '?', at: gate.at ?? 0 };
+    return reject(d.decision === 'expired' ? `This approval already expired.` : `This was already ${d.decision} by <@${d.by}>.`);
+  }
+  if (Date.now() >= gate.expiresAt) {
+    const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: Date.now() };
+    await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(expired), 'EX', 30 * 86_400, 'NX');
+    await promoteQuietly(job);
+    return reject(`This approval expired at ${new Date(gate.expiresAt).toISOString()}.`);
+  }
+  const config = clusterConfig(deps.inventory, cluster);
+  if (!config) return reject(`Cluster ${cluster} is no longer in the inventory.`);
+  const allowed = await mayApprove({ user: input.user, requester: data.request.user, cluster: config, inventory: deps.inventory, members: deps.members });
+  if (!allowed.ok) return reject(`You cannot decide this: ${allowed.reason}.`);
+
+  const record: DecisionRecord = { decision, by: input.user, at: Date.now() };
+  const won = await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(record), 'EX', 30 * 86_400, 'NX');
+  if (won !== 'OK') {
+    const d = JSON.parse((await deps.redis.get(keys.decision(jobId, gateKey))) ?? '{}') as DecisionRecord;
+    return reject(`This was already ${d.decision} by <@${d.by}>.`);
+  }
+  deps.metrics.decisions.inc({ decision, accepted: 'yes' });
+  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision, accepted: true });
+  // Show the decision on the gate at once; the worker writes it into the job when it wakes.
+  if (gate.msgTs && data.parent) {
+    await deps.chat.update({ channel: data.parent.channel, ts: gate.msgTs }, decidedGateMessage(jobId, { ...gate, ...record }));
+  }
+  await promoteQuietly(job);
+  return note(`You ${decision === 'approved' ? 'approved' : 'rejected'} "${gate.title}" (job ${jobId}).`);
+}

@@ -1,0 +1,26 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { MembersLookup } from '../auth/rbac.ts';
+import type { ChatPort } from '../chat/port.ts';
+import type { Registry } from '../commands/registry.ts';
+import type { Inventory } from '../config/inventory.ts';
+import type { Runbook } from '../engine/define.ts';
+import type { Metrics } from '../metrics.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+
+/** What the bot core needs; src/app.ts builds it from the config. */
+export interface BotDeps {
+  inventory: Inventory;
+  chat: ChatPort;
+  queue: JobQueue;
+  redis: Redis;
+  audit: AuditLog;
+  logger: Logger;
+  registry: Registry;
+  runbooks: ReadonlyMap<string, Runbook>;
+  members: MembersLookup;
+  metrics: Metrics;
+  /** Budget for the quick SSH look a precheck takes before queuing (Slack acks in 3 s). */
+  precheckTimeoutMs: number;
+}

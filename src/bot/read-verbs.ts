@@ -1,0 +1,37 @@
+import type { ChatMessage } from '../chat/port.ts';
+import { renderAuditEvent } from '../audit/events.ts';
+import type { ClusterConfig, Inventory } from '../config/inventory.ts';
+import { formatDuration } from '../config/duration.ts';
+import type { BotDeps } from './deps.ts';
+import { readClusterStatus, renderClusterStatus } from './status-report.ts';
+
+export function clustersMessage(inv: Inventory): ChatMessage {
+  const lines = Object.entries(inv.clusters).map(([name, c]) => {
+    const nodes = c.nodes.map((n) => `${n.name} (${n.role}${n.os === 'windows' ? ', windows' : ''})`).join(', ');
+    const policy = `approve plan: ${c.policy.approvePlan ? 'yes' : 'no'}, two-person: ${c.policy.twoPerson ? 'yes' : 'no'}, approvals expire after ${formatDuration(c.policy.approvalTtl)}`;
+    return `*${name}* — channel <#${c.channel}>${c.auditChannel ? `, audit <#${c.auditChannel}>` : ''}\n  nodes: ${nodes}\n  ${policy}`;
+  });
+  return { text: `${lines.length} cluster(s): ${Object.keys(inv.clusters).join(', ')}`, body: lines.join('\n') };
+}
+
+export async function statusMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {
+  const [status, holder] = await Promise.all([readClusterStatus(cluster), deps.queue.holder(cluster.name)]);
+  const held = holder ? `job ${holder.jobId} (${holder.verb}, ${holder.state})` : undefined;
+  const ha = status.status ? `high-availability: ${status.status.highAvailability ? 'yes' : 'no'}` : 'no control-plane node answered';
+  return { text: `status of ${cluster.name}: ${ha}`, body: renderClusterStatus(status, held) };
+}
+
+export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {
+  const jobs = await deps.queue.list(15, cluster.name);
+  if (jobs.length === 0) return { text: `No jobs on ${cluster.name} yet.` };
+  const lines = jobs.map(
+    (j) => `job ${j.jobId} · ${j.state} · \`${j.text}\` by <@${j.user}> at ${new Date(j.requestedAt).toISOString().slice(0, 16).replace('T', ' ')}${j.summary ? ` — ${j.summary.slice(0, 200)}` : ''}`,
+  );
+  return { text: `${jobs.length} recent job(s) on ${cluster.name}`, body: lines.join('\n') };
+}
+
+export async function auditMessage(deps: BotDeps, cluster: ClusterConfig, count: number): Promise<ChatMessage> {
+  const events = await deps.audit.recent(count, { cluster: cluster.name });
+  if (events.length === 0) return { text: `No audit events for ${cluster.name} yet.` };
+  return { text: `last ${events.length} audit event(s) on ${cluster.name}`, body: `\`\`\`\n${events.map(renderAuditEvent).join('\n')}\n\`\`\`` };
+}

@@ -1,0 +1,341 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { ChatMessage, ChatPort, MessageRef } from '../chat/port.ts';
+import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
+import { MicroK8sNode } from '../microk8s/node.ts';
+import { keys } from '../queue/keys.ts';
+import { SshPool } from '../ssh/pool.ts';
+import { sshTargetFor } from '../ssh/target.ts';
+import type { CommandEvent } from '../ssh/types.ts';
+import { ReplayMismatchError, StopRunbook } from './errors.ts';
+import type { DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
+import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
+import type { Json, PlanStep } from './runbook.ts';
+
+export interface GateSpec {
+  title: string;
+  /** What will happen, in one or two sentences. */
+  what: string;
+  /** Why a person must approve (for destructive gates: what cannot be undone). */
+  why?: string;
+  nodes?: string[];
+  plan?: PlanStep[];
+  destructive?: boolean;
+}
+
+export interface StepOptions<T> {
+  /** A short line for the thread once the step is done ("sha256 3fa1…"). */
+  describe?: (result: T) => string;
+}
+
+export interface EngineDeps {
+  redis: Redis;
+  chat: ChatPort;
+  audit: AuditLog;
+  logger: Logger;
+  backupDir: string;
+}
+
+/** How long a worker waits for the bot to post the parent message before posting it itself. */
+const PARENT_WAIT_MS = 5_000;
+
+/**
+ * The context a runbook runs in, for one activation of its job. Steps replay
+ * from the checkpoints in the job's data: finished steps return their recorded
+ * result, the step that was in flight runs again.
+ */
+export class RunContext {
+  readonly jobId: string;
+  readonly request: JobData['request'];
+  private data: JobData;
+  private seq = 0;
+  private readonly pool: SshPool;
+  private readonly pendingAudit: Promise<void>[] = [];
+  private readonly nodes = new Map<string, MicroK8sNode>();
+  private planSteps: PlanStep[] = [];
+
+  constructor(
+    private readonly job: Job<JobData>,
+    private readonly token: string | undefined,
+    readonly cluster: ClusterConfig,
+    private readonly deps: EngineDeps,
+  ) {
+    this.jobId = String(job.id);
+    this.data = structuredClone(job.data);
+    this.request = this.data.request;
+    this.pool = new SshPool({ onCommand: (e) => this.onCommand(e) });
+  }
+
+  get backupDir(): string {
+    return this.deps.backupDir;
+  }
+
+  get state(): JobData['state'] {
+    return this.data.state;
+  }
+
+  /** The plan the runbook declared (shown by --dry-run and the plan gate). */
+  plan(): PlanStep[] {
+    return this.planSteps;
+  }
+
+  setPlan(plan: PlanStep[]): void {
+    this.planSteps = plan;
+  }
+
+  nodeConfig(name: string): NodeConfig {
+    const node = this.cluster.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`node ${name} is not in the inventory of cluster ${this.cluster.name}`);
+    return node;
+  }
+
+  /** Typed MicroK8s operations on a node, over this job's one SSH connection to it. */
+  node(name: string): MicroK8sNode {
+    let ops = this.nodes.get(name);
+    if (!ops) {
+      this.nodeConfig(name);
+      ops = new MicroK8sNode(this.pool.shell(sshTargetFor(this.cluster, name)));
+      this.nodes.set(name, ops);
+    }
+    return ops;
+  }
+
+  // ---- lifecycle (used by the worker) -------------------------------------------------
+
+  async begin(): Promise<void> {
+    this.data.activations += 1;
+    this.data.parent ??= await this.parentRef();
+    if (this.data.state === 'queued') this.data.state = 'running';
+    await this.save();
+    await this.updateParent();
+  }
+
+  async finish(state: JobData['state'], summary: string): Promise<void> {
+    this.data.state = state;
+    this.data.summary = summary;
+    await this.save();
+    await this.updateParent();
+  }
+
+  async close(): Promise<void> {
+    this.pool.closeAll();
+    await Promise.allSettled(this.pendingAudit);
+  }
+
+  setRollback(info: RollbackInfo): Promise<void> {
+    this.data.rollback = info;
+    return this.save();
+  }
+
+  // ---- thread -------------------------------------------------------------------------
+
+  async say(message: ChatMessage | string): Promise<MessageRef> {
+    const msg = typeof message === 'string' ? { text: message } : message;
+    const parent = this.data.parent;
+    if (!parent) throw new Error('job has no parent message');
+    return this.deps.chat.post(parent.channel, msg, parent.ts);
+  }
+
+  // ---- steps --------------------------------------------------------------------------
+
+  async step<T extends Json | void>(title: string, fn: () => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+    const key = `s${++this.seq}`;
+    const previous = this.data.steps[key];
+    if (previous && previous.title !== title) {
+      throw new ReplayMismatchError(`step ${key} was "${previous.title}" when first run, now "${title}"`);
+    }
+    if (previous?.status === 'done') return previous.result as T;
+    await this.checkCancelled(title);
+
+    const rerun = previous?.status === 'running';
+    const startedAt = Date.now();
+    let msgTs = previous?.msgTs;
+    const parent = this.requireParent();
+    if (msgTs) {
+      await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'rerun', 'running again after an interruption'));
+    } else {
+      msgTs = (await this.say(stepMessage(title, 'running'))).ts;
+    }
+    this.data.steps[key] = { title, status: 'running', startedAt, msgTs, runs: (previous?.runs ?? 0) + 1 };
+    await this.save();
+    await this.deps.audit.record({ type: 'step.start', cluster: this.cluster.name, jobId: this.jobId, step: key, title });
+    if (rerun) this.deps.logger.warn({ jobId: this.jobId, step: key }, 'step was in flight during a crash; running it again');
+
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      const message = errorText(err);
+      await this.flushAudit();
+      await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'failed', message));
+      await this.deps.audit.record({
+        type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: false, durationMs: Date.now() - startedAt, error: message,
+      });
+      throw err;
+    }
+    const stored = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
+    const endedAt = Date.now();
+    this.data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, msgTs, runs: (previous?.runs ?? 0) + 1 };
+    await this.save();
+    await this.flushAudit();
+    const detail = [options.describe?.(result), seconds(endedAt - startedAt)].filter(Boolean).join(' · ');
+    await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'done', detail));
+    await this.deps.audit.record({
+      type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: true, durationMs: endedAt - startedAt,
+    });
+    return result;
+  }
+
+  /** Names of the steps that finished, in order (for "what was and was not done"). */
+  doneSteps(): string[] {
+    return Object.values(this.data.steps)
+      .filter((s) => s.status === 'done')
+      .map((s) => s.title);
+  }
+
+  // ---- approvals ----------------------------------------------------------------------
+
+  /**
+   * Waits for a person's decision without holding a worker: the job is parked
+   * as a BullMQ delayed job until the gate expires, and woken by the click.
+   * Approved → returns. Rejected or expired → StopRunbook.
+   */
+  async approval(spec: GateSpec): Promise<void> {
+    const key = `g${++this.seq}`;
+    let gate = this.data.gates[key];
+    if (gate && gate.title !== spec.title) {
+      throw new ReplayMismatchError(`gate ${key} was "${gate.title}" when first run, now "${spec.title}"`);
+    }
+    if (gate?.decision) return this.applyDecision(gate);
+    await this.checkCancelled(spec.title);
+
+    if (!gate) {
+      const now = Date.now();
+      gate = { title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl };
+      // Checkpoint the gate before its buttons exist, so a fast click finds it.
+      this.data.gates[key] = gate;
+      this.data.state = 'awaiting approval';
+      await this.save();
+      const ref = await this.say(
+        gateMessage({ jobId: this.jobId, gateKey: key, gate, what: spec.what, why: spec.why, nodes: spec.nodes, plan: spec.plan, requester: this.request.user }),
+      );
+      gate.msgTs = ref.ts;
+      await this.save();
+      await this.updateParent();
+    }
+
+    let decision = await this.readDecision(key);
+    if (!decision && Date.now() >= gate.expiresAt) {
+      const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: Date.now() };
+      // NX: a click that landed first wins over the expiry.
+      await this.deps.redis.set(keys.decision(this.jobId, key), JSON.stringify(expired), 'EX', 30 * 86_400, 'NX');
+      decision = await this.readDecision(key);
+    }
+    if (decision) {
+      gate.decision = decision.decision;
+      gate.by = decision.by;
+      gate.at = decision.at;
+      if (this.data.state === 'awaiting approval') this.data.state = 'running';
+      await this.save();
+      if (gate.msgTs) {
+        await this.deps.chat.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
+      }
+      await this.updateParent();
+      return this.applyDecision(gate);
+    }
+
+    // Park until the gate expires; a click (or cancel) promotes the job early.
+    await this.job.moveToDelayed(gate.expiresAt, this.token);
+    const raced = (await this.deps.redis.exists(keys.decision(this.jobId, key), keys.cancel(this.jobId))) > 0;
+    if (raced) await promoteQuietly(this.job);
+    throw new DelayedError();
+  }
+
+  private applyDecision(gate: GateRecord): void {
+    if (gate.decision === 'approved') return;
+    const done = this.doneSteps();
+    const doneText = done.length > 0 ? `Done before it: ${done.join('; ')}.` : 'Nothing had been done on the nodes.';
+    if (gate.decision === 'rejected') {
+      throw new StopRunbook('rejected', `"${gate.title}" was rejected by <@${gate.by}>. ${doneText} Nothing after it was run.`);
+    }
+    throw new StopRunbook('expired', `"${gate.title}" expired with no decision. ${doneText} Nothing after it was run.`);
+  }
+
+  private async readDecision(gateKey: string): Promise<DecisionRecord | undefined> {
+    const raw = await this.deps.redis.get(keys.decision(this.jobId, gateKey));
+    return raw ? (JSON.parse(raw) as DecisionRecord) : undefined;
+  }
+
+  // ---- cancel -------------------------------------------------------------------------
+
+  private async checkCancelled(nextTitle: string): Promise<void> {
+    const by = await this.deps.redis.get(keys.cancel(this.jobId));
+    if (by === null) return;
+    const done = this.doneSteps();
+    throw new StopRunbook(
+      'cancelled',
+      `Cancelled by <@${by}> before "${nextTitle}". ${done.length > 0 ? `Finished steps: ${done.join('; ')}.` : 'No step had run.'}`,
+    );
+  }
+
+  // ---- persistence and messages ---------------------------------------------------------
+
+  private async save(): Promise<void> {
+    // updateData replaces the whole object: always write the full, current data.
+    await this.job.updateData(this.data);
+  }
+
+  private requireParent(): MessageRef {
+    if (!this.data.parent) throw new Error('job has no parent message');
+    return this.data.parent;
+  }
+
+  async updateParent(): Promise<void> {
+    if (!this.data.parent) return;
+    await this.deps.chat.update(this.data.parent, parentMessage(this.jobId, this.data));
+  }
+
+  /** The parent message the bot posted at enqueue time; posted here if the bot never did. */
+  private async parentRef(): Promise<MessageRef> {
+    const { redis } = this.deps;
+    const deadline = Date.now() + PARENT_WAIT_MS;
+    for (;;) {
+      const raw = await redis.get(keys.parent(this.jobId));
+      if (raw) return JSON.parse(raw) as MessageRef;
+      const claimed = await redis.set(keys.parentClaim(this.jobId), 'worker', 'EX', 86_400, 'NX');
+      if (claimed === 'OK' || Date.now() > deadline) {
+        const ref = await this.deps.chat.post(this.request.channel, parentMessage(this.jobId, this.data));
+        await redis.set(keys.parent(this.jobId), JSON.stringify(ref), 'EX', 30 * 86_400);
+        return ref;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private onCommand(e: CommandEvent): void {
+    this.pendingAudit.push(
+      this.deps.audit.record({ type: 'command', cluster: this.cluster.name, jobId: this.jobId, ...e, error: e.error }),
+    );
+  }
+
+  private async flushAudit(): Promise<void> {
+    const pending = this.pendingAudit.splice(0);
+    await Promise.allSettled(pending);
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+async function promoteQuietly(job: Job): Promise<void> {
+  try {
+    await job.promote();
+  } catch (err) {
+    // -3: not delayed any more (someone else promoted it first) — fine.
+    if ((err as { code?: number }).code !== -3) throw err;
+  }
+}

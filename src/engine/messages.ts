@@ -1,0 +1,98 @@
+import type { Button, ChatMessage } from '../chat/port.ts';
+import type { GateRecord, JobData } from './job-data.ts';
+import type { PlanStep } from './runbook.ts';
+
+const STATE_ICON: Record<string, string> = {
+  queued: '⏳',
+  running: '▶️',
+  'awaiting approval': '✋',
+  succeeded: '✅',
+  failed: '❌',
+  rejected: '🚫',
+  expired: '⌛',
+  cancelled: '⏹️',
+};
+
+function time(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+export function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The parent message: its plain text holds `job <id>` and the state (chat contract). */
+export function parentMessage(jobId: string, data: JobData): ChatMessage {
+  const r = data.request;
+  const icon = STATE_ICON[data.state] ?? '';
+  return {
+    text: `job ${jobId} · ${r.verb} on ${r.cluster} · ${data.state}`,
+    body: `${icon} *job ${jobId}* — \`${r.text}\` on cluster *${r.cluster}*\nState: *${data.state}*${data.summary ? `\n${data.summary}` : ''}`,
+    context: `Requested by <@${r.user}> at ${time(r.requestedAt)} · steps and approvals are in the thread`,
+  };
+}
+
+export function renderPlan(plan: PlanStep[]): string {
+  return plan
+    .map((s, i) => {
+      const where = s.node ? ` _(on ${s.node})_` : '';
+      const danger = s.destructive ? ' ⚠️ destructive' : '';
+      const cmds = s.commands.length > 0 ? `\n${s.commands.map((c) => `    \`${c}\``).join('\n')}` : '';
+      return `${i + 1}. ${s.title}${where}${danger}${cmds}`;
+    })
+    .join('\n');
+}
+
+export function stepMessage(title: string, status: 'running' | 'done' | 'failed' | 'rerun', detail?: string): ChatMessage {
+  const icon = { running: '⏳', done: '✅', failed: '❌', rerun: '🔁' }[status];
+  const text = `${icon} ${title}${detail ? ` — ${detail}` : ''}`;
+  return { text };
+}
+
+export interface GateView {
+  jobId: string;
+  gateKey: string;
+  gate: GateRecord;
+  what: string;
+  why?: string;
+  nodes?: string[];
+  plan?: PlanStep[];
+  requester: string;
+}
+
+export function gateMessage(v: GateView): ChatMessage {
+  const lines = [`*${v.gate.destructive ? '⚠️ Destructive: ' : ''}${v.gate.title}*`, v.what];
+  if (v.nodes && v.nodes.length > 0) lines.push(`Nodes: ${v.nodes.join(', ')}`);
+  if (v.why) lines.push(`Why this needs approval: ${v.why}`);
+  if (v.plan && v.plan.length > 0) lines.push(`Plan:\n${renderPlan(v.plan)}`);
+  lines.push(`Expires at ${time(v.gate.expiresAt)}. An approver other than <@${v.requester}> must decide.`);
+  const value = `${v.jobId}:${v.gateKey}`;
+  const approve: Button = { label: 'Approve', actionId: 'mk8s.approve', value, style: 'primary' };
+  if (v.gate.destructive) {
+    approve.confirm = {
+      title: 'Approve a destructive step?',
+      text: `${v.gate.title} (job ${v.jobId}). This cannot be undone by the bot.`.slice(0, 300),
+      confirm: 'Approve',
+      deny: 'Cancel',
+    };
+  }
+  const reject: Button = { label: 'Reject', actionId: 'mk8s.reject', value, style: 'danger' };
+  return {
+    text: `job ${v.jobId}: approval needed — ${v.gate.title}`,
+    body: lines.join('\n'),
+    buttons: [approve, reject],
+  };
+}
+
+export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage {
+  const verdict =
+    gate.decision === 'approved'
+      ? `✅ Approved by <@${gate.by}>`
+      : gate.decision === 'rejected'
+        ? `🚫 Rejected by <@${gate.by}>`
+        : '⌛ Expired with no decision';
+  return {
+    text: `job ${jobId}: ${gate.title} — ${gate.decision ?? 'decided'}`,
+    body: `*${gate.title}*\n${verdict} at ${time(gate.at ?? Date.now())}`,
+  };
+}

@@ -1,0 +1,150 @@
+import type { RunContext } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import type { PlanStep } from '../engine/runbook.ts';
+import { kubeMinor, nextMinorCheck, parseChannel } from '../microk8s/channels.ts';
+import type { KubeNode, KubePod } from '../microk8s/types.ts';
+import { checkClocks } from './clock.ts';
+import { pickController, requireKubeNode } from './controller.ts';
+
+/** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
+export interface UpgradePreflight {
+  node: string;
+  role: 'control-plane' | 'worker';
+  fromVersion: string;
+  fromRevision: string;
+  fromChannel: string;
+  wasCordoned: boolean;
+  controller: string;
+  /** Where the datastore backup is taken (a control-plane node). */
+  backupNode: string;
+  voters: number;
+  warnings: string[];
+  [key: string]: string | number | boolean | string[];
+}
+
+/**
+ * The checks a careful operator makes before touching a node: it answers over
+ * SSH, the target channel is the same or the next minor (never a downgrade),
+ * the node is Ready in Kubernetes, every other control-plane node is Ready so
+ * dqlite keeps quorum while this one restarts, and the clocks agree.
+ */
+export async function preflightUpgrade(run: RunContext, node: string, channel: string): Promise<UpgradePreflight> {
+  const config = run.nodeConfig(node);
+  const snap = await run.node(node).snap();
+  const check = nextMinorCheck(snap, channel);
+  if (!check.ok) throw new RunbookFailure(check.message);
+
+  const controller = await pickController(run, node);
+  const target = requireKubeNode(controller.nodes, node);
+  if (!target.ready) throw new RunbookFailure(`${node} is NotReady; fix it before upgrading it.`);
+
+  const otherControlPlanes = run.cluster.nodes.filter((n) => n.role === 'control-plane' && n.name !== node);
+  const notReady = otherControlPlanes.filter((n) => !controller.nodes.find((k) => k.name === n.name)?.ready);
+  if (config.role === 'control-plane' && notReady.length > 0) {
+    throw new RunbookFailure(
+      `Control-plane node(s) ${notReady.map((n) => n.name).join(', ')} are NotReady: taking ${node} down too could lose the dqlite quorum. Bring them back first.`,
+    );
+  }
+
+  const status = await controller.ops.status();
+  const voters = status.members.filter((m) => m.role === 'voter').length;
+  const warnings: string[] = [];
+  if (config.role === 'control-plane' && voters > 0 && voters < 3 && otherControlPlanes.length > 0) {
+    warnings.push(`The datastore has ${voters} voter(s) (no HA): the cluster API is unavailable while ${node} restarts.`);
+  }
+
+  await checkClocks(run, [node, ...otherControlPlanes.map((n) => n.name)]);
+
+  return {
+    node,
+    role: config.role,
+    fromVersion: snap.version,
+    fromRevision: snap.revision,
+    fromChannel: snap.tracking,
+    wasCordoned: target.unschedulable,
+    controller: controller.name,
+    backupNode: config.role === 'control-plane' ? node : controller.name,
+    voters,
+    warnings,
+  };
+}
+
+/** Pods that drain must have moved: not DaemonSet-managed, not static, not finished. */
+export function workloadPods(pods: KubePod[]): KubePod[] {
+  return pods.filter((p) => !p.daemonSet && !p.mirror && p.phase !== 'Succeeded' && p.phase !== 'Failed');
+}
+
+function runsChannel(node: KubeNode, channel: string): boolean {
+  const target = parseChannel(channel);
+  if (target.minor === undefined) return true; // latest/…: no minor to compare
+  const got = kubeMinor(node.kubeletVersion);
+  return got.major === target.major && got.minor === target.minor;
+}
+
+/**
+ * Waits until the node reports the target minor and Ready: `status --wait-ready`
+ * on the node, then `kubectl wait` from the controller, re-reading the node
+ * until the kubelet version has moved (it can still be Ready on the old one
+ * for a moment after the refresh returns).
+ */
+export async function waitForVersion(run: RunContext, node: string, channel: string, controllerName: string): Promise<{ kubeletVersion: string }> {
+  const timeoutMs = run.cluster.policy.readyTimeout;
+  const deadline = Date.now() + timeoutMs;
+  const remaining = () => Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+  const controller = run.node(controllerName);
+  await run.node(node).status({ waitReadySeconds: remaining() });
+  let pause = 100;
+  for (;;) {
+    await controller.waitNodeReady(node, remaining());
+    const seen = await controller.node(node);
+    if (seen?.ready && runsChannel(seen, channel)) return { kubeletVersion: seen.kubeletVersion };
+    if (Date.now() >= deadline) {
+      throw new RunbookFailure(
+        `${node} did not come back Ready on ${channel} within ${Math.round(timeoutMs / 1000)} s (it reports ${seen ? `${seen.kubeletVersion}, ${seen.ready ? 'Ready' : 'NotReady'}` : 'nothing'}).`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 2_000);
+  }
+}
+
+/** The plan of a single-node upgrade, as commands a person would type. */
+export function upgradePlan(node: string, channel: string, controller: string, backupNode: string): PlanStep[] {
+  const kubectl = 'microk8s kubectl';
+  return [
+    { title: `preflight: ${node} can go to ${channel}`, node, commands: ['snap list microk8s', `${kubectl} get nodes -o json`, 'microk8s status --format yaml', 'date +%s'] },
+    {
+      title: 'back up the datastore',
+      node: backupNode,
+      commands: ['sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend', 'sha256sum <backup>', '(fetch over SFTP, compare sha256)'],
+    },
+    { title: `drain ${node}`, node: controller, commands: [`${kubectl} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
+    { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${kubectl} get pods -A --field-selector spec.nodeName=${node} -o json`] },
+    { title: `refresh ${node} to ${channel}`, node, commands: [`sudo snap refresh microk8s --channel ${channel}`] },
+    {
+      title: `wait for ${node} to be Ready on ${channel}`,
+      node,
+      commands: ['microk8s status --wait-ready --timeout <readyTimeout>', `${kubectl} wait --for=condition=Ready node/${node} --timeout=<readyTimeout>`],
+    },
+    { title: `uncordon ${node}`, node: controller, commands: [`${kubectl} uncordon ${node}`] },
+  ];
+}
+
+/** One line per node for the end of a thread: version, channel, Ready, cordoned. */
+export async function describeNodes(run: RunContext, names: string[]): Promise<string> {
+  const controller = await pickController(run);
+  const lines: string[] = [];
+  for (const name of names) {
+    const kube = controller.nodes.find((n) => n.name === name);
+    let snapText = 'snap unreadable';
+    try {
+      const snap = await run.node(name).snap();
+      snapText = `${snap.version} (rev ${snap.revision}, ${snap.tracking})`;
+    } catch {
+      // keep the placeholder: the node may be down
+    }
+    const kubeText = kube ? `${kube.ready ? 'Ready' : 'NotReady'}${kube.unschedulable ? ', cordoned' : ''}` : 'not in the cluster';
+    lines.push(`${name}: ${snapText}, ${kubeText}`);
+  }
+  return lines.join('; ');
+}

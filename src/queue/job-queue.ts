@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, type Job, type JobState } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ChatState, JobData } from '../engine/job-data.ts';
+import { newJobData } from '../engine/job-data.ts';
+import type { JobRequest } from '../engine/runbook.ts';
+import { PREFIX, QUEUE_NAME } from './keys.ts';
+
+export interface HolderInfo {
+  jobId: string;
+  verb: string;
+  state: ChatState;
+  user: string;
+  text: string;
+}
+
+export type EnqueueResult = { ok: true; jobId: string } | { ok: false; holder: HolderInfo };
+
+export interface JobSummary {
+  jobId: string;
+  verb: string;
+  cluster: string;
+  user: string;
+  text: string;
+  state: ChatState;
+  requestedAt: number;
+  summary?: string;
+}
+
+/** The per-cluster hold: BullMQ's deduplication id, alive while the job is in any non-final state. */
+const holdId = (cluster: string) => `cluster-${cluster}`;
+
+/**
+ * The queue side: enqueue with the cluster hold, look jobs up. The hold is
+ * BullMQ's own deduplication key, set atomically with the job and removed by
+ * BullMQ when the job completes or finally fails — including a failure after
+ * too many crashes, when none of our code runs.
+ */
+export class JobQueue {
+  readonly queue: Queue<JobData>;
+
+  constructor(connection: Redis) {
+    this.queue = new Queue<JobData>(QUEUE_NAME, { connection, prefix: PREFIX });
+  }
+
+  async enqueue(request: JobRequest, mutating: boolean): Promise<EnqueueResult> {
+    const requestId = randomUUID();
+    const job = await this.queue.add(request.verb, newJobData(requestId, request), {
+      attempts: 1,
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 1000 },
+      ...(mutating ? { deduplication: { id: holdId(request.cluster) } } : {}),
+    });
+    const jobId = String(job.id);
+    if (!mutating) return { ok: true, jobId };
+    const stored = await this.queue.getJob(jobId);
+    if (stored?.data.requestId === requestId) return { ok: true, jobId };
+    return { ok: false, holder: await this.describeHolder(jobId, stored) };
+  }
+
+  /** The job holding the cluster, if any. */
+  async holder(cluster: string): Promise<HolderInfo | undefined> {
+    const jobId = await this.queue.getDeduplicationJobId(holdId(cluster));
+    if (!jobId) return undefined;
+    return this.describeHolder(jobId, await this.queue.getJob(jobId));
+  }
+
+  private async describeHolder(jobId: string, job: Job<JobData> | undefined): Promise<HolderInfo> {
+    if (!job) return { jobId, verb: 'unknown', state: 'running', user: 'unknown', text: '' };
+    return { jobId, verb: job.name, state: await this.chatState(job), user: job.data.request.user, text: job.data.request.text };
+  }
+
+  async get(jobId: string): Promise<Job<JobData> | undefined> {
+    return (await this.queue.getJob(jobId)) ?? undefined;
+  }
+
+  /** The state shown in chat: the job's own record, corrected by BullMQ's view of it. */
+  async chatState(job: Job<JobData>): Promise<ChatState> {
+    const bull: JobState | 'unknown' = await job.getState();
+    if (bull === 'failed' && job.data.state !== 'failed') return 'failed';
+    return job.data.state;
+  }
+
+  async list(limit: number, cluster?: string): Promise<JobSummary[]> {
+    const jobs = await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, Math.max(limit * 4, 50));
+    const out: JobSummary[] = [];
+    for (const job of jobs.sort((a, b) => b.timestamp - a.timestamp)) {
+      if (!job?.data?.request) continue;
+      if (cluster && job.data.request.cluster !== cluster) continue;
+      out.push({
+        jobId: String(job.id),
+        verb: job.name,
+        cluster: job.data.request.cluster,
+        user: job.data.request.user,
+        text: job.data.request.text,
+        state: await this.chatState(job),
+        requestedAt: job.data.request.requestedAt,
+        summary: job.data.summary,
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,20 @@
+/** Every Redis key the bot owns, in one place. BullMQ's own keys live under the same prefix. */
+export const PREFIX = 'mk8s';
+export const QUEUE_NAME = 'jobs';
+
+export const keys = {
+  /** First decision on a gate wins (SET NX): approve/reject by a person, or expiry. */
+  decision: (jobId: string, gate: string) => `${PREFIX}:decision:${jobId}:${gate}`,
+  /** Set by `cancel`; the job stops at the next step boundary. */
+  cancel: (jobId: string) => `${PREFIX}:cancel:${jobId}`,
+  /** The job's parent message in the channel (JSON MessageRef), written by whoever posts it. */
+  parent: (jobId: string) => `${PREFIX}:parent:${jobId}`,
+  /** Claim to post the parent message (bot at enqueue, or the worker if the bot never did). */
+  parentClaim: (jobId: string) => `${PREFIX}:parent-claim:${jobId}`,
+  auditStream: `${PREFIX}:audit`,
+  /** Liveness of the worker role, for /healthz. */
+  workerHeartbeat: `${PREFIX}:worker-heartbeat`,
+} as const;
+
+/** Keys that die with the job (decisions, cancel, parent) expire after this long anyway. */
+export const JOB_KEY_TTL_SECONDS = 30 * 24 * 3600;
