@@ -24,6 +24,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Exit codes that are not errors (default: only 0). */
   okExitCodes?: number[];
+  /**
+   * Values that must never be shown (a join token in argv, say): masked as `***` in the
+   * command line given to errors and the audit hook, and in the output tails of errors.
+   */
+  secrets?: readonly string[];
 }
 
 export interface ExecResult {
