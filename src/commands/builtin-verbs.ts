@@ -1,0 +1,82 @@
+import * as z from 'zod';
+import type { VerbSpec } from '../engine/runbook.ts';
+import { Count, JobId } from './validators.ts';
+
+/**
+ * The verbs the bot core answers itself (no runbook, nothing queued).
+ * Only their specs live here: the handlers are in the bot core.
+ */
+
+const HelpTopic = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/i, { error: 'expected a verb name, such as upgrade' });
+
+export const helpVerb: VerbSpec = {
+  verb: 'help',
+  usage: 'help [verb]',
+  example: 'help upgrade',
+  summary: 'lists every verb with an example, or explains one verb',
+  positional: ['verb'],
+  args: z.object({ verb: HelpTopic.optional() }),
+  mutating: false,
+  scope: 'global',
+  role: 'anyone',
+  plan: () => [],
+};
+
+export const clustersVerb: VerbSpec = {
+  verb: 'clusters',
+  usage: 'clusters',
+  example: 'clusters',
+  summary: 'lists the clusters, their channels and nodes',
+  positional: [],
+  args: z.object({}),
+  mutating: false,
+  scope: 'global',
+  plan: () => [],
+};
+
+export const statusVerb: VerbSpec = {
+  verb: 'status',
+  usage: 'status',
+  example: 'status --cluster prod',
+  summary: "shows the cluster's HA state, datastore voters and node table",
+  positional: [],
+  args: z.object({}),
+  mutating: false,
+  plan: () => [],
+};
+
+export const jobsVerb: VerbSpec = {
+  verb: 'jobs',
+  usage: 'jobs',
+  example: 'jobs',
+  summary: "lists the cluster's recent and running jobs, and which one holds the cluster",
+  positional: [],
+  args: z.object({}),
+  mutating: false,
+  plan: () => [],
+};
+
+export const cancelVerb: VerbSpec = {
+  verb: 'cancel',
+  usage: 'cancel <job>',
+  example: 'cancel 42',
+  summary: 'stops a job at the next step boundary (never mid-command) and says what state it left',
+  positional: ['job'],
+  args: z.object({ job: JobId }),
+  mutating: false,
+  role: 'operator',
+  plan: () => [],
+};
+
+export const auditVerb: VerbSpec = {
+  verb: 'audit',
+  usage: 'audit [n]',
+  example: 'audit 50',
+  summary: "shows the cluster's last n audit events (1 to 200, default 20)",
+  positional: ['n'],
+  args: z.object({ n: Count(1, 200).default(20) }),
+  mutating: false,
+  plan: () => [],
+};
+
+export const builtinVerbs: VerbSpec[] = [helpVerb, clustersVerb, statusVerb, jobsVerb, cancelVerb, auditVerb];

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { clusterConfig } from '../../src/config/inventory.ts';
+import { Count, JobId, NodeName, SnapChannel, nodeInCluster, parseSnapChannel } from '../../src/commands/validators.ts';
+import { twoClusters } from './fixtures.ts';
+
+const message = (r: { success: boolean; error?: { issues: { message: string }[] } }): string | undefined => r.error?.issues[0]?.message;
+
+describe('validators', () => {
+  it('NodeName accepts DNS-1123 labels only', () => {
+    for (const ok of ['k8s-1', 'a', 'w1', 'x'.repeat(63)]) expect(NodeName.safeParse(ok).success).toBe(true);
+    for (const bad of ['K8s', '-a', 'a-', 'a_b', 'a.b', 'x'.repeat(64), '']) {
+      expect(message(NodeName.safeParse(bad))).toMatch(/is not a node name: use lowercase letters, digits and '-'/);
+    }
+  });
+
+  it('SnapChannel: track/risk[/branch], with a specific message per mistake', () => {
+    for (const ok of ['1.23/stable', '1.23/candidate', 'latest/beta', 'latest/edge', '1.30/edge/fix-1']) {
+      expect(SnapChannel.safeParse(ok).success, ok).toBe(true);
+    }
+    expect(message(SnapChannel.safeParse('1.23/stabel'))).toBe("unknown risk 'stabel'; use stable, candidate, beta or edge");
+    expect(message(SnapChannel.safeParse('1.23'))).toMatch(/^add the risk to '1.23': 1.23\/stable, /);
+    expect(message(SnapChannel.safeParse('stable'))).toMatch(/has no track/);
+    expect(message(SnapChannel.safeParse('1.27-strict/stable'))).toMatch(/unknown track '1.27-strict'/);
+    expect(message(SnapChannel.safeParse('1.23/stable/a/b'))).toMatch(/too many parts/);
+    expect(message(SnapChannel.safeParse('1.23/stable/Bad'))).toMatch(/bad branch 'Bad'/);
+    expect(message(SnapChannel.safeParse('1.23/'))).toMatch(/unknown risk ''/);
+  });
+
+  it('parseSnapChannel returns the parts', () => {
+    expect(parseSnapChannel('1.23/stable')).toEqual({ track: '1.23', version: { major: 1, minor: 23 }, risk: 'stable' });
+    expect(parseSnapChannel('latest/edge/x')).toEqual({ track: 'latest', risk: 'edge', branch: 'x' });
+  });
+
+  it('JobId and Count', () => {
+    expect(JobId.safeParse('42').success).toBe(true);
+    expect(message(JobId.safeParse('4a'))).toMatch(/not a job id/);
+    const n = Count(1, 200).default(20);
+    expect(n.parse(undefined)).toBe(20);
+    expect(n.parse('7')).toBe(7);
+    expect(n.parse(200)).toBe(200);
+    expect(message(n.safeParse('-1'))).toBe("'-1' is not a whole number from 1 to 200");
+    expect(message(n.safeParse('1.5'))).toMatch(/not a whole number/);
+    expect(message(n.safeParse('99999999999'))).toMatch(/not a whole number/);
+  });
+
+  it('nodeInCluster lists the nodes', () => {
+    const prod = clusterConfig(twoClusters, 'prod');
+    if (!prod) throw new Error('fixture');
+    expect(nodeInCluster(prod, 'k8s-2')).toBeUndefined();
+    expect(nodeInCluster(prod, 'w9')).toBe("unknown node 'w9' in cluster prod; its nodes are k8s-1, k8s-2, k8s-3");
+  });
+});
