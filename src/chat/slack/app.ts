@@ -78,8 +78,9 @@ function newRef(): string {
 
 type Settled<T> = { value: T } | { error: unknown };
 
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  return p.then(
+/** Runs `fn` and never rejects: a sync throw or a rejection both become `{ error }`. */
+function settle<T>(fn: () => Promise<T>): Promise<Settled<T>> {
+  return new Promise<T>((resolve) => resolve(fn())).then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
@@ -181,7 +182,7 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
 
     const afterAck = async (answer: CommandAnswer) => {
       if (!answer.followUp) return;
-      const result = await settle(answer.followUp());
+      const result = await settle(answer.followUp);
       if ('error' in result) {
         const ref = newRef();
         logError(ref, 'follow-up of a slash command failed', result.error, { user: input.user, channel: input.channel });
@@ -191,12 +192,13 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
       await deliver(result.value, answer.visibility);
     };
 
-    if (!core) {
+    const bot = core;
+    if (!bot) {
       await ack({ ...renderMessage(NOT_READY), response_type: 'ephemeral' });
       return;
     }
 
-    const answering = settle(core.handleCommand(input));
+    const answering = settle(() => bot.handleCommand(input));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), ackDeadlineMs);
@@ -245,10 +247,11 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     }
 
     let note: ChatMessage | undefined;
-    if (!core) {
+    const bot = core;
+    if (!bot) {
       note = NOT_READY;
     } else {
-      const result = await settle(core.handleAction({ user, channel, messageTs, actionId, value }));
+      const result = await settle(() => bot.handleAction({ user, channel, messageTs, actionId, value }));
       if ('error' in result) {
         const ref = newRef();
         logError(ref, 'button click failed', result.error, { user, channel, actionId });

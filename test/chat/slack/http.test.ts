@@ -172,6 +172,36 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
     expect(logged?.err?.message).toContain('10.1.2.3');
   });
 
+  it('treats a core that throws synchronously like one that rejects', async () => {
+    await start();
+    core.onCommand = () => {
+      throw new Error('sync failure');
+    };
+    const res = await signedRequest(events, slashCommandBody({ user: 'U1', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('s') }), SIGNING_SECRET);
+    expect(res.status).toBe(200);
+    expect(await ackBody(res)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/^Something went wrong/) });
+  });
+
+  it('says the bot is starting when no core is attached yet', async () => {
+    chat = createSlackChat({
+      mode: 'http',
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      apiUrl: fake.url,
+      port: 0,
+      host: '127.0.0.1',
+      health: async () => ({ ok: true, detail: {} }),
+      metrics,
+      logger: logs.logger,
+      retries: 0,
+    });
+    const { port } = await chat.start();
+    const url = `http://127.0.0.1:${port}/slack/events`;
+    const res = await signedRequest(url, slashCommandBody({ user: 'U1', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('n') }), SIGNING_SECRET);
+    expect(await ackBody(res)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/still starting/) });
+    expect(core.commands).toEqual([]);
+  });
+
   it('answers a failing click with a generic ephemeral message', async () => {
     await start();
     core.onAction = async () => {
