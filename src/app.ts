@@ -106,7 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       await health$.server?.close();
     };
   } else if (roles === 'worker') {
-    chat = createSlackPort({ botToken: env.SLACK_BOT_TOKEN ?? '', apiUrl: env.SLACK_API_URL, retries: options.slackRetries });
+    chat = createSlackPort({ botToken: env.SLACK_BOT_TOKEN ?? '', apiUrl: env.SLACK_API_URL, retries: options.slackRetries, logger });
     const health$ = { server: undefined as undefined | { port: number; close(): Promise<void> } };
     startChat = async () => {
       health$.server = await startHealthServer({ port: env.PORT, health, metrics: metricsText });
@@ -142,7 +142,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     attach?.(bot);
   }
   if (roles !== 'bot') {
-    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks }, options.worker);
+    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks }, {
+      concurrency: env.MK8S_WORKER_CONCURRENCY,
+      lockDurationMs: env.MK8S_WORKER_LOCK_MS,
+      stalledIntervalMs: Math.max(250, Math.floor(env.MK8S_WORKER_LOCK_MS / 2)),
+      ...options.worker,
+    });
   }
   const httpPort = await startChat();
   logger.info({ mode, role: roles, httpPort }, 'mk8s-ops started');

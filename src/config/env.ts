@@ -11,6 +11,9 @@ const EnvSchema = z.object({
   MK8S_ROLE: z.enum(['all', 'bot', 'worker']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MK8S_BACKUP_DIR: z.string().min(1).default('./backups'),
+  /** Advanced: BullMQ lock duration; a crashed worker's job is resumed after about this long. */
+  MK8S_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  MK8S_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
+import type { SnapState } from '../microk8s/types.ts';
 
 /** JSON values: what a step may return (it is checkpointed in the job's data). */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -40,7 +41,7 @@ export interface JobRequest {
 export interface PrecheckContext {
   cluster: ClusterConfig;
   /** Fast read-only probe of a node (bounded by a short timeout). */
-  snap(node: string): Promise<{ version: string; revision: string; tracking: string }>;
+  snap(node: string): Promise<SnapState>;
 }
 
 export interface VerbSpec<A extends z.ZodType = z.ZodType> {

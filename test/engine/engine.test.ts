@@ -1,0 +1,219 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { AuditLog } from '../../src/audit/audit-log.ts';
+import { parseInventory } from '../../src/config/inventory.ts';
+import type { Runbook } from '../../src/engine/define.ts';
+import { defineRunbook } from '../../src/engine/define.ts';
+import type { JobData } from '../../src/engine/job-data.ts';
+import { createEngineWorker } from '../../src/engine/worker.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import { JobQueue } from '../../src/queue/job-queue.ts';
+import { keys } from '../../src/queue/keys.ts';
+import { RecordingChat } from '../support/recording-chat.ts';
+import { useRedis } from '../support/redis.ts';
+
+const inventory = parseInventory(
+  `
+clusters:
+  a:
+    channel: C0AAAAAAAAA
+    ssh: { user: ubuntu, privateKeyPath: /nonexistent, knownHostsPath: /nonexistent }
+    nodes: [{ name: n1, host: 127.0.0.1, role: control-plane }]
+    policy: { approvalTtl: 2s }
+  b:
+    channel: C0BBBBBBBBB
+    ssh: { user: ubuntu, privateKeyPath: /nonexistent, knownHostsPath: /nonexistent }
+    nodes: [{ name: n1, host: 127.0.0.1, role: control-plane }]
+rbac: { operators: [alice], approvers: [bob] }
+`,
+  'engine-test.yml',
+);
+
+/** Counts how often each step body really ran, and lets a test hold a step open. */
+const runs = new Map<string, number>();
+const gates = new Map<string, { release: () => void; promise: Promise<void> }>();
+function hold(name: string): Promise<void> {
+  let release = () => undefined as void;
+  const promise = new Promise<void>((r) => (release = r));
+  gates.set(name, { release, promise });
+  return promise;
+}
+function count(name: string): void {
+  runs.set(name, (runs.get(name) ?? 0) + 1);
+}
+
+const testRunbook: Runbook = defineRunbook(
+  {
+    verb: 'demo',
+    usage: 'demo <tag>',
+    example: 'demo x',
+    summary: 'engine test runbook',
+    positional: ['tag'],
+    args: z.object({ tag: z.string(), approve: z.boolean().optional(), holdStep: z.boolean().optional() }),
+    mutating: true,
+    plan: () => [{ title: 'one', commands: [] }],
+  },
+  async (run, { tag, approve, holdStep }) => {
+    await run.step('first', async () => {
+      count(`${tag}:first`);
+      return 1;
+    });
+    if (approve) await run.approval({ title: `go ahead ${tag}`, what: 'continue the test' });
+    await run.step('second', async () => {
+      count(`${tag}:second`);
+      // Only the first run waits: after a crash the re-run goes straight through.
+      if (holdStep && runs.get(`${tag}:second`) === 1) await (gates.get(tag)?.promise ?? Promise.resolve());
+      return 'two';
+    });
+    await run.step('third', async () => {
+      count(`${tag}:third`);
+    });
+  },
+);
+
+describe('engine: durable steps, approvals, cancel, cluster hold', () => {
+  const redisServer = useRedis();
+  let redis: Redis;
+  let queue: JobQueue;
+  let chat: RecordingChat;
+  let audit: AuditLog;
+  const workers: Worker<JobData>[] = [];
+  const logger = pino({ level: 'silent' });
+
+  const startWorker = (lockMs = 1_000) => {
+    const worker = createEngineWorker(
+      {
+        redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook]]),
+        connection: createRedis(redisServer.url, { blocking: true }),
+      },
+      { lockDurationMs: lockMs, stalledIntervalMs: 300, maxStalledCount: 5 },
+    );
+    workers.push(worker);
+    return worker;
+  };
+
+  const request = (cluster: string, tag: string, extra: Record<string, boolean> = {}) => ({
+    verb: 'demo', cluster, args: { tag, ...extra }, text: `demo ${tag}`, user: 'alice', channel: `C0${cluster.toUpperCase().repeat(9)}`, requestedAt: Date.now(),
+  });
+
+  const stateOf = async (jobId: string) => (await queue.get(jobId))?.data.state;
+  const waitState = async (jobId: string, state: string, timeoutMs = 20_000) => {
+    const until = Date.now() + timeoutMs;
+    while ((await stateOf(jobId)) !== state) {
+      if (Date.now() > until) throw new Error(`job ${jobId} stayed ${await stateOf(jobId)}, wanted ${state}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  beforeAll(() => {
+    redis = createRedis(redisServer.url);
+    queue = new JobQueue(createRedis(redisServer.url, { blocking: true }));
+    audit = new AuditLog(redis, logger);
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close(true)));
+    await queue.queue.obliterate({ force: true });
+    await redis.flushall();
+  });
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+  });
+
+  it('runs every step once and reports success in the parent message', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    const queued = await queue.enqueue(request('a', 'ok'), true);
+    expect(queued.ok).toBe(true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await waitState(jobId, 'succeeded');
+    expect([runs.get('ok:first'), runs.get('ok:second'), runs.get('ok:third')]).toEqual([1, 1, 1]);
+    const parent = chat.parents()[0];
+    expect(parent?.message.text).toContain(`job ${jobId}`);
+    expect(parent?.message.text).toContain('succeeded');
+    const steps = chat.thread(parent!.ts).map((m) => m.message.text);
+    expect(steps.some((t) => t.startsWith('✅ first'))).toBe(true);
+    expect(steps.some((t) => t.startsWith('✅ third'))).toBe(true);
+  });
+
+  it('holds the cluster: a second mutating job is refused naming the first; another cluster is free', async () => {
+    chat = new RecordingChat();
+    const first = await queue.enqueue(request('a', 'h1', { approve: true }), true);
+    const second = await queue.enqueue(request('a', 'h2'), true);
+    const other = await queue.enqueue(request('b', 'h3'), true);
+    expect(first.ok).toBe(true);
+    expect(other.ok).toBe(true);
+    expect(second.ok).toBe(false);
+    if (!second.ok && first.ok) {
+      expect(second.holder.jobId).toBe(first.jobId);
+      expect(second.holder.verb).toBe('demo');
+    }
+  });
+
+  it('parks at an approval without a worker slot and resumes on the decision, replaying finished steps', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    const queued = await queue.enqueue(request('a', 'ap', { approve: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await waitState(jobId, 'awaiting approval');
+    const job = await queue.get(jobId);
+    await expect.poll(async () => (await queue.get(jobId))?.getState()).toBe('delayed');
+    expect(job?.data.gates.g2?.title).toBe('go ahead ap');
+    // The hold survives the pause.
+    expect((await queue.enqueue(request('a', 'other'), true)).ok).toBe(false);
+    // What a click does: first decision wins in its own key, then wake the job.
+    await redis.set(keys.decision(jobId, 'g2'), JSON.stringify({ decision: 'approved', by: 'bob', at: Date.now() }), 'NX');
+    await (await queue.get(jobId))!.promote();
+    await waitState(jobId, 'succeeded');
+    expect(runs.get('ap:first')).toBe(1);
+    expect(runs.get('ap:third')).toBe(1);
+    // The hold ended with the job.
+    expect(await queue.holder('a')).toBeUndefined();
+  });
+
+  it('expires an approval nobody answers and runs nothing after it', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    const queued = await queue.enqueue(request('a', 'ex', { approve: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await waitState(jobId, 'expired', 15_000);
+    expect(runs.get('ex:second')).toBeUndefined();
+    const thread = chat.thread(chat.parents()[0]!.ts).map((m) => m.message.text);
+    expect(thread.join('\n')).toContain('expired with no decision');
+    expect(await queue.holder('a')).toBeUndefined();
+  });
+
+  it('stops a cancelled job at the next step boundary, never mid-step', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    hold('cx');
+    const queued = await queue.enqueue(request('a', 'cx', { holdStep: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await expect.poll(() => runs.get('cx:second'), { timeout: 10_000 }).toBe(1);
+    await redis.set(keys.cancel(jobId), 'alice');
+    gates.get('cx')!.release();
+    await waitState(jobId, 'cancelled');
+    expect(runs.get('cx:second')).toBe(1); // the step in flight finished
+    expect(runs.get('cx:third')).toBeUndefined(); // the next one never started
+  });
+
+  it('resumes after a worker crash: finished steps are not run again, the step in flight is', async () => {
+    chat = new RecordingChat();
+    const crashing = startWorker(800);
+    hold('cr');
+    const queued = await queue.enqueue(request('a', 'cr', { holdStep: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await expect.poll(() => runs.get('cr:second'), { timeout: 10_000 }).toBe(1);
+    // A crash: the worker stops renewing its lock and never finishes the step
+    // (its gate is never released, so that processor stays stuck like a dead one).
+    await crashing.close(true);
+    startWorker(800);
+    await waitState(jobId, 'succeeded', 30_000);
+    expect(runs.get('cr:first')).toBe(1);
+    expect(runs.get('cr:second')).toBe(2);
+    expect(runs.get('cr:third')).toBe(1);
+  });
+});
