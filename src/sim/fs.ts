@@ -1,0 +1,186 @@
+/** A node's small in-memory filesystem: what tar writes, sha256sum/stat/cat/SFTP read, rm removes. */
+import { posix } from 'node:path';
+
+export interface SimFile {
+  data: Buffer;
+  owner: string;
+  mode: number;
+  mtimeMs: number;
+}
+
+export type FsError = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'EPERM';
+
+export interface FsEntry {
+  kind: 'file' | 'dir';
+  owner: string;
+  mode: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Generated read-only files (the dqlite backend), looked up before the stored ones. */
+export type VirtualFiles = () => Map<string, SimFile>;
+
+export class SimFs {
+  readonly files = new Map<string, SimFile>();
+  /** directory path → owner and mode */
+  readonly dirs = new Map<string, { owner: string; mode: number }>();
+
+  constructor(
+    readonly user: string,
+    private readonly aliases: () => Array<[string, string]>,
+    private readonly virtual: VirtualFiles,
+  ) {
+    const root = { owner: 'root', mode: 0o755 };
+    for (const d of ['/', '/bin', '/etc', '/home', '/root', '/snap', '/usr', '/usr/bin', '/var', '/var/backups', '/var/lib', '/var/snap', '/var/snap/microk8s', '/var/snap/microk8s/common']) {
+      this.dirs.set(d, d === '/root' ? { owner: 'root', mode: 0o700 } : root);
+    }
+    this.dirs.set('/tmp', { owner: 'root', mode: 0o1777 });
+    this.dirs.set('/var/tmp', { owner: 'root', mode: 0o1777 });
+    this.dirs.set(`/home/${user}`, { owner: user, mode: 0o755 });
+  }
+
+  get home(): string {
+    return `/home/${this.user}`;
+  }
+
+  /** Absolute, normalised, with `/var/snap/microk8s/current` (a symlink) resolved. */
+  resolve(path: string): string {
+    let p = posix.normalize(path.startsWith('/') ? path : posix.join(this.home, path));
+    if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+    for (const [from, to] of this.aliases()) {
+      if (p === from || p.startsWith(`${from}/`)) p = to + p.slice(from.length);
+    }
+    return p;
+  }
+
+  private virtualDirs(): Set<string> {
+    const out = new Set<string>();
+    for (const path of this.virtual().keys()) {
+      let d = posix.dirname(path);
+      while (d !== '/' && !out.has(d)) {
+        out.add(d);
+        d = posix.dirname(d);
+      }
+    }
+    return out;
+  }
+
+  entry(path: string): FsEntry | undefined {
+    const p = this.resolve(path);
+    const v = this.virtual().get(p);
+    if (v) return { kind: 'file', owner: v.owner, mode: v.mode, size: v.data.length, mtimeMs: v.mtimeMs };
+    const f = this.files.get(p);
+    if (f) return { kind: 'file', owner: f.owner, mode: f.mode, size: f.data.length, mtimeMs: f.mtimeMs };
+    const d = this.dirs.get(p);
+    if (d) return { kind: 'dir', owner: d.owner, mode: d.mode, size: 4096, mtimeMs: 0 };
+    if (this.virtualDirs().has(p)) {
+      const backend = p.endsWith('/backend');
+      return { kind: 'dir', owner: 'root', mode: backend ? 0o770 : 0o755, size: 4096, mtimeMs: 0 };
+    }
+    return undefined;
+  }
+
+  private canRead(e: FsEntry, asRoot: boolean): boolean {
+    if (asRoot) return true;
+    if (e.owner === this.user) return (e.mode & 0o400) !== 0;
+    return (e.mode & 0o004) !== 0;
+  }
+
+  private canWriteDir(dir: string, asRoot: boolean): boolean {
+    if (asRoot) return true;
+    const e = this.entry(dir);
+    if (!e) return false;
+    if (e.owner === this.user) return true;
+    return (e.mode & 0o002) !== 0;
+  }
+
+  /** Every directory on the way must be searchable by the caller. */
+  private traversable(p: string, asRoot: boolean): FsError | undefined {
+    if (asRoot) return undefined;
+    let d = posix.dirname(p);
+    const chain: string[] = [];
+    while (true) {
+      chain.unshift(d);
+      if (d === '/') break;
+      d = posix.dirname(d);
+    }
+    for (const dir of chain) {
+      const e = this.entry(dir);
+      if (!e) return 'ENOENT';
+      if (e.kind !== 'dir') return 'ENOTDIR';
+      const x = e.owner === this.user ? e.mode & 0o100 : e.mode & 0o001;
+      if (!x) return 'EACCES';
+    }
+    return undefined;
+  }
+
+  readFile(path: string, asRoot: boolean): Buffer | FsError {
+    const p = this.resolve(path);
+    const t = this.traversable(p, asRoot);
+    if (t) return t;
+    const e = this.entry(p);
+    if (!e) return 'ENOENT';
+    if (e.kind === 'dir') return 'EISDIR';
+    if (!this.canRead(e, asRoot)) return 'EACCES';
+    return (this.virtual().get(p) ?? this.files.get(p))?.data ?? 'ENOENT';
+  }
+
+  stat(path: string, asRoot: boolean): FsEntry | FsError {
+    const p = this.resolve(path);
+    const t = this.traversable(p, asRoot);
+    if (t) return t;
+    return this.entry(p) ?? 'ENOENT';
+  }
+
+  writeFile(path: string, data: Buffer, asRoot: boolean, mtimeMs: number): FsError | undefined {
+    const p = this.resolve(path);
+    const t = this.traversable(p, asRoot);
+    if (t) return t;
+    const dir = this.entry(posix.dirname(p));
+    if (!dir) return 'ENOENT';
+    if (dir.kind !== 'dir') return 'ENOTDIR';
+    const existing = this.entry(p);
+    if (existing?.kind === 'dir') return 'EISDIR';
+    if (this.virtual().has(p)) return 'EACCES';
+    if (existing && !asRoot && existing.owner !== this.user) return 'EACCES';
+    if (!existing && !this.canWriteDir(posix.dirname(p), asRoot)) return 'EACCES';
+    this.files.set(p, { data, owner: existing?.owner ?? (asRoot ? 'root' : this.user), mode: existing?.mode ?? 0o644, mtimeMs });
+    return undefined;
+  }
+
+  remove(path: string, asRoot: boolean): FsError | undefined {
+    const p = this.resolve(path);
+    const t = this.traversable(p, asRoot);
+    if (t) return t;
+    const e = this.entry(p);
+    if (!e) return 'ENOENT';
+    if (e.kind === 'dir') return 'EISDIR';
+    if (this.virtual().has(p)) return asRoot ? 'EPERM' : 'EACCES';
+    const dir = posix.dirname(p);
+    if (!this.canWriteDir(dir, asRoot)) return 'EACCES';
+    const d = this.entry(dir);
+    // sticky directory (/tmp): only the owner may remove
+    if (!asRoot && d && (d.mode & 0o1000) !== 0 && e.owner !== this.user) return 'EPERM';
+    this.files.delete(p);
+    return undefined;
+  }
+
+  mkdirp(path: string, asRoot: boolean): { error: FsError; at: string } | undefined {
+    const p = this.resolve(path);
+    const parts = p.split('/').filter(Boolean);
+    let cur = '';
+    for (const part of parts) {
+      cur = `${cur}/${part}`;
+      const e = this.entry(cur);
+      if (e) {
+        if (e.kind !== 'dir') return { error: 'ENOTDIR', at: cur };
+        continue;
+      }
+      const parent = posix.dirname(cur);
+      if (!this.canWriteDir(parent, asRoot)) return { error: 'EACCES', at: cur };
+      this.dirs.set(cur, { owner: asRoot ? 'root' : this.user, mode: 0o755 });
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,11 @@
+/** The simulated MicroK8s cluster (tests and `npm run demo`; never production). */
+export { startSimCluster } from './cluster.ts';
+export type { SimCluster, SimClusterOptions, SimNodeInfo, SimNodeSpec } from './cluster.ts';
+export type { SimLatency } from './context.ts';
+export { DEFAULT_LATENCY } from './context.ts';
+export type { SimFault } from './faults.ts';
+export type { SimCommandRecord } from './runner.ts';
+export { SimState, SimNode } from './state.ts';
+export type { SimPod, SimPodOwner, SimRevision, SimHistoryEntry, DqliteRole, ReadyCondition } from './state.ts';
+export { CHANNELS, DEFAULT_CHANNEL, parseChannel, resolveChannel, channelDisplayName, type ChannelRelease } from './catalogue.ts';
+export { parseShellWords, shellQuote } from './shell.ts';

@@ -1,0 +1,460 @@
+/** The simulated cluster's state: nodes, snap revisions, pods, dqlite members, files. Shared by every node's SSH server. */
+import { createHash } from 'node:crypto';
+import { CHANNELS, DEFAULT_CHANNEL, resolveChannel, type ChannelRelease } from './catalogue.ts';
+import { SimFs, type SimFile } from './fs.ts';
+
+export type DqliteRole = 'voter' | 'standby' | 'spare';
+export type NodeRole = 'control-plane' | 'worker';
+export type ReadyCondition = 'True' | 'False' | 'Unknown';
+
+export interface SimRevision {
+  revision: number;
+  version: string;
+  kubeletVersion: string;
+  /** The channel this revision was fetched from. */
+  channel: string;
+}
+
+export interface SimHistoryEntry {
+  at: number;
+  action: 'install' | 'refresh' | 'revert';
+  fromRevision?: number;
+  toRevision: number;
+  channel: string;
+}
+
+/** dqlite's first node always has this ID (go-dqlite BootstrapID). */
+const BOOTSTRAP_ID = '3297041220608546238';
+const POD_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const POD_BLOCKS = [231, 200, 13, 112, 54, 77, 148, 9, 186, 33];
+
+export class SimNode {
+  /** Snap revisions kept on disk, oldest first (snapd keeps 2 on classic systems). */
+  sequence: SimRevision[];
+  /** Index of the active revision in `sequence`. */
+  current: number;
+  /** Snap tracking channel (`snap list` Tracking). A revert does not change it. */
+  tracking: string;
+  history: SimHistoryEntry[] = [];
+  /** Kubelet healthy whenever the services run; set false to make the node NotReady. */
+  ready = true;
+  /** spec.unschedulable */
+  cordoned = false;
+  /** Host reachable over SSH and posting status. */
+  up = true;
+  /** `microk8s stop` was run. */
+  stopped = false;
+  /** Services restart (after refresh/revert/start) until this epoch ms. */
+  restartingUntil = 0;
+  clockSkewSeconds = 0;
+  dqliteRole: DqliteRole | undefined;
+  readonly dqliteId: string;
+  failureDomain: number;
+  /** Refresh hold: `forever` or an epoch ms. */
+  hold: 'forever' | number | undefined;
+  refreshDate: number;
+  readonly createdAt: number;
+  readonly uid: string;
+  readonly bootId: string;
+  readonly machineId: string;
+  readonly fs: SimFs;
+  /** Ready condition last seen, and when it changed (for lastTransitionTime). */
+  lastCondition: ReadyCondition = 'True';
+  lastTransition: number;
+  readonly taintsAddedAt = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    readonly role: NodeRole,
+    readonly index: number,
+    readonly ip: string,
+    release: ChannelRelease,
+    channel: string,
+    failureDomain: number,
+    user: string,
+    now: number,
+    private readonly state: SimState,
+  ) {
+    this.sequence = [{ revision: release.revision, version: release.version, kubeletVersion: release.kubeletVersion, channel }];
+    this.current = 0;
+    this.tracking = channel;
+    this.failureDomain = failureDomain;
+    this.hold = undefined;
+    this.createdAt = now - 19 * 86_400_000 - 3 * 3_600_000;
+    this.refreshDate = now - 7 * 86_400_000;
+    this.lastTransition = this.createdAt;
+    this.history.push({ at: this.refreshDate, action: 'install', toRevision: release.revision, channel });
+    this.dqliteId = index === 0 ? BOOTSTRAP_ID : BigInt(`0x${sha(`dqlite:${ip}`).slice(0, 15)}`).toString();
+    this.uid = uuid(`node:${name}`);
+    this.bootId = uuid(`boot:${name}`);
+    this.machineId = sha(`machine:${name}`).slice(0, 32);
+    this.fs = new SimFs(
+      user,
+      () => [['/var/snap/microk8s/current', `/var/snap/microk8s/${this.revision}`], ['/snap/microk8s/current', `/snap/microk8s/${this.revision}`]],
+      () => this.state.backendFiles(this),
+    );
+  }
+
+  get installed(): SimRevision {
+    const rev = this.sequence[this.current] ?? this.sequence[0];
+    if (!rev) throw new Error(`simulator: ${this.name} has no installed revision`);
+    return rev;
+  }
+  get version(): string {
+    return this.installed.version;
+  }
+  get revision(): number {
+    return this.installed.revision;
+  }
+  get kubeletVersion(): string {
+    return this.installed.kubeletVersion;
+  }
+  get dqliteAddress(): string {
+    return `${this.ip}:19001`;
+  }
+  /** Services (API server, kubelet, dqlite) are up on this node. */
+  get servicesRunning(): boolean {
+    return this.up && !this.stopped && this.state.now() >= this.restartingUntil;
+  }
+  get restarting(): boolean {
+    return this.up && !this.stopped && this.state.now() < this.restartingUntil;
+  }
+  /** The node's clock, in seconds, as `date +%s` prints it. */
+  clockSeconds(): number {
+    return Math.floor(this.state.now() / 1000) + this.clockSkewSeconds;
+  }
+}
+
+export interface SimPodOwner {
+  kind: 'ReplicaSet' | 'DaemonSet' | 'StatefulSet' | 'Job';
+  name: string;
+  uid: string;
+}
+
+export interface SimPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** `app` / `k8s-app` label value. */
+  app: string;
+  labels: Record<string, string>;
+  owner: SimPodOwner | undefined;
+  image: string;
+  nodeName: string | undefined;
+  phase: 'Running' | 'Pending';
+  podIP: string | undefined;
+  hostNetwork: boolean;
+  /** Has an emptyDir volume: drain needs --delete-emptydir-data. */
+  emptyDir: boolean;
+  /** Static (mirror) pod: drain skips it. */
+  mirror: boolean;
+  createdAt: number;
+}
+
+export interface SimStateOptions {
+  nodes: Array<{ name: string; role: NodeRole; channel: string; failureDomain: number }>;
+  user: string;
+  workloads: boolean;
+  now?: () => number;
+}
+
+export class SimState {
+  readonly nodes = new Map<string, SimNode>();
+  pods: SimPod[] = [];
+  /** Enabled addons, by name. */
+  addons = new Set<string>(['dns', 'ha-cluster']);
+  /** Grows with every write to the Kubernetes datastore; shapes the backend tarball. */
+  raftIndex = 2833997;
+  readonly now: () => number;
+  private rngState = 0x2f6b_1a5d;
+  private ipCursor = new Map<string, number>();
+  private readonly backendCache = new Map<string, { key: string; files: Map<string, SimFile> }>();
+  readonly createdAt: number;
+
+  constructor(options: SimStateOptions) {
+    this.now = options.now ?? Date.now;
+    const now = this.now();
+    this.createdAt = now - 19 * 86_400_000 - 3 * 3_600_000;
+    let cp = 0;
+    options.nodes.forEach((spec, index) => {
+      const release = CHANNELS[spec.channel] ?? resolveChannel(spec.channel)?.release;
+      if (!release) throw new Error(`simulator: unknown channel "${spec.channel}" for node ${spec.name}`);
+      if (this.nodes.has(spec.name)) throw new Error(`simulator: duplicate node name ${spec.name}`);
+      const node = new SimNode(spec.name, spec.role, index, `10.0.0.${11 + index}`, release, spec.channel, spec.failureDomain, options.user, now, this);
+      if (spec.role === 'control-plane') {
+        node.dqliteRole = cp < 3 ? 'voter' : cp < 6 ? 'standby' : 'spare';
+        cp++;
+      }
+      this.nodes.set(spec.name, node);
+    });
+    if (options.workloads) this.seedWorkloads(now);
+  }
+
+  node(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`simulator: no node named ${name}`);
+    return n;
+  }
+
+  nodeList(): SimNode[] {
+    return [...this.nodes.values()];
+  }
+
+  /** The Ready condition Kubernetes reports for a node. */
+  readyCondition(node: SimNode): ReadyCondition {
+    if (!node.up || node.stopped) return 'Unknown';
+    if (node.restarting || !node.ready) return 'False';
+    return 'True';
+  }
+
+  isReady(node: SimNode): boolean {
+    return this.readyCondition(node) === 'True';
+  }
+
+  voters(): SimNode[] {
+    return this.nodeList().filter((n) => n.dqliteRole === 'voter');
+  }
+
+  /** dqlite has a leader: more than half of the voters run their services. */
+  hasQuorum(): boolean {
+    const voters = this.voters();
+    if (voters.length === 0) return false;
+    return voters.filter((v) => v.servicesRunning).length * 2 > voters.length;
+  }
+
+  /** The Kubernetes API answers on this node. */
+  apiAvailable(node: SimNode): boolean {
+    return node.role === 'control-plane' && node.servicesRunning && this.hasQuorum();
+  }
+
+  /** A node the scheduler may place a pod on. */
+  schedulable(node: SimNode): boolean {
+    return !node.cordoned && this.isReady(node);
+  }
+
+  podsOn(nodeName: string): SimPod[] {
+    return this.pods.filter((p) => p.nodeName === nodeName);
+  }
+
+  bump(): void {
+    this.raftIndex += 1 + (this.random() % 7);
+  }
+
+  random(): number {
+    // mulberry32: deterministic, so pod names and IPs repeat from run to run
+    let t = (this.rngState = (this.rngState + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  randomSuffix(length = 5): string {
+    let s = '';
+    for (let i = 0; i < length; i++) s += POD_SUFFIX_ALPHABET[this.random() % POD_SUFFIX_ALPHABET.length];
+    return s;
+  }
+
+  /** Updates condition transition times and lets the scheduler place Pending pods. Call before reading. */
+  reconcile(): void {
+    const now = this.now();
+    for (const node of this.nodes.values()) {
+      const c = this.readyCondition(node);
+      if (c !== node.lastCondition) {
+        node.lastCondition = c;
+        node.lastTransition = now;
+      }
+      const wanted = new Set<string>();
+      if (node.cordoned) wanted.add('node.kubernetes.io/unschedulable');
+      if (c === 'False') wanted.add('node.kubernetes.io/not-ready');
+      if (c === 'Unknown') wanted.add('node.kubernetes.io/unreachable');
+      for (const k of node.taintsAddedAt.keys()) if (!wanted.has(k)) node.taintsAddedAt.delete(k);
+      for (const k of wanted) if (!node.taintsAddedAt.has(k)) node.taintsAddedAt.set(k, now);
+    }
+    for (const pod of this.pods) {
+      if (pod.phase !== 'Pending' || pod.nodeName) continue;
+      const target = this.pickNode();
+      if (target) this.place(pod, target, now);
+    }
+  }
+
+  /** The Ready, schedulable node with the fewest pods (the scheduler's spreading, simplified). */
+  pickNode(exclude?: string): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestCount = Infinity;
+    for (const node of this.nodes.values()) {
+      if (node.name === exclude || !this.schedulable(node)) continue;
+      const count = this.pods.filter((p) => p.nodeName === node.name && !p.owner?.kind.startsWith('Daemon')).length;
+      if (count < bestCount) {
+        best = node;
+        bestCount = count;
+      }
+    }
+    return best;
+  }
+
+  private place(pod: SimPod, node: SimNode, now: number): void {
+    pod.nodeName = node.name;
+    pod.phase = 'Running';
+    pod.podIP = pod.hostNetwork ? node.ip : this.nextPodIp(node);
+    pod.createdAt = Math.min(pod.createdAt, now);
+    this.bump();
+  }
+
+  /** Third octet of the node's Calico IP block (10.1.X.0/26). */
+  podBlock(node: SimNode): number {
+    const block = POD_BLOCKS[node.index % POD_BLOCKS.length] ?? 10;
+    return node.index < POD_BLOCKS.length ? block : (block + node.index) % 250;
+  }
+
+  nextPodIp(node: SimNode): string {
+    const third = this.podBlock(node);
+    const key = node.name;
+    const next = (this.ipCursor.get(key) ?? 195) + 1;
+    this.ipCursor.set(key, next > 254 ? 193 : next);
+    return `10.1.${third}.${next}`;
+  }
+
+  /**
+   * Evicts a pod: it is deleted, and its controller (a ReplicaSet) creates a replacement
+   * that the scheduler places on another Ready, schedulable node, or leaves Pending.
+   */
+  evict(pod: SimPod): SimPod | undefined {
+    const now = this.now();
+    this.pods = this.pods.filter((p) => p !== pod);
+    this.bump();
+    if (!pod.owner || pod.owner.kind === 'DaemonSet') return undefined;
+    const replacement: SimPod = {
+      ...pod,
+      labels: { ...pod.labels },
+      name: pod.owner.kind === 'ReplicaSet' ? `${pod.owner.name}-${this.randomSuffix()}` : pod.name,
+      uid: uuid(`pod:${pod.namespace}/${pod.name}:${this.random()}`),
+      nodeName: undefined,
+      phase: 'Pending',
+      podIP: undefined,
+      createdAt: now,
+    };
+    this.pods.push(replacement);
+    const target = this.pickNode(pod.nodeName);
+    if (target) this.place(replacement, target, now);
+    return replacement;
+  }
+
+  /** Adds a pod (Running on `nodeName`, or Pending). For tests and the default workloads. */
+  addPod(spec: {
+    namespace?: string;
+    name?: string;
+    app: string;
+    owner?: { kind: SimPodOwner['kind']; name: string } | null;
+    nodeName?: string;
+    image?: string;
+    hostNetwork?: boolean;
+    emptyDir?: boolean;
+    mirror?: boolean;
+    createdAt?: number;
+    labels?: Record<string, string>;
+  }): SimPod {
+    const now = this.now();
+    const owner = spec.owner === null ? undefined : (spec.owner ?? { kind: 'ReplicaSet' as const, name: `${spec.app}-${sha(spec.app).slice(0, 10)}` });
+    const name = spec.name ?? (owner ? `${owner.name.replace(/-$/, '')}-${this.randomSuffix()}` : spec.app);
+    const labels: Record<string, string> = spec.labels ?? { app: spec.app };
+    if (owner?.kind === 'ReplicaSet' && !labels['pod-template-hash']) labels['pod-template-hash'] = owner.name.slice(owner.name.lastIndexOf('-') + 1);
+    const pod: SimPod = {
+      namespace: spec.namespace ?? 'default',
+      name,
+      uid: uuid(`pod:${name}:${this.random()}`),
+      app: spec.app,
+      labels,
+      owner: owner ? { ...owner, uid: uuid(`owner:${owner.kind}:${owner.name}`) } : undefined,
+      image: spec.image ?? spec.app,
+      nodeName: undefined,
+      phase: 'Pending',
+      podIP: undefined,
+      hostNetwork: spec.hostNetwork ?? false,
+      emptyDir: spec.emptyDir ?? false,
+      mirror: spec.mirror ?? false,
+      createdAt: spec.createdAt ?? now,
+    };
+    this.pods.push(pod);
+    if (spec.nodeName) {
+      const node = this.node(spec.nodeName);
+      pod.nodeName = node.name;
+      pod.phase = 'Running';
+      pod.podIP = pod.hostNetwork ? node.ip : this.nextPodIp(node);
+    }
+    this.bump();
+    return pod;
+  }
+
+  private seedWorkloads(now: number): void {
+    const nodes = this.nodeList();
+    const names = nodes.map((n) => n.name);
+    const at = (i: number) => names[i % names.length] ?? '';
+    const cps = nodes.filter((n) => n.role === 'control-plane');
+    for (const node of nodes) {
+      this.addPod({ namespace: 'kube-system', app: 'calico-node', labels: { 'k8s-app': 'calico-node', 'controller-revision-hash': '7d8f6c4b9', 'pod-template-generation': '1' }, owner: { kind: 'DaemonSet', name: 'calico-node' }, nodeName: node.name, image: 'docker.io/calico/node:v3.19.1', hostNetwork: true, createdAt: this.createdAt + 60_000 });
+    }
+    const first = cps[0] ?? nodes[0];
+    if (first) {
+      this.addPod({ namespace: 'kube-system', app: 'calico-kube-controllers', labels: { 'k8s-app': 'calico-kube-controllers', 'pod-template-hash': 'f7868dd95' }, owner: { kind: 'ReplicaSet', name: 'calico-kube-controllers-f7868dd95' }, nodeName: first.name, image: 'docker.io/calico/kube-controllers:v3.17.3', createdAt: this.createdAt + 60_000 });
+      this.addPod({ namespace: 'kube-system', app: 'coredns', labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '7f9c69c78c' }, owner: { kind: 'ReplicaSet', name: 'coredns-7f9c69c78c' }, nodeName: first.name, image: 'coredns/coredns:1.8.0', createdAt: this.createdAt + 120_000 });
+    }
+    for (let i = 0; i < 3; i++) {
+      this.addPod({ app: 'nginx', owner: { kind: 'ReplicaSet', name: 'nginx-7848d4b86f' }, nodeName: at(i + 1), image: 'nginx', createdAt: now - (341 - i * 50) * 1000 });
+    }
+    for (let i = 0; i < 10; i++) {
+      this.addPod({ app: 'microbot', owner: { kind: 'ReplicaSet', name: 'microbot-fdcc4594f' }, nodeName: at(i), image: 'dontrebootme/microbot:v1', createdAt: now - (154 - i * 14) * 1000 });
+    }
+  }
+
+  /** The dqlite backend directory of a control-plane node, as files (generated from the state). */
+  backendFiles(node: SimNode): Map<string, SimFile> {
+    if (node.role !== 'control-plane' || node.dqliteRole === undefined) return new Map();
+    const members = this.nodeList().filter((n) => n.dqliteRole !== undefined);
+    const key = JSON.stringify([node.name, node.revision, this.raftIndex, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
+    const cached = this.backendCache.get(node.name);
+    if (cached?.key === key) return cached.files;
+    const dir = `/var/snap/microk8s/${node.revision}/var/kubernetes/backend`;
+    const clusterYaml = members.map((m) => `- Address: ${m.dqliteAddress}\n  ID: ${m.dqliteId}\n  Role: ${roleNum(m.dqliteRole)}\n`).join('');
+    const infoYaml = `Address: ${node.dqliteAddress}\nID: ${node.dqliteId}\nRole: ${roleNum(node.dqliteRole)}\n`;
+    const first = 1 + Math.max(0, this.raftIndex - 4096);
+    const digest = createHash('sha256')
+      .update(JSON.stringify({ raft: this.raftIndex, nodes: this.nodeList().map((n) => [n.name, n.cordoned, n.version]), pods: this.pods.map((p) => [p.namespace, p.name, p.nodeName ?? '']) }))
+      .digest();
+    const segment = Buffer.alloc(4096);
+    for (let i = 0; i < segment.length; i += digest.length) digest.copy(segment, i);
+    const metadata = Buffer.alloc(32);
+    metadata.writeBigUInt64LE(1n, 0);
+    metadata.writeBigUInt64LE(BigInt(this.raftIndex), 8);
+    metadata.writeBigUInt64LE(2n, 16);
+    metadata.writeBigUInt64LE(BigInt(node.dqliteId), 24);
+    const mtime = Math.floor(this.createdAt / 1000) * 1000;
+    const file = (data: Buffer | string, mode = 0o660): SimFile => ({ data: Buffer.isBuffer(data) ? data : Buffer.from(data), owner: 'root', mode, mtimeMs: mtime });
+    const files = new Map<string, SimFile>([
+      [`${dir}/cluster.crt`, file(`-----BEGIN CERTIFICATE-----\n${Buffer.from(sha('cluster.crt')).toString('base64')}\n-----END CERTIFICATE-----\n`)],
+      [`${dir}/cluster.key`, file(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(sha('cluster.key (simulated)')).toString('base64')}\n-----END PRIVATE KEY-----\n`, 0o600)],
+      [`${dir}/cluster.yaml`, file(clusterYaml)],
+      [`${dir}/failure-domain`, file(`${node.failureDomain}\n`)],
+      [`${dir}/info.yaml`, file(infoYaml)],
+      [`${dir}/metadata1`, file(metadata)],
+      [`${dir}/metadata2`, file(metadata)],
+      [`${dir}/${String(first).padStart(16, '0')}-${String(this.raftIndex).padStart(16, '0')}`, file(segment)],
+    ]);
+    this.backendCache.set(node.name, { key, files });
+    return files;
+  }
+}
+
+function roleNum(r: DqliteRole | undefined): number {
+  return r === 'voter' ? 0 : r === 'standby' ? 1 : 2;
+}
+
+export function sha(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function uuid(seed: string): string {
+  const h = sha(seed);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export { DEFAULT_CHANNEL };
