@@ -1,0 +1,197 @@
+/**
+ * The whole bot, for integration and end-to-end tests: a private redis-server,
+ * simulated clusters over real SSH, a fake Slack, and the app built by
+ * startApp() in Slack HTTP mode. Tests talk to it only as Slack would: signed
+ * requests to /slack/events, and what the fake Web API recorded.
+ *
+ *   const h = await startHarness();
+ *   const { jobId } = await h.command('U0ALICE', 'upgrade k8s-1 1.23/stable');
+ *   await h.waitState(jobId!, 'awaiting approval');
+ *   await h.click('U0BOB', h.gateButton(jobId!, 'Approve'));
+ *   await h.waitState(jobId!, 'succeeded');
+ *   await h.stop();
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import pino from 'pino';
+import { parse, stringify } from 'yaml';
+import { startApp, type App } from '../../src/app.ts';
+import { parseEnv } from '../../src/config/env.ts';
+import { parseInventory } from '../../src/config/inventory.ts';
+import { createLogger } from '../../src/logging.ts';
+import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
+import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
+import { startFakeSlack, type FakeButton, type FakeMessage, type FakeSlack } from './fake-slack.ts';
+import { blockActionsBody, signedRequest, slashCommandBody } from './slack-signing.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-8f2c91d4';
+export const BOT_TOKEN = 'xoxb-test-bot-token-5e7a1b3c9d';
+export const USERS = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL', mallory: 'U0MALLORY' } as const;
+
+export interface HarnessCluster {
+  name: string;
+  channel: string;
+  nodes?: SimNodeSpec[];
+  policy?: Record<string, unknown>;
+}
+
+export interface HarnessOptions {
+  clusters?: HarnessCluster[];
+  latency?: Partial<SimLatency>;
+  /** `bot` leaves the worker to another process (the crash test). */
+  role?: 'all' | 'bot';
+  workerLockMs?: number;
+  /** Extra environment for the app (and a child worker). */
+  env?: Record<string, string>;
+}
+
+export interface Harness {
+  slack: FakeSlack;
+  redis: PrivateRedis;
+  sims: Map<string, SimCluster>;
+  /** The first cluster's simulator. */
+  sim: SimCluster;
+  app: App;
+  dir: string;
+  /** Environment that starts another process of this same bot (e.g. a worker). */
+  env: Record<string, string>;
+  /** Everything the app logged (pino JSON lines). */
+  logs(): string;
+  command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; jobId?: string }>;
+  click(user: string, button: FakeButton, messageTs?: string, channel?: string): Promise<number>;
+  parent(jobId: string): FakeMessage | undefined;
+  thread(jobId: string): FakeMessage[];
+  waitState(jobId: string, state: string, timeoutMs?: number): Promise<FakeMessage>;
+  /** The newest button with this label in the job's thread, and the message carrying it. */
+  gateButton(jobId: string, label: string): FakeButton & { messageTs: string };
+  waitButton(jobId: string, label: string, timeoutMs?: number): Promise<FakeButton & { messageTs: string }>;
+  ephemeralsFor(user: string): string[];
+  stop(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const clusters = options.clusters ?? [{ name: 'prod', channel: 'C0PROD00001' }];
+  const dir = mkdtempSync(join(tmpdir(), 'mk8s-test-'));
+  const redis = await startPrivateRedis();
+  const slack = await startFakeSlack();
+  const sims = new Map<string, SimCluster>();
+  const doc: { clusters: Record<string, unknown>; rbac: unknown } = {
+    clusters: {},
+    rbac: { operators: [USERS.alice, USERS.mallory], approvers: [USERS.bob, USERS.carol, USERS.alice], viewers: ['*'] },
+  };
+  for (const c of clusters) {
+    const sim = await startSimCluster({ nodes: c.nodes, latency: { defaultMs: 0, drainMs: 20, refreshMs: 40, restartMs: 60, ...options.latency } });
+    sims.set(c.name, sim);
+    const files = await sim.writeClientFiles(join(dir, c.name));
+    const one = parse(sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: { approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy } })) as {
+      clusters: Record<string, unknown>;
+    };
+    Object.assign(doc.clusters, one.clusters);
+  }
+  const inventoryPath = join(dir, 'inventory.yml');
+  writeFileSync(inventoryPath, stringify(doc));
+
+  const env: Record<string, string> = {
+    REDIS_URL: redis.url,
+    MK8S_INVENTORY: inventoryPath,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    PORT: '0',
+    MK8S_BACKUP_DIR: join(dir, 'backups'),
+    LOG_LEVEL: 'debug',
+    MK8S_WORKER_LOCK_MS: String(options.workerLockMs ?? 30_000),
+    ...options.env,
+  };
+  const logStream = new PassThrough();
+  let logText = '';
+  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
+  const logger = createLogger('debug', { destination: logStream, secrets: [BOT_TOKEN, SIGNING_SECRET] });
+  const app = await startApp({
+    env: parseEnv({ ...env, MK8S_ROLE: options.role ?? 'all' }),
+    inventory: parseInventory(stringify(doc), inventoryPath),
+    logger,
+    slackRetries: 0,
+  });
+  const base = `http://127.0.0.1:${app.httpPort}/slack/events`;
+  const firstChannel = clusters[0]!.channel;
+  let responses = 0;
+
+  const parent = (jobId: string) => slack.messages().find((m) => !m.thread_ts && m.text.startsWith(`job ${jobId} `));
+  const thread = (jobId: string) => {
+    const p = parent(jobId);
+    return p ? slack.thread(p.channel, p.ts) : [];
+  };
+  const gateButton = (jobId: string, label: string) => {
+    const msgs = thread(jobId).filter((m) => m.buttons.some((b) => b.label === label));
+    const msg = msgs[msgs.length - 1];
+    const button = msg?.buttons.find((b) => b.label === label);
+    if (!msg || !button) throw new Error(`no ${label} button in job ${jobId}'s thread`);
+    return { ...button, messageTs: msg.ts };
+  };
+
+  const harness: Harness = {
+    slack, redis, sims, sim: sims.get(clusters[0]!.name)!, app, dir, env,
+    logs: () => logText,
+    async command(user, text, channel = firstChannel) {
+      const res = await signedRequest(base, slashCommandBody({ user, channel, text, responseUrl: slack.responseUrl(`r${++responses}`) }), SIGNING_SECRET);
+      const raw = await res.text();
+      let body = raw;
+      try {
+        body = (JSON.parse(raw) as { text?: string }).text ?? raw;
+      } catch {
+        // an empty ack (the answer follows on response_url)
+      }
+      const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
+      return { status: res.status, text: body, jobId: /^Queued as job/.test(body) ? jobId : undefined };
+    },
+    async click(user, button, messageTs, channel = firstChannel) {
+      const ts = messageTs ?? (button as FakeButton & { messageTs?: string }).messageTs ?? '';
+      const res = await signedRequest(
+        base,
+        blockActionsBody({ user, channel, messageTs: ts, actionId: button.actionId, value: button.value, label: button.label, responseUrl: slack.responseUrl(`r${++responses}`) }),
+        SIGNING_SECRET,
+      );
+      await res.text();
+      return res.status;
+    },
+    parent,
+    thread,
+    async waitState(jobId, state, timeoutMs = 20_000) {
+      try {
+        return await slack.waitFor(() => {
+          const p = parent(jobId);
+          return p && p.text.endsWith(` · ${state}`) ? p : undefined;
+        }, timeoutMs);
+      } catch {
+        const p = parent(jobId);
+        const steps = thread(jobId).map((m) => m.text).join('\n  ');
+        throw new Error(`job ${jobId} did not reach "${state}"; parent: ${p?.text ?? 'none'}\n  ${steps}`);
+      }
+    },
+    gateButton,
+    waitButton: (jobId, label, timeoutMs = 20_000) =>
+      slack.waitFor(() => {
+        try {
+          return gateButton(jobId, label);
+        } catch {
+          return undefined;
+        }
+      }, timeoutMs),
+    ephemeralsFor: (user) => slack.ephemerals().filter((e) => e.user === user).map((e) => e.text),
+    async stop() {
+      await app.stop();
+      for (const sim of sims.values()) await sim.stop();
+      await slack.stop();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+export function quietLogger() {
+  return pino({ level: 'silent' });
+}
