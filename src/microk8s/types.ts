@@ -16,7 +16,7 @@ export interface HaMember {
   role: 'voter' | 'standby' | 'spare';
 }
 
-export interface MicroK8sStatus {
+export interface MicroK8sStatus extends MicroK8sStatusExtra {
   running: boolean;
   /** Present when running. */
   highAvailability?: boolean;
@@ -59,4 +59,66 @@ export interface BackupResult {
   remotePath: string;
   sha256: string;
   bytes: number;
+}
+
+// ---- Additions (parsers beside this file) -------------------------------------------------
+
+export interface MicroK8sAddon {
+  name: string;
+  /** `core`, `community`, ...; absent before 1.24 (no addon repositories). */
+  repository?: string;
+  enabled: boolean;
+}
+
+export interface MicroK8sStatusExtra {
+  /** Addons, when the output listed them. */
+  addons?: MicroK8sAddon[];
+  /** True when the node answered that it is a worker ("acting as a node in a cluster"). */
+  worker?: boolean;
+}
+
+export interface SnapChannelInfo {
+  /** e.g. `v1.23.17`; absent for a closed channel. */
+  version?: string;
+  /** Release date as printed (`2021-07-27`, or RFC3339 with --abs-time). */
+  released?: string;
+  revision?: string;
+  size?: string;
+  notes?: string[];
+  /** `^`/`↑`: closed, following the next less risky channel of the track; `--`/`–`: closed. */
+  closed?: boolean;
+}
+
+export interface SnapInfo {
+  name: string;
+  /** e.g. `1.22/stable`; absent when the snap is not installed. */
+  tracking?: string;
+  installed?: { version: string; revision: string; size?: string; notes: string[] };
+  /** `hold:` as printed (`forever`, `in 4 days, at 14:00 UTC`, a date), when refreshes are held. */
+  hold?: string;
+  refreshDate?: string;
+  /** `channels:` table, keyed by channel name (`1.23/stable`, `latest/edge`, ...). */
+  channels: Record<string, SnapChannelInfo>;
+}
+
+export interface RefreshResult {
+  /** false when snapd said there was nothing to refresh to. */
+  changed: boolean;
+  /** The version snapd reported (`microk8s (1.23/stable) v1.23.0 from Canonical** refreshed`). */
+  version?: string;
+  /** The channel in brackets, when printed (omitted by snapd for `latest/stable`). */
+  channel?: string;
+  /** Extra notice, e.g. `Channel 1.23/candidate for microk8s is closed; temporarily forwarding to 1.23/stable.` */
+  notice?: string;
+}
+
+export interface HoldResult {
+  held: boolean;
+  /** `forever` or the RFC3339 time the hold ends. */
+  until?: string;
+}
+
+export interface VersionInfo {
+  version: string;
+  revision: string;
 }

@@ -1,0 +1,50 @@
+/**
+ * Checks on every value that reaches a command line, made before anything runs (defence in
+ * depth: the command parser validates first, but this layer never trusts its callers).
+ */
+import { NODE_NAME } from '../config/inventory.ts';
+import { parseChannel } from './channels.ts';
+import { InvalidValueError } from './errors.ts';
+
+function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/** A Kubernetes node name: a DNS-1123 label (lowercase letters, digits, `-`, at most 63). */
+export function assertNodeName(name: string): string {
+  if (typeof name !== 'string' || !NODE_NAME.test(name)) {
+    throw new InvalidValueError(`${typeof name === 'string' ? shown(name) : typeof name} is not a valid node name: lowercase letters, digits and "-", at most 63 characters`);
+  }
+  return name;
+}
+
+/** `<track>/<risk>[/<branch>]`. */
+export function assertChannel(channel: string): string {
+  parseChannel(channel);
+  return channel;
+}
+
+/** A whole number of seconds, 1 … max. */
+export function assertSeconds(value: number, what: string, max = 7 * 24 * 3600): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidValueError(`${what} must be a whole number of seconds between 1 and ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A refresh hold for `snap refresh --hold=…`: `forever`, or a duration snapd accepts (Go
+ * syntax, `72h`, `1h30m`, `90s`); `2d` is turned into `48h`. At least one second.
+ */
+export function holdDuration(value: string): string {
+  const v = value.trim();
+  if (v === 'forever') return v;
+  const days = /^([1-9]\d{0,3})d$/.exec(v);
+  if (days) return `${Number(days[1]) * 24}h`;
+  const go = /^(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,8})s)?$/.exec(v);
+  if (v !== '' && go) {
+    const seconds = Number(go[1] ?? 0) * 3600 + Number(go[2] ?? 0) * 60 + Number(go[3] ?? 0);
+    if (seconds >= 1) return v;
+  }
+  throw new InvalidValueError(`${shown(value)} is not a refresh hold: use "forever" or a duration such as 24h, 1h30m or 2d`);
+}
