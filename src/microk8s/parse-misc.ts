@@ -12,16 +12,24 @@ export function parseSha256sum(text: string, path?: string): string {
   throw OutputParseError.of(cmd, `"<64 hex digits>  ${path ?? '<file>'}"`, text);
 }
 
+/** The last line made only of digits (a login script may print something first). */
+function lastNumberLine(text: string, digits: RegExp): string | undefined {
+  return outputLines(text)
+    .map((l) => l.trim())
+    .filter((l) => digits.test(l))
+    .pop();
+}
+
 /** `stat -c %s <path>` → size in bytes. */
 export function parseStatSize(text: string, path?: string): number {
-  const t = text.trim();
-  if (!/^\d{1,15}$/.test(t)) throw OutputParseError.of(`stat -c %s ${path ?? '<file>'}`, 'a size in bytes', text);
+  const t = lastNumberLine(text, /^\d{1,15}$/);
+  if (t === undefined) throw OutputParseError.of(`stat -c %s ${path ?? '<file>'}`, 'a size in bytes', text);
   return Number(t);
 }
 
 /** `date +%s` → seconds since the epoch. */
 export function parseEpoch(text: string): number {
-  const t = text.trim();
-  if (!/^\d{9,12}$/.test(t)) throw OutputParseError.of('date +%s', 'seconds since 1970 (digits only)', text);
+  const t = lastNumberLine(text, /^\d{9,12}$/);
+  if (t === undefined) throw OutputParseError.of('date +%s', 'seconds since 1970 (digits only)', text);
   return Number(t);
 }

@@ -136,6 +136,7 @@ describe('misc parsers', () => {
     expect(() => parseStatSize('stat: cannot statx\n')).toThrow(OutputParseError);
     expect(parseEpoch('1700000000\n')).toBe(1_700_000_000);
     expect(parseEpoch('  1700000000  \r\n')).toBe(1_700_000_000);
+    expect(parseEpoch('Welcome to the lab box!\n1700000000\n\n')).toBe(1_700_000_000);
     expect(() => parseEpoch('Fri Nov 24 10:00:00 UTC 2023\n')).toThrow(/seconds since 1970/);
     expect(() => parseEpoch('')).toThrow(OutputParseError);
   });
