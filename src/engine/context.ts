@@ -107,9 +107,11 @@ export class RunContext {
   async begin(): Promise<void> {
     this.data.activations += 1;
     this.data.parent ??= await this.parentRef();
-    if (this.data.state === 'queued') this.data.state = 'running';
+    const wasQueued = this.data.state === 'queued';
+    if (wasQueued) this.data.state = 'running';
     await this.save();
-    await this.updateParent();
+    // A job woken at a gate shows its new state once the gate is settled.
+    if (wasQueued) await this.updateParent();
   }
 
   async finish(state: JobData['state'], summary: string): Promise<void> {
