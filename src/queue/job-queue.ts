@@ -41,6 +41,8 @@ export class JobQueue {
 
   constructor(connection: Redis) {
     this.queue = new Queue<JobData>(QUEUE_NAME, { connection, prefix: PREFIX });
+    // Connection errors surface as failed calls; the event itself is only noise while Redis restarts.
+    this.queue.on('error', () => undefined);
   }
 
   async enqueue(request: JobRequest, mutating: boolean): Promise<EnqueueResult> {

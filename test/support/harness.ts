@@ -59,7 +59,8 @@ export interface Harness {
   env: Record<string, string>;
   /** Everything the app logged (pino JSON lines). */
   logs(): string;
-  command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; jobId?: string }>;
+  /** `text` is the ack's plain text; `full` adds the text of its blocks (plans, tables). */
+  command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; full: string; jobId?: string }>;
   click(user: string, button: FakeButton, messageTs?: string, channel?: string): Promise<number>;
   parent(jobId: string): FakeMessage | undefined;
   thread(jobId: string): FakeMessage[];
@@ -139,13 +140,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await signedRequest(base, slashCommandBody({ user, channel, text, responseUrl: slack.responseUrl(`r${++responses}`) }), SIGNING_SECRET);
       const raw = await res.text();
       let body = raw;
+      let full = raw;
       try {
-        body = (JSON.parse(raw) as { text?: string }).text ?? raw;
+        const parsed = JSON.parse(raw) as { text?: string; blocks?: unknown[] };
+        body = parsed.text ?? raw;
+        full = `${body}\n${JSON.stringify(parsed.blocks ?? [])}`;
       } catch {
         // an empty ack (the answer follows on response_url)
       }
       const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
-      return { status: res.status, text: body, jobId: /^Queued as job/.test(body) ? jobId : undefined };
+      return { status: res.status, text: body, full, jobId: /^Queued as job/.test(body) ? jobId : undefined };
     },
     async click(user, button, messageTs, channel = firstChannel) {
       const ts = messageTs ?? (button as FakeButton & { messageTs?: string }).messageTs ?? '';
