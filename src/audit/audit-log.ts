@@ -46,6 +46,6 @@ export class AuditLog {
       if (!last || page.length < 500) break;
       end = `(${last[0]}`;
     }
-    return out.reverse();
+    return out.toReversed();
   }
 }

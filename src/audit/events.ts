@@ -30,5 +30,7 @@ export function renderAuditEvent(e: StoredAuditEvent): string {
       return `${when}${job}${who} asked to cancel`;
     case 'job.end':
       return `${when}${job} ${e.verb} ${e.state}: ${e.summary}`;
+    default:
+      return `${when}${job} ${JSON.stringify(e)}`;
   }
 }

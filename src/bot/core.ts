@@ -74,7 +74,7 @@ export class Bot implements BotCore {
       case 'audit':
         return { ack: await auditMessage(deps, cluster, typeof parsed.args.count === 'number' ? parsed.args.count : 20), visibility: 'ephemeral' };
       case 'cancel':
-        return { ack: await cancelJob(deps, cluster, String(parsed.args.job), input.user), visibility: 'ephemeral' };
+        return { ack: await cancelJob(deps, cluster, typeof parsed.args.job === 'string' ? parsed.args.job : JSON.stringify(parsed.args.job), input.user), visibility: 'ephemeral' };
     }
     const runbook = deps.runbooks.get(parsed.verb);
     if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');

@@ -148,7 +148,7 @@ export class RunContext {
     if (previous && previous.title !== title) {
       throw new ReplayMismatchError(`step ${key} was "${previous.title}" when first run, now "${title}"`);
     }
-    if (previous?.status === 'done') return previous.result as T;
+    if (previous && previous.status === 'done') return previous.result as T;
     await this.checkCancelled(title);
 
     const rerun = previous?.status === 'running';

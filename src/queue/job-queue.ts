@@ -86,7 +86,7 @@ export class JobQueue {
   async list(limit: number, cluster?: string): Promise<JobSummary[]> {
     const jobs = await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, Math.max(limit * 4, 50));
     const out: JobSummary[] = [];
-    for (const job of jobs.sort((a, b) => b.timestamp - a.timestamp)) {
+    for (const job of jobs.toSorted((a, b) => b.timestamp - a.timestamp)) {
       if (!job?.data?.request) continue;
       if (cluster && job.data.request.cluster !== cluster) continue;
       out.push({

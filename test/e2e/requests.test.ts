@@ -88,7 +88,7 @@ describe('requests through Slack: signatures, bad input, read-only verbs, dry ru
     expect(help.status).toBe(200);
     const status = await h.command(OUTSIDER, 'status'); // viewers: "*"
     expect(status.text).toContain('Reading the state');
-    const followUp = await h.slack.waitFor(() => h.slack.responses.find((r) => String(r.body.text ?? '').startsWith('status of prod')));
+    const followUp = await h.slack.waitFor(() => h.slack.responses.find((r) => typeof r.body.text === 'string' && r.body.text.startsWith('status of prod')));
     expect(String(followUp.body.text)).toContain('high-availability: yes');
     const blocks = JSON.stringify(followUp.body.blocks);
     for (const node of ['k8s-1', 'k8s-2', 'k8s-3']) expect(blocks).toContain(node);

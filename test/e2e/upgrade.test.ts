@@ -177,11 +177,11 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     const rollback = h.gateButton(id, 'Roll back');
     await h.click(alice, rollback);
     const queued = await h.slack.waitFor(() => h.ephemeralsFor(alice).map((t) => /Queued as job (\d+)/.exec(t)?.[1]).find(Boolean));
-    await h.waitState(queued!, 'awaiting approval');
-    const gate = await h.waitButton(queued!, 'Approve');
+    await h.waitState(queued, 'awaiting approval');
+    const gate = await h.waitButton(queued, 'Approve');
     expect(gate.confirm?.title).toBeDefined(); // destructive: a confirm dialog
     await h.click(bob, gate);
-    await h.waitState(queued!, 'succeeded', 30_000);
+    await h.waitState(queued, 'succeeded', 30_000);
     const node = h.sim.state.node('k8s-2');
     expect(node.version).toBe('v1.22.3');
     expect(node.cordoned).toBe(false);

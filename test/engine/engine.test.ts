@@ -35,11 +35,10 @@ rbac: { operators: [alice], approvers: [bob] }
 /** Counts how often each step body really ran, and lets a test hold a step open. */
 const runs = new Map<string, number>();
 const gates = new Map<string, { release: () => void; promise: Promise<void> }>();
-function hold(name: string): Promise<void> {
+function hold(name: string): void {
   let release = () => undefined as void;
   const promise = new Promise<void>((r) => (release = r));
   gates.set(name, { release, promise });
-  return promise;
 }
 function count(name: string): void {
   runs.set(name, (runs.get(name) ?? 0) + 1);

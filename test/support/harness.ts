@@ -149,7 +149,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         // an empty ack (the answer follows on response_url)
       }
       const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
-      return { status: res.status, text: body, full, jobId: /^Queued as job/.test(body) ? jobId : undefined };
+      return { status: res.status, text: body, full, jobId: body.startsWith('Queued as job') ? jobId : undefined };
     },
     async click(user, button, messageTs, channel = firstChannel) {
       const ts = messageTs ?? (button as FakeButton & { messageTs?: string }).messageTs ?? '';
