@@ -1,0 +1,127 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../src/config/duration.ts';
+import { chatMode, parseEnv } from '../../src/config/env.ts';
+import { InventoryError, loadInventory, parseInventory, rbacFor } from '../../src/config/inventory.ts';
+
+const good = `
+clusters:
+  prod:
+    channel: C0123456789
+    auditChannel: C0999999999
+    ssh:
+      user: ubuntu
+      privateKeyPath: ~/.ssh/id_ed25519
+      knownHostsPath: keys/known_hosts
+      sudo: true
+    nodes:
+      - { name: k8s-1, host: 10.0.0.11, port: 22, role: control-plane }
+      - { name: k8s-2, host: 10.0.0.12, role: control-plane }
+      - { name: w1, host: 10.0.0.21, role: worker, os: windows }
+    snapProxy: { host: 10.0.0.5, port: 22 }
+    policy: { approvePlan: true, twoPerson: true, approvalTtl: 30m }
+rbac:
+  operators: [U012AB3CD]
+  approvers: [U045EF6GH, S0APPROVERS]
+  viewers: ["*"]
+`;
+
+function errorOf(text: string): string {
+  try {
+    parseInventory(text, '/etc/mk8s/inventory.yml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(InventoryError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the inventory to be refused');
+}
+
+describe('inventory', () => {
+  it('accepts the DESIGN.md example and fills defaults', () => {
+    const inv = parseInventory(good, '/etc/mk8s/inventory.yml');
+    const prod = inv.clusters.prod!;
+    expect(prod.policy.approvalTtl).toBe(30 * 60_000);
+    expect(prod.policy.drainTimeout).toBe(5 * 60_000);
+    expect(prod.nodes[1]!.port).toBe(22);
+    expect(prod.nodes[2]!.os).toBe('windows');
+    expect(prod.ssh.knownHostsPath).toBe('/etc/mk8s/keys/known_hosts');
+    expect(prod.ssh.privateKeyPath).toBe(join(homedir(), '.ssh/id_ed25519'));
+    expect(rbacFor(inv, 'prod').approvers).toContain('S0APPROVERS');
+  });
+
+  it('names the file, the path and what was expected', () => {
+    const msg = errorOf(good.replace('approvalTtl: 30m', 'approvalTtl: soon'));
+    expect(msg).toContain('/etc/mk8s/inventory.yml');
+    expect(msg).toContain('clusters.prod.policy.approvalTtl');
+    expect(msg).toContain('expected a duration such as 15s, 30m, 2h or 1d');
+  });
+
+  it.each([
+    ['role: control-plane }\n      - { name: k8s-2', 'role: boss }\n      - { name: k8s-2', 'clusters.prod.nodes[0].role'],
+    ['name: k8s-1,', 'name: K8S_1,', 'clusters.prod.nodes[0].name'],
+    ['port: 22, role', 'port: 70000, role', 'clusters.prod.nodes[0].port'],
+    ['host: 10.0.0.11', 'host: "10.0.0.11; rm -rf /"', 'clusters.prod.nodes[0].host'],
+    ['name: k8s-2,', 'name: k8s-1,', 'duplicate node name "k8s-1"'],
+    ['      privateKeyPath: ~/.ssh/id_ed25519\n', '', 'set privateKeyPath or agent: true'],
+    ['    channel: C0123456789\n', '', 'clusters.prod.channel'],
+    ['sudo: true', 'sudo: true\n      passwd: hunter2', 'clusters.prod.ssh'],
+  ])('refuses %s → %s', (from, to, expected) => {
+    expect(errorOf(good.replace(from, to))).toContain(expected);
+  });
+
+  it('needs a control-plane node in each cluster', () => {
+    const msg = errorOf(good.replaceAll('role: control-plane', 'role: worker'));
+    expect(msg).toContain('expected at least one control-plane node');
+  });
+
+  it('explains broken YAML and a missing file', () => {
+    expect(errorOf('clusters: [oops')).toMatch(/not valid YAML/);
+    const dir = mkdtempSync(join(tmpdir(), 'inv-'));
+    expect(() => loadInventory(join(dir, 'missing.yml'))).toThrow(/cannot read the inventory \(ENOENT\); set MK8S_INVENTORY/);
+    writeFileSync(join(dir, 'inv.yml'), good);
+    expect(Object.keys(loadInventory(join(dir, 'inv.yml')).clusters)).toEqual(['prod']);
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['15s', 15_000],
+    ['30m', 1_800_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+  ])('parses %s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+    expect(formatDuration(ms)).toBe(text);
+  });
+  it.each(['', '0s', '-5m', '1.5h', '10', 'm', '5 minutes', '30M', '99999999s'])('refuses %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe('environment', () => {
+  it('has the documented defaults and picks the chat mode', () => {
+    const env = parseEnv({});
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.MK8S_INVENTORY).toBe('./inventory.yml');
+    expect(env.MK8S_ROLE).toBe('all');
+    expect(env.MK8S_BACKUP_DIR).toBe('./backups');
+    expect(chatMode(env)).toBe('console');
+    expect(chatMode(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }))).toBe('slack-http');
+    expect(chatMode(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }))).toBe('slack-socket');
+  });
+  it('names a bad variable without echoing its value', () => {
+    expect(() => parseEnv({ MK8S_ROLE: 'boss', REDIS_URL: 'http://secret-host' })).toThrow(/MK8S_ROLE/);
+    const message = (() => {
+      try {
+        parseEnv({ REDIS_URL: 'http://secret-host' });
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(message).toContain('REDIS_URL');
+    expect(message).not.toContain('secret-host');
+  });
+});
