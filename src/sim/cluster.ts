@@ -7,7 +7,7 @@ import { DEFAULT_CHANNEL } from './catalogue.ts';
 import { DEFAULT_LATENCY, type SimLatency } from './context.ts';
 import { FaultTable, type SimFault } from './faults.ts';
 import { Runner, type SimCommandRecord } from './runner.ts';
-import { SimSshNode } from './ssh-server.ts';
+import { SimSshNode, generateEd25519 } from './ssh-server.ts';
 import { SimState } from './state.ts';
 
 const { utils } = ssh2;
@@ -82,9 +82,12 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     user,
     workloads: options.workloads ?? true,
   });
+  const sudoRequired = options.sudoRequired ?? true;
+  // without sudo the user must be in the microk8s group, which also opens the backend to them
+  if (!sudoRequired) for (const node of state.nodeList()) node.fs.userGroups.add('microk8s');
   const faults = new FaultTable();
-  const runner = new Runner(state, faults, { user, sudoRequired: options.sudoRequired ?? true, latency });
-  const clientPair = utils.generateKeyPairSync('ed25519', { comment: 'mk8s-sim-client' });
+  const runner = new Runner(state, faults, { user, sudoRequired, latency });
+  const clientPair = generateEd25519('mk8s-sim-client');
   const clientKey = utils.parseKey(clientPair.public);
   if (clientKey instanceof Error) throw clientKey;
   const servers = new Map<string, SimSshNode>();

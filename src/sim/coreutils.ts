@@ -274,7 +274,7 @@ export function tar(ctx: CommandContext, args: string[]): CommandResult {
       else parts.push(tarEntry(m, data, e.mode, Math.floor(e.mtimeMs / 1000)));
       continue;
     }
-    if (!ctx.root && e.owner !== ctx.user && (e.mode & 0o005) !== 0o005) {
+    if (!ctx.root && (fs.perms(e) & 5) !== 5) {
       stderr += `tar: ${m}: Cannot open: Permission denied\n`;
       continue;
     }

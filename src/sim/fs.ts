@@ -4,6 +4,8 @@ import { posix } from 'node:path';
 export interface SimFile {
   data: Buffer;
   owner: string;
+  /** Group, when it matters (the backend is root:microk8s). */
+  group?: string;
   mode: number;
   mtimeMs: number;
 }
@@ -13,6 +15,7 @@ export type FsError = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'EPERM';
 export interface FsEntry {
   kind: 'file' | 'dir';
   owner: string;
+  group?: string;
   mode: number;
   size: number;
   mtimeMs: number;
@@ -25,6 +28,8 @@ export class SimFs {
   readonly files = new Map<string, SimFile>();
   /** directory path → owner and mode */
   readonly dirs = new Map<string, { owner: string; mode: number }>();
+  /** Supplementary groups of the SSH user (`microk8s` when sudo is not required). */
+  readonly userGroups = new Set<string>();
 
   constructor(
     readonly user: string,
@@ -69,22 +74,27 @@ export class SimFs {
   entry(path: string): FsEntry | undefined {
     const p = this.resolve(path);
     const v = this.virtual().get(p);
-    if (v) return { kind: 'file', owner: v.owner, mode: v.mode, size: v.data.length, mtimeMs: v.mtimeMs };
+    if (v) return { kind: 'file', owner: v.owner, group: v.group, mode: v.mode, size: v.data.length, mtimeMs: v.mtimeMs };
     const f = this.files.get(p);
     if (f) return { kind: 'file', owner: f.owner, mode: f.mode, size: f.data.length, mtimeMs: f.mtimeMs };
     const d = this.dirs.get(p);
     if (d) return { kind: 'dir', owner: d.owner, mode: d.mode, size: 4096, mtimeMs: 0 };
     if (this.virtualDirs().has(p)) {
       const backend = p.endsWith('/backend');
-      return { kind: 'dir', owner: 'root', mode: backend ? 0o770 : 0o755, size: 4096, mtimeMs: 0 };
+      return backend ? { kind: 'dir', owner: 'root', group: 'microk8s', mode: 0o770, size: 4096, mtimeMs: 0 } : { kind: 'dir', owner: 'root', mode: 0o755, size: 4096, mtimeMs: 0 };
     }
     return undefined;
   }
 
+  /** The permission bits that apply to the SSH user: owner, group or other (shifted to the low 3 bits). */
+  perms(e: FsEntry): number {
+    if (e.owner === this.user) return (e.mode >> 6) & 7;
+    if (e.group !== undefined && this.userGroups.has(e.group)) return (e.mode >> 3) & 7;
+    return e.mode & 7;
+  }
+
   private canRead(e: FsEntry, asRoot: boolean): boolean {
-    if (asRoot) return true;
-    if (e.owner === this.user) return (e.mode & 0o400) !== 0;
-    return (e.mode & 0o004) !== 0;
+    return asRoot || (this.perms(e) & 4) !== 0;
   }
 
   private canWriteDir(dir: string, asRoot: boolean): boolean {
@@ -109,8 +119,7 @@ export class SimFs {
       const e = this.entry(dir);
       if (!e) return 'ENOENT';
       if (e.kind !== 'dir') return 'ENOTDIR';
-      const x = e.owner === this.user ? e.mode & 0o100 : e.mode & 0o001;
-      if (!x) return 'EACCES';
+      if ((this.perms(e) & 1) === 0) return 'EACCES';
     }
     return undefined;
   }

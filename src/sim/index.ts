@@ -9,3 +9,4 @@ export { SimState, SimNode } from './state.ts';
 export type { SimPod, SimPodOwner, SimRevision, SimHistoryEntry, DqliteRole, ReadyCondition } from './state.ts';
 export { CHANNELS, DEFAULT_CHANNEL, parseChannel, resolveChannel, channelDisplayName, type ChannelRelease } from './catalogue.ts';
 export { parseShellWords, shellQuote } from './shell.ts';
+export { generateEd25519 } from './ssh-server.ts';

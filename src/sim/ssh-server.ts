@@ -21,11 +21,23 @@ export interface HostKey {
   fingerprint: string;
 }
 
+/**
+ * An ed25519 pair from ssh2 that ssh2 itself can read back. ssh2's generator drops a leading zero
+ * byte of the public key about once in 256 keys, which makes a key it then calls malformed.
+ */
+export function generateEd25519(comment?: string): { private: string; public: string; parsed: ParsedKey } {
+  for (let i = 0; i < 20; i++) {
+    const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : undefined);
+    const priv = utils.parseKey(pair.private);
+    const pub = utils.parseKey(pair.public);
+    if (!(priv instanceof Error) && !(pub instanceof Error) && priv.getPublicSSH().length === 51) return { private: pair.private, public: pair.public, parsed: priv };
+  }
+  throw new Error('simulator: could not generate an ed25519 key');
+}
+
 export function generateHostKey(): HostKey {
-  const pair = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(pair.private);
-  if (parsed instanceof Error) throw parsed;
-  const blob = parsed.getPublicSSH();
+  const pair = generateEd25519();
+  const blob = pair.parsed.getPublicSSH();
   return {
     privateKey: pair.private,
     publicLine: `ssh-ed25519 ${blob.toString('base64')}`,
@@ -118,6 +130,7 @@ export class SimSshNode {
       return;
     }
     socket.on('error', () => {});
+    socket.setNoDelay(true);
     const conn: Conn = { socket };
     this.conns.add(conn);
     socket.once('close', () => this.conns.delete(conn));

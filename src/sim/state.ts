@@ -428,10 +428,10 @@ export class SimState {
     metadata.writeBigUInt64LE(2n, 16);
     metadata.writeBigUInt64LE(BigInt(node.dqliteId), 24);
     const mtime = Math.floor(this.createdAt / 1000) * 1000;
-    const file = (data: Buffer | string, mode = 0o660): SimFile => ({ data: Buffer.isBuffer(data) ? data : Buffer.from(data), owner: 'root', mode, mtimeMs: mtime });
+    const file = (data: Buffer | string, mode = 0o660): SimFile => ({ data: Buffer.isBuffer(data) ? data : Buffer.from(data), owner: 'root', group: 'microk8s', mode, mtimeMs: mtime });
     const files = new Map<string, SimFile>([
       [`${dir}/cluster.crt`, file(`-----BEGIN CERTIFICATE-----\n${Buffer.from(sha('cluster.crt')).toString('base64')}\n-----END CERTIFICATE-----\n`)],
-      [`${dir}/cluster.key`, file(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(sha('cluster.key (simulated)')).toString('base64')}\n-----END PRIVATE KEY-----\n`, 0o600)],
+      [`${dir}/cluster.key`, file(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(sha('cluster.key (simulated)')).toString('base64')}\n-----END PRIVATE KEY-----\n`)],
       [`${dir}/cluster.yaml`, file(clusterYaml)],
       [`${dir}/failure-domain`, file(`${node.failureDomain}\n`)],
       [`${dir}/info.yaml`, file(infoYaml)],

@@ -35,6 +35,8 @@ export function connect(cluster: SimCluster, nodeName: string, opts: { privateKe
   return new Promise((resolve, reject) => {
     client
       .on('ready', () => {
+        // Nagle on the client + delayed ACKs cost ~40 ms per command on loopback
+        client.setNoDelay(true);
         resolve({
           client,
           seenFingerprint,
