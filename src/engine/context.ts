@@ -115,6 +115,10 @@ export class RunContext {
   }
 
   async finish(state: JobData['state'], summary: string): Promise<void> {
+    // Release the cluster hold before the final state is shown, so whoever reads
+    // "succeeded" (or "cancelled", ...) can queue the next job at once.
+    // BullMQ drops the key anyway when the job completes; this is compare-and-delete.
+    await this.job.removeDeduplicationKey();
     this.data.state = state;
     this.data.summary = summary;
     await this.save();

@@ -396,6 +396,8 @@ export class SshConnection implements RemoteShell {
       let lastError: Error | undefined;
       client.on('ready', () => {
         ready = true;
+        // Small request/response exchanges: without TCP_NODELAY each command waits ~40 ms for Nagle.
+        client.setNoDelay(true);
         this.client = client;
         this.opened++;
         resolve(client);

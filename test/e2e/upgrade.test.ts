@@ -15,7 +15,7 @@ describe('upgrade through Slack, on the simulated cluster', () => {
   beforeAll(async () => {
     h = await startHarness({
       clusters: [
-        { name: 'prod', channel: 'C0PROD00001' },
+        { name: 'prod', channel: 'C0PROD00001', extra: { auditChannel: 'C0AUDIT0001' } },
         { name: 'stage', channel: 'C0STAGE0001', policy: { approvalTtl: '2s' } },
       ],
     });
@@ -68,6 +68,28 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     // The approval message now says who decided.
     expect(h.thread(id).find((m) => m.ts === approve.messageTs)?.text).toContain('approved');
     expect(h.thread(id).find((m) => m.ts === approve.messageTs)?.buttons).toEqual([]);
+    // The audit channel gets the job's summary.
+    const summary = await h.slack.waitFor(() => h.slack.messages().find((m) => m.channel === 'C0AUDIT0001' && m.text.startsWith(`job ${id} succeeded`)));
+    expect(summary.text).toContain(`<@${alice}>`);
+    // Every SSH command of the job is an audit event with its exit code and duration.
+    const commands = (await h.app.redis.xrange('mk8s:audit', '-', '+'))
+      .map(([, fields]) => JSON.parse(fields[1]!) as { type: string; jobId?: string; command?: string; code?: number; durationMs?: number })
+      .filter((e) => e.type === 'command' && e.jobId === id);
+    expect(commands.some((e) => e.command?.includes('snap refresh microk8s') && e.code === 0 && typeof e.durationMs === 'number')).toBe(true);
+  });
+
+  it('stops after the approval when what the plan depended on has changed', async () => {
+    const { jobId } = await h.command(alice, 'upgrade k8s-3 1.23/stable');
+    await h.waitState(jobId!, 'awaiting approval');
+    // Someone cordons k8s-3 by hand while the plan waits.
+    h.sim.state.node('k8s-3').cordoned = true;
+    await h.click(bob, await h.waitButton(jobId!, 'Approve'));
+    await h.waitState(jobId!, 'failed');
+    const thread = h.thread(jobId!).map((m) => m.text).join('\n');
+    expect(thread).toContain('changed since the plan was approved');
+    expect(thread).toContain('k8s-3 was cordoned meanwhile');
+    expect(h.sim.state.node('k8s-3').version).toBe('v1.22.3');
+    h.sim.state.node('k8s-3').cordoned = false;
   });
 
   it('stops cleanly when the plan is rejected, having changed nothing', async () => {
@@ -152,7 +174,8 @@ describe('upgrade through Slack, on the simulated cluster', () => {
   });
 
   it('cancels a job waiting for approval and says what was left', async () => {
-    const { jobId } = await h.command(alice, 'upgrade k8s-2 1.23/stable');
+    const { jobId, text } = await h.command(alice, 'upgrade k8s-2 1.23/stable');
+    expect(jobId, text).toBeDefined();
     await h.waitState(jobId!, 'awaiting approval');
     const answer = await h.command(alice, `cancel ${jobId}`);
     expect(answer.text).toContain('next step boundary');

@@ -35,6 +35,8 @@ export interface HarnessCluster {
   channel: string;
   nodes?: SimNodeSpec[];
   policy?: Record<string, unknown>;
+  /** More cluster settings, e.g. `{ auditChannel: 'C0AUDIT0001' }`. */
+  extra?: Record<string, unknown>;
 }
 
 export interface HarnessOptions {
@@ -89,6 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const one = parse(sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: { approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy } })) as {
       clusters: Record<string, unknown>;
     };
+    Object.assign(one.clusters[c.name] as object, c.extra ?? {});
     Object.assign(doc.clusters, one.clusters);
   }
   const inventoryPath = join(dir, 'inventory.yml');
