@@ -135,6 +135,8 @@ export class Bot implements BotCore {
           return await decide(this.deps, input, 'approved');
         case 'mk8s.reject':
           return await decide(this.deps, input, 'rejected');
+        case 'mk8s.choose':
+          return await decide(this.deps, input, 'chosen');
         case 'mk8s.rollback':
           return await this.rollbackFromJob(input);
         default:

@@ -1,5 +1,5 @@
 import type { ActionInput, ChatMessage } from '../chat/port.ts';
-import { mayApprove } from '../auth/rbac.ts';
+import { hasRole, mayApprove } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import type { DecisionRecord, GateRecord, JobData } from '../engine/job-data.ts';
 import { decidedGateMessage } from '../engine/messages.ts';
@@ -7,7 +7,7 @@ import { keys } from '../queue/keys.ts';
 import type { Job } from 'bullmq';
 import type { BotDeps } from './deps.ts';
 
-const VALUE = /^([0-9]{1,12})(?::(g[0-9]{1,4}))?$/;
+const VALUE = /^([0-9]{1,12})(?::(g[0-9]{1,4}))?(?::([a-z][a-z0-9-]{0,30}))?$/;
 
 function note(text: string): ChatMessage {
   return { text };
@@ -32,7 +32,7 @@ function openGate(data: JobData): [string, GateRecord] | undefined {
  * which also settles a click against the expiry; then the job is woken.
  * Duplicate, unauthorised and late clicks are answered and change nothing.
  */
-export async function decide(deps: BotDeps, input: ActionInput, decision: 'approved' | 'rejected'): Promise<ChatMessage> {
+export async function decide(deps: BotDeps, input: ActionInput, decision: 'approved' | 'rejected' | 'chosen'): Promise<ChatMessage> {
   const m = VALUE.exec(input.value);
   if (!m) return note('That button does not name a job; nothing changed.');
   const jobId = m[1] as string;
@@ -48,6 +48,11 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   };
   if (!found || !found[1]) return reject(`Job ${jobId} has no open approval.`);
   const [gateKey, gate] = found;
+  const choice = m[3];
+  const option = gate.options?.find((o) => o.id === choice);
+  if ((decision === 'chosen') !== (gate.kind === 'choice') || (decision === 'chosen' && !option)) {
+    return reject(`That button does not belong to this decision.`);
+  }
 
   const existing = await deps.redis.get(keys.decision(jobId, gateKey));
   if (existing || gate.decision) {
@@ -62,21 +67,27 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   }
   const config = clusterConfig(deps.inventory, cluster);
   if (!config) return reject(`Cluster ${cluster} is no longer in the inventory.`);
-  const allowed = await mayApprove({ user: input.user, requester: data.request.user, cluster: config, inventory: deps.inventory, members: deps.members });
+  const needsApprover = decision !== 'chosen' || option?.role === 'approver';
+  const allowed = needsApprover
+    ? await mayApprove({ user: input.user, requester: data.request.user, cluster: config, inventory: deps.inventory, members: deps.members })
+    : input.user === data.request.user || (await hasRole('operator', { user: input.user, cluster: config, inventory: deps.inventory, members: deps.members }))
+      ? ({ ok: true } as const)
+      : ({ ok: false, reason: `you are not an operator for cluster ${cluster}` } as const);
   if (!allowed.ok) return reject(`You cannot decide this: ${allowed.reason}.`);
 
-  const record: DecisionRecord = { decision, by: input.user, at: Date.now() };
+  const record: DecisionRecord = { decision, ...(option ? { choice: option.id } : {}), by: input.user, at: Date.now() };
   const won = await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(record), 'EX', 30 * 86_400, 'NX');
   if (won !== 'OK') {
     const d = JSON.parse((await deps.redis.get(keys.decision(jobId, gateKey))) ?? '{}') as DecisionRecord;
     return reject(`This was already ${d.decision} by <@${d.by}>.`);
   }
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
-  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision, accepted: true });
+  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: option ? `chose ${option.id}` : decision, accepted: true });
   // Show the decision on the gate at once; the worker writes it into the job when it wakes.
   if (gate.msgTs && data.parent) {
     await deps.chat.update({ channel: data.parent.channel, ts: gate.msgTs }, decidedGateMessage(jobId, { ...gate, ...record }));
   }
   await promoteQuietly(job);
-  return note(`You ${decision === 'approved' ? 'approved' : 'rejected'} "${gate.title}" (job ${jobId}).`);
+  const what = decision === 'chosen' ? `chose "${option?.label}" for` : decision === 'approved' ? 'approved' : 'rejected';
+  return note(`You ${what} "${gate.title}" (job ${jobId}).`);
 }

@@ -9,8 +9,8 @@ import { keys } from '../queue/keys.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 import type { CommandEvent } from '../ssh/types.ts';
-import { ReplayMismatchError, StopRunbook } from './errors.ts';
-import type { DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
+import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
+import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
 import type { Json, PlanStep } from './runbook.ts';
 
@@ -144,6 +144,12 @@ export class RunContext {
     return this.deps.chat.post(parent.channel, msg, parent.ts);
   }
 
+  /** Uploads a local file into the job's thread (Slack files.uploadV2; the console prints the path). */
+  async upload(path: string, title: string): Promise<void> {
+    const parent = this.requireParent();
+    await this.deps.chat.uploadFile(parent.channel, parent.ts, path, title);
+  }
+
   // ---- steps --------------------------------------------------------------------------
 
   async step<T extends Json | void>(title: string, fn: () => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
@@ -153,6 +159,7 @@ export class RunContext {
       throw new ReplayMismatchError(`step ${key} was "${previous.title}" when first run, now "${title}"`);
     }
     if (previous && previous.status === 'done') return previous.result as T;
+    if (previous && previous.status === 'failed') throw new ReplayedStepError(previous.error ?? 'failed');
     await this.checkCancelled(title);
 
     const rerun = previous?.status === 'running';
@@ -174,6 +181,9 @@ export class RunContext {
       result = await fn();
     } catch (err) {
       const message = errorText(err);
+      // Recorded, so that a later activation (after a choice gate) replays the same failure.
+      this.data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), msgTs, runs: (previous?.runs ?? 0) + 1 };
+      await this.save();
       await this.flushAudit();
       await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'failed', message));
       await this.deps.audit.record({
@@ -209,17 +219,34 @@ export class RunContext {
    * Approved → returns. Rejected or expired → StopRunbook.
    */
   async approval(spec: GateSpec): Promise<void> {
+    const gate = await this.gate(spec, 'approval');
+    this.applyDecision(gate);
+  }
+
+  /**
+   * Asks people to pick one of several options (retry the step, roll back this
+   * node, stop) and returns the id picked — or `onExpiry` if nobody answers in time.
+   */
+  async choice(spec: GateSpec & { options: ChoiceOption[]; onExpiry: string }): Promise<string> {
+    const gate = await this.gate(spec, 'choice');
+    return gate.decision === 'chosen' && gate.choice ? gate.choice : spec.onExpiry;
+  }
+
+  private async gate(spec: GateSpec & { options?: ChoiceOption[] }, kind: 'approval' | 'choice'): Promise<GateRecord> {
     const key = `g${++this.seq}`;
     let gate = this.data.gates[key];
     if (gate && gate.title !== spec.title) {
       throw new ReplayMismatchError(`gate ${key} was "${gate.title}" when first run, now "${spec.title}"`);
     }
-    if (gate?.decision) return this.applyDecision(gate);
+    if (gate?.decision) return gate;
     await this.checkCancelled(spec.title);
 
     if (!gate) {
       const now = Date.now();
-      gate = { title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl };
+      gate = {
+        title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl,
+        kind, ...(spec.options ? { options: spec.options } : {}),
+      };
       // Checkpoint the gate before its buttons exist, so a fast click finds it.
       this.data.gates[key] = gate;
       this.data.state = 'awaiting approval';
@@ -241,6 +268,7 @@ export class RunContext {
     }
     if (decision) {
       gate.decision = decision.decision;
+      if (decision.choice) gate.choice = decision.choice;
       gate.by = decision.by;
       gate.at = decision.at;
       if (this.data.state === 'awaiting approval') this.data.state = 'running';
@@ -249,7 +277,7 @@ export class RunContext {
         await this.deps.chat.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
       }
       await this.updateParent();
-      return this.applyDecision(gate);
+      return gate;
     }
 
     // Park until the gate expires; a click (or cancel) promotes the job early.
@@ -260,7 +288,7 @@ export class RunContext {
   }
 
   private applyDecision(gate: GateRecord): void {
-    if (gate.decision === 'approved') return;
+    if (gate.decision === 'approved' || gate.decision === 'chosen') return;
     const done = this.doneSteps();
     const doneText = done.length > 0 ? `Done before it: ${done.join('; ')}.` : 'Nothing had been done on the nodes.';
     if (gate.decision === 'rejected') {

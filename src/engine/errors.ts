@@ -26,6 +26,11 @@ export class RunbookFailure extends Error {
   }
 }
 
+/** A step that failed in an earlier activation, replayed as the same failure. */
+export class ReplayedStepError extends Error {
+  override name = 'ReplayedStepError';
+}
+
 /** A runbook asked for something that breaks determinism on replay (a step's title changed). */
 export class ReplayMismatchError extends Error {
   override name = 'ReplayMismatchError';

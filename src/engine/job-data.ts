@@ -8,8 +8,11 @@ export const FINAL_STATES: ReadonlySet<ChatState> = new Set(['succeeded', 'faile
 
 export interface StepRecord {
   title: string;
-  status: 'running' | 'done';
+  /** running: started, not known to have ended (a crash → it runs again); failed: ended with `error`. */
+  status: 'running' | 'done' | 'failed';
   result?: Json;
+  /** The failure, replayed as the same error when the runbook runs again (e.g. after a choice gate). */
+  error?: string;
   startedAt: number;
   endedAt?: number;
   /** The step's line in the thread, updated when it ends. */
@@ -18,7 +21,18 @@ export interface StepRecord {
   runs: number;
 }
 
-export type Decision = 'approved' | 'rejected' | 'expired';
+export type Decision = 'approved' | 'rejected' | 'expired' | 'chosen';
+
+/** One button of a choice gate ("Retry the step", "Roll back this node", "Stop"). */
+export interface ChoiceOption {
+  id: string;
+  label: string;
+  style?: 'primary' | 'danger';
+  /** Who may pick it: an operator (default), or an approver under the two-person rule (destructive options). */
+  role?: 'operator' | 'approver';
+  /** Shows a confirm dialog before the click counts. */
+  destructive?: boolean;
+}
 
 export interface GateRecord {
   title: string;
@@ -26,7 +40,12 @@ export interface GateRecord {
   createdAt: number;
   expiresAt: number;
   msgTs?: string;
+  /** approval (Approve / Reject) or choice (one button per option). */
+  kind?: 'approval' | 'choice';
+  options?: ChoiceOption[];
   decision?: Decision;
+  /** The option picked, for a choice gate. */
+  choice?: string;
   by?: string;
   at?: number;
 }
@@ -64,6 +83,7 @@ export function newJobData(requestId: string, request: JobRequest): JobData {
 
 export interface DecisionRecord {
   decision: Decision;
+  choice?: string;
   by: string;
   at: number;
 }

@@ -65,6 +65,22 @@ export function gateMessage(v: GateView): ChatMessage {
   if (v.nodes && v.nodes.length > 0) lines.push(`Nodes: ${v.nodes.join(', ')}`);
   if (v.why) lines.push(`Why this needs approval: ${v.why}`);
   if (v.plan && v.plan.length > 0) lines.push(`Plan:\n${renderPlan(v.plan)}`);
+  if (v.gate.kind === 'choice' && v.gate.options) {
+    lines.push(`Expires at ${time(v.gate.expiresAt)}.`);
+    return {
+      text: `job ${v.jobId}: decision needed — ${v.gate.title}`,
+      body: lines.join('\n'),
+      buttons: v.gate.options.map((o) => ({
+        label: o.label,
+        actionId: 'mk8s.choose',
+        value: `${v.jobId}:${v.gateKey}:${o.id}`,
+        ...(o.style ? { style: o.style } : {}),
+        ...(o.destructive
+          ? { confirm: { title: `${o.label}?`.slice(0, 100), text: `${v.gate.title} (job ${v.jobId}): ${o.label}.`.slice(0, 300), confirm: o.label.slice(0, 30), deny: 'Cancel' } }
+          : {}),
+      })),
+    };
+  }
   lines.push(`Expires at ${time(v.gate.expiresAt)}. An approver other than <@${v.requester}> must decide.`);
   const value = `${v.jobId}:${v.gateKey}`;
   const approve: Button = { label: 'Approve', actionId: 'mk8s.approve', value, style: 'primary' };
@@ -85,14 +101,17 @@ export function gateMessage(v: GateView): ChatMessage {
 }
 
 export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage {
+  const chosen = gate.options?.find((o) => o.id === gate.choice)?.label ?? gate.choice;
   const verdict =
-    gate.decision === 'approved'
+    gate.decision === 'chosen'
+      ? `➡️ ${chosen} — chosen by <@${gate.by}>`
+      : gate.decision === 'approved'
       ? `✅ Approved by <@${gate.by}>`
       : gate.decision === 'rejected'
         ? `🚫 Rejected by <@${gate.by}>`
         : '⌛ Expired with no decision';
   return {
-    text: `job ${jobId}: ${gate.title} — ${gate.decision ?? 'decided'}`,
+    text: `job ${jobId}: ${gate.title} — ${gate.decision === 'chosen' ? `chose ${chosen}` : (gate.decision ?? 'decided')}`,
     body: `*${gate.title}*\n${verdict} at ${time(gate.at ?? Date.now())}`,
   };
 }

@@ -73,6 +73,43 @@ const testRunbook: Runbook = defineRunbook(
   },
 );
 
+/** A step that fails once; the runbook asks whether to retry it (a choice gate). */
+const flakyRunbook: Runbook = defineRunbook(
+  {
+    verb: 'flaky',
+    usage: 'flaky <tag>',
+    example: 'flaky x',
+    summary: 'engine test runbook with a retry choice',
+    positional: ['tag'],
+    args: z.object({ tag: z.string() }),
+    mutating: true,
+    plan: () => [],
+  },
+  async (run, { tag }) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await run.step(`flaky attempt ${attempt}`, async () => {
+          count(`${tag}:attempt${attempt}`);
+          if (attempt === 1) throw new Error('boom');
+          return attempt;
+        });
+        break;
+      } catch (err) {
+        const choice = await run.choice({
+          title: `attempt ${attempt} failed`,
+          what: 'retry or stop?',
+          options: [{ id: 'retry', label: 'Retry the step' }, { id: 'stop', label: 'Stop' }],
+          onExpiry: 'stop',
+        });
+        if (choice === 'stop') throw err;
+      }
+    }
+    await run.step('after the retry', async () => {
+      count(`${tag}:after`);
+    });
+  },
+);
+
 describe('engine: durable steps, approvals, cancel, cluster hold', () => {
   const redisServer = useRedis();
   let redis: Redis;
@@ -85,7 +122,7 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
   const startWorker = (lockMs = 1_000) => {
     const worker = createEngineWorker(
       {
-        redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook]]),
+        redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook], ['flaky', flakyRunbook]]),
         connection: createRedis(redisServer.url, { blocking: true }),
       },
       { lockDurationMs: lockMs, stalledIntervalMs: 300, maxStalledCount: 5 },
@@ -197,6 +234,28 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     await waitState(jobId, 'cancelled');
     expect(runs.get('cx:second')).toBe(1); // the step in flight finished
     expect(runs.get('cx:third')).toBeUndefined(); // the next one never started
+  });
+
+  it('offers a choice after a failed step; Retry runs it again and the failure is not re-run on replay', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    const queued = await queue.enqueue({ ...request('a', 'fl'), verb: 'flaky' }, true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await waitState(jobId, 'awaiting approval');
+    const gate = (await queue.get(jobId))!.data.gates.g2!;
+    expect(gate.kind).toBe('choice');
+    expect(gate.options?.map((o) => o.id)).toEqual(['retry', 'stop']);
+    const buttons = chat.messages.find((m) => m.ts === gate.msgTs)?.message.buttons ?? [];
+    expect(buttons.map((b) => [b.label, b.value])).toEqual([
+      ['Retry the step', `${jobId}:g2:retry`],
+      ['Stop', `${jobId}:g2:stop`],
+    ]);
+    await redis.set(keys.decision(jobId, 'g2'), JSON.stringify({ decision: 'chosen', choice: 'retry', by: 'bob', at: Date.now() }), 'NX');
+    await (await queue.get(jobId))!.promote();
+    await waitState(jobId, 'succeeded');
+    expect(runs.get('fl:attempt1')).toBe(1); // replayed from its record, not run again
+    expect(runs.get('fl:attempt2')).toBe(1);
+    expect(runs.get('fl:after')).toBe(1);
   });
 
   it('resumes after a worker crash: finished steps are not run again, the step in flight is', async () => {
