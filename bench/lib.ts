@@ -1,0 +1,156 @@
+/**
+ * Shared pieces of the benchmarks: statistics, the summary table, timestamps
+ * from the fake Slack, and a harness that is always stopped.
+ *
+ * Benchmarks print what they measured in the same run; they assert nothing.
+ */
+import { startHarness, type Harness, type HarnessOptions } from '../test/support/harness.ts';
+
+/** One line of the final table. */
+export interface Row {
+  bench: string;
+  figure: string;
+  value: string;
+  /** Sample count behind the figure. */
+  n?: number;
+  note?: string;
+}
+
+export interface Benchmark {
+  name: string;
+  title: string;
+  run(): Promise<Row[]>;
+}
+
+export interface Stats {
+  n: number;
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples. With n < 100, p99 is the max. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = samples.toSorted((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1] as number;
+}
+
+export function stats(samples: readonly number[]): Stats {
+  const n = samples.length;
+  return {
+    n,
+    min: n ? Math.min(...samples) : Number.NaN,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: n ? Math.max(...samples) : Number.NaN,
+    mean: n ? samples.reduce((a, b) => a + b, 0) / n : Number.NaN,
+  };
+}
+
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 100) return `${Math.round(value)} ms`;
+  if (value >= 10) return `${value.toFixed(1)} ms`;
+  return `${value.toFixed(2)} ms`;
+}
+
+export function ratio(value: number, digits = 2): string {
+  return Number.isFinite(value) ? `${value.toFixed(digits)}×` : 'n/a';
+}
+
+export function pct(value: number): string {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(1)} %` : 'n/a';
+}
+
+/** `p50 X · p99 Y · max Z` */
+export function spread(s: Stats): string {
+  return `p50 ${ms(s.p50)} · p99 ${ms(s.p99)} · max ${ms(s.max)}`;
+}
+
+export function log(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function pad(s: string, width: number): string {
+  return s.length >= width ? s : s + ' '.repeat(width - s.length);
+}
+
+export function printTable(rows: readonly Row[]): void {
+  const cells = rows.map((r) => [r.bench, r.figure, r.value, r.n === undefined ? '' : `n=${r.n}`, r.note ?? '']);
+  const head = ['bench', 'figure', 'value', 'samples', 'note'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => c.map((x, i) => pad(x, widths[i] ?? 0)).join('  ').trimEnd();
+  log(line(head));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) log(line(c));
+}
+
+const running = new Set<Harness>();
+let signalsHooked = false;
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`\n${sig}: stopping ${running.size} harness(es)…`);
+      void Promise.allSettled([...running].map((h) => h.stop())).then(() => process.exit(130));
+    });
+  }
+}
+
+/** Starts the harness (private Redis, simulated clusters, fake Slack, the app), runs fn, and always stops it. */
+export async function withHarness<T>(options: HarnessOptions, fn: (h: Harness) => Promise<T>): Promise<T> {
+  hookSignals();
+  const h = await startHarness(options);
+  running.add(h);
+  try {
+    return await fn(h);
+  } finally {
+    running.delete(h);
+    await h.stop();
+  }
+}
+
+/** Polls until fn returns a truthy value (every 2 ms), or throws after timeoutMs. */
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Waits until the BullMQ job is parked (delayed) at its approval gate, so a click measures a real wake-up. */
+export async function waitParked(h: Harness, jobId: string, timeoutMs = 20_000): Promise<void> {
+  await until(`job ${jobId} parked at its gate`, async () => (await (await h.app.queue.get(jobId))?.getState()) === 'delayed', timeoutMs);
+}
+
+/** When the fake Slack received a Web API call matching pred (its own Date.now() stamp), or undefined. */
+export function callAt(h: Harness, method: string, pred: (text: string, args: Record<string, unknown>) => boolean, after = 0): number | undefined {
+  return h.slack.calls.find((c) => c.method === method && c.at >= after && pred(typeof c.args.text === 'string' ? c.args.text : '', c.args))?.at;
+}
+
+/** Deterministic shuffle (mulberry32), so every run sends the burst in the same order. */
+export function shuffled<T>(items: readonly T[], seed = 42): T[] {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

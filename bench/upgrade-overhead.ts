@@ -1,0 +1,130 @@
+/**
+ * Bot overhead on the single-node upgrade (`upgrade k8s-N 1.23/stable`): wall
+ * time ÷ the time the simulated commands themselves took (the sum of the
+ * simulator's per-command durationMs over the job's window; only this job runs
+ * on its cluster, and commands that overlap count twice, which only lowers the
+ * ratio).
+ *
+ *   after approval:  Approve click → `succeeded` (fake Slack's receipt time)
+ *   whole request:   slash command sent → `succeeded`, minus the time the gate
+ *                    waited for the human (gate posted → click)
+ *
+ * Two latency profiles: the test harness defaults, and realistic latencies
+ * scaled ×0.1 (drain 2 s, refresh 5 s, NotReady after restart 3 s, up to 50 ms
+ * per command). Also the SSH round trip of a trivial command on the bot's own
+ * SSH client, since that is what every step pays.
+ */
+import { join } from 'node:path';
+import type { SimLatency } from '../src/sim/index.ts';
+import { SshConnection } from '../src/ssh/connection.ts';
+import type { Harness } from '../test/support/harness.ts';
+import { USERS } from '../test/support/harness.ts';
+import { callAt, log, ms, ratio, stats, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
+
+const SCALE = 0.1;
+const PROFILES: Array<{ name: string; latency: Partial<SimLatency>; describe: string }> = [
+  { name: 'test defaults', latency: {}, describe: 'harness defaults: drain 20 ms, refresh 40 ms, restart 60 ms, no per-command jitter' },
+  {
+    name: `realistic ×${SCALE}`,
+    latency: { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 50 * SCALE },
+    describe: `drain ${2000 * SCALE} ms, refresh ${5000 * SCALE} ms, restart ${3000 * SCALE} ms, 0–${50 * SCALE} ms per command`,
+  },
+];
+const NODES = ['k8s-1', 'k8s-2', 'k8s-3'];
+const CHANNEL = '1.23/stable';
+const RTT_SAMPLES = 30;
+
+interface UpgradeRun {
+  node: string;
+  afterWall: number;
+  afterSim: number;
+  wholeWall: number;
+  wholeSim: number;
+  humanWait: number;
+  commands: number;
+}
+
+function simBetween(h: Harness, from: number, to: number): { ms: number; commands: number } {
+  const recs = h.sim.commandLog.filter((r) => r.startedAt >= from && r.startedAt <= to);
+  return { ms: recs.reduce((a, r) => a + r.durationMs, 0), commands: recs.length };
+}
+
+async function upgrade(h: Harness, node: string): Promise<UpgradeRun> {
+  const requestAt = Date.now();
+  const res = await h.command(USERS.alice, `upgrade ${node} ${CHANNEL}`);
+  const jobId = res.jobId;
+  if (!jobId) throw new Error(`bench: upgrade ${node} was not queued: ${res.text}`);
+  const button = await h.waitButton(jobId, 'Approve');
+  await waitParked(h, jobId);
+  const clickAt = Date.now();
+  await h.click(USERS.bob, button);
+  await h.waitState(jobId, 'succeeded', 60_000);
+  const prefix = `job ${jobId} `;
+  const gateAt = callAt(h, 'chat.postMessage', (text) => text.startsWith(`job ${jobId}: approval needed`), requestAt);
+  const doneAt = callAt(h, 'chat.update', (text) => text.startsWith(prefix) && text.endsWith(' · succeeded'), clickAt);
+  if (gateAt === undefined || doneAt === undefined) throw new Error(`bench: job ${jobId}'s gate or end was not seen on the fake Slack`);
+  const after = simBetween(h, clickAt, doneAt);
+  const whole = simBetween(h, requestAt, doneAt);
+  const humanWait = clickAt - gateAt;
+  return { node, afterWall: doneAt - clickAt, afterSim: after.ms, wholeWall: doneAt - requestAt - humanWait, wholeSim: whole.ms, humanWait, commands: whole.commands };
+}
+
+/** Round trip of `date +%s` over the bot's SSH client (src/ssh) on one reused connection. */
+async function sshRoundTrip(h: Harness): Promise<{ connect: number; rtt: number[] }> {
+  const files = await h.sim.writeClientFiles(join(h.dir, 'bench-ssh'));
+  const n = h.sim.nodes[0];
+  if (!n) throw new Error('bench: the simulator has no nodes');
+  const conn = new SshConnection({ node: n.name, host: n.host, port: n.port, user: h.sim.user, ...files, sudo: true, connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+  try {
+    let t = performance.now();
+    await conn.exec(['date', '+%s']);
+    const connect = performance.now() - t;
+    const rtt: number[] = [];
+    for (let i = 0; i < RTT_SAMPLES; i++) {
+      t = performance.now();
+      await conn.exec(['date', '+%s']);
+      rtt.push(performance.now() - t);
+    }
+    return { connect, rtt };
+  } finally {
+    conn.close();
+  }
+}
+
+async function run(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [i, profile] of PROFILES.entries()) {
+    await withHarness({ latency: profile.latency }, async (h) => {
+      if (i === 0) {
+        const { connect, rtt } = await sshRoundTrip(h);
+        const s = stats(rtt);
+        log(`  SSH exec round trip (src/ssh client → simulator, \`date +%s\`, 0 ms simulated): connect+first ${ms(connect)}, reused p50 ${ms(s.p50)}, min ${ms(s.min)}, max ${ms(s.max)} (n=${s.n})`);
+        rows.push({ bench: 'overhead', figure: 'SSH exec round trip, reused connection p50', value: ms(s.p50), n: s.n, note: `trivial command; connect+first ${ms(connect)}` });
+      }
+      log(`  profile "${profile.name}": ${profile.describe}`);
+      const runs: UpgradeRun[] = [];
+      for (const node of NODES) {
+        const r = await upgrade(h, node);
+        runs.push(r);
+        log(
+          `    ${node}: approval→succeeded ${ms(r.afterWall)} wall / ${ms(r.afterSim)} simulated = ${ratio(r.afterWall / r.afterSim)}; ` +
+            `request→succeeded ${ms(r.wholeWall)} (human wait ${ms(r.humanWait)} excluded) / ${ms(r.wholeSim)} = ${ratio(r.wholeWall / r.wholeSim)}; ` +
+            `${r.commands} commands, ${ms((r.wholeWall - r.wholeSim) / r.commands)} overhead per command`,
+        );
+      }
+      const after = stats(runs.map((r) => r.afterWall / r.afterSim));
+      const whole = stats(runs.map((r) => r.wholeWall / r.wholeSim));
+      const wall = stats(runs.map((r) => r.afterWall));
+      const sim = stats(runs.map((r) => r.afterSim));
+      const perCommand = stats(runs.map((r) => (r.wholeWall - r.wholeSim) / r.commands));
+      rows.push(
+        { bench: 'overhead', figure: `${profile.name}: approval→succeeded wall / simulated`, value: ratio(after.p50), n: after.n, note: `median; ${ms(wall.p50)} wall vs ${ms(sim.p50)} simulated` },
+        { bench: 'overhead', figure: `${profile.name}: request→succeeded (no human wait) / simulated`, value: ratio(whole.p50), n: whole.n, note: `median; range ${ratio(whole.min)}–${ratio(whole.max)}` },
+        { bench: 'overhead', figure: `${profile.name}: overhead per SSH command`, value: ms(perCommand.p50), n: perCommand.n, note: `median of (wall − simulated) / commands, ~${runs[0]?.commands ?? 0} commands per job` },
+      );
+    });
+  }
+  return rows;
+}
+
+export const upgradeOverhead: Benchmark = { name: 'overhead', title: `Bot overhead on \`upgrade k8s-N ${CHANNEL}\``, run };
