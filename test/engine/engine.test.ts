@@ -119,13 +119,13 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
   const workers: Worker<JobData>[] = [];
   const logger = pino({ level: 'silent' });
 
-  const startWorker = (lockMs = 1_000) => {
+  const startWorker = (lockMs = 1_000, maxStalledCount = 5) => {
     const worker = createEngineWorker(
       {
         redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook], ['flaky', flakyRunbook]]),
         connection: createRedis(redisServer.url, { blocking: true }),
       },
-      { lockDurationMs: lockMs, stalledIntervalMs: 300, maxStalledCount: 5 },
+      { lockDurationMs: lockMs, stalledIntervalMs: 300, maxStalledCount },
     );
     workers.push(worker);
     return worker;
@@ -273,5 +273,22 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     expect(runs.get('cr:first')).toBe(1);
     expect(runs.get('cr:second')).toBe(2);
     expect(runs.get('cr:third')).toBe(1);
+  });
+
+  it('releases the hold and reports the failure when crashes exhaust the allowance (no runbook code runs)', async () => {
+    chat = new RecordingChat();
+    const crashing = startWorker(800, 0);
+    hold('ex0');
+    const queued = await queue.enqueue(request('a', 'ex0', { holdStep: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await expect.poll(() => runs.get('ex0:second'), { timeout: 10_000 }).toBe(1);
+    await crashing.close(true);
+    startWorker(800, 0);
+    await waitState(jobId, 'failed', 30_000);
+    expect(runs.get('ex0:third')).toBeUndefined();
+    expect(await queue.holder('a')).toBeUndefined();
+    const parent = chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `));
+    expect(parent?.message.text).toContain('failed');
+    expect(chat.thread(parent!.ts).map((m) => m.message.text).join('\n')).toContain('stalled more than allowable limit');
   });
 });
