@@ -186,7 +186,8 @@ export class MicroK8sNode {
   async pods(options: { node?: string } = {}): Promise<KubePod[]> {
     const argv = [...KUBECTL, 'get', 'pods', '-A', '-o', 'json'];
     if (options.node !== undefined) argv.push('--field-selector', `spec.nodeName=${assertNodeName(options.node)}`);
-    return this.run(argv, { privileged: true }, (r) => parsePods(r.stdout));
+    // Filtered here too: the answer must be right even where the selector is not honoured.
+    return this.run(argv, { privileged: true }, (r) => parsePods(r.stdout).filter((p) => options.node === undefined || p.node === options.node));
   }
 
   /** `microk8s kubectl drain <node> --ignore-daemonsets --delete-emptydir-data --timeout=<N>s`. */
