@@ -240,7 +240,9 @@ export class MicroK8sNode {
    */
   async backupDatastore(): Promise<BackupResult> {
     const remotePath = `${this.backupDir}/mk8s-backup-${backupStamp(this.now())}.tar.gz`;
-    await this.shell.exec(['tar', '-czf', remotePath, '-C', this.kubernetesDir, 'backend'], { privileged: true });
+    // GNU tar exits 1 when a file changed while it was read (dqlite keeps writing while
+    // it runs) and still writes the archive; 2 is a real failure.
+    await this.shell.exec(['tar', '-czf', remotePath, '-C', this.kubernetesDir, 'backend'], { privileged: true, okExitCodes: [0, 1] });
     const sha256 = await this.run(['sha256sum', remotePath], { privileged: true }, (r) => parseSha256sum(r.stdout, remotePath));
     const bytes = await this.run(['stat', '-c', '%s', remotePath], { privileged: true }, (r) => parseStatSize(r.stdout, remotePath));
     return { remotePath, sha256, bytes };
