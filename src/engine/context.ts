@@ -72,6 +72,11 @@ export class RunContext {
     return this.deps.backupDir;
   }
 
+  /** Redis, for records that outlive the job (the node records of src/ops/node-records.ts). */
+  get redis(): Redis {
+    return this.deps.redis;
+  }
+
   get state(): JobData['state'] {
     return this.data.state;
   }

@@ -14,6 +14,8 @@ export const keys = {
   auditStream: `${PREFIX}:audit`,
   /** Liveness of the worker role, for /healthz. */
   workerHeartbeat: `${PREFIX}:worker-heartbeat`,
+  /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/ops/node-records.ts). */
+  nodeRecords: (cluster: string) => `${PREFIX}:nodes:${cluster}`,
 } as const;
 
 /** Keys that die with the job (decisions, cancel, parent) expire after this long anyway. */
