@@ -8,14 +8,19 @@ import { Count, JobId } from './validators.ts';
  */
 
 const HelpTopic = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/i, { error: 'expected a verb name, such as upgrade' });
+/** `upgrade`, or a sub-verb as one value (`snap-proxy pin`, from `--help` on it). */
+const HelpVerb = z.string().regex(/^[a-z][a-z0-9-]{0,30}(?: [a-z][a-z0-9-]{0,30})?$/i, { error: 'expected a verb name, such as upgrade' });
 
 export const helpVerb: VerbSpec = {
   verb: 'help',
   usage: 'help [verb]',
   example: 'help upgrade',
   summary: 'lists every verb with an example, or explains one verb',
-  positional: ['verb'],
-  args: z.object({ verb: HelpTopic.optional() }),
+  // `help snap-proxy pin`: the sub-verb is a second word, joined to the first.
+  positional: ['verb', 'sub'],
+  args: z
+    .object({ verb: HelpVerb.optional(), sub: HelpTopic.optional() })
+    .transform(({ verb, sub }) => (verb !== undefined && sub !== undefined ? { verb: `${verb} ${sub}` } : { verb })),
   mutating: false,
   scope: 'global',
   role: 'anyone',

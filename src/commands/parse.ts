@@ -123,21 +123,43 @@ function helpCommand(ctx: ParseContext, verb: string | undefined, text: string):
   return { spec, verb: 'help', args: toJson(spec, parsed.success ? parsed.data : {}), dryRun: false, text };
 }
 
-export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
-  const words = tokenize(input);
-  const text = words.join(' ');
-  const [first, ...rest] = words;
-  if (first === undefined || first === '--help') return helpCommand(ctx, undefined, text || 'help');
-  if (first.startsWith('-')) {
-    throw new RequestError(`start with a verb, then its arguments and flags, e.g. \`status --cluster prod\`; '${excerpt(first)}' is a flag. Try \`help\``, 'usage');
-  }
+/**
+ * The verb named by the first word, or by the first two for a sub-verb (`snap-proxy pin`):
+ * the spec and the words after it; `help` for `<group> --help`; a RequestError otherwise.
+ */
+function resolveVerb(ctx: ParseContext, first: string, rest: string[], text: string): { spec: VerbSpec; rest: string[] } | { help: ParsedCommand } {
   const verb = first.toLowerCase();
   const spec = ctx.registry.get(verb);
-  if (!spec) {
+  if (spec) return { spec, rest };
+  const subs = ctx.registry.subverbs(verb);
+  if (subs.length === 0) {
     const guess = ctx.registry.nearest(verb);
     const hint = guess ? `; did you mean '${guess}'?` : '.';
     throw new RequestError(`unknown verb '${excerpt(first)}'${hint} Try \`help\`.`, 'unknown-verb');
   }
+  const names = subs.map((s) => s.verb.slice(verb.length + 1));
+  const takes = `\`${verb}\` takes ${names.join(', ')}, e.g. \`${subs[0]?.example ?? verb}\``;
+  const second = rest[0];
+  if (second === '--help') return { help: helpCommand(ctx, verb, text) };
+  if (second === undefined || second.startsWith('-')) throw new RequestError(`\`${verb}\` needs a sub-command: ${takes}. Try \`help ${verb}\`.`, 'usage');
+  const sub = ctx.registry.get(`${verb} ${second.toLowerCase()}`);
+  if (sub) return { spec: sub, rest: rest.slice(1) };
+  const guess = ctx.registry.nearest(`${verb} ${second.toLowerCase()}`);
+  const hint = guess ? `; did you mean '${guess}'?` : '';
+  throw new RequestError(`unknown \`${verb}\` sub-command '${excerpt(second)}'${hint}; ${takes}. Try \`help ${verb}\`.`, 'unknown-verb');
+}
+
+export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
+  const words = tokenize(input);
+  const text = words.join(' ');
+  const [first, ...others] = words;
+  if (first === undefined || first === '--help') return helpCommand(ctx, undefined, text || 'help');
+  if (first.startsWith('-')) {
+    throw new RequestError(`start with a verb, then its arguments and flags, e.g. \`status --cluster prod\`; '${excerpt(first)}' is a flag. Try \`help\``, 'usage');
+  }
+  const found = resolveVerb(ctx, first, others, text);
+  if ('help' in found) return found.help;
+  const { spec, rest } = found;
   const scope = spec.scope ?? 'cluster';
 
   const positional: string[] = [];

@@ -5,16 +5,23 @@ import { excerpt } from './errors.ts';
  * The one registry of verbs: it drives the parser, `help`, RBAC and the queue.
  */
 export interface Registry {
+  /** A verb by its full name: `status`, or a two-word sub-verb such as `snap-proxy pin`. */
   get(verb: string): VerbSpec | undefined;
+  /** The sub-verbs of a group word (`snap-proxy` → `snap-proxy list`, `snap-proxy pin`, …), in order; empty when it is not a group. */
+  subverbs(group: string): VerbSpec[];
   /** Every verb, in the order given. */
   list(): VerbSpec[];
-  /** The verb a mistyped word most likely meant (edit distance ≤ 2, or a prefix), if any. */
+  /**
+   * The verb a mistyped word most likely meant (edit distance ≤ 2, or a prefix), if any. A group
+   * word (`snap-proxy`) is a candidate too; two words (`snap-proxy pinn`) are matched against sub-verbs.
+   */
   nearest(word: string): string | undefined;
-  /** Every verb: usage — summary, and an example; with a verb, that verb's details (flags too). */
+  /** Every verb: usage — summary, and an example; with a verb (or a group word), its details (flags too). */
   helpText(verb?: string): string;
 }
 
-const VERB_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** One word, or two (`snap-proxy pin`): a group word and its sub-verb. */
+const VERB_NAME = /^[a-z][a-z0-9-]{0,30}(?: [a-z][a-z0-9-]{0,30})?$/;
 const FLAG_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const GLOBAL_FLAGS = new Set(['cluster', 'dry-run', 'help']);
 
@@ -54,7 +61,7 @@ function verbDetails(spec: VerbSpec): string {
 export function createRegistry(specs: VerbSpec[]): Registry {
   const byVerb = new Map<string, VerbSpec>();
   for (const spec of specs) {
-    if (!VERB_NAME.test(spec.verb)) throw new Error(`verb '${spec.verb}': a verb is lowercase letters, digits and '-'`);
+    if (!VERB_NAME.test(spec.verb)) throw new Error(`verb '${spec.verb}': a verb is lowercase letters, digits and '-' (a sub-verb: two such words)`);
     if (byVerb.has(spec.verb)) throw new Error(`verb '${spec.verb}' is registered twice`);
     for (const name of Object.keys(spec.flags ?? {})) {
       if (!FLAG_NAME.test(name)) throw new Error(`verb '${spec.verb}': bad flag name '--${name}'`);
@@ -65,15 +72,29 @@ export function createRegistry(specs: VerbSpec[]): Registry {
     byVerb.set(spec.verb, spec);
   }
   const all = [...byVerb.values()];
+  const groups = new Map<string, VerbSpec[]>();
+  for (const spec of all) {
+    const [group, sub] = spec.verb.split(' ');
+    if (group === undefined || sub === undefined) continue;
+    groups.set(group, [...(groups.get(group) ?? []), spec]);
+  }
+  for (const group of groups.keys()) {
+    // `snap-proxy` alone and `snap-proxy pin` would make `snap-proxy pin` ambiguous.
+    if (byVerb.has(group)) throw new Error(`verb '${group}' is also the group word of '${groups.get(group)?.[0]?.verb ?? ''}'`);
+  }
+  const subverbs = (group: string): VerbSpec[] => [...(groups.get(group.toLowerCase()) ?? [])];
 
   const registry: Registry = {
     get: (verb) => byVerb.get(verb),
+    subverbs,
     list: () => [...all],
     nearest(word) {
       const w = word.toLowerCase();
       if (w.length === 0) return undefined;
+      // One word: the one-word verbs and the group words; two words: the sub-verbs.
+      const names = w.includes(' ') ? all.map((s) => s.verb).filter((v) => v.includes(' ')) : [...all.map((s) => s.verb).filter((v) => !v.includes(' ')), ...groups.keys()];
       let best: { verb: string; score: number } | undefined;
-      for (const { verb } of all) {
+      for (const verb of names) {
         const distance = editDistance(w, verb);
         // A prefix of at least two letters counts as distance 1 ("up" → upgrade), an exact edit distance as itself.
         const prefix = w.length >= 2 && verb.startsWith(w) ? 1 : Number.POSITIVE_INFINITY;
@@ -88,6 +109,8 @@ export function createRegistry(specs: VerbSpec[]): Registry {
       if (verb !== undefined) {
         const spec = byVerb.get(verb.toLowerCase());
         if (spec) return verbDetails(spec);
+        const subs = subverbs(verb);
+        if (subs.length > 0) return [`\`${verb.toLowerCase()}\` has ${subs.length} sub-commands:`, ...subs.map(verbDetails)].join('\n\n');
         const guess = registry.nearest(verb);
         return `unknown verb '${excerpt(verb)}'${guess ? `; did you mean '${guess}'?` : ''}\n\n${registry.helpText()}`;
       }
