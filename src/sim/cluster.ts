@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_CHANNEL } from './catalogue.ts';
 import { DEFAULT_LATENCY, type SimLatency } from './context.ts';
 import { FaultTable, type SimFault } from './faults.ts';
+import { ensureNodeConfig } from './node-config.ts';
 import { Runner, type SimCommandRecord } from './runner.ts';
 import { SimSshNode, generateEd25519 } from './ssh-server.ts';
 import { SimState } from './state.ts';
@@ -82,6 +83,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     user,
     workloads: options.workloads ?? true,
   });
+  for (const node of state.nodeList()) ensureNodeConfig(state, node);
   const sudoRequired = options.sudoRequired ?? true;
   // without sudo the user must be in the microk8s group, which also opens the backend to them
   if (!sudoRequired) for (const node of state.nodeList()) node.fs.userGroups.add('microk8s');

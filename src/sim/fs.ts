@@ -76,7 +76,7 @@ export class SimFs {
     const v = this.virtual().get(p);
     if (v) return { kind: 'file', owner: v.owner, group: v.group, mode: v.mode, size: v.data.length, mtimeMs: v.mtimeMs };
     const f = this.files.get(p);
-    if (f) return { kind: 'file', owner: f.owner, mode: f.mode, size: f.data.length, mtimeMs: f.mtimeMs };
+    if (f) return { kind: 'file', owner: f.owner, group: f.group, mode: f.mode, size: f.data.length, mtimeMs: f.mtimeMs };
     const d = this.dirs.get(p);
     if (d) return { kind: 'dir', owner: d.owner, mode: d.mode, size: 4096, mtimeMs: 0 };
     if (this.virtualDirs().has(p)) {
@@ -154,7 +154,9 @@ export class SimFs {
     if (this.virtual().has(p)) return 'EACCES';
     if (existing && !asRoot && existing.owner !== this.user) return 'EACCES';
     if (!existing && !this.canWriteDir(posix.dirname(p), asRoot)) return 'EACCES';
-    this.files.set(p, { data, owner: existing?.owner ?? (asRoot ? 'root' : this.user), mode: existing?.mode ?? 0o644, mtimeMs });
+    const file: SimFile = { data, owner: existing?.owner ?? (asRoot ? 'root' : this.user), mode: existing?.mode ?? 0o644, mtimeMs };
+    if (existing?.group !== undefined) file.group = existing.group;
+    this.files.set(p, file);
     return undefined;
   }
 

@@ -5,6 +5,7 @@
 import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { kubectl } from './kubectl.ts';
+import { onServicesStart } from './node-config.ts';
 import type { SimNode } from './state.ts';
 
 const WRAPPERS_121 = ['add-node', 'cilium', 'config', 'ctr', 'dashboard-proxy', 'dbctl', 'disable', 'enable', 'helm', 'helm3', 'istioctl', 'join', 'juju', 'kubectl', 'leave', 'linkerd', 'refresh-certs', 'remove-node', 'reset', 'start', 'status', 'stop'];
@@ -94,6 +95,7 @@ async function startStop(ctx: CommandContext, sub: 'start' | 'stop', minor: numb
   const wasStopped = node.stopped;
   node.stopped = false;
   if (wasStopped) node.restartingUntil = ctx.state.now() + ctx.latency.restartMs;
+  if (wasStopped) onServicesStart(ctx.state, node);
   ctx.state.reconcile();
   return ok('Started.\n');
 }

@@ -1,8 +1,10 @@
 /** Runs one exec request on a simulated node: parsing, sudo, faults, latency, dispatch, and the command log. */
 import { cat, date, mkdir, rm, sha256sum, stat, tar, test } from './coreutils.ts';
 import { fail, ok, type CommandContext, type CommandResult, type SimLatency } from './context.ts';
+import { chmod, cp, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
 import { microk8s } from './microk8s.ts';
+import { ensureNodeConfig } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
 import type { SimNode, SimState } from './state.ts';
@@ -118,6 +120,7 @@ export class Runner {
     }
     const args = argv.slice(1);
     ctx.state.reconcile();
+    ensureNodeConfig(ctx.state, ctx.node);
     if (program.startsWith('microk8s.')) return microk8s(ctx, [program.slice('microk8s.'.length), ...args]);
     switch (program) {
       case 'microk8s':
@@ -140,6 +143,12 @@ export class Runner {
         return args[args.length - 1] === ']' ? test(ctx, args) : fail(2, 'bash: [: missing `]\'\n');
       case 'cat':
         return cat(ctx, args);
+      case 'cp':
+        return cp(ctx, args);
+      case 'mv':
+        return mv(ctx, args);
+      case 'chmod':
+        return chmod(ctx, args);
       case 'date':
         return date(ctx, args);
       case 'hostname':

@@ -2,6 +2,7 @@
 import { CHANNELS, RISKS, isRisk, channelDisplayName, fullChannel, parseChannel, resolveChannel, tracks, type ParsedChannel } from './catalogue.ts';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
+import { snapRestart, snapServices } from './node-config.ts';
 import type { SimNode, SimRevision } from './state.ts';
 import { tabwrite } from './tabwriter.ts';
 
@@ -75,6 +76,10 @@ export async function snap(ctx: CommandContext, args: string[]): Promise<Command
       return refresh(ctx, rest);
     case 'revert':
       return revert(ctx, rest);
+    case 'restart':
+      return snapRestart(ctx, rest);
+    case 'services':
+      return snapServices(ctx, rest);
     case undefined:
       return fail(1, '', 'The snap command lets you install, configure, refresh and remove snaps.\nSnaps are packages that work across many different Linux distributions,\nenabling secure delivery and operation of the latest apps and utilities.\n\nUsage: snap <command> [<options>...]\n');
     default:

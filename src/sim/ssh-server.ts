@@ -5,9 +5,10 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session, SFTPWrapper } from 'ssh2';
 import type { SimNode } from './state.ts';
 import type { Runner } from './runner.ts';
+import { SftpWriter } from './sftp-write.ts';
 
 const { Server, utils } = ssh2;
-const { OPEN_MODE, STATUS_CODE } = utils.sftp;
+const { STATUS_CODE } = utils.sftp;
 
 /** OpenSSH's MaxSessions default. */
 const MAX_SESSIONS = 10;
@@ -243,11 +244,12 @@ export class SimSshNode {
     const fs = this.node.fs;
     const handles = new Map<string, { path: string; data: Buffer }>();
     let nextHandle = 0;
+    const writer = new SftpWriter(this.node, this.runner.log, Date.now);
     const status = (reqid: number, e: string) =>
       sftp.status(reqid, e === 'ENOENT' || e === 'ENOTDIR' ? STATUS_CODE.NO_SUCH_FILE : e === 'EACCES' || e === 'EPERM' ? STATUS_CODE.PERMISSION_DENIED : STATUS_CODE.FAILURE);
-    sftp.on('OPEN', (reqid, filename, flags) => {
-      if (flags & (OPEN_MODE.WRITE | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.APPEND)) {
-        sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'the simulated node serves files read-only');
+    sftp.on('OPEN', (reqid, filename, flags, attrs) => {
+      if (SftpWriter.isWrite(flags)) {
+        writer.open(sftp, reqid, filename, flags, attrs.mode);
         return;
       }
       const data = fs.readFile(filename, false);
@@ -291,7 +293,12 @@ export class SimSshNode {
     };
     sftp.on('STAT', onStat);
     sftp.on('LSTAT', onStat);
+    sftp.on('WRITE', (reqid, handle, offset, data) => {
+      if (!writer.write(sftp, reqid, handle, offset, data)) sftp.status(reqid, STATUS_CODE.FAILURE);
+    });
+    sftp.on('REMOVE', (reqid, path) => writer.remove(sftp, reqid, path));
     sftp.on('CLOSE', (reqid, handle) => {
+      if (writer.close(sftp, reqid, handle)) return;
       const key = handle.toString('hex');
       if (!handles.delete(key)) {
         sftp.status(reqid, STATUS_CODE.FAILURE);

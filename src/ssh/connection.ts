@@ -30,7 +30,7 @@ import {
 import { KnownHosts, fingerprint, keyTypeOf, type HostKeyCheck } from './known-hosts.ts';
 import { commandLine } from './quote.ts';
 import { Semaphore } from './semaphore.ts';
-import type { CommandEvent, ExecOptions, ExecResult, RemoteShell, SshTarget } from './types.ts';
+import type { CommandEvent, ExecOptions, ExecResult, RemoteShell, SshTarget, UploadOptions } from './types.ts';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -188,6 +188,58 @@ export class SshConnection implements RemoteShell {
     }
   }
 
+  async upload(data: Buffer | string, remotePath: string, options: UploadOptions = {}): Promise<string> {
+    const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const mode = options.mode ?? 0o600;
+    const shown = `sftp put ${remotePath}`;
+    const started = performance.now();
+    let absolute = remotePath;
+    try {
+      if (remotePath === '' || remotePath.includes('\0')) throw new SshError(`cannot upload to ${JSON.stringify(remotePath)} on ${this.node}: not a usable path`, this.node);
+      const release = await this.slots.acquire();
+      try {
+        const client = await this.connect();
+        await this.guarded(shown, this.target.commandTimeoutMs, (settle, onTimeout, isDone) => {
+          client.sftp((err, sftp) => {
+            if (err) {
+              settle(new SshError(`cannot start SFTP on ${this.node}: ${err.message}`, this.node));
+              return;
+            }
+            if (isDone()) {
+              sftp.end();
+              return;
+            }
+            onTimeout(() => sftp.end());
+            const done = (problem?: string): void => {
+              sftp.end();
+              settle(problem === undefined ? undefined : new SshError(`cannot upload ${remotePath} to ${this.node}: ${problem}`, this.node));
+            };
+            this.putExclusive(sftp, remotePath, body, mode, (putErr, abs) => {
+              if (putErr) done(putErr);
+              else {
+                absolute = abs ?? remotePath;
+                done();
+              }
+            });
+          });
+        });
+      } finally {
+        release();
+      }
+      this.emit({ node: this.node, command: shown, code: 0, durationMs: Math.round(performance.now() - started) });
+      return absolute;
+    } catch (err) {
+      this.emit({
+        node: this.node,
+        command: shown,
+        code: null,
+        durationMs: Math.round(performance.now() - started),
+        error: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+  }
+
   close(): void {
     this.closedByUser = true;
     const client = this.client;
@@ -200,6 +252,41 @@ export class SshConnection implements RemoteShell {
 
   private fastGet(sftp: SFTPWrapper, remote: string, local: string, cb: (err?: Error | null) => void): void {
     sftp.fastGet(remote, local, (err) => cb(err));
+  }
+
+  /**
+   * open(O_WRONLY|O_CREAT|O_EXCL) → write in chunks → close → realpath. A file that was created
+   * but not fully written is removed again. Calls back with a problem in words, or the absolute path.
+   */
+  private putExclusive(sftp: SFTPWrapper, remote: string, body: Buffer, mode: number, cb: (problem?: string, absolute?: string) => void): void {
+    sftp.open(remote, 'wx', { mode }, (openErr, handle) => {
+      if (openErr) {
+        cb(sftpProblem(openErr, 'it already exists, or the directory is not writable'));
+        return;
+      }
+      const CHUNK = 32 * 1024;
+      const abandon = (problem: string): void => {
+        sftp.close(handle, () => sftp.unlink(remote, () => cb(problem)));
+      };
+      const writeFrom = (offset: number): void => {
+        if (offset >= body.length) {
+          sftp.close(handle, (closeErr) => {
+            if (closeErr) {
+              sftp.unlink(remote, () => cb(sftpProblem(closeErr)));
+              return;
+            }
+            sftp.realpath(remote, (pathErr, absolute) => cb(undefined, pathErr ? remote : absolute));
+          });
+          return;
+        }
+        const length = Math.min(CHUNK, body.length - offset);
+        sftp.write(handle, body, offset, length, offset, (writeErr) => {
+          if (writeErr) abandon(sftpProblem(writeErr));
+          else writeFrom(offset + length);
+        });
+      };
+      writeFrom(0);
+    });
   }
 
   private emit(event: CommandEvent): void {
@@ -458,6 +545,14 @@ export class SshConnection implements RemoteShell {
         return fail('other', err.message);
     }
   }
+}
+
+/** An SFTP status error in words (ssh2 sets `code` to the SFTP status: 2 no such file, 3 permission denied, 4 failure). */
+function sftpProblem(err: Error & { code?: unknown }, failureHint?: string): string {
+  if (err.code === 2) return 'no such file or directory';
+  if (err.code === 3) return 'permission denied';
+  if (err.code === 4 && failureHint) return `${err.message} (${failureHint})`;
+  return err.message;
 }
 
 function errCode(err: unknown): string {

@@ -48,6 +48,11 @@ export interface CommandEvent {
   error?: string;
 }
 
+export interface UploadOptions {
+  /** Permission bits of the new file (default 0o600). */
+  mode?: number;
+}
+
 export interface RemoteShell {
   readonly node: string;
   /**
@@ -57,5 +62,12 @@ export interface RemoteShell {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Copies a remote file to a local path over SFTP. */
   download(remotePath: string, localPath: string): Promise<void>;
+  /**
+   * Writes `data` to a NEW file on the node over SFTP, as the SSH user (never root): created
+   * exclusively (an existing file or symlink at that path fails the upload) with `mode`
+   * (default 0600). A relative path is in the user's home directory. Returns the absolute path.
+   * Callers move the file into place with a privileged `cp`/`mv` and remove it afterwards.
+   */
+  upload(data: Buffer | string, remotePath: string, options?: UploadOptions): Promise<string>;
   close(): void;
 }

@@ -1,0 +1,161 @@
+/**
+ * `cp` and `mv` on a simulated node, with GNU coreutils' messages: what a runbook uses to back a
+ * configuration file up (`cp -p f f.mk8s-<time>`) and to put an uploaded file in place
+ * (`cp upload f.next`, `mv -f f.next f`). Only regular files; no recursion.
+ */
+import { posix } from 'node:path';
+import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
+import type { FsError, SimFile } from './fs.ts';
+
+function errno(e: FsError): string {
+  switch (e) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    default:
+      return 'Operation not permitted';
+  }
+}
+
+interface Operands {
+  flags: Set<string>;
+  files: string[];
+  bad?: string;
+}
+
+/** Short flags (`-p`, `-fp`), the long ones given, and `--` ending the options. */
+function operands(args: string[], short: string, long: Record<string, string>): Operands {
+  const flags = new Set<string>();
+  const files: string[] = [];
+  let options = true;
+  for (const a of args) {
+    if (options && a === '--') options = false;
+    else if (options && a.startsWith('--')) {
+      const f = long[a];
+      if (f === undefined) return { flags, files, bad: `unrecognized option '${a}'` };
+      flags.add(f);
+    } else if (options && a.startsWith('-') && a.length > 1) {
+      for (const c of a.slice(1)) {
+        if (!short.includes(c)) return { flags, files, bad: `invalid option -- '${c}'` };
+        flags.add(c);
+      }
+    } else files.push(a);
+  }
+  return { flags, files };
+}
+
+/** Where `src` lands when copied or moved to `dst` (into it when it is a directory). */
+function target(ctx: CommandContext, src: string, dst: string): string {
+  const e = ctx.node.fs.stat(dst, ctx.root);
+  return typeof e !== 'string' && e.kind === 'dir' ? posix.join(dst, posix.basename(src)) : dst;
+}
+
+/** Parent directory writable by the caller (root always). */
+function dirWritable(ctx: CommandContext, path: string): FsError | undefined {
+  const fs = ctx.node.fs;
+  const dir = fs.stat(posix.dirname(fs.resolve(path)), ctx.root);
+  if (typeof dir === 'string') return dir;
+  if (dir.kind !== 'dir') return 'ENOTDIR';
+  if (ctx.root || dir.owner === ctx.user || (dir.mode & 0o002) !== 0) return undefined;
+  return 'EACCES';
+}
+
+/** `cp [-p] [-f] SRC DST` */
+export function cp(ctx: CommandContext, args: string[]): CommandResult {
+  const o = operands(args, 'pf', { '--preserve': 'p', '--force': 'f' });
+  if (o.bad) return fail(1, `cp: ${o.bad}\nTry 'cp --help' for more information.\n`);
+  const [src, dst, ...extra] = o.files;
+  if (src === undefined) return fail(1, "cp: missing file operand\nTry 'cp --help' for more information.\n");
+  if (dst === undefined) return fail(1, `cp: missing destination file operand after '${src}'\nTry 'cp --help' for more information.\n`);
+  if (extra.length > 0) return fail(1, 'mk8s-sim: cp with several sources is not simulated\n');
+  const fs = ctx.node.fs;
+  const srcEntry = fs.stat(src, ctx.root);
+  if (typeof srcEntry === 'string') return fail(1, `cp: cannot stat '${src}': ${errno(srcEntry)}\n`);
+  if (srcEntry.kind === 'dir') return fail(1, `cp: -r not specified; omitting directory '${src}'\n`);
+  const data = fs.readFile(src, ctx.root);
+  if (typeof data === 'string') return fail(1, `cp: cannot open '${src}' for reading: ${errno(data)}\n`);
+  const to = target(ctx, src, dst);
+  if (fs.resolve(to) === fs.resolve(src)) return fail(1, `cp: '${src}' and '${to}' are the same file\n`);
+  const existing = fs.stat(to, ctx.root);
+  const now = ctx.state.now();
+  if (typeof existing === 'string' && existing !== 'ENOENT') return fail(1, `cp: cannot create regular file '${to}': ${errno(existing)}\n`);
+  if (typeof existing === 'string') {
+    const denied = dirWritable(ctx, to);
+    if (denied) return fail(1, `cp: cannot create regular file '${to}': ${errno(denied)}\n`);
+  } else if (!ctx.root && existing.owner !== ctx.user && (existing.mode & 0o002) === 0) {
+    return fail(1, `cp: cannot create regular file '${to}': Permission denied\n`);
+  }
+  const written = fs.writeFile(to, Buffer.from(data), ctx.root, now);
+  if (written) return fail(1, `cp: cannot create regular file '${to}': ${errno(written)}\n`);
+  const file = fs.files.get(fs.resolve(to));
+  if (file) {
+    if (o.flags.has('p')) {
+      // ownership is kept only by root; mode and times always
+      if (ctx.root) {
+        file.owner = srcEntry.owner;
+        if (srcEntry.group !== undefined) file.group = srcEntry.group;
+        else delete file.group;
+      }
+      file.mode = srcEntry.mode;
+      file.mtimeMs = srcEntry.mtimeMs;
+    } else if (typeof existing === 'string') {
+      // a new file gets the source's mode under the usual umask 022
+      file.mode = srcEntry.mode & ~0o022;
+    }
+  }
+  return ok();
+}
+
+/** `mv [-f] SRC DST`: a rename, metadata and all. */
+export function mv(ctx: CommandContext, args: string[]): CommandResult {
+  const o = operands(args, 'f', { '--force': 'f' });
+  if (o.bad) return fail(1, `mv: ${o.bad}\nTry 'mv --help' for more information.\n`);
+  const [src, dst, ...extra] = o.files;
+  if (src === undefined) return fail(1, "mv: missing file operand\nTry 'mv --help' for more information.\n");
+  if (dst === undefined) return fail(1, `mv: missing destination file operand after '${src}'\nTry 'mv --help' for more information.\n`);
+  if (extra.length > 0) return fail(1, 'mk8s-sim: mv with several sources is not simulated\n');
+  const fs = ctx.node.fs;
+  const srcEntry = fs.stat(src, ctx.root);
+  if (typeof srcEntry === 'string') return fail(1, `mv: cannot stat '${src}': ${errno(srcEntry)}\n`);
+  const from = fs.resolve(src);
+  const stored: SimFile | undefined = fs.files.get(from);
+  if (!stored) return fail(1, `mv: cannot move '${src}': ${srcEntry.kind === 'dir' ? 'the simulator moves files only' : 'Operation not permitted'}\n`);
+  const to = target(ctx, src, dst);
+  const deniedFrom = dirWritable(ctx, src);
+  const deniedTo = dirWritable(ctx, to);
+  if (deniedFrom || deniedTo) return fail(1, `mv: cannot move '${src}' to '${to}': ${errno(deniedFrom ?? deniedTo ?? 'EACCES')}\n`);
+  const existing = fs.stat(to, ctx.root);
+  if (typeof existing !== 'string' && existing.kind === 'dir') return fail(1, `mv: cannot overwrite directory '${to}' with non-directory\n`);
+  if (fs.resolve(to) === from) return fail(1, `mv: '${src}' and '${to}' are the same file\n`);
+  fs.files.delete(from);
+  fs.files.set(fs.resolve(to), stored);
+  return ok();
+}
+
+/** `chmod MODE FILE…` with an octal mode. */
+export function chmod(ctx: CommandContext, args: string[]): CommandResult {
+  const [mode, ...files] = args;
+  if (mode === undefined || files.length === 0) return fail(1, `chmod: missing operand${mode === undefined ? '' : ` after '${mode}'`}\nTry 'chmod --help' for more information.\n`);
+  if (!/^[0-7]{1,4}$/.test(mode)) return fail(1, `mk8s-sim: chmod ${mode}: only octal modes are simulated\n`);
+  const fs = ctx.node.fs;
+  let stderr = '';
+  for (const f of files) {
+    const e = fs.stat(f, ctx.root);
+    if (typeof e === 'string') {
+      stderr += `chmod: cannot access '${f}': ${errno(e)}\n`;
+      continue;
+    }
+    const file = fs.files.get(fs.resolve(f));
+    const dir = fs.dirs.get(fs.resolve(f));
+    if (!ctx.root && e.owner !== ctx.user) stderr += `chmod: changing permissions of '${f}': Operation not permitted\n`;
+    else if (file) file.mode = parseInt(mode, 8);
+    else if (dir) dir.mode = parseInt(mode, 8);
+    else stderr += `chmod: changing permissions of '${f}': Operation not permitted\n`;
+  }
+  return { stdout: '', stderr, code: stderr ? 1 : 0 };
+}
