@@ -5,6 +5,7 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore } from '../src/ops/backup.ts';
+import { describeRecord, recordNodeState } from '../src/ops/node-records.ts';
 import { displayController, rollbackOffer } from '../src/ops/offers.ts';
 import { describeNodes, preflightUpgrade, upgradePlan, waitForVersion, workloadPods, type UpgradePreflight } from '../src/ops/upgrade.ts';
 
@@ -105,6 +106,9 @@ export default defineRunbook(
       await controller.uncordon(node);
       return 'uncordoned';
     }, { describe: (r) => r });
+
+    // 7. The bot's record of the node (status flags drift from it; rollback returns to `previous`).
+    await run.step(`record ${node}'s state`, async () => describeRecord(await recordNodeState(run, node, { previous: { revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel } })), { describe: (r) => r });
   },
   {
     describeState: (run, { node }) => describeNodes(run, [node]),

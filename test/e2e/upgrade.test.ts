@@ -204,6 +204,7 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     const gate = await h.waitButton(queued, 'Approve');
     expect(gate.confirm?.title).toBeDefined(); // destructive: a confirm dialog
     await h.click(bob, gate);
+    await h.click(alice, await h.waitButton(queued, 'Uncordon')); // uncordoned only when asked
     await h.waitState(queued, 'succeeded', 30_000);
     const node = h.sim.state.node('k8s-2');
     expect(node.version).toBe('v1.22.3');

@@ -1,0 +1,48 @@
+import * as z from 'zod';
+import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
+import { defineRunbook } from '../src/engine/define.ts';
+import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { displayController } from '../src/ops/offers.ts';
+import { describeNodes } from '../src/ops/upgrade.ts';
+
+/** Cordon a node: no new pods are scheduled on it; those running stay. Already cordoned is fine. */
+export default defineRunbook(
+  {
+    verb: 'cordon',
+    usage: 'cordon <node>',
+    example: 'cordon k8s-2',
+    summary: 'Mark a node unschedulable (pods already on it keep running); runbooks leave a node cordoned on purpose cordoned',
+    positional: ['node'],
+    args: z.object({ node: NodeName }),
+    mutating: true,
+    validate: ({ node }, cluster) => nodeInCluster(cluster, node),
+    plan: ({ node }, cluster) => {
+      const controller = displayController(cluster.nodes, node);
+      return [
+        { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
+        { title: `cordon ${node}`, node: controller, commands: [`microk8s kubectl cordon ${node}`] },
+      ];
+    },
+  },
+  async (run, { node }) => {
+    const before = await run.step(`read ${node}`, async () => {
+      const controller = await pickController(run, node);
+      const kube = requireKubeNode(controller.nodes, node);
+      return { controller: controller.name, cordoned: kube.unschedulable };
+    }, { describe: (b) => `${b.cordoned ? 'already cordoned' : 'schedulable'}; kubectl via ${b.controller}` });
+
+    if (run.cluster.policy.approvePlan) {
+      await run.approval({
+        title: `Cordon ${node}`,
+        what: `Mark ${node} unschedulable: no new pods go there; the pods on it keep running.${before.cordoned ? ` It is already cordoned, so this changes nothing.` : ''}`,
+        nodes: [node],
+        plan: run.plan(),
+      });
+    }
+
+    await run.step(`cordon ${node}`, async () => ((await run.node(before.controller).cordon(node)).changed ? 'cordoned' : 'was already cordoned'), {
+      describe: (r) => r,
+    });
+  },
+  { describeState: (run, { node }) => describeNodes(run, [node]) },
+);

@@ -1,0 +1,48 @@
+import * as z from 'zod';
+import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
+import { defineRunbook } from '../src/engine/define.ts';
+import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { displayController } from '../src/ops/offers.ts';
+import { describeNodes } from '../src/ops/upgrade.ts';
+
+/** Uncordon a node: pods may be scheduled on it again. Already schedulable is fine. */
+export default defineRunbook(
+  {
+    verb: 'uncordon',
+    usage: 'uncordon <node>',
+    example: 'uncordon k8s-2',
+    summary: 'Make a cordoned or drained node schedulable again',
+    positional: ['node'],
+    args: z.object({ node: NodeName }),
+    mutating: true,
+    validate: ({ node }, cluster) => nodeInCluster(cluster, node),
+    plan: ({ node }, cluster) => {
+      const controller = displayController(cluster.nodes, node);
+      return [
+        { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
+        { title: `uncordon ${node}`, node: controller, commands: [`microk8s kubectl uncordon ${node}`] },
+      ];
+    },
+  },
+  async (run, { node }) => {
+    const before = await run.step(`read ${node}`, async () => {
+      const controller = await pickController(run, node);
+      const kube = requireKubeNode(controller.nodes, node);
+      return { controller: controller.name, cordoned: kube.unschedulable, ready: kube.ready };
+    }, { describe: (b) => `${b.cordoned ? 'cordoned' : 'already schedulable'}${b.ready ? ', Ready' : ', NotReady'}; kubectl via ${b.controller}` });
+
+    if (run.cluster.policy.approvePlan) {
+      await run.approval({
+        title: `Uncordon ${node}`,
+        what: `Make ${node} schedulable again: new pods may be placed on it.${before.cordoned ? '' : ' It is not cordoned, so this changes nothing.'}${before.ready ? '' : ` ⚠️ ${node} is NotReady.`}`,
+        nodes: [node],
+        plan: run.plan(),
+      });
+    }
+
+    await run.step(`uncordon ${node}`, async () => ((await run.node(before.controller).uncordon(node)).changed ? 'uncordoned' : 'was already schedulable'), {
+      describe: (r) => r,
+    });
+  },
+  { describeState: (run, { node }) => describeNodes(run, [node]) },
+);
