@@ -2,6 +2,7 @@
 import { fail, formatGoDuration, ok, parseGoDuration, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObject, podsTable } from './kube-output.ts';
+import { getLease, isLeaseType } from './node-config.ts';
 import type { SimNode, SimPod } from './state.ts';
 
 type Json = Parameters<typeof kubeJson>[0];
@@ -221,6 +222,7 @@ function splitTypeAndNames(positional: string[]): { type: string; names: string[
 async function get(ctx: CommandContext, positional: string[], flags: Map<string, string>): Promise<CommandResult> {
   const what = splitTypeAndNames(positional);
   if ('code' in what) return what;
+  if (isLeaseType(what.type)) return getLease(ctx, what.names, flags);
   const output = flags.get('output') ?? '';
   if (!['', 'json', 'yaml', 'wide', 'name'].includes(output)) {
     return fail(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml\n`);

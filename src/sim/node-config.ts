@@ -17,7 +17,8 @@
 import { parse as parseYaml } from 'yaml';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import type { SimFile } from './fs.ts';
-import type { SimNode, SimState } from './state.ts';
+import { kubeJson, kubeYaml } from './kube-output.ts';
+import { uuid, type SimNode, type SimState } from './state.ts';
 import { tabwrite } from './tabwriter.ts';
 
 export const ARGS = '/var/snap/microk8s/current/args';
@@ -113,6 +114,12 @@ export function ensureNodeConfig(state: SimState, node: SimNode): void {
   seeded.set(node, { revs: new Set([...(seen?.revs ?? []), rev]), last: rev });
 }
 
+/** Called before every command: the node's args files exist, and leases are renewed up to now (before anything changes). */
+export function beforeCommand(state: SimState, node: SimNode): void {
+  ensureNodeConfig(state, node);
+  renewLeases(state);
+}
+
 /** The text of a file on the node (root's view), or undefined when it does not exist. */
 export function readNodeFile(state: SimState, node: SimNode, path: string): string | undefined {
   ensureNodeConfig(state, node);
@@ -186,6 +193,7 @@ function restartProxy(state: SimState, node: SimNode): void {
   // "empty list of control plane endpoints" or a bad flag: the service fails to start
   p.active = intervalOk && endpoints.length > 0;
   const healthy = p.active && endpoints.some((e) => reachable(state, e));
+  renewLease(state, node);
   if (!healthy && node.ready) {
     node.ready = false;
     p.brokeReady = true;
@@ -264,4 +272,76 @@ export async function snapRestart(ctx: CommandContext, args: string[]): Promise<
   if (restart.has('apiserver-proxy')) restartProxy(state, node);
   state.reconcile();
   return ok('Restarted.\n');
+}
+
+// ------------------------------------------------------------------ node leases (kube-node-lease)
+
+const leases = new WeakMap<SimNode, number>();
+const LEASE_TYPES = new Set(['lease', 'leases', 'lease.coordination.k8s.io', 'leases.coordination.k8s.io']);
+
+export function isLeaseType(type: string): boolean {
+  return LEASE_TYPES.has(type);
+}
+
+/** The kubelet renews its lease while it runs and reaches an API server (on a worker: through its proxy). */
+function kubeletReachesApi(state: SimState, node: SimNode): boolean {
+  if (!node.up || node.stopped || node.restarting || !node.ready) return false;
+  if (node.role === 'control-plane') return state.apiAvailable(node);
+  return state.nodeList().some((n) => state.apiAvailable(n));
+}
+
+/** spec.renewTime in ms: now while the kubelet reaches the API, else the last renewal. */
+function renewLease(state: SimState, node: SimNode): number {
+  const now = state.now();
+  const last = leases.get(node) ?? now - 4_000;
+  const at = kubeletReachesApi(state, node) ? now : last;
+  leases.set(node, at);
+  return at;
+}
+
+/** Renews every healthy node's lease (call before a node becomes unhealthy, so its lease freezes at the right time). */
+export function renewLeases(state: SimState): void {
+  for (const n of state.nodeList()) renewLease(state, n);
+}
+
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+function leaseObject(state: SimState, node: SimNode): Parameters<typeof kubeJson>[0] {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      creationTimestamp: new Date(Math.floor(node.createdAt / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+      name: node.name,
+      namespace: 'kube-node-lease',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid }],
+      resourceVersion: String(state.raftIndex),
+      uid: uuid(`lease:${node.name}`),
+    },
+    spec: { holderIdentity: node.name, leaseDurationSeconds: 40, renewTime: microTime(renewLease(state, node)) },
+  };
+}
+
+/** `kubectl get lease NAME -n kube-node-lease [-o json|yaml]` (the API must answer on this node). */
+export function getLease(ctx: CommandContext, names: string[], flags: Map<string, string>): CommandResult {
+  const { state, node } = ctx;
+  if (!node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
+  if (!state.hasQuorum()) {
+    return fail(1, 'Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (get leases.coordination.k8s.io)\n');
+  }
+  const ns = flags.get('namespace') ?? 'default';
+  const output = flags.get('output') ?? '';
+  if (names.length !== 1) return fail(1, 'mk8s-sim: only `kubectl get lease NAME -n kube-node-lease` is simulated\n');
+  const name = names[0] ?? '';
+  const target = ns === 'kube-node-lease' ? state.nodes.get(name) : undefined;
+  if (!target) return fail(1, `Error from server (NotFound): leases.coordination.k8s.io "${name}" not found\n`);
+  const obj = leaseObject(state, target);
+  if (output === 'json') return ok(kubeJson(obj));
+  if (output === 'yaml') return ok(kubeYaml(obj));
+  if (output === '') {
+    return ok(tabwrite(`NAME\tHOLDER\tAGE\n${name}\t${name}\t19d\n`, { minwidth: 0, padding: 3 }));
+  }
+  return fail(1, `mk8s-sim: kubectl get lease -o ${output} is not simulated\n`);
 }

@@ -4,7 +4,7 @@ import { fail, ok, type CommandContext, type CommandResult, type SimLatency } fr
 import { chmod, cp, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
 import { microk8s } from './microk8s.ts';
-import { ensureNodeConfig } from './node-config.ts';
+import { beforeCommand } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
 import type { SimNode, SimState } from './state.ts';
@@ -120,7 +120,7 @@ export class Runner {
     }
     const args = argv.slice(1);
     ctx.state.reconcile();
-    ensureNodeConfig(ctx.state, ctx.node);
+    beforeCommand(ctx.state, ctx.node);
     if (program.startsWith('microk8s.')) return microk8s(ctx, [program.slice('microk8s.'.length), ...args]);
     switch (program) {
       case 'microk8s':

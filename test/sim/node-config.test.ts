@@ -171,3 +171,33 @@ describe('snap services / snap restart and the API-server proxy', () => {
     expect((await s.exec(['cat', '/var/snap/microk8s/current/args/ha-conf'], { privileged: true })).stdout).toBe('failure-domain=9\n');
   });
 });
+
+describe('node leases (kube-node-lease)', () => {
+  const renewTime = async (node: string): Promise<number> => {
+    const r = await k1.exec(`${SUDO}microk8s kubectl get lease ${node} -n kube-node-lease -o json`);
+    expect(r.code).toBe(0);
+    const lease = JSON.parse(r.stdout) as { kind: string; spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string } };
+    expect(lease.kind).toBe('Lease');
+    expect(lease.spec.holderIdentity).toBe(node);
+    expect(lease.spec.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    return Date.parse(lease.spec.renewTime);
+  };
+
+  it('renews while the kubelet reaches the API, freezes while the node is stopped', async () => {
+    // k8s-1 was refreshed and reverted above: let it finish restarting
+    await k1.exec(`${SUDO}microk8s status --wait-ready --timeout 5`);
+    const before = Date.now();
+    expect(await renewTime('k8s-2')).toBeGreaterThanOrEqual(before - 1);
+    const k2 = shell('k8s-2');
+    await k2.exec(['microk8s', 'stop'], { privileged: true });
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await renewTime('k8s-2')).toBeLessThanOrEqual(stoppedAt);
+    await k2.exec(['microk8s', 'start'], { privileged: true });
+    await k2.exec(['microk8s', 'status', '--wait-ready', '--timeout', '5'], { privileged: true });
+    expect(await renewTime('k8s-2')).toBeGreaterThan(stoppedAt);
+    expect((await k1.exec(`${SUDO}microk8s kubectl get lease nope -n kube-node-lease -o json`)).stderr).toBe(
+      'Error from server (NotFound): leases.coordination.k8s.io "nope" not found\n',
+    );
+  });
+});
