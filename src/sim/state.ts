@@ -65,7 +65,8 @@ export class SimNode {
 
   constructor(
     readonly name: string,
-    readonly role: NodeRole,
+    /** Control plane or worker; changes when the node joins as a worker or leaves (src/sim/membership.ts). */
+    public role: NodeRole,
     readonly index: number,
     readonly ip: string,
     release: ChannelRelease,
@@ -152,14 +153,18 @@ export interface SimPod {
 }
 
 export interface SimStateOptions {
-  nodes: Array<{ name: string; role: NodeRole; channel: string; failureDomain: number }>;
+  /** `joined: false`: a host with its own single-node MicroK8s, not (yet) in this cluster (src/sim/membership.ts). */
+  nodes: Array<{ name: string; role: NodeRole; channel: string; failureDomain: number; joined?: boolean }>;
   user: string;
   workloads: boolean;
   now?: () => number;
 }
 
 export class SimState {
+  /** The cluster's Kubernetes Node objects (the members, and a node that left until it is removed). */
   readonly nodes = new Map<string, SimNode>();
+  /** Every simulated host, by name, in the cluster or not (each has an SSH server). */
+  readonly machines = new Map<string, SimNode>();
   pods: SimPod[] = [];
   /** Enabled addons, by name. */
   addons = new Set<string>(['dns', 'ha-cluster']);
@@ -179,8 +184,15 @@ export class SimState {
     options.nodes.forEach((spec, index) => {
       const release = CHANNELS[spec.channel] ?? resolveChannel(spec.channel)?.release;
       if (!release) throw new Error(`simulator: unknown channel "${spec.channel}" for node ${spec.name}`);
-      if (this.nodes.has(spec.name)) throw new Error(`simulator: duplicate node name ${spec.name}`);
-      const node = new SimNode(spec.name, spec.role, index, `10.0.0.${11 + index}`, release, spec.channel, spec.failureDomain, options.user, now, this);
+      if (this.machines.has(spec.name)) throw new Error(`simulator: duplicate node name ${spec.name}`);
+      const outside = spec.joined === false;
+      const node = new SimNode(spec.name, outside ? 'control-plane' : spec.role, index, `10.0.0.${11 + index}`, release, spec.channel, spec.failureDomain, options.user, now, this);
+      this.machines.set(spec.name, node);
+      if (outside) {
+        // its own single-node MicroK8s: the only voter of its own datastore
+        node.dqliteRole = 'voter';
+        return;
+      }
       if (spec.role === 'control-plane') {
         node.dqliteRole = cp < 3 ? 'voter' : cp < 6 ? 'standby' : 'spare';
         cp++;
@@ -190,8 +202,9 @@ export class SimState {
     if (options.workloads) this.seedWorkloads(now);
   }
 
+  /** The host of that name (in the cluster or not). */
   node(name: string): SimNode {
-    const n = this.nodes.get(name);
+    const n = this.machines.get(name) ?? this.nodes.get(name);
     if (!n) throw new Error(`simulator: no node named ${name}`);
     return n;
   }
@@ -409,7 +422,8 @@ export class SimState {
   /** The dqlite backend directory of a control-plane node, as files (generated from the state). */
   backendFiles(node: SimNode): Map<string, SimFile> {
     if (node.role !== 'control-plane' || node.dqliteRole === undefined) return new Map();
-    const members = this.nodeList().filter((n) => n.dqliteRole !== undefined);
+    // a host outside this cluster has a datastore of its own
+    const members = this.nodes.get(node.name) === node ? this.nodeList().filter((n) => n.dqliteRole !== undefined) : [node];
     const key = JSON.stringify([node.name, node.revision, this.raftIndex, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
     const cached = this.backendCache.get(node.name);
     if (cached?.key === key) return cached.files;
