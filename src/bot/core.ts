@@ -110,9 +110,11 @@ export class Bot implements BotCore {
   private async precheck(spec: VerbSpec, args: Record<string, Json>, cluster: ClusterConfig): Promise<string | undefined> {
     const pool = new SshPool({});
     const budget = this.deps.precheckTimeoutMs;
+    const ops = (node: string) => new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, node), connectTimeoutMs: budget, commandTimeoutMs: budget }));
     const ctx: PrecheckContext = {
       cluster,
-      snap: (node) => new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, node), connectTimeoutMs: budget, commandTimeoutMs: budget })).snap(),
+      snap: (node) => ops(node).snap(),
+      nodes: (node) => ops(node).nodes(),
     };
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
-import type { SnapState } from '../microk8s/types.ts';
+import type { KubeNode, SnapState } from '../microk8s/types.ts';
 
 /** JSON values: what a step may return (it is checkpointed in the job's data). */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -42,6 +42,8 @@ export interface PrecheckContext {
   cluster: ClusterConfig;
   /** Fast read-only probe of a node (bounded by a short timeout). */
   snap(node: string): Promise<SnapState>;
+  /** `kubectl get nodes` as that node answers it (same bound): is a node already in the cluster? */
+  nodes(node: string): Promise<KubeNode[]>;
 }
 
 export interface VerbSpec<A extends z.ZodType = z.ZodType> {
