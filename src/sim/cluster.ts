@@ -8,6 +8,8 @@ import { DEFAULT_LATENCY, type SimLatency } from './context.ts';
 import { FaultTable, type SimFault } from './faults.ts';
 import { ensureNodeConfig } from './node-config.ts';
 import { Runner, type SimCommandRecord } from './runner.ts';
+import { startSimSnapProxy, type SimSnapProxyHost } from './snap-proxy-host.ts';
+import type { SimSnapProxyInfo, SimStoreProxy } from './snap-proxy.ts';
 import { SimSshNode, generateEd25519 } from './ssh-server.ts';
 import { SimState } from './state.ts';
 
@@ -33,6 +35,8 @@ export interface SimClusterOptions {
   workloads?: boolean;
   /** default 127.0.0.1 */
   host?: string;
+  /** A Snap Store Proxy host of this cluster (its own SSH server): `sim.snapProxy`, in `inventoryYaml` too. */
+  snapProxy?: boolean;
 }
 
 export interface SimNodeInfo {
@@ -68,6 +72,8 @@ export interface SimCluster {
   /** A new host key: a pinned known_hosts no longer matches. */
   rotateHostKey(node: string): void;
   commandLog: SimCommandRecord[];
+  /** The Snap Store Proxy host (`snapProxy: true`): where to reach it, and its state (overrides, store id). */
+  snapProxy?: SimSnapProxyInfo & { proxy: SimStoreProxy };
   /** Total time commands spent inside the simulator (latencies and waits), in ms. */
   simulatedMs(): number;
   stop(): Promise<void>;
@@ -108,8 +114,15 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     if (!s) throw new Error(`simulator: no node named ${name}`);
     return s;
   };
+  let proxyHost: SimSnapProxyHost | undefined;
+  if (options.snapProxy) {
+    proxyHost = await startSimSnapProxy({ state, faults, runnerOptions: runner.options, log: runner.log, host, clientKey }).catch(async (err: unknown) => {
+      await Promise.all([...servers.values()].map((s) => s.close()));
+      throw err;
+    });
+  }
   const infos = (): SimNodeInfo[] => [...servers.values()].map((s) => ({ name: s.node.name, host, port: s.port, hostKeyFingerprint: s.hostKey.fingerprint }));
-  const knownHosts = () => [...servers.values()].map((s) => `[${host}]:${s.port} ${s.hostKey.publicLine}\n`).join('');
+  const knownHosts = () => [...servers.values(), ...(proxyHost ? [proxyHost.server] : [])].map((s) => `[${host}]:${s.port} ${s.hostKey.publicLine}\n`).join('');
   const nodes = infos();
 
   const cluster: SimCluster = {
@@ -117,6 +130,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     user,
     state,
     commandLog: runner.log,
+    ...(proxyHost ? { snapProxy: { ...proxyHost.info, proxy: proxyHost.proxy } } : {}),
     knownHosts,
     async writeClientFiles(dir) {
       await mkdir(dir, { recursive: true });
@@ -139,12 +153,13 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         }),
       };
       if (opts.policy) cfg.policy = opts.policy;
+      if (proxyHost) cfg.snapProxy = { host, port: proxyHost.info.port };
       const doc: Record<string, unknown> = { clusters: { [opts.clusterName]: cfg } };
       if (opts.rbac) doc.rbac = { operators: opts.rbac.operators, approvers: opts.rbac.approvers, ...(opts.rbac.viewers ? { viewers: opts.rbac.viewers } : {}) };
       return stringify(doc);
     },
     inject(fault) {
-      if (fault.node !== '*') server(fault.node);
+      if (fault.node !== '*' && fault.node !== proxyHost?.info.name) server(fault.node);
       faults.add(fault);
     },
     clearFaults() {
@@ -168,7 +183,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     simulatedMs: () => runner.simulatedMs,
     async stop() {
       runner.abortAll();
-      await Promise.all([...servers.values()].map((s) => s.close()));
+      await Promise.all([...servers.values(), ...(proxyHost ? [proxyHost.server] : [])].map((s) => s.close()));
     },
   };
   return cluster;

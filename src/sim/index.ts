@@ -10,3 +10,5 @@ export type { SimPod, SimPodOwner, SimRevision, SimHistoryEntry, DqliteRole, Rea
 export { CHANNELS, DEFAULT_CHANNEL, parseChannel, resolveChannel, channelDisplayName, type ChannelRelease } from './catalogue.ts';
 export { parseShellWords, shellQuote } from './shell.ts';
 export { generateEd25519 } from './ssh-server.ts';
+export { SimStoreProxy, SNAP_PROXY_NAME, releaseOfRevision, nodeProxyStore, type SimSnapProxyInfo } from './snap-proxy.ts';
+export { inspectFlags, type InspectFlags } from './inspect.ts';

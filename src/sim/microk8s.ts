@@ -4,6 +4,7 @@
  */
 import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
+import { inspect } from './inspect.ts';
 import { kubectl } from './kubectl.ts';
 import { onServicesStart } from './node-config.ts';
 import type { SimNode } from './state.ts';
@@ -51,7 +52,7 @@ export async function microk8s(ctx: CommandContext, args: string[]): Promise<Com
   if (sub === undefined) return { stdout: help(minor), stderr: '', code: 1 };
   const rest = args.slice(1);
   if (sub === 'help' || sub === '--help' || sub === '-h') return ok(help(minor));
-  if (sub === 'inspect') return fail(1, 'mk8s-sim: `microk8s inspect` is not simulated\n');
+  if (sub === 'inspect') return inspect(ctx, rest);
   if (!wrappersFor(minor).includes(sub)) return { stdout: `'${sub}' is not a valid MicroK8s subcommand.\n${help(minor)}`, stderr: '', code: 1 };
   switch (sub) {
     case 'status':

@@ -7,6 +7,7 @@ import { microk8s } from './microk8s.ts';
 import { beforeCommand } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
+import { curl, mktemp } from './snap-proxy.ts';
 import type { SimNode, SimState } from './state.ts';
 
 export interface SimCommandRecord {
@@ -141,6 +142,10 @@ export class Runner {
         return test(ctx, args);
       case '[':
         return args[args.length - 1] === ']' ? test(ctx, args) : fail(2, 'bash: [: missing `]\'\n');
+      case 'curl':
+        return curl(ctx, args);
+      case 'mktemp':
+        return mktemp(ctx, args);
       case 'cat':
         return cat(ctx, args);
       case 'cp':

@@ -4,6 +4,7 @@ import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } fr
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { snapRestart, snapServices } from './node-config.ts';
 import type { SimNode, SimRevision } from './state.ts';
+import { proxyResolve, snapAck, snapGet, snapSet } from './snap-proxy.ts';
 import { tabwrite } from './tabwriter.ts';
 
 /** The verified-publisher badge off a TTY (snapd ≥ 2.56). */
@@ -78,6 +79,12 @@ export async function snap(ctx: CommandContext, args: string[]): Promise<Command
       return revert(ctx, rest);
     case 'restart':
       return snapRestart(ctx, rest);
+    case 'ack':
+      return snapAck(ctx, rest);
+    case 'set':
+      return snapSet(ctx, rest);
+    case 'get':
+      return snapGet(ctx, rest);
     case 'services':
       return snapServices(ctx, rest);
     case undefined:
@@ -289,7 +296,7 @@ async function refresh(ctx: CommandContext, args: string[]): Promise<CommandResu
   if (positional.length > 1) return fail(1, 'error: a single snap name is needed to specify channel flags\n');
   if (ctx.sudoRequired && !ctx.root) return accessDenied();
   const target = requested ? fullChannel(requested) : node.tracking;
-  const resolved = resolveChannel(target);
+  const resolved = proxyResolve(ctx, target) ?? resolveChannel(target);
   if (!resolved) {
     await ctx.sleep(ctx.latency.defaultMs);
     return fail(1, errorText(unavailableMessage(target, requested)));
