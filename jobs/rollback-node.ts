@@ -3,7 +3,7 @@ import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
-import { applyHold, describeHoldSpec, holdSpecFromRecord } from '../src/ops/holds.ts';
+import { applyHold, holdSpecFromRecord } from '../src/ops/holds.ts';
 import { describeRecord, holdInForce, keptRevisions, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
 import { displayController } from '../src/ops/offers.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
@@ -109,7 +109,7 @@ export default defineRunbook(
         ...(hold ? { hold } : {}),
       };
     }, {
-      describe: (b) => `${node} runs ${b.version} (rev ${b.revision}, ${b.channel}); back to rev ${b.target.revision} (${b.target.version}), ${b.target.source}${b.alreadyBack ? ' — already there' : ''}${b.hold ? `; held ${b.hold === 'forever' ? 'forever' : `until ${b.hold}`}` : ''}`,
+      describe: (b) => `${node} runs ${b.version} (rev ${b.revision}, ${b.channel}); back to rev ${b.target.revision} (${b.target.version}), ${b.target.source}${b.alreadyBack ? ' — already there' : ''}${b.hold ? `; its refresh hold (${b.hold === 'forever' ? 'forever' : `until ${b.hold}`}) will be kept` : ''}`,
     });
     const { target } = before;
 
@@ -160,7 +160,7 @@ export default defineRunbook(
         const spec = holdSpecFromRecord(hold);
         if (!spec) return `not re-applied: the hold ran until ${hold}, which has passed`;
         const result = await applyHold(run, node, spec);
-        return `held again ${result.until === undefined || result.until === 'forever' ? 'forever' : `until ${result.until}`} (was ${describeHoldSpec(spec)})`;
+        return `the hold was gone: held again ${result.until === undefined || result.until === 'forever' ? 'forever' : `until ${result.until}`}`;
       }, { describe: (r) => r });
     }
 

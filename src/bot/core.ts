@@ -68,7 +68,7 @@ export class Bot implements BotCore {
     if (!cluster) throw new RequestError(`\`${parsed.verb}\` needs a cluster`, 'cluster');
     switch (parsed.verb) {
       case 'status':
-        return { ack: { text: `Reading the state of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => statusMessage(deps, cluster) };
+        return { ack: { text: `Reading the state of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => statusMessage(deps, cluster, { drift: parsed.args.drift === true }) };
       case 'jobs':
         return { ack: await jobsMessage(deps, cluster), visibility: 'ephemeral' };
       case 'audit':

@@ -3,7 +3,7 @@ import { renderAuditEvent } from '../audit/events.ts';
 import type { ClusterConfig, Inventory } from '../config/inventory.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { BotDeps } from './deps.ts';
-import { readClusterStatus, renderClusterStatus } from './status-report.ts';
+import { readClusterStatus, renderClusterStatus, renderDrift } from './status-report.ts';
 
 export function clustersMessage(inv: Inventory): ChatMessage {
   const lines = Object.entries(inv.clusters).map(([name, c]) => {
@@ -14,11 +14,16 @@ export function clustersMessage(inv: Inventory): ChatMessage {
   return { text: `${lines.length} cluster(s): ${Object.keys(inv.clusters).join(', ')}`, body: lines.join('\n') };
 }
 
-export async function statusMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {
-  const [status, holder] = await Promise.all([readClusterStatus(cluster), deps.queue.holder(cluster.name)]);
+/** `status` (HA state, node table, drift flags) or, with `drift`, only the drift check. Read-only; never waits for a job. */
+export async function statusMessage(deps: BotDeps, cluster: ClusterConfig, options: { drift?: boolean } = {}): Promise<ChatMessage> {
+  const driftOnly = options.drift === true;
+  const [status, holder] = await Promise.all([readClusterStatus(cluster, { redis: deps.redis, driftOnly }), deps.queue.holder(cluster.name)]);
   const held = holder ? `job ${holder.jobId} (${holder.verb}, ${holder.state})` : undefined;
+  const drifted = status.rows.filter((r) => r.drift.length > 0).map((r) => r.name);
+  const driftText = drifted.length > 0 ? `drift on ${drifted.join(', ')}` : 'no drift';
+  if (driftOnly) return { text: `drift check of ${cluster.name}: ${driftText}`, body: renderDrift(status, held) };
   const ha = status.status ? `high-availability: ${status.status.highAvailability ? 'yes' : 'no'}` : 'no control-plane node answered';
-  return { text: `status of ${cluster.name}: ${ha}`, body: renderClusterStatus(status, held) };
+  return { text: `status of ${cluster.name}: ${ha}; ${driftText}`, body: renderClusterStatus(status, held) };
 }
 
 export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {

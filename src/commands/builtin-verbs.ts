@@ -41,11 +41,12 @@ export const clustersVerb: VerbSpec = {
 
 export const statusVerb: VerbSpec = {
   verb: 'status',
-  usage: 'status',
+  usage: 'status [--drift]',
   example: 'status --cluster prod',
-  summary: "shows the cluster's HA state, datastore voters and node table",
+  summary: "shows the cluster's HA state, datastore voter/standby/spare nodes and the node table (role, failure domain, version, revision, channel, Ready, cordoned, hold), and flags drift",
   positional: [],
-  args: z.object({}),
+  flags: { drift: { key: 'drift', type: 'boolean', describe: "only the drift check: each node's snap revision, channel and hold against what the bot last recorded" } },
+  args: z.object({ drift: z.boolean().optional() }),
   mutating: false,
   plan: () => [],
 };

@@ -133,7 +133,7 @@ describe('parseCommand: refusals say what was wrong and what is allowed', () => 
   it('--dry-run only on mutating verbs; unknown flags name the flags the verb takes', () => {
     expect(refusal('status --dry-run')).toMatch(/--dry-run is only for verbs that change a cluster; `status` changes nothing/);
     expect(refusal('upgrade k8s-1 1.23/stable --fast')).toBe('unknown flag --fast; `upgrade` takes --timeout VALUE, --force, --cluster NAME, --dry-run');
-    expect(refusal('status --verbose')).toBe('unknown flag --verbose; `status` takes --cluster NAME');
+    expect(refusal('status --verbose')).toBe('unknown flag --verbose; `status` takes --drift, --cluster NAME');
     expect(refusal('clusters --all')).toBe('unknown flag --all; `clusters` takes no flags');
     expect(refusal('upgrade k8s-1 1.23/stable -f')).toMatch(/'-f' is not a flag: flags are written --name/);
     expect(refusal('upgrade k8s-1 1.23/stable --force=yes')).toMatch(/--force takes no value/);
@@ -144,7 +144,7 @@ describe('parseCommand: refusals say what was wrong and what is allowed', () => 
     expect(refusal('upgrade k8s-1')).toBe('missing <channel> (usage: `upgrade <node> <channel>`, e.g. `upgrade k8s-1 1.23/stable`)');
     expect(refusal('upgrade')).toMatch(/^missing <node>; missing <channel> \(usage/);
     expect(refusal('upgrade k8s-1 1.23/stable now')).toBe("too many arguments ('now'); usage: `upgrade <node> <channel>`, e.g. `upgrade k8s-1 1.23/stable`");
-    expect(refusal('status prod')).toBe('`status` takes no arguments; usage: `status`, e.g. `status --cluster prod`');
+    expect(refusal('status prod')).toBe('`status` takes no arguments; usage: `status [--drift]`, e.g. `status --cluster prod`');
     expect(refusal('cancel')).toMatch(/^missing <job> \(usage: `cancel <job>`, e.g. `cancel 42`\)/);
   });
 
