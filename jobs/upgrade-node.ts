@@ -5,9 +5,9 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore } from '../src/ops/backup.ts';
-import { describeRecord, recordNodeState } from '../src/ops/node-records.ts';
+import { preflightStep, upgradeNodes } from '../src/ops/node-upgrade.ts';
 import { displayController, rollbackOffer } from '../src/ops/offers.ts';
-import { describeNodes, preflightUpgrade, upgradePlan, waitForVersion, workloadPods, type UpgradePreflight } from '../src/ops/upgrade.ts';
+import { describeNodes, preflightUpgrade, upgradePlan } from '../src/ops/upgrade.ts';
 
 /**
  * Upgrade one node — the seed's "升级第一个节点" (upgrade the first node) with
@@ -35,11 +35,9 @@ export default defineRunbook(
   },
   async (run, { node, channel }) => {
     // 0. The checks a careful operator makes first.
-    const pre: UpgradePreflight = await run.step(`preflight: ${node} can go to ${channel}`, () => preflightUpgrade(run, node, channel), {
-      describe: (p) => `${node} runs ${p.fromVersion} (rev ${p.fromRevision}, ${p.fromChannel}); kubectl via ${p.controller}; ${p.voters} voter(s)${p.warnings.length ? `; ⚠️ ${p.warnings.join(' ')}` : ''}`,
-    });
+    const [pre] = await preflightStep(run, [node], channel);
+    if (!pre) throw new Error(`preflight of ${node} returned nothing`);
     run.setPlan(upgradePlan(node, channel, pre.controller, pre.backupNode));
-    const controller = run.node(pre.controller);
 
     // The plan is approved as shown; then re-read what it depended on.
     if (run.cluster.policy.approvePlan) {
@@ -65,50 +63,23 @@ export default defineRunbook(
       describe: (b) => `sha256 ${b.sha256} · ${b.bytes} bytes · kept at ${b.localPath}`,
     });
 
-    // 2. Drain the node: cordon it and evict its pods to the other nodes.
-    await run.step(`drain ${node}`, async () => (await controller.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, {
-      describe: (evicted) => `${evicted.length} pod(s) evicted`,
-    });
-
-    // 3. Verify no workload pod is left on it.
-    await run.step(`check no workload pods are left on ${node}`, async () => {
-      const left = workloadPods(await controller.pods({ node }));
-      if (left.length > 0) {
-        throw new RunbookFailure(`${left.length} pod(s) still on ${node} after the drain: ${left.map((p) => `${p.namespace}/${p.name}`).join(', ')}. ${node} is cordoned; nothing was refreshed.`);
+    // 2.–7. Drain, check no workload pods are left, refresh, wait for the new version and
+    // Ready, uncordon (unless it was cordoned before), record its state: the same steps
+    // upgrade-cluster runs on every node. From the refresh on, a failure offers a rollback.
+    await upgradeNodes(run, [pre], channel, async (phase, step) => {
+      if (phase !== 'refresh' && phase !== 'wait') return step();
+      if (phase === 'refresh') {
+        await run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
       }
-      return 0;
+      try {
+        return await step();
+      } catch (err) {
+        throw new RunbookFailure(
+          `The upgrade of ${node} failed after the refresh started: ${errorText(err)}. ${node} is cordoned. You can roll it back to ${pre.fromVersion} (rev ${pre.fromRevision}).`,
+          [rollbackOffer(run.jobId, node)],
+        );
+      }
     });
-
-    // 4. Refresh the snap. From here on a failure offers a rollback.
-    await run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
-    try {
-      await run.step(`refresh ${node} to ${channel}`, async () => {
-        const snap = await run.node(node).snap();
-        if (snap.tracking === channel && snap.revision !== pre.fromRevision) return { skipped: true, version: snap.version };
-        const result = await run.node(node).refresh(channel);
-        return { skipped: false, version: result.version ?? snap.version };
-      }, { describe: (r) => (r.skipped ? `already refreshed (${r.version})` : `now ${r.version}`) });
-
-      // 5. Wait until it reports the new version and is Ready.
-      await run.step(`wait for ${node} to be Ready on ${channel}`, () => waitForVersion(run, node, channel, pre.controller), {
-        describe: (r) => `kubelet ${r.kubeletVersion}`,
-      });
-    } catch (err) {
-      throw new RunbookFailure(
-        `The upgrade of ${node} failed after the refresh started: ${errorText(err)}. ${node} is cordoned. You can roll it back to ${pre.fromVersion} (rev ${pre.fromRevision}).`,
-        [rollbackOffer(run.jobId, node)],
-      );
-    }
-
-    // 6. Uncordon, unless someone had cordoned it on purpose before we started.
-    await run.step(`uncordon ${node}`, async () => {
-      if (pre.wasCordoned) return 'left cordoned: it was cordoned before the upgrade';
-      await controller.uncordon(node);
-      return 'uncordoned';
-    }, { describe: (r) => r });
-
-    // 7. The bot's record of the node (status flags drift from it; rollback returns to `previous`).
-    await run.step(`record ${node}'s state`, async () => describeRecord(await recordNodeState(run, node, { previous: { revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel } })), { describe: (r) => r });
   },
   {
     describeState: (run, { node }) => describeNodes(run, [node]),

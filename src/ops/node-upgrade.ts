@@ -1,0 +1,243 @@
+/**
+ * The steps that upgrade a node — the seed's "升级第一个节点", the same for every node of
+ * "升级 MicroK8s 集群": preflight, drain, check no workload pods are left, refresh (skipped
+ * when the node is already there), wait for the new version and Ready, uncordon (unless it
+ * was cordoned before). `upgrade` runs them on one node, `upgrade-cluster` on each node or
+ * small batch of workers in turn.
+ *
+ * A batch runs each step on all of its nodes at once, as one durable step ("drain w1, w3"):
+ * the engine replays steps in call order, so steps must not interleave. With one node the
+ * titles are exactly the single-node ones ("drain k8s-1").
+ *
+ * Every step is safe to repeat: drain and uncordon are idempotent, the refresh reads the
+ * node's channel and revision first, the waits only read.
+ */
+import { errorText, type RunContext } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import { pickController } from './controller.ts';
+import { describeRecord, recordNodeState } from './node-records.ts';
+import { preflightUpgrade, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
+
+/** The phases of a node's upgrade after its preflight, in order. */
+export type UpgradePhase = 'drain' | 'check' | 'refresh' | 'wait' | 'uncordon' | 'record';
+
+/**
+ * Runs one phase's step. The default just runs it; `upgrade` wraps the refresh and the wait
+ * to offer a rollback, `upgrade-cluster` offers retry / roll back / stop on any failure.
+ */
+export type StepGuard = <T>(phase: UpgradePhase, step: () => Promise<T>) => Promise<T>;
+
+export interface RefreshOutcome {
+  skipped: boolean;
+  version: string;
+  [key: string]: string | boolean;
+}
+
+export interface RevertOutcome {
+  skipped: boolean;
+  version: string;
+  revision: string;
+  [key: string]: string | boolean;
+}
+
+/** `k8s-1` or `w1, w3`. */
+export function nodesLabel(nodes: readonly string[]): string {
+  return nodes.join(', ');
+}
+
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+/**
+ * Runs `fn` on every node of a batch at once and waits for all of them, so one node's
+ * failure never leaves another mid-command. One node: its own error as is. Several: one
+ * failure naming each node that failed.
+ */
+async function onEach<T>(pres: readonly UpgradePreflight[], fn: (pre: UpgradePreflight) => Promise<T>): Promise<Record<string, T>> {
+  const settled = await Promise.allSettled(pres.map(fn));
+  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ node: pres[i]?.node ?? '?', error: s.reason as unknown }] : []));
+  if (failed.length > 0) {
+    if (pres.length === 1) throw failed[0]?.error;
+    throw new RunbookFailure(failed.map((f) => `${f.node}: ${errorText(f.error)}`).join('; '));
+  }
+  const out: Record<string, T> = {};
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') out[pres[i]?.node ?? '?'] = s.value;
+  });
+  return out;
+}
+
+/** One line per node for a batch's step result; the bare line for a single node. */
+function perNode<T>(pres: readonly UpgradePreflight[], results: Record<string, T>, line: (r: T) => string): string {
+  if (pres.length === 1) {
+    const only = results[pres[0]?.node ?? ''];
+    return only === undefined ? '' : line(only);
+  }
+  return pres.map((p) => `${p.node}: ${results[p.node] === undefined ? '?' : line(results[p.node] as T)}`).join('; ');
+}
+
+function describePreflight(p: UpgradePreflight): string {
+  return `${p.node} runs ${p.fromVersion} (rev ${p.fromRevision}, ${p.fromChannel}); kubectl via ${p.controller}; ${p.voters} voter(s)${p.warnings.length ? `; ⚠️ ${p.warnings.join(' ')}` : ''}`;
+}
+
+/**
+ * Preflight of the nodes about to go down together: reachable, the channel is the same or
+ * the next minor, Ready, every other control-plane node Ready (dqlite keeps quorum while a
+ * voter restarts), clocks in sync. Run right before the nodes go down, so a rollout re-checks
+ * the cluster before each node.
+ */
+export async function preflightStep(run: RunContext, nodes: readonly string[], channel: string): Promise<UpgradePreflight[]> {
+  return run.step(
+    `preflight: ${nodesLabel(nodes)} can go to ${channel}`,
+    async () => {
+      const out: UpgradePreflight[] = [];
+      for (const node of nodes) out.push(await preflightUpgrade(run, node, channel));
+      return out;
+    },
+    { describe: (pres) => pres.map(describePreflight).join(' · ') },
+  );
+}
+
+/** Cordon the nodes and evict their pods to the others (from a control-plane node). */
+export async function drainStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string[]>> {
+  return run.step(
+    `drain ${nodesLabel(pres.map((p) => p.node))}`,
+    () => onEach(pres, async (p) => (await run.node(p.controller).drain(p.node, seconds(run.cluster.policy.drainTimeout))).evicted),
+    { describe: (r) => perNode(pres, r, (evicted) => `${evicted.length} pod(s) evicted`) },
+  );
+}
+
+/** No workload pod is left on the nodes (DaemonSet and static pods stay, as drain leaves them). */
+export async function checkDrainedStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<number> {
+  return run.step(`check no workload pods are left on ${nodesLabel(pres.map((p) => p.node))}`, async () => {
+    await onEach(pres, async (p) => {
+      const left = workloadPods(await run.node(p.controller).pods({ node: p.node }));
+      if (left.length > 0) {
+        throw new RunbookFailure(
+          `${left.length} pod(s) still on ${p.node} after the drain: ${left.map((x) => `${x.namespace}/${x.name}`).join(', ')}. ${p.node} is cordoned; nothing was refreshed.`,
+        );
+      }
+      return 0;
+    });
+    return 0;
+  });
+}
+
+/** `snap refresh microk8s --channel=…`, skipped on a node that already moved to the channel. */
+export async function refreshStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, RefreshOutcome>> {
+  return run.step(
+    `refresh ${nodesLabel(pres.map((p) => p.node))} to ${channel}`,
+    () =>
+      onEach(pres, async (p): Promise<RefreshOutcome> => {
+        const snap = await run.node(p.node).snap();
+        if (snap.tracking === channel && snap.revision !== p.fromRevision) return { skipped: true, version: snap.version };
+        const result = await run.node(p.node).refresh(channel);
+        return { skipped: false, version: result.version ?? snap.version };
+      }),
+    { describe: (r) => perNode(pres, r, (x) => (x.skipped ? `already refreshed (${x.version})` : `now ${x.version}`)) },
+  );
+}
+
+/** The nodes report the new version and Ready (`status --wait-ready`, `kubectl wait`; no fixed sleeps). */
+export async function waitReadyStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, { kubeletVersion: string }>> {
+  return run.step(
+    `wait for ${nodesLabel(pres.map((p) => p.node))} to be Ready on ${channel}`,
+    () => onEach(pres, (p) => waitForVersion(run, p.node, channel, p.controller)),
+    { describe: (r) => perNode(pres, r, (x) => `kubelet ${x.kubeletVersion}`) },
+  );
+}
+
+/** Uncordon, unless someone had cordoned the node on purpose before the upgrade. */
+export async function uncordonStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string>> {
+  return run.step(
+    `uncordon ${nodesLabel(pres.map((p) => p.node))}`,
+    () =>
+      onEach(pres, async (p) => {
+        if (p.wasCordoned) return 'left cordoned: it was cordoned before the upgrade';
+        await run.node(p.controller).uncordon(p.node);
+        return 'uncordoned';
+      }),
+    { describe: (r) => perNode(pres, r, (x) => x) },
+  );
+}
+
+/**
+ * The bot's record of each node as it left it (status flags drift from it; `rollback`
+ * returns to `previous`, the state the preflight read).
+ */
+export async function recordStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string>> {
+  return run.step(
+    `record ${nodesLabel(pres.map((p) => p.node))}'s state`,
+    () =>
+      onEach(pres, async (p) =>
+        describeRecord(await recordNodeState(run, p.node, { previous: { revision: p.fromRevision, version: p.fromVersion, channel: p.fromChannel } })),
+      ),
+    { describe: (r) => perNode(pres, r, (x) => x) },
+  );
+}
+
+/**
+ * Everything after the preflight (and, for `upgrade`, the approval and backup): drain,
+ * check, refresh, wait, uncordon, record — each through `guard`.
+ */
+export async function upgradeNodes(
+  run: RunContext,
+  pres: readonly UpgradePreflight[],
+  channel: string,
+  guard: StepGuard = (_phase, step) => step(),
+): Promise<Record<string, { kubeletVersion: string }>> {
+  await guard('drain', () => drainStep(run, pres));
+  await guard('check', () => checkDrainedStep(run, pres));
+  await guard('refresh', () => refreshStep(run, pres, channel));
+  const ready = await guard('wait', () => waitReadyStep(run, pres, channel));
+  await guard('uncordon', () => uncordonStep(run, pres));
+  await guard('record', () => recordStep(run, pres));
+  return ready;
+}
+
+/**
+ * Rolls the nodes back to the revision their preflight recorded — the seed's "失败时回滚":
+ * drain (a no-op on a node still cordoned by the upgrade), `snap revert microk8s` (skipped on
+ * a node already on that revision, e.g. after a refresh snapd undid), then wait until the old
+ * revision runs and the node is Ready. The nodes are left cordoned: uncordon them once
+ * checked. Destructive (revert restores the old revision's data directory): the caller
+ * must have an approver's decision.
+ */
+export async function rollbackNodes(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, RevertOutcome>> {
+  const label = nodesLabel(pres.map((p) => p.node));
+  await run.step(`drain ${label} for the rollback`, async () => {
+    const controller = await pickController(run, pres.length === 1 ? pres[0]?.node : undefined);
+    return onEach(pres, async (p) => (await controller.ops.drain(p.node, seconds(run.cluster.policy.drainTimeout))).evicted);
+  }, { describe: (r) => perNode(pres, r, (evicted) => `${evicted.length} pod(s) evicted`) });
+
+  const reverted = await run.step(
+    `revert ${label}`,
+    () =>
+      onEach(pres, async (p): Promise<RevertOutcome> => {
+        const now = await run.node(p.node).snap();
+        if (now.revision === p.fromRevision) return { skipped: true, version: now.version, revision: now.revision };
+        await run.node(p.node).revert();
+        const after = await run.node(p.node).snap();
+        if (after.revision !== p.fromRevision) {
+          throw new RunbookFailure(
+            `${p.node} runs revision ${after.revision} (${after.version}) after \`snap revert\`, not revision ${p.fromRevision} (${p.fromVersion}) as recorded before the upgrade. It is left cordoned; check it by hand.`,
+          );
+        }
+        return { skipped: false, version: after.version, revision: after.revision };
+      }),
+    { describe: (r) => perNode(pres, r, (x) => (x.skipped ? `already on rev ${x.revision} (${x.version})` : `reverted to ${x.version} (rev ${x.revision})`)) },
+  );
+
+  await run.step(
+    `wait for ${label} to be Ready on the old version`,
+    () =>
+      onEach(pres, async (p) => {
+        await waitForVersion(run, p.node, p.fromChannel, (await pickController(run, p.node)).name);
+        await recordNodeState(run, p.node, { previous: null });
+        return 'Ready, left cordoned';
+      }),
+    { describe: (r) => perNode(pres, r, (x) => x) },
+  );
+  return reverted;
+}
