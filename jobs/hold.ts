@@ -36,9 +36,9 @@ export default defineRunbook(
     for (const n of nodes) {
       await run.step(`hold refreshes on ${n}`, async () => {
         const result = await applyHold(run, n, spec);
-        const record = await recordNodeState(run, n);
-        return { until: result.until ?? 'forever', record: describeRecord(record) };
-      }, { describe: (r) => `held ${r.until === 'forever' ? 'indefinitely' : `until ${r.until}`} · recorded ${r.record}` });
+        const record = await recordNodeState(run, n, { scope: 'hold' });
+        return { until: result.until ?? 'forever', record: describeRecord(record), drift: record.drift.join('; ') };
+      }, { describe: (r) => `held ${r.until === 'forever' ? 'indefinitely' : `until ${r.until}`} · recorded ${r.record}${r.drift ? ` · ⚠️ changed outside the bot: ${r.drift}` : ''}` });
     }
   },
   { describeState: (run, { node }) => describeSnapStates(run, holdTargets(run.cluster, node)) },

@@ -165,7 +165,12 @@ export default defineRunbook(
     }
 
     // Nothing to return to from here: a later `rollback` of this node needs a new refresh first.
-    await run.step(`record ${node}'s state`, async () => describeRecord(await recordNodeState(run, node, { previous: null })), { describe: (r) => r });
+    await run.step(`record ${node}'s state`, async () => {
+      const record = await recordNodeState(run, node, { previous: null });
+      // snap revert keeps the tracking channel: unheld, snapd's next auto-refresh would undo the rollback.
+      const warning = record.held ? '' : ` · ⚠️ it still tracks ${record.channel} (snap revert keeps the channel), so snapd's next auto-refresh can bring the newer revision back: \`hold ${node}\` to stop that`;
+      return `${describeRecord(record)}${warning}`;
+    }, { describe: (r) => r });
 
     // Uncordon only when someone asks, and never a node that was cordoned on purpose before.
     if (before.wasCordoned) {

@@ -30,8 +30,9 @@ export default defineRunbook(
     for (const n of nodes) {
       await run.step(`remove the refresh hold on ${n}`, async () => {
         await run.node(n).unhold();
-        return describeRecord(await recordNodeState(run, n));
-      }, { describe: (r) => `recorded ${r}` });
+        const record = await recordNodeState(run, n, { scope: 'hold' });
+        return `recorded ${describeRecord(record)}${record.drift.length > 0 ? ` · ⚠️ changed outside the bot: ${record.drift.join('; ')}` : ''}`;
+      }, { describe: (r) => r });
     }
   },
   { describeState: (run, { node }) => describeSnapStates(run, holdTargets(run.cluster, node)) },

@@ -106,7 +106,8 @@ export async function readNodeRecord(redis: Redis, cluster: string, node: string
 }
 
 /**
- * Reads the node's snap state and records it as left by this job.
+ * Reads the node's snap state and records it as left by this job; returns the
+ * record and how the node still differs from it (`drift`, see `scope`).
  * `previous` is the state a later `rollback` returns to: given by a job that
  * changed the revision (the upgrade's preflight reading; `null` after a rollback:
  * nothing to return to), else kept from the last record while the revision is
@@ -115,17 +116,29 @@ export async function readNodeRecord(redis: Redis, cluster: string, node: string
 export async function recordNodeState(
   run: RunContext,
   node: string,
-  options: { previous?: { revision: string; version: string; channel: string } | null } = {},
-): Promise<NodeRecord> {
-  const facts = await readSnapFacts(run.node(node));
+  options: {
+    previous?: { revision: string; version: string; channel: string } | null;
+    /**
+     * `hold`: the job changed only the hold (hold, unhold), so the recorded revision and
+     * channel stay as they were: a refresh made outside the bot stays flagged as drift.
+     */
+    scope?: 'all' | 'hold';
+  } = {},
+): Promise<NodeRecord & { drift: string[] }> {
+  const observed = await readSnapFacts(run.node(node));
   const old = await readNodeRecord(run.redis, run.cluster.name, node);
+  const facts: SnapFacts =
+    options.scope === 'hold' && old
+      ? { version: old.version, revision: old.revision, channel: old.channel, held: observed.held, ...(observed.holdUntil !== undefined ? { holdUntil: observed.holdUntil } : {}) }
+      : observed;
   const inherited = old?.revision === facts.revision ? old.previous : undefined;
   // A job that gives the state before its change but changed nothing (refresh skipped) keeps the old `previous`.
   const given = options.previous === undefined || options.previous?.revision === facts.revision ? inherited : options.previous;
   const previous = options.previous === null ? undefined : given;
   const record: NodeRecord = { ...facts, ...(previous && previous.revision !== facts.revision ? { previous } : {}), byJob: run.jobId, verb: run.request.verb, at: Date.now() };
   await run.redis.hset(keys.nodeRecords(run.cluster.name), node, JSON.stringify(record));
-  return record;
+  // What still differs from the record (a revision or channel changed outside the bot, kept by a hold-only record).
+  return { ...record, drift: driftOf(record, observed) };
 }
 
 /** "rev 2694 (v1.23.17, 1.23/stable), held forever" */

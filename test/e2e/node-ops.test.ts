@@ -108,7 +108,7 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     await approve(held);
     await h.waitState(held, 'succeeded');
     const node = h.sim.state.node('k8s-3');
-    expect(Math.abs((node.hold as number) - until)).toBeLessThan(5_000);
+    expect(Math.abs(Number(node.hold) - until)).toBeLessThan(5_000);
 
     const upgrade = await run('upgrade k8s-3 1.23/stable');
     await approve(upgrade);
@@ -122,7 +122,7 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     await h.waitState(id, 'succeeded', 30_000);
     expect(node.version).toBe('v1.22.3');
     expect(node.cordoned).toBe(true);
-    expect(Math.abs((node.hold as number) - until)).toBeLessThan(5_000);
+    expect(Math.abs(Number(node.hold) - until)).toBeLessThan(5_000);
     const text = thread(id);
     expect(text).toContain(`recorded by job ${upgrade} (upgrade) before its refresh`);
     expect(text).toMatch(/leave k8s-3 cordoned — as asked/);
@@ -158,6 +158,25 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     expect(thread(id)).toContain('Revision 2551 (v1.22.3) is no longer on k8s-2 (snap keeps 2948, 3272)');
     expect(commandsSince(lab, from).some((c) => /revert|drain/.test(c))).toBe(false);
     lab.state.node('k8s-2').cordoned = false;
+  });
+
+  it('never uncordons a node that was cordoned on purpose before the upgrade it rolls back', async () => {
+    const node = lab.state.node('k8s-1');
+    node.cordoned = true; // someone cordoned it on purpose
+    lab.inject({ node: '*', match: /kubectl wait --for=condition=Ready node\/k8s-1/, kind: 'fail', exitCode: 1, stderr: 'error: timed out waiting for the condition on nodes/k8s-1\n' });
+    const upgrade = await run('upgrade k8s-1 1.23/stable', LAB);
+    await h.waitState(upgrade, 'failed', 30_000);
+    lab.clearFaults();
+    await h.click(alice, h.gateButton(upgrade, 'Roll back'), undefined, LAB);
+    const id = await h.slack.waitFor(() => h.ephemeralsFor(alice).map((t) => /Queued as job (\d+)/.exec(t)?.[1]).find((j) => j !== undefined && Number(j) > Number(upgrade)));
+    await approve(id, LAB);
+    await h.waitState(id, 'succeeded', 30_000);
+    expect(node.version).toBe('v1.22.3');
+    expect(node.cordoned).toBe(true);
+    expect(h.thread(id).some((m) => m.buttons.some((b) => b.label === 'Uncordon'))).toBe(false);
+    expect(thread(id)).toContain(`leave k8s-1 cordoned — it was cordoned before job ${upgrade} drained it`);
+    expect(thread(id)).toContain('it still tracks 1.23/stable (snap revert keeps the channel)');
+    node.cordoned = false;
   });
 
   it('drains a node after an approval, listing where each pod went; draining again is fine', async () => {
@@ -225,7 +244,7 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     const day = await run('hold k8s-1 24h', LAB);
     await h.waitState(day, 'succeeded');
     expect(commandsSince(lab, from)).toContain('snap refresh --hold=24h microk8s');
-    expect(Math.abs((lab.state.node('k8s-1').hold as number) - (t0 + 86_400_000))).toBeLessThan(5_000);
+    expect(Math.abs(Number(lab.state.node('k8s-1').hold) - (t0 + 86_400_000))).toBeLessThan(5_000);
 
     from = log();
     const days = await run('hold k8s-1 2d', LAB);
@@ -240,7 +259,7 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     const sent = commandsSince(lab, from);
     expect(sent).toContain('date +%s'); // the node's own clock decides the seconds left
     expect(sent.find((c) => c.startsWith('snap refresh --hold='))).toMatch(/^snap refresh --hold=1h(29m5\d|30m0)s microk8s$/);
-    expect(Math.abs((lab.state.node('k8s-3').hold as number) - target)).toBeLessThan(5_000);
+    expect(Math.abs(Number(lab.state.node('k8s-3').hold) - target)).toBeLessThan(5_000);
     expect(thread(at)).toContain(`held until ${zulu}`);
 
     from = log();
@@ -261,6 +280,53 @@ describe('rollback, drain/cordon/uncordon, hold/unhold through Slack', () => {
     expect(commandsSince(lab, from).filter((c) => c === 'snap refresh --unhold microk8s')).toHaveLength(3);
     for (const n of lab.state.nodeList()) expect(n.hold).toBeUndefined();
     expect(JSON.parse((await h.app.redis.hget('mk8s:nodes:lab', 'k8s-2'))!)).toMatchObject({ held: false, byJob: none, verb: 'unhold' });
+  });
+
+  it('after its own rollbacks the bot sees no drift; the node refreshed behind its back drifts', async () => {
+    const before = h.slack.responses.length;
+    await h.command(alice, 'status --drift');
+    const answer = await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => String(r.body.text).startsWith('drift check of prod')));
+    expect(answer.body.text).toBe('drift check of prod: drift on k8s-1');
+    const body = JSON.stringify(answer.body.blocks);
+    expect(body).toMatch(/k8s-2 +2551 1\.23\/stable forever +2551 1\.23\/stable forever +job \d+ rollback, [^\\]* UTC +none/);
+    expect(body).toContain('revision 2948 → 3272 (v1.24.0); channel 1.23/stable → 1.24/stable');
+  });
+
+  it('dry runs show each plan and run nothing', async () => {
+    const from = h.sim.commandLog.length;
+    const later = new Date(Math.floor(Date.now() / 1000) * 1000 + 30 * 86_400_000).toISOString().replace('.000Z', 'Z');
+    const cases: Array<[string, string[]]> = [
+      ['rollback k8s-2 --dry-run', ['snap list --all microk8s', 'sudo snap revert microk8s', 'destructive', 'uncordon k8s-2 (only if asked)']],
+      ['cordon k8s-2 --dry-run', ['microk8s kubectl cordon k8s-2']],
+      ['uncordon k8s-2 --dry-run', ['microk8s kubectl uncordon k8s-2']],
+      [`hold all ${later} --dry-run`, [`seconds left until ${later} by the node's clock`, 'hold refreshes on k8s-3']],
+      ['unhold all --dry-run', ['sudo snap refresh --unhold microk8s', 'remove the refresh hold on k8s-1']],
+    ];
+    for (const [text, parts] of cases) {
+      const answer = await h.command(alice, text);
+      expect(answer.jobId, text).toBeUndefined();
+      expect(answer.text, text).toContain('Dry run');
+      for (const part of parts) expect(answer.full, text).toContain(part);
+    }
+    expect(h.sim.commandLog.length).toBe(from);
+  });
+
+  it('a hold time that has passed by the node\'s clock fails on that node, and a drain that times out says what it left', async () => {
+    lab.setClockSkew('k8s-2', 3600);
+    const soon = new Date(Math.floor(Date.now() / 1000) * 1000 + 600_000).toISOString().replace('.000Z', 'Z');
+    const from = lab.commandLog.length;
+    const id = await run(`hold k8s-2 ${soon}`, LAB);
+    await h.waitState(id, 'failed');
+    lab.setClockSkew('k8s-2', 0);
+    expect(thread(id)).toContain(`${soon} has passed by k8s-2's clock`);
+    expect(commandsSince(lab, from).some((c) => c.includes('--hold'))).toBe(false);
+
+    lab.inject({ node: '*', match: /kubectl drain k8s-3/, kind: 'fail', exitCode: 1, stdout: 'node/k8s-3 cordoned\nevicting pod default/nginx-7848d4b86f-abcde\n', stderr: 'error when evicting pods/"nginx-7848d4b86f-abcde" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.\nThere are pending pods in node "k8s-3" when an error occurred: error when waiting for pod "nginx-7848d4b86f-abcde" in namespace "default" to terminate: global timeout reached: 30s\n' });
+    const drain = await run('drain k8s-3', LAB);
+    await h.waitState(drain, 'failed', 30_000);
+    lab.clearFaults();
+    expect(thread(drain)).toMatch(/❌ drain k8s-3/);
+    expect(thread(drain)).toMatch(/k8s-3: v1\.22\.3 \(rev 2551, 1\.22\/stable\), Ready/);
   });
 
   it('refuses bad hold values and unknown nodes before any SSH command', async () => {
