@@ -1,6 +1,8 @@
 import type { Runbook } from '../src/engine/define.ts';
+import apiserverProxy from './apiserver-proxy.ts';
 import cordon from './cordon.ts';
 import drain from './drain.ts';
+import failureDomain from './failure-domain.ts';
 import hold from './hold.ts';
 import rollbackNode from './rollback-node.ts';
 import uncordon from './uncordon.ts';
@@ -8,7 +10,7 @@ import unhold from './unhold.ts';
 import upgradeNode from './upgrade-node.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

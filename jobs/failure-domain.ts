@@ -1,0 +1,198 @@
+import * as z from 'zod';
+import { NodeName } from '../src/commands/validators.ts';
+import { errorText } from '../src/engine/context.ts';
+import type { RunContext } from '../src/engine/context.ts';
+import { defineRunbook } from '../src/engine/define.ts';
+import { RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
+import { BACKEND_FAILURE_DOMAIN, HA_CONF, haConfFailureDomain, parseBackendFailureDomain, setHaConfFailureDomain } from '../src/microk8s/args-files.ts';
+import { backupStamp } from '../src/microk8s/node.ts';
+import { pickController } from '../src/ops/controller.ts';
+import {
+  FailureDomain,
+  FailurePlan,
+  assignments,
+  describeChanges,
+  failureDomainPlan,
+  inventoryNotes,
+  preflightFailureDomains,
+  quorumCheck,
+  readDomains,
+  titles,
+  validateAssignments,
+  type FailureDomainPreflight,
+  type NodeDomain,
+} from '../src/ops/failure-domains.ts';
+import { waitForLeaseRenewal } from '../src/ops/heartbeat.ts';
+import { backupRemoteFile, readRemoteFile, writeRemoteFile } from '../src/ops/node-files.ts';
+
+const Args = z
+  .object({ node: NodeName.optional(), domain: FailureDomain.optional(), plan: FailurePlan.optional() })
+  .superRefine((a, ctx) => {
+    if (a.plan !== undefined && (a.node !== undefined || a.domain !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['plan'], message: 'give either <node> <n> or --plan node=n,…, not both' });
+    } else if (a.plan === undefined) {
+      if (a.node === undefined) ctx.addIssue({ code: 'custom', path: ['node'], message: 'missing' });
+      if (a.domain === undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'missing' });
+    }
+  });
+
+/**
+ * Set failure domains — the seed's 设置故障域: write `failure-domain=<n>` to
+ * `/var/snap/microk8s/current/args/ha-conf`, then `microk8s stop; microk8s start` on that node so
+ * dqlite picks it up. Several nodes (`--plan`) go one at a time: each must be Ready again, with
+ * the quorum intact, before the next one stops.
+ */
+export default defineRunbook(
+  {
+    verb: 'failure-domain',
+    usage: 'failure-domain <node> <n> | failure-domain --plan <node>=<n>,…',
+    example: 'failure-domain k8s-1 2',
+    summary: 'Set the dqlite failure domain of control-plane nodes (args/ha-conf) and restart them one at a time',
+    positional: ['node', 'domain'],
+    flags: { plan: { key: 'plan', type: 'string', describe: 'several nodes, one at a time: k8s-1=1,k8s-2=2,k8s-3=3' } },
+    args: Args,
+    mutating: true,
+    validate: (args, cluster) => validateAssignments(cluster, assignments(args)),
+    plan: (args, cluster) => failureDomainPlan(assignments(args), cluster),
+  },
+  async (run, args) => {
+    const wanted = assignments(args);
+
+    // 0. Read every node of the plan: Ready, dqlite role, what ha-conf says and what dqlite uses.
+    const pre: FailureDomainPreflight = await run.step(titles.preflight, () => preflightFailureDomains(run, wanted, backupStamp(new Date())), {
+      describe: (p) => `${describeChanges(p).join('; ')}; ${p.voters} voter(s)${p.warnings.length ? `; ⚠️ ${p.warnings.join(' ')}` : ''}`,
+    });
+    const todo = pre.nodes.filter((n) => n.action !== 'skip');
+    if (todo.length === 0) {
+      await run.say(`Nothing to do: ${pre.nodes.map((n) => `${n.node} is already in failure domain ${n.domain}`).join(', ')}.${notesText(run, pre)}`);
+      return;
+    }
+
+    // Restarting a control-plane node takes its API server and dqlite member down: always approved.
+    await run.approval({
+      title: `Set failure domains and restart MicroK8s on ${todo.map((n) => n.node).join(', ')}`,
+      what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChanges(pre).join('\n')}\nOne node at a time: the next one stops only when the previous is Ready again and the quorum is intact.`,
+      why: `Each node is stopped and started (microk8s stop; microk8s start): its API server, kubelet and dqlite member are down until it is back.`,
+      nodes: todo.map((n) => n.node),
+      plan: run.plan(),
+    });
+    await run.step(titles.recheck, async () => {
+      const changed: string[] = [];
+      for (const n of pre.nodes) {
+        const now = await readDomains(run, n.node);
+        if (now.configured !== n.configured || now.applied !== n.applied) {
+          changed.push(`${n.node} now has ha-conf ${now.configured ?? 'unset'} and dqlite ${now.applied ?? '?'} (was ${n.configured ?? 'unset'} and ${n.applied ?? '?'})`);
+        }
+      }
+      if (changed.length > 0) throw new RunbookFailure(`The nodes changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the change again.`);
+      return true;
+    });
+
+    // 1. One node at a time: quorum check, ha-conf, stop/start, Ready in the new domain.
+    const done: string[] = [];
+    for (const target of todo) {
+      await run.step(titles.quorum(target.node), () => quorumCheck(run, target.node, pre, done), {
+        describe: (q) => `${target.node} is ${q.role === 'unknown' ? 'a member of unknown role' : `a ${q.role}`}; ${q.voters} voter(s); the other control-plane nodes are Ready (kubectl via ${q.controller})`,
+      });
+      await run.step(titles.write(target.node, target.domain), () => writeHaConf(run, target, pre.stamp), {
+        describe: (w) => (w.changed ? `written${w.backup ? `; the old file is kept as ${w.backup}` : ''}` : `ha-conf already says failure-domain=${target.domain}`),
+      });
+      await restartUntilReady(run, target, done);
+      done.push(`${target.node} → ${target.domain}`);
+    }
+
+    await run.say(`Failure domains set: ${pre.nodes.map((n) => `${n.node} → ${n.domain}`).join(', ')}.${notesText(run, pre)}`);
+  },
+  {
+    describeState: async (run, args) => {
+      const controller = await pickController(run).catch(() => undefined);
+      const lines: string[] = [];
+      for (const { node } of assignments(args)) {
+        let text: string;
+        try {
+          const d = await readDomains(run, node);
+          text = `ha-conf failure-domain=${d.configured ?? 'unset'}, dqlite uses ${d.applied ?? '?'}`;
+        } catch (err) {
+          text = `unreadable (${errorText(err)})`;
+        }
+        const kube = controller?.nodes.find((n) => n.name === node);
+        lines.push(`${node}: ${text}, ${kube ? (kube.ready ? 'Ready' : 'NotReady') : 'not seen by kubectl'}`);
+      }
+      return lines.join('; ');
+    },
+  },
+);
+
+function notesText(run: RunContext, pre: FailureDomainPreflight): string {
+  const notes = inventoryNotes(run.cluster, pre.nodes);
+  return notes.length > 0 ? `\nUpdate the inventory so it matches the nodes: ${notes.join('; ')}.` : '';
+}
+
+/** ha-conf with failure-domain=<n>: read, skip if already so, back up, write (atomic rename), read back. */
+async function writeHaConf(run: RunContext, target: NodeDomain, stamp: string): Promise<{ changed: boolean; backup: string | null }> {
+  const shell = run.node(target.node).shell;
+  const text = await readRemoteFile(shell, HA_CONF);
+  if (text !== undefined && haConfFailureDomain(text) === target.domain) return { changed: false, backup: null };
+  const backup = text === undefined ? null : await backupRemoteFile(shell, HA_CONF, stamp);
+  await writeRemoteFile(shell, HA_CONF, setHaConfFailureDomain(text ?? '', target.domain), run.jobId, text !== undefined);
+  return { changed: true, backup };
+}
+
+/**
+ * `microk8s stop` then `microk8s start`, and wait until the node is Ready, its kubelet heartbeats
+ * again and dqlite uses the new domain. A failure asks: restart again, or stop here.
+ */
+async function restartUntilReady(run: RunContext, target: NodeDomain, done: string[]): Promise<void> {
+  const { node, domain } = target;
+  const timeoutMs = run.cluster.policy.readyTimeout;
+  for (let attempt = 1; ; attempt++) {
+    const suffix = attempt === 1 ? '' : ` (attempt ${attempt})`;
+    try {
+      await run.step(`${titles.restart(node)}${suffix}`, async () => {
+        const ops = run.node(node);
+        for (const sub of ['stop', 'start'] as const) {
+          const r = await ops.shell.exec(['microk8s', sub], { privileged: true, timeoutMs: timeoutMs + 60_000 });
+          if (/acting as a node in a cluster/.test(r.stdout)) throw new RunbookFailure(`${node} answered as a worker node ("${r.stdout.trim().split('\n')[0] ?? ''}"); nothing was restarted. Check the inventory.`);
+        }
+        return 'stopped and started';
+      }, { describe: (r) => r });
+      await run.step(`${titles.wait(node, domain)}${suffix}`, async () => {
+        const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+        await run.node(node).status({ waitReadySeconds: seconds });
+        const controller = await pickController(run, node);
+        const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
+        await controller.ops.waitNodeReady(node, seconds);
+        const backend = await readRemoteFile(run.node(node).shell, BACKEND_FAILURE_DOMAIN);
+        const applied = backend === undefined ? undefined : parseBackendFailureDomain(backend);
+        if (applied !== undefined && applied !== domain) {
+          throw new RunbookFailure(`${node} is Ready, but dqlite on it still uses failure domain ${applied} (${BACKEND_FAILURE_DOMAIN}) although ha-conf says ${domain}.`);
+        }
+        return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString(), applied: applied ?? null };
+      }, { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat} (seen from ${r.controller}); dqlite uses failure domain ${r.applied ?? domain}` });
+      return;
+    } catch (err) {
+      if (err instanceof StopRunbook) throw err;
+      const pick = await run.choice({
+        title: `${node} is not back${suffix}`,
+        what: `${sentence(errorText(err))}\n${node}'s ha-conf says failure-domain=${domain}; MicroK8s on it may still be stopped or starting. *Restart again* runs \`microk8s stop\` and \`microk8s start\` on ${node} again and waits; *Stop here* leaves it as it is.`,
+        nodes: [node],
+        options: [
+          { id: 'retry', label: 'Restart again', style: 'primary' },
+          { id: 'stop', label: 'Stop here' },
+        ],
+        onExpiry: 'stop',
+      });
+      if (pick !== 'retry') {
+        throw new RunbookFailure(
+          `Stopped at ${node}: ${sentence(errorText(err))} ${done.length > 0 ? `Done before it: ${done.join(', ')}. ` : ''}${node}'s ha-conf says failure-domain=${domain}; check it with \`sudo microk8s status --wait-ready\` (run \`sudo microk8s start\` if it is stopped), then request the same change again: nodes already done are skipped.`,
+        );
+      }
+    }
+  }
+}
+
+/** The text as a sentence: ends with a full stop (error messages often do not). */
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?)]$/.test(t) ? t : `${t}.`;
+}

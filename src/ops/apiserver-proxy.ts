@@ -1,0 +1,218 @@
+/**
+ * The worker's API-server proxy (the seed's Worker 节点 paragraph): the control-plane endpoints
+ * in `args/traefik/provider.yaml`, and `--refresh-interval` in `args/apiserver-proxy` (`0` when a
+ * load balancer is configured by hand, so the proxy does not overwrite it; `30s` by default).
+ */
+import { createHash } from 'node:crypto';
+import type { ClusterConfig } from '../config/inventory.ts';
+import type { RunContext } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import type { Json, PlanStep } from '../engine/runbook.ts';
+import {
+  APISERVER_PROXY_ARGS,
+  DEFAULT_REFRESH_INTERVAL,
+  PROVIDER_YAML,
+  argValue,
+  providerServers,
+  refreshDisabled,
+  setArg,
+  setProviderServers,
+} from '../microk8s/args-files.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
+import type { KubeNode } from '../microk8s/types.ts';
+import { pickController, requireKubeNode } from './controller.ts';
+import { waitForLeaseRenewal } from './heartbeat.ts';
+import { readRemoteFile } from './node-files.ts';
+
+export const PROXY_SERVICE = 'microk8s.daemon-apiserver-proxy';
+
+export type ProxyMode = { kind: 'lb'; address: string } | { kind: 'auto' };
+
+export const titles = {
+  preflight: (node: string) => `preflight: read ${node}'s API-server proxy settings`,
+  recheck: 're-check what the plan depended on',
+  backup: (node: string) => `back up ${node}'s proxy settings`,
+  write: (node: string) => `write the new proxy settings on ${node}`,
+  restart: (node: string) => `restart the API-server proxy on ${node}`,
+  check: (node: string) => `check ${node} stays Ready`,
+  restore: (node: string) => `restore ${node}'s previous proxy settings`,
+  recheckRestored: (node: string) => `check ${node} is Ready with the previous settings`,
+};
+
+/** Inventory checks: a known, Linux worker node. */
+export function validateProxyNode(cluster: ClusterConfig, node: string): string | undefined {
+  const cfg = cluster.nodes.find((n) => n.name === node);
+  if (!cfg) return `unknown node '${node}' in cluster ${cluster.name}; its nodes are ${cluster.nodes.map((n) => n.name).join(', ')}`;
+  if (cfg.role !== 'worker') {
+    return `${node} is a control-plane node: the API-server proxy runs only on worker nodes (a control-plane node talks to its own API server). Pick a worker: ${cluster.nodes.filter((n) => n.role === 'worker').map((n) => n.name).join(', ') || 'this cluster has none'}.`;
+  }
+  if (cfg.os === 'windows') return `${node} is a Windows worker: it does not run the MicroK8s API-server proxy.`;
+  return undefined;
+}
+
+export function proxyPlan(node: string, mode: ProxyMode, cluster: ClusterConfig): PlanStep[] {
+  const controller = cluster.nodes.find((n) => n.role === 'control-plane')?.name;
+  const files = [APISERVER_PROXY_ARGS, PROVIDER_YAML];
+  const servers = mode.kind === 'lb' ? mode.address : '<InternalIP of each Ready control-plane node>:16443';
+  const interval = mode.kind === 'lb' ? '0' : DEFAULT_REFRESH_INTERVAL;
+  return [
+    {
+      title: titles.preflight(node),
+      node,
+      commands: [`(${controller ?? 'control plane'}) microk8s kubectl get nodes -o json`, 'sudo microk8s status --format yaml', ...files.map((f) => `sudo cat ${f}`)],
+    },
+    { title: titles.backup(node), node, commands: files.map((f) => `sudo cp -p ${f} ${f}.mk8s-<time>`) },
+    {
+      title: titles.write(node),
+      node,
+      commands: [
+        `provider.yaml: tcp.services.kube-apiserver.loadBalancer.servers = [${servers}]`,
+        `apiserver-proxy: --refresh-interval ${interval}`,
+        ...files.flatMap((f) => ['(SFTP) put ~/.mk8s-ops-<job>-<random>', `sudo cp -p ${f} ${f}.mk8s-next`, `sudo cp ~/.mk8s-ops-<job>-<random> ${f}.mk8s-next`, `sudo mv -f ${f}.mk8s-next ${f}`]),
+      ],
+    },
+    { title: titles.restart(node), node, commands: [`sudo snap restart ${PROXY_SERVICE}`] },
+    {
+      title: titles.check(node),
+      node,
+      commands: [
+        `snap services ${PROXY_SERVICE}`,
+        `(${controller ?? 'control plane'}) microk8s kubectl get lease ${node} -n kube-node-lease -o json (until renewed)`,
+        `(${controller ?? 'control plane'}) microk8s kubectl wait --for=condition=Ready node/${node} --timeout=<readyTimeout>`,
+      ],
+    },
+  ];
+}
+
+function sha(text: string | undefined): string | null {
+  return text === undefined ? null : createHash('sha256').update(text).digest('hex');
+}
+
+export interface ProxyPreflight {
+  controller: string;
+  stamp: string;
+  wasReady: boolean;
+  refreshBefore: string | null;
+  serversBefore: string[] | null;
+  refreshAfter: string;
+  serversAfter: string[];
+  argsExists: boolean;
+  providerExists: boolean;
+  argsSha: string | null;
+  providerSha: string | null;
+  argsChanged: boolean;
+  providerChanged: boolean;
+  warnings: string[];
+  [key: string]: Json;
+}
+
+/** The endpoints `--auto` writes: what the proxy itself discovers, every Ready control-plane node's InternalIP:16443. */
+export function controlPlaneEndpoints(cluster: ClusterConfig, nodes: KubeNode[]): string[] {
+  const cps = new Set(cluster.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name));
+  return nodes
+    .filter((n) => (n.role === 'control-plane' || cps.has(n.name)) && n.ready && n.internalIp)
+    .map((n) => `${n.internalIp}:16443`)
+    .toSorted();
+}
+
+export interface ProxyFiles {
+  args: string | undefined;
+  provider: string | undefined;
+}
+
+export async function readProxyFiles(ops: MicroK8sNode): Promise<ProxyFiles> {
+  return { args: await readRemoteFile(ops.shell, APISERVER_PROXY_ARGS), provider: await readRemoteFile(ops.shell, PROVIDER_YAML) };
+}
+
+/** The files as they should be, from what they are now. */
+export function desiredFiles(now: ProxyFiles, servers: string[], refresh: string): { args: string; provider: string } {
+  return { args: setArg(now.args ?? '', '--refresh-interval', refresh), provider: setProviderServers(now.provider, servers) };
+}
+
+function sameServers(a: readonly string[] | null | undefined, b: readonly string[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Reads the worker: in the cluster, answering as a worker, its current proxy files; and what the
+ * files should become. Never touches anything.
+ */
+export async function preflightProxy(run: RunContext, node: string, mode: ProxyMode, stamp: string): Promise<ProxyPreflight> {
+  const controller = await pickController(run, node);
+  const kube = requireKubeNode(controller.nodes, node);
+  const ops = run.node(node);
+  const status = await ops.status();
+  if (!status.worker) {
+    throw new RunbookFailure(`${node} is a worker in the inventory, but MicroK8s on it answers as a control-plane node (microk8s status runs there). Nothing was changed; check the inventory.`);
+  }
+  const files = await readProxyFiles(ops);
+  if (files.args === undefined) {
+    throw new RunbookFailure(`${node} has no ${APISERVER_PROXY_ARGS}: is it a MicroK8s worker joined with --worker? Nothing was changed.`);
+  }
+  const serversAfter = mode.kind === 'lb' ? [mode.address] : controlPlaneEndpoints(run.cluster, controller.nodes);
+  if (serversAfter.length === 0) throw new RunbookFailure(`No Ready control-plane node with an InternalIP is in \`kubectl get nodes\`: there is nothing to point ${node}'s proxy at. Nothing was changed.`);
+  const refreshAfter = mode.kind === 'lb' ? '0' : DEFAULT_REFRESH_INTERVAL;
+  const refreshBefore = argValue(files.args, '--refresh-interval') ?? null;
+  const serversBefore = files.provider === undefined ? null : (providerServers(files.provider) ?? null);
+  const warnings: string[] = [];
+  if (!kube.ready) warnings.push(`${node} is NotReady now; the new settings must bring it back, or the job fails and offers to restore the old ones.`);
+  if (mode.kind === 'lb' && serversBefore && !serversBefore.includes(mode.address) && !refreshDisabled(refreshBefore ?? undefined)) {
+    warnings.push(`${node} stops discovering control-plane nodes by itself: if ${mode.address} goes away, so does its API access.`);
+  }
+  return {
+    controller: controller.name,
+    stamp,
+    wasReady: kube.ready,
+    refreshBefore,
+    serversBefore,
+    refreshAfter,
+    serversAfter,
+    argsExists: true,
+    providerExists: files.provider !== undefined,
+    argsSha: sha(files.args),
+    providerSha: sha(files.provider),
+    argsChanged: refreshBefore !== refreshAfter,
+    providerChanged: !sameServers(serversBefore, serversAfter),
+    warnings,
+  };
+}
+
+/** True when the files are as they were at preflight (for the re-check after the approval). */
+export async function unchangedSince(run: RunContext, node: string, pre: ProxyPreflight): Promise<string | undefined> {
+  const files = await readProxyFiles(run.node(node));
+  const changed: string[] = [];
+  if (sha(files.args) !== pre.argsSha) changed.push(APISERVER_PROXY_ARGS);
+  if (sha(files.provider) !== pre.providerSha) changed.push(PROVIDER_YAML);
+  return changed.length > 0 ? `${changed.join(' and ')} on ${node} changed since the plan was approved` : undefined;
+}
+
+/** `snap services microk8s.daemon-apiserver-proxy` → Current column (`active` / `inactive`). */
+export function parseServiceCurrent(stdout: string, service: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] === service) return cols[2];
+  }
+  return undefined;
+}
+
+/** The proxy runs, the worker's kubelet renews its lease through it, and the node is Ready. */
+export async function checkWorkerReady(run: RunContext, node: string): Promise<{ controller: string; heartbeat: string }> {
+  const timeoutMs = run.cluster.policy.readyTimeout;
+  const services = await run.node(node).shell.exec(['snap', 'services', PROXY_SERVICE]);
+  const current = parseServiceCurrent(services.stdout, PROXY_SERVICE);
+  if (current !== 'active') {
+    throw new RunbookFailure(`The API-server proxy on ${node} is not running after the restart (snap services says ${current ?? 'nothing about it'}): it could not start with these settings.`);
+  }
+  const controller = await pickController(run, node);
+  const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
+  await controller.ops.waitNodeReady(node, Math.max(1, Math.ceil(timeoutMs / 1000)));
+  return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString() };
+}
+
+export function describeChange(pre: ProxyPreflight): string[] {
+  const servers = (s: string[] | null) => (s === null ? 'unreadable' : s.join(', ') || 'none');
+  return [
+    `provider.yaml API servers: ${servers(pre.serversBefore)} → ${pre.serversAfter.join(', ')}${pre.providerChanged ? '' : ' (unchanged)'}`,
+    `apiserver-proxy --refresh-interval: ${pre.refreshBefore ?? 'unset (30s)'} → ${pre.refreshAfter}${pre.argsChanged ? '' : ' (unchanged)'}`,
+  ];
+}

@@ -1,0 +1,62 @@
+/**
+ * Proof that a node's kubelet reaches the API server again after something on the node was
+ * restarted. The Ready condition alone cannot show it: Kubernetes marks a node NotReady only
+ * after it missed heartbeats for the node-monitor grace period (40 s by default), so a node whose
+ * kubelet just lost the API still reads Ready for a while.
+ *
+ * The kubelet renews its Lease in `kube-node-lease` every ~10 s. This reads the lease once (the
+ * baseline, read after the restart), then waits for a renewal newer than it: that renewal was
+ * written after the baseline was read, hence after the restart, through whatever path the kubelet
+ * now uses (on a worker: the API-server proxy). No clocks are compared.
+ */
+import { NotReadyError } from '../microk8s/errors.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
+import { assertNodeName } from '../microk8s/validate.ts';
+
+/** `spec.renewTime` of the node's lease, in epoch ms (microseconds kept as a fraction). */
+export async function leaseRenewTime(controller: MicroK8sNode, node: string): Promise<number> {
+  assertNodeName(node);
+  const r = await controller.shell.exec(['microk8s', 'kubectl', 'get', 'lease', node, '-n', 'kube-node-lease', '-o', 'json'], { privileged: true });
+  let renew: unknown;
+  try {
+    renew = (JSON.parse(r.stdout) as { spec?: { renewTime?: unknown } }).spec?.renewTime;
+  } catch {
+    renew = undefined;
+  }
+  const m = typeof renew === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(renew) : null;
+  if (!m) throw new Error(`the lease of ${node} read from ${controller.name} has no spec.renewTime in RFC 3339 form`);
+  const fraction = Number(`0.${m[2] ?? '0'}`);
+  return Date.parse(`${m[1]}Z`) + fraction * 1000;
+}
+
+export interface LeaseWait {
+  /** renewTime (epoch ms, node clock) of the baseline and of the newer renewal seen. */
+  baseline: number;
+  renewed: number;
+}
+
+/**
+ * Reads a baseline renewal of `node`'s lease (retrying while the API does not answer), then waits
+ * until a newer one appears. Throws NotReadyError when none comes within `timeoutMs`.
+ */
+export async function waitForLeaseRenewal(controller: MicroK8sNode, node: string, timeoutMs: number): Promise<LeaseWait> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 100;
+  let baseline: number | undefined;
+  let lastError = '';
+  for (;;) {
+    try {
+      const t = await leaseRenewTime(controller, node);
+      if (baseline === undefined) baseline = t;
+      else if (t > baseline) return { baseline, renewed: t };
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() >= deadline) {
+      const why = baseline === undefined ? `its lease could not be read from ${controller.name} (${lastError})` : `its kubelet has not renewed its lease since ${new Date(baseline).toISOString()}`;
+      throw new NotReadyError(node, `${node} did not show a kubelet heartbeat within ${Math.round(timeoutMs / 1000)} s: ${why}`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    pause = Math.min(pause * 2, 2_000);
+  }
+}
