@@ -7,6 +7,7 @@ import { DEFAULT_CHANNEL } from './catalogue.ts';
 import { DEFAULT_LATENCY, type SimLatency } from './context.ts';
 import { FaultTable, type SimFault } from './faults.ts';
 import { ensureNodeConfig } from './node-config.ts';
+import { initMembership } from './membership.ts';
 import { Runner, type SimCommandRecord } from './runner.ts';
 import { startSimSnapProxy, type SimSnapProxyHost } from './snap-proxy-host.ts';
 import type { SimSnapProxyInfo, SimStoreProxy } from './snap-proxy.ts';
@@ -21,6 +22,13 @@ export interface SimNodeSpec {
   /** default `1.22/stable` (v1.22.3) */
   channel?: string;
   failureDomain?: number;
+  /**
+   * default true. false: a host with MicroK8s installed but outside the cluster (its own single
+   * node; `role` is its role in the inventory, for when it joins). See src/sim/membership.ts.
+   */
+  joined?: boolean;
+  /** With `joined: false`: the host already belongs to another cluster, as a control-plane node or a worker. */
+  otherCluster?: 'control-plane' | 'worker';
 }
 
 export interface SimClusterOptions {
@@ -37,6 +45,11 @@ export interface SimClusterOptions {
   host?: string;
   /** A Snap Store Proxy host of this cluster (its own SSH server): `sim.snapProxy`, in `inventoryYaml` too. */
   snapProxy?: boolean;
+  /**
+   * default true. false: an old-style cluster from before 1.19 HA (no ha-cluster: the first
+   * control-plane node holds the datastore, the others joined as nodes with clustered.lock).
+   */
+  haCluster?: boolean;
 }
 
 export interface SimNodeInfo {
@@ -85,14 +98,15 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const specs = options.nodes ?? [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }];
   const latency: SimLatency = { ...DEFAULT_LATENCY, ...options.latency };
   const state = new SimState({
-    nodes: specs.map((s) => ({ name: s.name, role: s.role ?? 'control-plane', channel: s.channel ?? DEFAULT_CHANNEL, failureDomain: s.failureDomain ?? 1 })),
+    nodes: specs.map((s) => ({ name: s.name, role: s.role ?? 'control-plane', channel: s.channel ?? DEFAULT_CHANNEL, failureDomain: s.failureDomain ?? 1, joined: s.joined })),
     user,
     workloads: options.workloads ?? true,
   });
-  for (const node of state.nodeList()) ensureNodeConfig(state, node);
+  for (const node of state.machines.values()) ensureNodeConfig(state, node);
+  initMembership(state, { specs, haCluster: options.haCluster });
   const sudoRequired = options.sudoRequired ?? true;
   // without sudo the user must be in the microk8s group, which also opens the backend to them
-  if (!sudoRequired) for (const node of state.nodeList()) node.fs.userGroups.add('microk8s');
+  if (!sudoRequired) for (const node of state.machines.values()) node.fs.userGroups.add('microk8s');
   const faults = new FaultTable();
   const runner = new Runner(state, faults, { user, sudoRequired, latency });
   const clientPair = generateEd25519('mk8s-sim-client');
@@ -100,7 +114,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   if (clientKey instanceof Error) throw clientKey;
   const servers = new Map<string, SimSshNode>();
   try {
-    for (const node of state.nodeList()) {
+    for (const node of state.machines.values()) {
       const server = new SimSshNode(node, host, user, clientKey, runner);
       await server.listen(0);
       servers.set(node.name, server);
@@ -147,7 +161,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         channel: opts.channel,
         ssh: { user, privateKeyPath: opts.privateKeyPath, knownHostsPath: opts.knownHostsPath, sudo: true },
         nodes: [...servers.values()].map((s) => {
-          const n: Record<string, unknown> = { name: s.node.name, host, port: s.port, role: s.node.role };
+          const n: Record<string, unknown> = { name: s.node.name, host, port: s.port, role: specs.find((p) => p.name === s.node.name)?.role ?? s.node.role };
           if (s.node.failureDomain !== 1) n.failureDomain = s.node.failureDomain;
           return n;
         }),

@@ -6,6 +6,7 @@ import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { inspect } from './inspect.ts';
 import { kubectl } from './kubectl.ts';
+import { membership } from './membership.ts';
 import { onServicesStart } from './node-config.ts';
 import type { SimNode } from './state.ts';
 
@@ -66,7 +67,7 @@ export async function microk8s(ctx: CommandContext, args: string[]): Promise<Com
     case 'stop':
       return startStop(ctx, sub, minor);
     default:
-      return fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
+      return (await membership(ctx, sub, rest)) ?? fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
   }
 }
 
@@ -299,9 +300,12 @@ function printPretty(ctx: CommandContext, ready: boolean, enabled: Addon[], disa
   const info = dqliteInfo(ctx);
   const voters = info.filter(([, r]) => r === 'voter').map(([a]) => a);
   const standby = info.filter(([, r]) => r === 'standby').map(([a]) => a);
-  s += `high-availability: ${voters.length > 2 ? 'yes' : 'no'}\n`;
-  s += `  datastore master nodes: ${voters.length > 0 ? voters.join(' ') : 'none'}\n`;
-  s += `  datastore standby nodes: ${standby.length > 0 ? standby.join(' ') : 'none'}\n`;
+  if (!ctx.state.addons.has('ha-cluster')) s += 'high-availability: no\n';
+  else {
+    s += `high-availability: ${voters.length > 2 ? 'yes' : 'no'}\n`;
+    s += `  datastore master nodes: ${voters.length > 0 ? voters.join(' ') : 'none'}\n`;
+    s += `  datastore standby nodes: ${standby.length > 0 ? standby.join(' ') : 'none'}\n`;
+  }
   s += 'addons:\n';
   const line = (a: Addon) => `    ${a.name.padEnd(20)} # ${minor >= 24 ? `(${a.repository}) ` : ''}${a.description}\n`;
   if (enabled.length > 0) s += `  enabled:\n${enabled.map(line).join('')}`;
@@ -310,8 +314,9 @@ function printPretty(ctx: CommandContext, ready: boolean, enabled: Addon[], disa
 }
 
 function printYaml(ctx: CommandContext, ready: boolean, enabled: Addon[], disabled: Addon[], minor: number): string {
-  let s = `microk8s:\n  running: ${ready ? 'True' : 'False'}\nhigh-availability:\n  enabled: True\n  nodes:\n`;
-  for (const [address, role] of dqliteInfo(ctx)) s += `    - address: ${address}\n      role: ${role}\n`;
+  const ha = ctx.state.addons.has('ha-cluster');
+  let s = `microk8s:\n  running: ${ready ? 'True' : 'False'}\nhigh-availability:\n  enabled: ${ha ? 'True' : 'False'}\n${ha ? '  nodes:\n' : ''}`;
+  if (ha) for (const [address, role] of dqliteInfo(ctx)) s += `    - address: ${address}\n      role: ${role}\n`;
   if (!ready) return `${s}  message: ${NOT_RUNNING}\n`;
   s += 'addons:\n';
   const entry = (a: Addon, st: string) =>

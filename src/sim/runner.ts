@@ -3,6 +3,7 @@ import { cat, date, mkdir, rm, sha256sum, stat, tar, test } from './coreutils.ts
 import { fail, ok, type CommandContext, type CommandResult, type SimLatency } from './context.ts';
 import { chmod, cp, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
+import { getent, nc, stateFor } from './membership.ts';
 import { microk8s } from './microk8s.ts';
 import { beforeCommand } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
@@ -76,7 +77,8 @@ export class Runner {
       this.inflight.delete(ac);
     };
     const ctx: CommandContext = {
-      state: this.state,
+      // a host outside the cluster answers from its own single-node MicroK8s
+      state: stateFor(this.state, node),
       node,
       root: split?.sudo ?? false,
       user: this.options.user,
@@ -147,6 +149,10 @@ export class Runner {
       case 'mktemp':
         return mktemp(ctx, args);
       case 'cat':
+      case 'getent':
+        return getent(ctx, args);
+      case 'nc':
+        return nc(ctx, args);
         return cat(ctx, args);
       case 'cp':
         return cp(ctx, args);
