@@ -1,16 +1,21 @@
 import type { Runbook } from '../src/engine/define.ts';
 import apiserverProxy from './apiserver-proxy.ts';
+import backup from './backup.ts';
 import cordon from './cordon.ts';
 import drain from './drain.ts';
 import failureDomain from './failure-domain.ts';
 import hold from './hold.ts';
+import inspect from './inspect.ts';
 import rollbackNode from './rollback-node.ts';
+import snapProxyConnect from './snap-proxy-connect.ts';
+import snapProxyPin from './snap-proxy-pin.ts';
+import snapProxyUnpin from './snap-proxy-unpin.ts';
 import uncordon from './uncordon.ts';
 import unhold from './unhold.ts';
 import upgradeNode from './upgrade-node.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

@@ -11,6 +11,7 @@ import type { ChatPort } from './chat/port.ts';
 import { createSlackChat } from './chat/slack/app.ts';
 import { createSlackPort } from './chat/slack/port.ts';
 import { builtinVerbs } from './commands/builtin-verbs.ts';
+import { opsReadVerbs } from './commands/ops-verbs.ts';
 import { createRegistry } from './commands/registry.ts';
 import { chatMode, type Env } from './config/env.ts';
 import type { Inventory } from './config/inventory.ts';
@@ -62,7 +63,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const audit = new AuditLog(redis, logger);
   const metrics = createMetrics();
   const runbooks = runbookMap();
-  const registry = createRegistry([...builtinVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
+  const registry = createRegistry([...builtinVerbs, ...opsReadVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
 
   let worker: Worker<JobData> | undefined;
   const health = async () => {
@@ -138,6 +139,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       inventory, chat, queue, redis, audit, logger, registry, runbooks, metrics,
       members: cachedMembers((group) => chat.usergroupMembers(group)),
       precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
+      backupDir: env.MK8S_BACKUP_DIR,
     });
     attach?.(bot);
   }

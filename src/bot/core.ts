@@ -13,6 +13,7 @@ import { sshTargetFor } from '../ssh/target.ts';
 import { cancelJob } from './cancel.ts';
 import { decide } from './decisions.ts';
 import type { BotDeps } from './deps.ts';
+import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
 import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
 import { busyMessage, submitJob } from './submit.ts';
 
@@ -75,6 +76,10 @@ export class Bot implements BotCore {
         return { ack: await auditMessage(deps, cluster, typeof parsed.args.count === 'number' ? parsed.args.count : 20), visibility: 'ephemeral' };
       case 'cancel':
         return { ack: await cancelJob(deps, cluster, typeof parsed.args.job === 'string' ? parsed.args.job : JSON.stringify(parsed.args.job), input.user), visibility: 'ephemeral' };
+      case 'snap-proxy list':
+        return { ack: { text: `Reading the Snap Store Proxy of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => snapProxyListMessage(cluster) };
+      case 'backups':
+        return { ack: await backupsMessage(deps.backupDir, cluster), visibility: 'ephemeral' };
     }
     const runbook = deps.runbooks.get(parsed.verb);
     if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');
@@ -88,8 +93,9 @@ export class Bot implements BotCore {
       await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
       return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `Plan:\n${renderPlan(plan)}`);
     }
-    // Refuse a busy cluster before looking at any node.
-    const holder = await deps.queue.holder(cluster.name);
+    // Refuse a busy cluster before looking at any node (a verb that takes no hold runs alongside).
+    const takesHold = spec.hold !== false;
+    const holder = takesHold ? await deps.queue.holder(cluster.name) : undefined;
     if (holder) {
       await this.refused(input, cluster.name, `busy: job ${holder.jobId}`);
       return ephemeral(busyMessage(cluster.name, holder));
@@ -102,7 +108,7 @@ export class Bot implements BotCore {
       }
     }
     const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now() };
-    const result = await submitJob(deps, cluster, request);
+    const result = await submitJob(deps, cluster, request, takesHold);
     return { ack: result.ack, visibility: 'ephemeral' };
   }
 

@@ -23,4 +23,6 @@ export interface BotDeps {
   metrics: Metrics;
   /** Budget for the quick SSH look a precheck takes before queuing (Slack acks in 3 s). */
   precheckTimeoutMs: number;
+  /** MK8S_BACKUP_DIR: where the worker keeps datastore backups (`backups` lists them). */
+  backupDir: string;
 }

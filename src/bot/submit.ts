@@ -18,8 +18,8 @@ export function busyMessage(cluster: string, holder: HolderInfo): string {
  * Queues a mutating request with the cluster hold, then posts its parent
  * message. A busy cluster refuses at once, naming the job that holds it.
  */
-export async function submitJob(deps: BotDeps, cluster: ClusterConfig, request: JobRequest): Promise<SubmitResult> {
-  const result = await deps.queue.enqueue(request, true);
+export async function submitJob(deps: BotDeps, cluster: ClusterConfig, request: JobRequest, hold = true): Promise<SubmitResult> {
+  const result = await deps.queue.enqueue(request, hold);
   if (!result.ok) {
     await deps.audit.record({ type: 'request', cluster: cluster.name, user: request.user, text: request.text, outcome: 'refused', reason: `busy: job ${result.holder.jobId}` });
     deps.metrics.requests.inc({ verb: request.verb, outcome: 'busy' });

@@ -65,6 +65,8 @@ const Cluster = z.strictObject({
   ssh: Ssh,
   nodes: z.array(Node).min(1),
   snapProxy: z.strictObject({ host: z.string().regex(HOST), port: Port.default(22) }).optional(),
+  /** Datastore backups fetched to MK8S_BACKUP_DIR/<cluster>/: how many to keep (the newest). */
+  backups: z.strictObject({ keep: z.number().int().min(1).max(1000).default(10) }).prefault({}),
   policy: Policy.prefault({}),
   /** Per-cluster RBAC; falls back to the top-level lists. */
   rbac: Rbac.optional(),

@@ -5,9 +5,10 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { ChatMessage, ChatPort, MessageRef } from '../chat/port.ts';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
+import { SnapProxy } from '../microk8s/snap-proxy.ts';
 import { keys } from '../queue/keys.ts';
 import { SshPool } from '../ssh/pool.ts';
-import { sshTargetFor } from '../ssh/target.ts';
+import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';
 import type { CommandEvent } from '../ssh/types.ts';
 import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
@@ -55,6 +56,7 @@ export class RunContext {
   private readonly pendingAudit: Promise<void>[] = [];
   private readonly nodes = new Map<string, MicroK8sNode>();
   private planSteps: PlanStep[] = [];
+  private proxy: SnapProxy | undefined;
 
   constructor(
     private readonly job: Job<JobData>,
@@ -105,6 +107,19 @@ export class RunContext {
       this.nodes.set(name, ops);
     }
     return ops;
+  }
+
+  /**
+   * `snap-proxy …` on the cluster's Snap Store Proxy host (inventory `snapProxy`, the cluster's
+   * SSH settings), over this job's connection to it. Throws when the cluster has none.
+   */
+  snapProxy(): SnapProxy {
+    if (!this.proxy) {
+      const target = snapProxyTarget(this.cluster);
+      if (!target) throw new Error(`cluster ${this.cluster.name} has no snapProxy in the inventory`);
+      this.proxy = new SnapProxy(this.pool.shell(target));
+    }
+    return this.proxy;
   }
 
   // ---- lifecycle (used by the worker) -------------------------------------------------

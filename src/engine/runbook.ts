@@ -62,6 +62,12 @@ export interface VerbSpec<A extends z.ZodType = z.ZodType> {
   /** Changes the cluster: needs an operator, takes the cluster hold, shows a plan. */
   mutating: boolean;
   /**
+   * A mutating verb takes the cluster hold (one at a time per cluster) unless this is `false`:
+   * then it is queued as a job with its thread but runs alongside the job holding the cluster
+   * (`inspect`: it collects a report and changes nothing a rollout depends on).
+   */
+  hold?: boolean;
+  /**
    * `cluster` (default): the verb acts on one cluster, resolved from `--cluster`, the channel or the only one.
    * `global`: no cluster (help, clusters); `--cluster` is refused.
    */

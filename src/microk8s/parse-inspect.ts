@@ -56,7 +56,8 @@ export function parseInspect(stdout: string, stderr = ''): InspectReport {
     const level = f[1] as InspectFinding['level'];
     const parts = [f[2] ?? ''];
     // The next line or two belong to it (`For more details look at: …`, a suggested command), up to a blank line.
-    for (let j = i + 1; j < lines.length && j <= i + 3; j++) {
+    const start = i;
+    for (let j = start + 1; j < lines.length && j <= start + 3; j++) {
       const next = lines[j] ?? '';
       if (next === '' || FINDING.test(next) || SECTION.test(next)) break;
       parts.push(next);

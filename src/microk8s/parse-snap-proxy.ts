@@ -24,18 +24,18 @@ export interface ProxyOverride {
   channel: string;
   arch: string;
   revision: string;
-  /** What the channel would serve without the override (list-overrides only). */
-  upstream?: string;
-  [key: string]: string | undefined;
+  /** What the channel would serve without the override (list-overrides only; null when not printed). */
+  upstream: string | null;
+  [key: string]: string | null;
 }
 
 export interface ProxyReset {
   snap: string;
   channel: string;
   arch: string;
-  /** The upstream revision the channel serves again, when printed. */
-  upstream?: string;
-  [key: string]: string | undefined;
+  /** The upstream revision the channel serves again (null when not printed). */
+  upstream: string | null;
+  [key: string]: string | null;
 }
 
 export interface ProxyStatus {
@@ -61,9 +61,7 @@ const RESET = /^(\S+)\s+(\S+)\s+(\S+)\s+is tracking upstream(?:\s+\(revision\s+(
 function overrideLine(line: string): ProxyOverride | undefined {
   const m = OVERRIDE.exec(line.trim());
   if (!m?.[1] || !m[2] || !m[3] || !m[4]) return undefined;
-  const out: ProxyOverride = { snap: m[1], channel: m[2], arch: m[3], revision: m[4] };
-  if (m[5] !== undefined && m[5] !== '') out.upstream = m[5];
-  return out;
+  return { snap: m[1], channel: m[2], arch: m[3], revision: m[4], upstream: m[5] ? m[5] : null };
 }
 
 /**
@@ -89,9 +87,7 @@ export function parseDeleteOverride(text: string, snap = 'microk8s'): ProxyReset
   for (const line of outputLines(text)) {
     const m = RESET.exec(line.trim());
     if (!m?.[1] || !m[2] || !m[3] || m[1] !== snap) continue;
-    const reset: ProxyReset = { snap: m[1], channel: m[2], arch: m[3] };
-    if (m[4] !== undefined && m[4] !== '') reset.upstream = m[4];
-    out.push(reset);
+    out.push({ snap: m[1], channel: m[2], arch: m[3], upstream: m[4] ? m[4] : null });
   }
   return out;
 }

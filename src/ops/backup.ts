@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
+import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
+import type { PlanStep } from '../engine/runbook.ts';
+import { BACKUP_FILE, pruneBackups, writeManifest } from './backup-store.ts';
 
 export interface BackupRecord {
   node: string;
@@ -11,7 +14,15 @@ export interface BackupRecord {
   localPath: string;
   sha256: string;
   bytes: number;
-  [key: string]: string | number;
+  /** The manifest written next to the tarball. */
+  manifestPath: string;
+  /** When it was taken (ISO 8601). */
+  time: string;
+  /** The tarball was removed from the node after the verified fetch. */
+  remoteRemoved: boolean;
+  /** Older backups of the cluster deleted to keep the newest `backups.keep`. */
+  pruned: number;
+  [key: string]: string | number | boolean;
 }
 
 export function sha256File(path: string): Promise<string> {
@@ -26,7 +37,8 @@ export function sha256File(path: string): Promise<string> {
 
 /**
  * Tars the dqlite backend on a control-plane node, fetches it over SFTP into
- * the backup directory and checks the sha256 on both ends.
+ * `<backupDir>/<cluster>/<node>/`, checks the sha256 and size on both ends, writes its manifest,
+ * removes the tarball from the node, then keeps only the cluster's newest `backups.keep`.
  */
 export async function backupDatastore(run: RunContext, node: string): Promise<BackupRecord> {
   const ops = run.node(node);
@@ -35,9 +47,49 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   await mkdir(dir, { recursive: true });
   const localPath = join(dir, basename(remote.remotePath));
   await ops.shell.download(remote.remotePath, localPath);
-  const local = await sha256File(localPath);
-  if (local !== remote.sha256) {
-    throw new RunbookFailure(`Backup checksum mismatch: ${node} says ${remote.sha256}, the copy here is ${local}. The backup is not usable; nothing was changed.`);
+  const [local, info] = await Promise.all([sha256File(localPath), stat(localPath)]);
+  if (local !== remote.sha256 || info.size !== remote.bytes) {
+    await rm(localPath, { force: true });
+    throw new RunbookFailure(
+      `Backup checksum mismatch: ${node} says sha256 ${remote.sha256} (${remote.bytes} bytes), the copy fetched here is ${local} (${info.size} bytes). The copy was discarded; the tarball is still on ${node} at ${remote.remotePath}. Nothing on the cluster was changed.`,
+    );
   }
-  return { node, remotePath: remote.remotePath, localPath, sha256: remote.sha256, bytes: remote.bytes };
+  const time = new Date().toISOString();
+  const manifestPath = await writeManifest(localPath, {
+    cluster: run.cluster.name, node, file: basename(localPath), sha256: remote.sha256, bytes: remote.bytes, job: run.jobId, time, remotePath: remote.remotePath,
+  });
+
+  // The copy here is verified: the node does not need to keep it (it would fill its disk).
+  let remoteRemoved = false;
+  if (BACKUP_FILE.test(basename(remote.remotePath))) {
+    try {
+      await ops.shell.exec(['rm', '-f', remote.remotePath], { privileged: true });
+      remoteRemoved = true;
+    } catch (err) {
+      await run.say(`⚠️ The backup was fetched and verified, but removing ${remote.remotePath} from ${node} failed: ${errorText(err)}`);
+    }
+  }
+  const pruned = await pruneBackups(run.backupDir, run.cluster.name, run.cluster.backups.keep);
+  return { node, remotePath: remote.remotePath, localPath, sha256: remote.sha256, bytes: remote.bytes, manifestPath, time, remoteRemoved, pruned: pruned.length };
+}
+
+/** The backup step as a plan line. */
+export function backupPlanStep(node: string, keep: number): PlanStep {
+  return {
+    title: 'back up the datastore',
+    node,
+    commands: [
+      'sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend',
+      'sudo sha256sum <backup>; sudo stat -c %s <backup>',
+      '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/<node>/, compare sha256 and size, write <backup>.json)',
+      'sudo rm -f <backup>',
+      `(keep the newest ${keep} backups of the cluster)`,
+    ],
+  };
+}
+
+/** The thread line of a finished backup step. */
+export function describeBackup(b: BackupRecord): string {
+  const extra = [b.remoteRemoved ? 'removed from the node' : 'left on the node', b.pruned > 0 ? `${b.pruned} older backup(s) pruned` : ''].filter(Boolean).join('; ');
+  return `sha256 ${b.sha256} · ${b.bytes} bytes · kept at ${b.localPath}${extra ? ` · ${extra}` : ''}`;
 }

@@ -1,0 +1,95 @@
+/**
+ * `microk8s inspect` on a node (seed: "For diagnostic purposes, you may wish to run microk8s
+ * inspect …before reverting the upgrade"): run it, then fetch the report tarball it names over
+ * SFTP into `MK8S_BACKUP_DIR/<cluster>/inspect/`, checked against sha256 and size on the node.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { RunContext } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import type { PlanStep } from '../engine/runbook.ts';
+import { tail } from '../ssh/errors.ts';
+import { parseInspect, type InspectFinding } from '../microk8s/parse-inspect.ts';
+import { parseSha256sum, parseStatSize } from '../microk8s/parse-misc.ts';
+import { sha256File } from './backup.ts';
+
+/** Inspect gathers a cluster-info dump and journals: give it longer than an ordinary command. */
+const INSPECT_TIMEOUT_MS = 15 * 60_000;
+
+export interface InspectRun {
+  node: string;
+  /** Where the report is on the node. */
+  tarball: string;
+  /** 0: every service running; 1: at least one is not (a finding, not a failure). */
+  exitCode: number;
+  findings: InspectFinding[];
+  servicesDown: string[];
+  servicesRunning: number;
+  [key: string]: string | number | InspectFinding[] | string[];
+}
+
+export interface FetchedReport {
+  localPath: string;
+  bytes: number;
+  sha256: string;
+  [key: string]: string | number;
+}
+
+/** Runs `sudo microk8s inspect` and reads its report; exit 1 (a service down) is accepted. */
+export async function runInspect(run: RunContext, node: string): Promise<InspectRun> {
+  const shell = run.node(node).shell;
+  const r = await shell.exec(['microk8s', 'inspect'], { privileged: true, okExitCodes: [0, 1], timeoutMs: INSPECT_TIMEOUT_MS });
+  let report;
+  try {
+    report = parseInspect(r.stdout, r.stderr);
+  } catch {
+    throw new RunbookFailure(`\`microk8s inspect\` on ${node} exited ${r.code} without naming a report tarball. Its last output:\n\`\`\`\n${tail(`${r.stdout}\n${r.stderr}`, 12, 1500)}\n\`\`\``);
+  }
+  return {
+    node,
+    tarball: report.tarball,
+    exitCode: r.code,
+    findings: report.findings.slice(0, 50),
+    servicesDown: report.services.filter((s) => !s.running).map((s) => s.name),
+    servicesRunning: report.services.filter((s) => s.running).length,
+  };
+}
+
+/** Fetches the report over SFTP and checks it against `sha256sum` and `stat` on the node. */
+export async function fetchInspectReport(run: RunContext, node: string, remotePath: string): Promise<FetchedReport> {
+  if (!/^\/[A-Za-z0-9._/-]+\/inspection-report-[0-9_]+\.tar\.gz$/.test(remotePath)) {
+    throw new RunbookFailure(`${node} named an unexpected report path (${remotePath.slice(0, 120)}); nothing was fetched.`);
+  }
+  const shell = run.node(node).shell;
+  const sha = parseSha256sum((await shell.exec(['sha256sum', remotePath], { privileged: true })).stdout, remotePath);
+  const size = parseStatSize((await shell.exec(['stat', '-c', '%s', remotePath], { privileged: true })).stdout, remotePath);
+  const dir = resolve(run.backupDir, run.cluster.name, 'inspect');
+  await mkdir(dir, { recursive: true });
+  const localPath = join(dir, `${node}-${basename(remotePath)}`);
+  await shell.download(remotePath, localPath);
+  const [local, info] = await Promise.all([sha256File(localPath), stat(localPath)]);
+  if (local !== sha || info.size !== size) {
+    await rm(localPath, { force: true });
+    throw new RunbookFailure(`The report fetched from ${node} does not match: ${node} says sha256 ${sha} (${size} bytes), the copy is ${local} (${info.size} bytes). It is still on ${node} at ${remotePath}.`);
+  }
+  return { localPath, bytes: info.size, sha256: sha };
+}
+
+/** The findings as thread lines: FAIL first, then WARNING. */
+export function renderFindings(node: string, found: InspectRun): string {
+  if (found.findings.length === 0) return `No FAIL or WARNING lines in the inspect report of ${node}: ${found.servicesRunning} service(s) running.`;
+  const ordered = [...found.findings.filter((f) => f.level === 'FAIL'), ...found.findings.filter((f) => f.level === 'WARNING')];
+  const lines = ordered.map((f) => `${f.level === 'FAIL' ? '❌ FAIL' : '⚠️ WARNING'}: ${f.text.length > 400 ? `${f.text.slice(0, 400)}…` : f.text}`);
+  const fails = found.findings.filter((f) => f.level === 'FAIL').length;
+  const head = `Inspect report of ${node}: ${fails} FAIL, ${found.findings.length - fails} WARNING${found.exitCode !== 0 ? ` (exit ${found.exitCode}: a service is not running)` : ''}`;
+  return `${head}\n${lines.join('\n')}`;
+}
+
+export function inspectPlan(node: string): PlanStep[] {
+  return [
+    { title: `run microk8s inspect on ${node}`, node, commands: ['sudo microk8s inspect'] },
+    { title: `fetch the report from ${node}`, node, commands: ['sudo sha256sum <report>; sudo stat -c %s <report>', '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/inspect/, compare sha256 and size)'] },
+    { title: 'upload the report to this thread', commands: ['(Slack files.uploadV2 into the thread; the console prints the path)'] },
+    { title: 'report FAIL and WARNING lines', commands: [] },
+  ];
+}

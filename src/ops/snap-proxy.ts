@@ -1,0 +1,121 @@
+/**
+ * The seed's "Control upgrades" with a Snap Store Proxy, as steps a runbook can call: pin a
+ * channel to a revision (`snap-proxy override`), unpin it (`delete-override`), and point a node's
+ * snapd at the proxy (the store assertion, `proxy.store`). Every helper reads first and is safe
+ * to run again after a crash.
+ */
+import type { RunContext } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import type { PlanStep } from '../engine/runbook.ts';
+import { proxyChannelKey, sameProxyChannel, type ProxyOverride } from '../microk8s/parse-snap-proxy.ts';
+import { ackStoreAssertions, proxyStoreOf, setProxyStore } from '../microk8s/snap-proxy.ts';
+
+export interface PinResult {
+  channel: string;
+  revision: string;
+  /** The revision it was pinned to before, if any. */
+  previous: string | null;
+  /** What the channel serves upstream, as the proxy reported it. */
+  upstream: string | null;
+  /** false: it was already pinned to this revision (nothing was run). */
+  changed: boolean;
+  [key: string]: string | boolean | null;
+}
+
+export interface UnpinResult {
+  channel: string;
+  /** The revision it had been pinned to; null when it was not pinned. */
+  was: string | null;
+  /** What it serves again, when the proxy said. */
+  upstream: string | null;
+  changed: boolean;
+  [key: string]: string | boolean | null;
+}
+
+export function overrideFor(overrides: ProxyOverride[], channel: string): ProxyOverride | undefined {
+  return overrides.find((o) => sameProxyChannel(o.channel, channel));
+}
+
+/** One line per override: `1.23/stable → 2906 (upstream 2948)`. */
+export function describeOverrides(overrides: ProxyOverride[]): string {
+  if (overrides.length === 0) return 'no overrides: every channel follows upstream';
+  return overrides.map((o) => `${o.channel} → ${o.revision}${o.arch === 'amd64' ? '' : ` (${o.arch})`}${o.upstream ? ` (upstream ${o.upstream})` : ''}`).join(', ');
+}
+
+/**
+ * Pins `channel` of microk8s to `revision` on the cluster's Snap Store Proxy, then reads the
+ * overrides back to confirm. Nothing is run when it is already pinned there.
+ */
+export async function pinChannel(run: RunContext, channel: string, revision: string): Promise<PinResult> {
+  const proxy = run.snapProxy();
+  const before = overrideFor(await proxy.listOverrides(), channel);
+  if (before?.revision === revision) {
+    return { channel, revision, previous: revision, upstream: before.upstream, changed: false };
+  }
+  await proxy.override(channel, revision);
+  const after = overrideFor(await proxy.listOverrides(), channel);
+  if (after?.revision !== revision) {
+    throw new RunbookFailure(
+      `The proxy accepted the override of ${channel} to revision ${revision}, but \`snap-proxy list-overrides microk8s\` shows ${after ? `revision ${after.revision}` : 'no override'} for it. Check the proxy (\`sudo snap-proxy list-overrides microk8s\`).`,
+    );
+  }
+  return { channel, revision, previous: before?.revision ?? null, upstream: after.upstream, changed: true };
+}
+
+/** Deletes the override of `channel` so it follows upstream again; nothing is run when there is none. */
+export async function unpinChannel(run: RunContext, channel: string): Promise<UnpinResult> {
+  const proxy = run.snapProxy();
+  const before = overrideFor(await proxy.listOverrides(), channel);
+  if (!before) return { channel, was: null, upstream: null, changed: false };
+  const reset = await proxy.deleteOverride(channel);
+  const after = overrideFor(await proxy.listOverrides(), channel);
+  if (after) {
+    throw new RunbookFailure(`\`snap-proxy delete-override microk8s ${channel}\` ran, but the proxy still pins it to revision ${after.revision}. Check the proxy.`);
+  }
+  const upstream = reset.find((r) => sameProxyChannel(r.channel, channel))?.upstream ?? null;
+  return { channel, was: before.revision, upstream, changed: true };
+}
+
+export interface ProxyIdentity {
+  storeId: string;
+  status: string;
+  domain: string;
+  [key: string]: string;
+}
+
+/** The store id and domain nodes are pointed at (`snap-proxy status`, `snap-proxy config proxy.domain`). */
+export async function readProxyIdentity(run: RunContext): Promise<ProxyIdentity> {
+  const proxy = run.snapProxy();
+  const status = await proxy.status();
+  const domain = await proxy.domain();
+  return { storeId: status.storeId, status: status.status, domain };
+}
+
+/** `snap get core proxy.store` on a node (undefined when it uses the public store). */
+export function nodeProxyStore(run: RunContext, node: string): Promise<string | undefined> {
+  return proxyStoreOf(run.node(node).shell);
+}
+
+/**
+ * The seed's "Connect to the proxy" on one node: fetch the store assertion from the proxy and
+ * `snap ack` it, then `snap set core proxy.store=<id>`. Skipped when the node already uses it.
+ */
+export async function connectNode(run: RunContext, node: string, proxy: ProxyIdentity): Promise<{ assertionBytes: number; skipped: boolean }> {
+  const shell = run.node(node).shell;
+  if ((await proxyStoreOf(shell)) === proxy.storeId) return { assertionBytes: 0, skipped: true };
+  const { bytes } = await ackStoreAssertions(shell, proxy.domain);
+  await setProxyStore(shell, proxy.storeId);
+  return { assertionBytes: bytes, skipped: false };
+}
+
+/** The plan line of a pin (also used by `upgrade-cluster --pin`). */
+export function pinPlanStep(channel: string, revision: string): PlanStep {
+  return {
+    title: `pin ${channel} to revision ${revision} on the Snap Store Proxy`,
+    node: 'snap-proxy',
+    commands: ['sudo snap-proxy list-overrides microk8s', `sudo snap-proxy override microk8s ${channel}=${revision}`, 'sudo snap-proxy list-overrides microk8s'],
+  };
+}
+
+/** `stable` for `latest/stable`: how the proxy names a channel. */
+export { proxyChannelKey };
