@@ -4,6 +4,8 @@ import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObject, podsTable } from './kube-output.ts';
 import { getLease, isLeaseType } from './node-config.ts';
 import type { SimNode, SimPod } from './state.ts';
+import { evictWithBudgets } from './disruption.ts';
+import { WORKLOAD_TYPES, WORKLOAD_VERBS, getWorkloads, workloadKubectl } from './workloads.ts';
 
 type Json = Parameters<typeof kubeJson>[0];
 
@@ -99,6 +101,7 @@ export async function kubectl(ctx: CommandContext, args: string[]): Promise<Comm
   if (verb === undefined) {
     return ok('kubectl controls the Kubernetes cluster manager.\n\n Find more information at: https://kubernetes.io/docs/reference/kubectl/overview/\n');
   }
+  if (WORKLOAD_VERBS.has(verb)) return workloadKubectl(ctx, verb, [...pre, ...args.slice(i + 1)]);
   const specs = SPECS[verb];
   if (!specs) return fail(1, `error: unknown command "${verb}" for "kubectl"\nRun 'kubectl --help' for usage.\n`);
   const parsed = parseFlags([...pre, ...args.slice(i + 1)], [...GLOBAL, ...specs]);
@@ -229,6 +232,7 @@ async function get(ctx: CommandContext, positional: string[], flags: Map<string,
   }
   const isNode = NODE_TYPES.has(what.type);
   const isPod = POD_TYPES.has(what.type);
+  if (WORKLOAD_TYPES.has(what.type)) return getWorkloads(ctx, what.type, what.names, flags);
   if (!isNode && !isPod) return fail(1, `error: the server doesn't have a resource type "${what.type}"\n`);
   const down = apiCheck(ctx, `get ${isNode ? 'nodes' : 'pods'}`);
   if (down) return down;
@@ -395,6 +399,8 @@ async function drain(ctx: CommandContext, positional: string[], flags: Map<strin
   if (warns.local.length) warnings.push(`deleting Pods with local storage: ${warns.local.join(', ')}`);
   if (warnings.length > 0) stderr += `WARNING: ${warnings.join('; ')}\n`;
   for (const pod of toEvict) stdout += `evicting pod ${pod.namespace}/${pod.name}\n`;
+  const budgeted = await evictWithBudgets(ctx, name, toEvict, timeoutMs);
+  if (budgeted) return { stdout: stdout + budgeted.stdout, stderr: stderr + budgeted.stderr, code: budgeted.code };
   if (toEvict.length > 0) {
     if (timeoutMs > 0 && ctx.latency.drainMs > timeoutMs) {
       await ctx.sleep(timeoutMs);

@@ -8,7 +8,8 @@ import { microk8s } from './microk8s.ts';
 import { beforeCommand } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
-import { curl, mktemp } from './snap-proxy.ts';
+import { mktemp, proxyCurl } from './snap-proxy.ts';
+import { nodePortCurl } from './curl.ts';
 import type { SimNode, SimState } from './state.ts';
 
 export interface SimCommandRecord {
@@ -145,7 +146,7 @@ export class Runner {
       case '[':
         return args[args.length - 1] === ']' ? test(ctx, args) : fail(2, 'bash: [: missing `]\'\n');
       case 'curl':
-        return curl(ctx, args);
+        return proxyCurl(ctx, args) ?? nodePortCurl(ctx, args);
       case 'mktemp':
         return mktemp(ctx, args);
       case 'cat':

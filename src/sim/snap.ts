@@ -5,6 +5,7 @@ import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { snapRestart, snapServices } from './node-config.ts';
 import type { SimNode, SimRevision } from './state.ts';
 import { proxyResolve, snapAck, snapGet, snapSet } from './snap-proxy.ts';
+import { afterRevert, afterRevisionChange, configureHookFailure } from './refresh-faults.ts';
 import { tabwrite } from './tabwriter.ts';
 
 /** The verified-publisher badge off a TTY (snapd ≥ 2.56). */
@@ -307,6 +308,8 @@ async function refresh(ctx: CommandContext, args: string[]): Promise<CommandResu
     return ok('', 'snap "microk8s" has no updates available\n');
   }
   await ctx.sleep(ctx.latency.refreshMs);
+  const hookFailed = rel.revision !== node.revision ? configureHookFailure(ctx) : undefined;
+  if (hookFailed) return hookFailed;
   const from = node.revision;
   if (rel.revision !== node.revision) {
     const entry: SimRevision = { revision: rel.revision, version: rel.version, kubeletVersion: rel.kubeletVersion, channel: resolved.servedFrom };
@@ -317,6 +320,7 @@ async function refresh(ctx: CommandContext, args: string[]): Promise<CommandResu
     node.current = seq.length - 1;
     node.refreshDate = now;
     node.restartingUntil = ctx.state.now() + ctx.latency.restartMs;
+    afterRevisionChange(node);
   }
   node.tracking = target;
   node.history.push({ at: ctx.state.now(), action: 'refresh', fromRevision: from, toRevision: rel.revision, channel: target });
@@ -374,6 +378,7 @@ async function revert(ctx: CommandContext, args: string[]): Promise<CommandResul
   node.current = targetIndex;
   node.refreshDate = ctx.state.now();
   node.restartingUntil = ctx.state.now() + ctx.latency.restartMs;
+  afterRevert(node);
   node.history.push({ at: ctx.state.now(), action: 'revert', fromRevision: from, toRevision: node.revision, channel: node.tracking });
   ctx.state.reconcile();
   return ok(`microk8s reverted to ${node.version}\n`);
