@@ -12,10 +12,12 @@ import snapProxyPin from './snap-proxy-pin.ts';
 import snapProxyUnpin from './snap-proxy-unpin.ts';
 import uncordon from './uncordon.ts';
 import unhold from './unhold.ts';
+import upgradeCluster from './upgrade-cluster.ts';
 import upgradeNode from './upgrade-node.ts';
+import verify from './verify.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

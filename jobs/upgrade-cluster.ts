@@ -1,0 +1,349 @@
+import { DelayedError } from 'bullmq';
+import * as z from 'zod';
+import { Count, SnapChannel } from '../src/commands/validators.ts';
+import type { ClusterConfig } from '../src/config/inventory.ts';
+import { errorText, type RunContext } from '../src/engine/context.ts';
+import { defineRunbook } from '../src/engine/define.ts';
+import { ReplayMismatchError, RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
+import type { ChoiceOption } from '../src/engine/job-data.ts';
+import type { PlanStep } from '../src/engine/runbook.ts';
+import { nextMinorCheck } from '../src/microk8s/channels.ts';
+import { backupDatastore } from '../src/ops/backup.ts';
+import { pickController } from '../src/ops/controller.ts';
+import { nodesLabel, preflightStep, rollbackNodes, upgradeNodes, type UpgradePhase } from '../src/ops/node-upgrade.ts';
+import { describeOrder, rolloutBatches, type RolloutNode } from '../src/ops/rollout-order.ts';
+import type { UpgradePreflight } from '../src/ops/upgrade.ts';
+import { runVerifyWorkload, verifyPlan, verifyWorkloadName } from '../src/ops/verify-workload.ts';
+
+/**
+ * `upgrade-cluster <channel>` — the seed's "升级 MicroK8s 集群" walk-through (3 nodes,
+ * 1.22 → 1.23) as one job, with the general notes as rules: a datastore backup first;
+ * control-plane nodes first, one at a time; then workers one at a time or in small batches
+ * (never two nodes of one failure domain, never two dqlite voters down at once); each node
+ * runs exactly the steps of `upgrade`; a pause for an approval after the first node; the
+ * verification workload ("通过部署新工作负载进行验证") at the end. A failure stops the rollout at
+ * that node and asks: retry the step, roll this node back (snap revert), or stop.
+ */
+
+type PauseAfter = 'first' | 'each' | 'none';
+
+const PauseAfterArg = z.enum(['first', 'each', 'none'], {
+  error: (iss) => `'${String(iss.input).slice(0, 40)}' is not a pause; use first (approve after the first node), each (after every node or batch) or none`,
+});
+
+/** What the first step read on each node. */
+type NodeReading = { node: string; version: string; revision: string; tracking: string; onTarget: boolean };
+
+function linuxNodes(cluster: ClusterConfig) {
+  return cluster.nodes.filter((n) => n.os !== 'windows');
+}
+
+function windowsNodes(cluster: ClusterConfig): string[] {
+  return cluster.nodes.filter((n) => n.os === 'windows').map((n) => n.name);
+}
+
+function rolloutNodes(cluster: ClusterConfig): RolloutNode[] {
+  return linuxNodes(cluster).map((n) => ({
+    name: n.name,
+    role: n.role,
+    ...(n.failureDomain !== undefined ? { failureDomain: n.failureDomain } : {}),
+    voter: n.role === 'control-plane',
+  }));
+}
+
+function pausesAfter(pause: PauseAfter, index: number, total: number): boolean {
+  if (index >= total - 1) return false;
+  return pause === 'each' || (pause === 'first' && index === 0);
+}
+
+const K = 'microk8s kubectl';
+
+/** The commands one batch runs, as a person would type them. */
+function batchCommands(batch: readonly RolloutNode[], channel: string, controller: string): string[] {
+  const many = batch.length > 1;
+  const on = (node: string) => (many ? `on ${node}: ` : '');
+  return batch.flatMap((n) => [
+    `${on(controller)}${K} drain ${n.name} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`,
+    `${on(controller)}${K} get pods -A --field-selector spec.nodeName=${n.name} -o json`,
+    `${on(n.name)}sudo snap refresh microk8s --channel=${channel}`,
+    `${on(n.name)}microk8s status --wait-ready --timeout <readyTimeout>`,
+    `${on(controller)}${K} wait --for=condition=Ready node/${n.name} --timeout=<readyTimeout>`,
+    `${on(controller)}${K} uncordon ${n.name}`,
+  ]);
+}
+
+/** The plan (dry run and plan gate): the order, and each batch's commands. */
+function rolloutPlan(cluster: ClusterConfig, channel: string, batches: readonly (readonly RolloutNode[])[], pause: PauseAfter, verifyName: string, skipped: string[] = []): PlanStep[] {
+  const cps = cluster.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name);
+  const backupNode = batches.flat().find((n) => n.role === 'control-plane')?.name ?? cps[0];
+  const plan: PlanStep[] = [
+    { title: "read every node's MicroK8s version", commands: ['snap list microk8s (on each node)'] },
+    {
+      title: 'back up the datastore',
+      ...(backupNode ? { node: backupNode } : {}),
+      commands: ['sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend', 'sha256sum <backup>', '(fetch over SFTP, compare sha256)'],
+    },
+  ];
+  batches.forEach((batch, i) => {
+    const label = nodesLabel(batch.map((n) => n.name));
+    const kind = batch[0]?.role === 'control-plane' ? 'control plane' : batch.length > 1 ? 'workers' : 'worker';
+    const controller = cps.find((c) => !batch.some((n) => n.name === c)) ?? cps[0] ?? '<control-plane node>';
+    plan.push({ title: `upgrade ${label} (${kind}, ${i + 1} of ${batches.length}): preflight, drain, check, refresh, wait Ready, uncordon`, node: label, commands: batchCommands(batch, channel, controller) });
+    if (pausesAfter(pause, i, batches.length)) plan.push({ title: `pause: an approver decides whether to go on after ${label}`, commands: [] });
+  });
+  if (batches.length > 0) plan.push(...verifyPlan(cluster, verifyName));
+  if (skipped.length > 0) plan.push({ title: `skip ${skipped.join(', ')}: already on ${channel}`, commands: [] });
+  const win = windowsNodes(cluster);
+  if (win.length > 0) plan.push({ title: `not upgraded (Windows workers are not snap nodes): ${win.join(', ')}`, commands: [] });
+  return plan;
+}
+
+/** One line per node — version, revision, channel, Ready, cordoned — then what is cordoned. */
+async function clusterState(run: RunContext): Promise<string> {
+  let kube: Awaited<ReturnType<typeof pickController>>['nodes'] = [];
+  let kubeNote = '';
+  try {
+    kube = (await pickController(run)).nodes;
+  } catch (err) {
+    kubeNote = ` (Kubernetes' view unavailable: ${errorText(err)})`;
+  }
+  const lines: string[] = [];
+  for (const n of run.cluster.nodes) {
+    const k = kube.find((x) => x.name === n.name);
+    const kubeText = k ? `${k.ready ? 'Ready' : 'NotReady'}${k.unschedulable ? ', cordoned' : ''}` : kubeNote ? 'unknown' : 'not in the cluster';
+    if (n.os === 'windows') {
+      lines.push(`${n.name}: Windows worker, ${k?.kubeletVersion ?? 'version unknown'}, ${kubeText}`);
+      continue;
+    }
+    let snapText = 'snap unreadable';
+    try {
+      const snap = await run.node(n.name).snap();
+      snapText = `${snap.version} (rev ${snap.revision}, ${snap.tracking})`;
+    } catch (err) {
+      snapText = `snap unreadable (${errorText(err)})`;
+    }
+    lines.push(`${n.name}: ${snapText}, ${kubeText}`);
+  }
+  const cordoned = kube.filter((k) => k.unschedulable).map((k) => k.name);
+  return `${lines.join('; ')}. Cordoned: ${cordoned.length > 0 ? cordoned.join(', ') : 'none'}${kubeNote}.`;
+}
+
+const PHASE_TEXT: Record<UpgradePhase | 'preflight' | 'verify', string> = {
+  preflight: 'the preflight',
+  drain: 'the drain',
+  check: 'the check for pods left behind',
+  refresh: 'the refresh',
+  wait: 'the wait for the new version and Ready',
+  uncordon: 'the uncordon',
+  record: "recording the nodes' state",
+  verify: 'the verification workload',
+};
+
+interface Progress {
+  channel: string;
+  /** Nodes finished (on the channel). */
+  done: string[];
+  /** Nodes of the current batch. */
+  current: string[];
+  /** Nodes not started yet. */
+  pending: string[];
+}
+
+/** Where the rollout stands, in words, for a failure or a stop. */
+function where(p: Progress, phase: keyof typeof PHASE_TEXT): string {
+  const label = nodesLabel(p.current);
+  const here: Record<keyof typeof PHASE_TEXT, string> = {
+    preflight: `${label} has not been touched.`,
+    drain: `${label} is cordoned; nothing was refreshed.`,
+    check: `${label} is cordoned; nothing was refreshed.`,
+    refresh: `${label} is cordoned; its refresh did not complete (snapd undoes a failed refresh).`,
+    wait: `${label} was refreshed but is not Ready on ${p.channel}; it is cordoned.`,
+    uncordon: `${label} runs ${p.channel} but is still cordoned.`,
+    record: `${label} runs ${p.channel}.`,
+    verify: 'Every node was upgraded; the verification workload was deleted.',
+  };
+  return [here[phase], elsewhere(p)].filter(Boolean).join(' ');
+}
+
+/** The nodes finished and the nodes not started. */
+function elsewhere(p: Progress): string {
+  const parts: string[] = [];
+  if (p.done.length > 0) parts.push(`Upgraded to ${p.channel}: ${p.done.join(', ')}.`);
+  if (p.pending.length > 0) parts.push(`Not started, still on the old version: ${p.pending.join(', ')}.`);
+  return parts.join(' ');
+}
+
+/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
+function controlFlow(err: unknown): boolean {
+  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
+}
+
+/**
+ * Runs a step; when it fails, asks what to do: retry the step (runs it again), roll the
+ * nodes back (after their refresh started; an approver must choose it), or stop.
+ */
+async function attempt<T>(run: RunContext, p: Progress, phase: keyof typeof PHASE_TEXT, pres: readonly UpgradePreflight[] | undefined, step: () => Promise<T>): Promise<T> {
+  const label = phase === 'verify' ? 'the cluster' : nodesLabel(p.current);
+  for (;;) {
+    let failure: unknown;
+    try {
+      return await step();
+    } catch (err) {
+      if (controlFlow(err)) throw err;
+      failure = err;
+    }
+    const refreshed = (phase === 'refresh' || phase === 'wait') && pres !== undefined && pres.length > 0;
+    const options: ChoiceOption[] = [{ id: 'retry', label: 'Retry the step', style: 'primary' }];
+    if (refreshed) options.push({ id: 'rollback', label: pres.length > 1 ? 'Roll back these nodes' : 'Roll back this node', style: 'danger', role: 'approver', destructive: true });
+    options.push({ id: 'stop', label: 'Stop' });
+    const back = refreshed ? ` Roll back: \`snap revert\` ${pres.map((x) => `${x.node} to ${x.fromVersion} (rev ${x.fromRevision})`).join(', ')} — an approver must choose it.` : '';
+    const choice = await run.choice({
+      title: `${PHASE_TEXT[phase]} failed on ${label}: retry, ${refreshed ? 'roll back ' : ''}or stop?`,
+      what: `${errorText(failure)}\n${where(p, phase)}${back}\nStop leaves the remaining nodes on the old version.`,
+      nodes: phase === 'verify' ? [] : p.current,
+      options,
+      onExpiry: 'expired',
+    });
+    if (choice === 'retry') continue;
+    const summary = `${PHASE_TEXT[phase]} failed on ${label}: ${errorText(failure)}`;
+    if (choice === 'rollback' && refreshed) {
+      try {
+        await rollbackNodes(run, pres);
+      } catch (err) {
+        if (controlFlow(err)) throw err;
+        throw new RunbookFailure(`The rollout stopped: ${summary}. Then the rollback of ${label} failed: ${errorText(err)}. ${label} is cordoned; check it by hand.`);
+      }
+      throw new RunbookFailure(
+        `The rollout stopped: ${summary}. ${label} was rolled back to ${pres.map((x) => `${x.fromVersion} (rev ${x.fromRevision})`).join(', ')} and is left cordoned: check it, then uncordon it. ${elsewhere(p)}`.trim(),
+      );
+    }
+    const why = choice === 'expired' ? 'Nobody decided in time, so the rollout stopped' : 'Stopped as asked';
+    throw new RunbookFailure(`${why}: ${summary}. ${where(p, phase)}`);
+  }
+}
+
+export default defineRunbook(
+  {
+    verb: 'upgrade-cluster',
+    usage: 'upgrade-cluster <channel> [--batch N] [--pause-after first|each|none]',
+    example: 'upgrade-cluster 1.23/stable --batch 2',
+    summary: 'Rolling upgrade of every node to the same or next minor: backup, control plane one at a time, workers in batches, verification workload',
+    positional: ['channel'],
+    flags: {
+      batch: { key: 'batch', type: 'string', describe: 'workers upgraded at once (default 1); never two of one failure domain' },
+      'pause-after': { key: 'pauseAfter', type: 'string', describe: 'wait for an approval after the first node (first, the default), after every node or batch (each), or never (none)' },
+    },
+    args: z.object({ channel: SnapChannel, batch: Count(1, 50).default(1), pauseAfter: PauseAfterArg.default('first') }),
+    mutating: true,
+    validate: (_args, cluster) => (linuxNodes(cluster).length > 0 ? undefined : `cluster ${cluster.name} has no Linux node to upgrade`),
+    precheck: async ({ channel }, ctx) => {
+      const nodes = linuxNodes(ctx.cluster).map((n) => n.name);
+      const problems = await Promise.all(
+        nodes.map(async (node) => {
+          const snap = await ctx.snap(node);
+          if (snap.tracking === channel) return undefined;
+          const check = nextMinorCheck(snap, channel);
+          return check.ok ? undefined : `${node}: ${check.message}`;
+        }),
+      );
+      const found = problems.filter((p): p is string => p !== undefined);
+      return found.length > 0 ? found.join(' ') : undefined;
+    },
+    plan: ({ channel, batch, pauseAfter }, cluster) => rolloutPlan(cluster, channel, rolloutBatches(rolloutNodes(cluster), batch), pauseAfter, verifyWorkloadName('<job>')),
+  },
+  async (run, { channel, batch, pauseAfter }) => {
+    const verifyName = verifyWorkloadName(run.jobId);
+
+    // 0. Where every node stands: nodes already on the channel are skipped.
+    const seen: NodeReading[] = await run.step(
+      "read every node's MicroK8s version",
+      async () => {
+        const out: NodeReading[] = [];
+        for (const n of linuxNodes(run.cluster)) {
+          const snap = await run.node(n.name).snap();
+          out.push({ node: n.name, version: snap.version, revision: snap.revision, tracking: snap.tracking, onTarget: snap.tracking === channel });
+        }
+        return out;
+      },
+      { describe: (r) => r.map((x) => `${x.node} ${x.version} (rev ${x.revision}, ${x.tracking})`).join('; ') },
+    );
+    const skipped = seen.filter((s) => s.onTarget).map((s) => s.node);
+    const todo = rolloutNodes(run.cluster).filter((n) => !skipped.includes(n.name));
+    const batches = rolloutBatches(todo, batch);
+    run.setPlan(rolloutPlan(run.cluster, channel, batches, pauseAfter, verifyName, skipped));
+
+    // The plan message: the order, what is skipped and why.
+    const win = windowsNodes(run.cluster);
+    const orderText = [
+      batches.length > 0 ? `Order: ${describeOrder(batches)}` : `Nothing to upgrade: every node already runs ${channel}`,
+      skipped.length > 0 ? `skipped, already on ${channel}: ${skipped.join(', ')}` : '',
+      win.length > 0 ? `not upgraded (Windows workers): ${win.join(', ')}` : '',
+      batches.length > 1 && pauseAfter !== 'none' ? `pause for an approval after ${pauseAfter === 'first' ? 'the first node' : 'every node or batch'}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    await run.step('plan the rollout', async () => orderText, { describe: (t) => t });
+    if (batches.length === 0) return;
+
+    // The plan is approved as shown; then re-read what it depended on.
+    if (run.cluster.policy.approvePlan) {
+      await run.approval({
+        title: `Upgrade cluster ${run.cluster.name} to ${channel}`,
+        what: `${orderText}. Each node: drain, refresh to ${channel}, wait until Ready, uncordon. A datastore backup first; the verification workload at the end.`,
+        nodes: todo.map((n) => n.name),
+        plan: run.plan(),
+      });
+      await run.step('re-check what the plan depended on', async () => {
+        const changed: string[] = [];
+        for (const s of seen) {
+          const snap = await run.node(s.node).snap();
+          if (snap.revision !== s.revision || snap.tracking !== s.tracking) changed.push(`${s.node} is now on ${snap.version} (rev ${snap.revision}, ${snap.tracking})`);
+        }
+        if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
+        return true;
+      });
+    }
+
+    // 1. A datastore backup before the first node (taken on a control-plane node, fetched, checksummed).
+    await run.step(
+      'back up the datastore',
+      async () => backupDatastore(run, batches.flat().find((n) => n.role === 'control-plane')?.name ?? (await pickController(run)).name),
+      { describe: (b) => `${b.node}: sha256 ${b.sha256} · ${b.bytes} bytes · kept at ${b.localPath}` },
+    );
+
+    // 2. Each node (or batch of workers) in turn: exactly the steps of `upgrade`.
+    const progress: Progress = { channel, done: [], current: [], pending: todo.map((n) => n.name) };
+    for (const [i, b] of batches.entries()) {
+      const names = b.map((n) => n.name);
+      progress.current = names;
+      progress.pending = progress.pending.filter((n) => !names.includes(n));
+      const pres = await attempt(run, progress, 'preflight', undefined, () => preflightStep(run, names, channel));
+      await upgradeNodes(run, pres, channel, (phase, step) => attempt(run, progress, phase, pres, step));
+      progress.done.push(...names);
+      progress.current = [];
+      if (pausesAfter(pauseAfter, i, batches.length)) {
+        const next = batches[i + 1]?.map((n) => n.name) ?? [];
+        await run.approval({
+          title: `Go on with the rollout after ${nodesLabel(names)}?`,
+          what: `${nodesLabel(names)} now ${names.length > 1 ? 'run' : 'runs'} ${channel}, Ready and uncordoned. Check it (workloads, logs) before going on. Next: ${nodesLabel(next)}${progress.pending.length > next.length ? `; then ${progress.pending.filter((n) => !next.includes(n)).join(', ')}` : ''}.`,
+          nodes: progress.pending,
+        });
+      }
+    }
+
+    // 3. The verification workload: a new deployment answers on every node's NodePort.
+    await attempt(run, progress, 'verify', undefined, () => runVerifyWorkload(run, verifyName));
+
+    // 4. The final word: which node runs what, and what is cordoned.
+    await run.step(
+      'report the final state',
+      async () => {
+        const state = await clusterState(run);
+        await run.say({ text: `Rollout to ${channel} done. ${state}`, body: `*Rollout to ${channel} done.*\n${state.split('; ').join('\n')}` });
+        return state;
+      },
+      { describe: () => `upgraded: ${progress.done.join(', ')}${skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : ''}` },
+    );
+  },
+  { describeState: (run) => clusterState(run) },
+);

@@ -1,0 +1,245 @@
+/**
+ * The seed's verification workload, "通过部署新工作负载进行验证": deploy microbot, scale it
+ * to one more replica than there are nodes, expose it as a NodePort service, curl the
+ * NodePort on every node (curl runs on the node, over SSH), report which pod answered each
+ * request, require answers from more than one pod, and delete the workload — always, also
+ * when a step failed. Used by `verify` and at the end of `upgrade-cluster`.
+ */
+import type { ClusterConfig } from '../config/inventory.ts';
+import { errorText, type RunContext } from '../engine/context.ts';
+import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
+import type { PlanStep } from '../engine/runbook.ts';
+import { OutputParseError, excerpt } from '../microk8s/errors.ts';
+import { parsePods } from '../microk8s/parse-kubectl.ts';
+import { CommandFailedError } from '../ssh/errors.ts';
+import type { ExecResult } from '../ssh/types.ts';
+import { pickController } from './controller.ts';
+
+export const VERIFY_IMAGE = 'dontrebootme/microbot:v1';
+/** curl requests per node (the seed curls each node once or twice). */
+export const REQUESTS_PER_NODE = 2;
+const CURL_MAX_TIME_S = 5;
+
+/** A name unique to the job, so two verifications never share a workload. */
+export function verifyWorkloadName(jobId: string): string {
+  return `microbot-verify-${jobId}`;
+}
+
+export type VerifyAnswer = {
+  node: string;
+  url: string;
+  /** The pod that answered (`Container hostname:`), or null when the request failed. */
+  pod: string | null;
+  error: string | null;
+};
+
+export type VerifyReport = {
+  name: string;
+  nodePort: number;
+  answers: VerifyAnswer[];
+  /** Different pods that answered. */
+  pods: string[];
+};
+
+/** `http://<host>:<port>/`, with IPv6 literals bracketed. */
+export function nodePortUrl(host: string, port: number): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${h}:${port}/`;
+}
+
+/** The pod name in microbot's page: `<p class="centered">Container hostname: microbot-…</p>`. */
+export function answeringPod(page: string): string | undefined {
+  return /Container hostname:\s*([A-Za-z0-9][A-Za-z0-9.-]*)/.exec(page)?.[1];
+}
+
+const CURL_EXIT: Record<number, string> = {
+  6: 'could not resolve the host',
+  7: 'connection refused',
+  28: `no answer within ${CURL_MAX_TIME_S} s`,
+  52: 'empty reply',
+  56: 'connection reset',
+};
+
+/** `microk8s kubectl get svc NAME -o json` → the service's NodePort. */
+export function parseNodePort(text: string, name: string): number {
+  const cmd = `microk8s kubectl get svc ${name} -o json`;
+  let svc: { kind?: unknown; spec?: { ports?: Array<{ nodePort?: unknown }> } };
+  try {
+    svc = JSON.parse(text) as typeof svc;
+  } catch {
+    throw OutputParseError.of(cmd, 'a Service as JSON', text);
+  }
+  const port = svc.spec?.ports?.map((p) => p.nodePort).find((p): p is number => typeof p === 'number');
+  if (svc.kind !== 'Service' || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw OutputParseError.of(cmd, 'a Service with a nodePort', text);
+  }
+  return port;
+}
+
+function linuxNodes(cluster: ClusterConfig) {
+  return cluster.nodes.filter((n) => n.os !== 'windows');
+}
+
+/** The plan lines of the verification (dry run, plan gate). */
+export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
+  const controller = cluster.nodes.find((n) => n.role === 'control-plane')?.name;
+  const k = 'microk8s kubectl';
+  const nodes = linuxNodes(cluster);
+  return [
+    {
+      title: `create the verification workload ${name}`,
+      ...(controller ? { node: controller } : {}),
+      commands: [`${k} create deploy --image ${VERIFY_IMAGE} ${name}`, `${k} scale deploy ${name} --replicas ${cluster.nodes.length + 1}`, `${k} expose deploy ${name} --port 80 --type NodePort`],
+    },
+    { title: `wait for the ${name} pods to run`, ...(controller ? { node: controller } : {}), commands: [`${k} rollout status deploy/${name} --timeout=<readyTimeout>`, `${k} get pods -l app=${name} -o json`] },
+    { title: `read the NodePort of ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} get svc ${name} -o json`] },
+    {
+      title: `curl the NodePort of ${name} from every node`,
+      commands: nodes.map((n) => `on ${n.name}: curl --silent --max-time ${CURL_MAX_TIME_S} ${nodePortUrl(n.host, 0).replace(':0/', ':<nodePort>/')} (×${REQUESTS_PER_NODE})`),
+    },
+    { title: `delete the verification workload ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} delete svc ${name} --ignore-not-found`, `${k} delete deploy ${name} --ignore-not-found`] },
+  ];
+}
+
+async function kubectl(run: RunContext, node: string, args: string[], timeoutMs?: number): Promise<ExecResult> {
+  return run.node(node).shell.exec(['microk8s', 'kubectl', ...args], { privileged: true, ...(timeoutMs ? { timeoutMs } : {}) });
+}
+
+function alreadyExists(err: unknown): boolean {
+  return err instanceof CommandFailedError && /already exists/.test(err.stderrTail);
+}
+
+/** Deletes the service and the deployment (their pods go with it); fine when they are gone already. */
+async function deleteWorkload(run: RunContext, name: string): Promise<string> {
+  const controller = await pickController(run);
+  const svc = await kubectl(run, controller.name, ['delete', 'svc', name, '--ignore-not-found']);
+  const deploy = await kubectl(run, controller.name, ['delete', 'deploy', name, '--ignore-not-found']);
+  const said = `${svc.stdout}${deploy.stdout}`.trim().split('\n').filter(Boolean);
+  return said.length > 0 ? said.join('; ') : 'nothing left to delete';
+}
+
+/**
+ * Runs the verification as durable steps and returns what answered. A failed check throws
+ * (after the workload is deleted): a RunbookFailure saying which node got which answer.
+ */
+export async function runVerifyWorkload(run: RunContext, name: string): Promise<VerifyReport> {
+  let report: VerifyReport | undefined;
+  let failure: unknown;
+  try {
+    report = await verifySteps(run, name);
+  } catch (err) {
+    failure = err;
+  }
+  try {
+    await cleanUp(run, name);
+  } catch (err) {
+    if (failure === undefined || err instanceof StopRunbook) throw err;
+    throw new RunbookFailure(`${errorText(failure)} Deleting the verification workload failed too: ${errorText(err)}. Delete it by hand: \`microk8s kubectl delete svc,deploy ${name}\`.`);
+  }
+  if (failure !== undefined || report === undefined) throw failure;
+  return report;
+}
+
+async function verifySteps(run: RunContext, name: string): Promise<VerifyReport> {
+  const readySeconds = Math.ceil(run.cluster.policy.readyTimeout / 1000);
+  {
+    const created = await run.step(
+      `create the verification workload ${name}`,
+      async () => {
+        const controller = await pickController(run);
+        const replicas = controller.nodes.length + 1;
+        try {
+          await kubectl(run, controller.name, ['create', 'deploy', '--image', VERIFY_IMAGE, name]);
+        } catch (err) {
+          if (!alreadyExists(err)) throw err; // a re-run of this step: it is there
+        }
+        await kubectl(run, controller.name, ['scale', 'deploy', name, '--replicas', String(replicas)]);
+        try {
+          await kubectl(run, controller.name, ['expose', 'deploy', name, '--port', '80', '--type', 'NodePort']);
+        } catch (err) {
+          if (!alreadyExists(err)) throw err;
+        }
+        return { controller: controller.name, replicas };
+      },
+      { describe: (c) => `deployment ${name} (${VERIFY_IMAGE}) scaled to ${c.replicas} replicas (one more than the nodes), exposed as a NodePort service` },
+    );
+
+    await run.step(
+      `wait for the ${created.replicas} ${name} pods to run`,
+      async () => {
+        await kubectl(run, created.controller, ['rollout', 'status', `deploy/${name}`, `--timeout=${readySeconds}s`], (readySeconds + 60) * 1000);
+        const r = await kubectl(run, created.controller, ['get', 'pods', '-l', `app=${name}`, '-o', 'json']);
+        const running = parsePods(r.stdout).filter((p) => p.phase === 'Running');
+        if (running.length < created.replicas) {
+          throw new RunbookFailure(`Only ${running.length} of ${created.replicas} ${name} pods are Running after the rollout.`);
+        }
+        return running.map((p) => `${p.name}@${p.node ?? '?'}`);
+      },
+      { describe: (pods) => pods.map((p) => p.replace('@', ' on ')).join(', ') },
+    );
+
+    const nodePort = await run.step(`read the NodePort of ${name}`, async () => parseNodePort((await kubectl(run, created.controller, ['get', 'svc', name, '-o', 'json'])).stdout, name), {
+      describe: (p) => `NodePort ${p}`,
+    });
+
+    return await run.step(
+      `curl the NodePort of ${name} from every node`,
+      async (): Promise<VerifyReport> => {
+        const answers: VerifyAnswer[] = [];
+        for (const n of linuxNodes(run.cluster)) {
+          const url = nodePortUrl(n.host, nodePort);
+          for (let i = 0; i < REQUESTS_PER_NODE; i++) {
+            try {
+              const r = await run.node(n.name).shell.exec(['curl', '--silent', '--max-time', String(CURL_MAX_TIME_S), url], { timeoutMs: (CURL_MAX_TIME_S + 10) * 1000 });
+              const pod = answeringPod(r.stdout);
+              answers.push(pod ? { node: n.name, url, pod, error: null } : { node: n.name, url, pod: null, error: `no "Container hostname:" in the answer (${excerpt(r.stdout, 80)})` });
+            } catch (err) {
+              const why = err instanceof CommandFailedError && err.code !== null && CURL_EXIT[err.code] ? `curl exit ${err.code}: ${CURL_EXIT[err.code]}` : errorText(err);
+              answers.push({ node: n.name, url, pod: null, error: why });
+            }
+          }
+        }
+        const pods = [...new Set(answers.flatMap((a) => (a.pod ? [a.pod] : [])))];
+        const report: VerifyReport = { name, nodePort, answers, pods };
+        const silent = linuxNodes(run.cluster).filter((n) => !answers.some((a) => a.node === n.name && a.pod));
+        if (silent.length > 0 || pods.length < 2) {
+          const problem =
+            silent.length > 0
+              ? `no pod answered on ${silent.map((n) => n.name).join(', ')}`
+              : `only ${pods.length === 0 ? 'no pod' : `one pod (${pods[0]})`} answered ${answers.length} requests: the service does not spread the load`;
+          throw new RunbookFailure(`The verification workload failed: ${problem}. Answers: ${describeAnswers(report)}.`);
+        }
+        return report;
+      },
+      { describe: (r) => `${describeAnswers(r)} — ${r.pods.length} different pods answered ${r.answers.length} requests` },
+    );
+  }
+}
+
+/** `k8s-1: pod-a, pod-b · k8s-2: pod-c, (curl exit 7: connection refused)` */
+export function describeAnswers(r: VerifyReport): string {
+  const byNode = new Map<string, string[]>();
+  for (const a of r.answers) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.pod ?? `(${a.error ?? 'no answer'})`]);
+  return [...byNode].map(([node, got]) => `${node}: ${got.join(', ')}`).join(' · ');
+}
+
+/**
+ * The cleanup step, run whatever happened before it. A cancelled job refuses new steps, so
+ * then the (idempotent) deletion runs outside a step, and the cancel goes on.
+ */
+async function cleanUp(run: RunContext, name: string): Promise<void> {
+  try {
+    await run.step(`delete the verification workload ${name}`, () => deleteWorkload(run, name), { describe: (r) => r });
+  } catch (err) {
+    if (err instanceof StopRunbook && err.state === 'cancelled') {
+      try {
+        await deleteWorkload(run, name);
+        await run.say(`Deleted the verification workload ${name} before stopping.`);
+      } catch (inner) {
+        await run.say(`Could not delete the verification workload ${name}: ${errorText(inner)}. Delete it by hand: \`microk8s kubectl delete svc,deploy ${name}\`.`);
+      }
+      throw err;
+    }
+    throw err;
+  }
+}
