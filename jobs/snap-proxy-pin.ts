@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ProxyPin, snapProxyConfigured, splitPin } from '../src/commands/ops-verbs.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { describeOverrides, overrideFor, pinChannel, pinPlanStep } from '../src/ops/snap-proxy.ts';
+import { checkPinFromNode, describeOverrides, overrideFor, pinChannel, pinPlanStep } from '../src/ops/snap-proxy.ts';
 
 function parts(pin: string): { channel: string; revision: string } {
   const p = splitPin(pin);
@@ -26,7 +26,11 @@ export default defineRunbook(
     validate: (_args, cluster) => snapProxyConfigured(cluster),
     plan: ({ pin }) => {
       const { channel, revision } = parts(pin);
-      return [{ title: 'read the overrides on the Snap Store Proxy', node: 'snap-proxy', commands: ['sudo snap-proxy list-overrides microk8s'] }, pinPlanStep(channel, revision)];
+      return [
+        { title: 'read the overrides on the Snap Store Proxy', node: 'snap-proxy', commands: ['sudo snap-proxy list-overrides microk8s'] },
+        pinPlanStep(channel, revision),
+        { title: 'check the pin from a node that uses the proxy', commands: ['sudo snap-proxy status', 'snap get core proxy.store (each node, until one uses the proxy)', 'snap info microk8s'] },
+      ];
     },
   },
   async (run, { pin }) => {
@@ -49,6 +53,9 @@ export default defineRunbook(
     }
     await run.step(`pin ${channel} to revision ${revision} on the Snap Store Proxy`, () => pinChannel(run, channel, revision), {
       describe: (r) => (r.changed ? `pinned${r.previous ? ` (was ${r.previous})` : ''}${r.upstream ? `; upstream serves ${r.upstream}` : ''}` : 'already pinned'),
+    });
+    await run.step(`check the pin from a node that uses the proxy`, () => checkPinFromNode(run, channel, revision), {
+      describe: (c) => (c.node ? `snap info microk8s on ${c.node}: ${channel} → ${c.revision}` : 'no node uses the proxy yet: the pin applies to nodes once they do (`snap-proxy connect <node>`)'),
     });
   },
   {

@@ -108,6 +108,45 @@ export async function connectNode(run: RunContext, node: string, proxy: ProxyIde
   return { assertionBytes: bytes, skipped: false };
 }
 
+/** `stable` → `latest/stable`: the name `snap info` gives a channel. */
+function snapInfoName(channel: string): string {
+  return channel.includes('/') ? channel : `latest/${channel}`;
+}
+
+export interface PinCheck {
+  /** The node that was asked, or null when no node uses the proxy. */
+  node: string | null;
+  /** What `snap info microk8s` on it shows for the channel. */
+  revision: string | null;
+  [key: string]: string | null;
+}
+
+/**
+ * The seed's "Control upgrades" step 3: from a node that uses the proxy, `snap info microk8s`
+ * must show the pinned revision on the channel. A node that cannot be read is skipped; none
+ * using the proxy is not an error (the pin applies once nodes are connected).
+ */
+export async function checkPinFromNode(run: RunContext, channel: string, revision: string): Promise<PinCheck> {
+  const { storeId } = await run.snapProxy().status();
+  for (const n of run.cluster.nodes) {
+    let store: string | undefined;
+    try {
+      store = await nodeProxyStore(run, n.name);
+    } catch {
+      continue; // unreachable: try the next one
+    }
+    if (store !== storeId) continue;
+    const shown = (await run.node(n.name).snapInfo()).channels[snapInfoName(channel)]?.revision ?? null;
+    if (shown !== revision) {
+      throw new RunbookFailure(
+        `The proxy pins ${channel} to revision ${revision}, but \`snap info microk8s\` on ${n.name} (which uses the proxy) shows ${shown ?? 'no revision'} for it. The pin is in place on the proxy; check the node's store settings.`,
+      );
+    }
+    return { node: n.name, revision: shown };
+  }
+  return { node: null, revision: null };
+}
+
 /** The plan line of a pin (also used by `upgrade-cluster --pin`). */
 export function pinPlanStep(channel: string, revision: string): PlanStep {
   return {

@@ -191,7 +191,7 @@ function info(ctx: CommandContext, args: string[]): CommandResult {
     let open = false;
     for (const risk of RISKS) {
       const chName = `${track}/${risk}`;
-      const rel = CHANNELS[chName];
+      const rel = proxyResolve(ctx, chName)?.release ?? CHANNELS[chName];
       if (rel) {
         rows.push({ indent: '  ', name: chName, version: rel.version, released: rel.released, revision: `(${rel.revision})`, size: `${rel.sizeMb}MB`, notes: 'classic' });
         open = true;

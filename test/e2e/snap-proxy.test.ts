@@ -86,6 +86,14 @@ describe('snap-proxy verbs through Slack', () => {
     expect(JSON.stringify(r.body.blocks)).toContain('k8s-1: public Snap Store');
   });
 
+  it('a pin with no node using the proxy yet says so; unpin puts it back', async () => {
+    const id = await approved('snap-proxy pin 1.22/edge=2645');
+    expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('check the pin from a node') && m.text.includes('no node uses the proxy yet'))).toBe(true);
+    expect(proxyState().overrides.get('1.22/edge')?.revision).toBe(2645);
+    await approved('snap-proxy unpin 1.22/edge');
+    expect(proxyState().overrides.size).toBe(0);
+  });
+
   it('connect points a node at the proxy: store assertion acked from a temp file, proxy.store set and checked', async () => {
     const from = h.sim.commandLog.length;
     const id = await approved('snap-proxy connect k8s-1');
@@ -119,6 +127,8 @@ describe('snap-proxy verbs through Slack', () => {
     const id = await approved('snap-proxy pin 1.23/stable=2906');
     expect(proxyState().overrides.get('1.23/stable')).toEqual({ revision: 2906, arch: 'amd64' });
     expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('pin 1.23/stable to revision 2906') && m.text.includes('upstream serves 2948'))).toBe(true);
+    // seed step 3: a node that uses the proxy sees the pinned revision in `snap info`
+    expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('snap info microk8s on k8s-1: 1.23/stable → 2906'))).toBe(true);
 
     // the same pin again: nothing to approve, nothing run on the proxy but the read
     const from = h.sim.commandLog.length;

@@ -83,6 +83,11 @@ describe('simulated Snap Store Proxy host', () => {
     expect((await k1.exec('snap get core proxy.store')).stdout).toBe(`${storeId}\n`);
 
     await proxy.exec(`${SUDO}snap-proxy override microk8s 1.23/stable=2906`);
+    // seed step 3: the node's channel table shows the pinned revision, another node's shows upstream
+    expect((await k1.exec('snap info microk8s')).stdout).toMatch(/\n {2}1\.23\/stable: +v1\.23\.1 +\S+ +\(2906\) /);
+    const k3 = await connect(cluster, 'k8s-3', { privateKey: files.privateKey });
+    expect((await k3.exec('snap info microk8s')).stdout).toMatch(/\n {2}1\.23\/stable: +v1\.23\.3 +\S+ +\(2948\) /);
+    k3.close();
     const refresh = await k1.exec(`${SUDO}snap refresh microk8s --channel=1.23/stable`);
     expect(refresh).toMatchObject({ code: 0, stdout: 'microk8s (1.23/stable) v1.23.1 from Canonical** refreshed\n' });
     expect(cluster.state.node('k8s-1').revision).toBe(2906);
