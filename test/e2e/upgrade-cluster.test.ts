@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCluster, SimCommandRecord, SimNodeSpec } from '../../src/sim/index.ts';
+import { addDisruptionBudget, removeDisruptionBudget } from '../../src/sim/disruption.ts';
 import { failConfigureHook, setNotReadyAfterRefresh } from '../../src/sim/refresh-faults.ts';
 import { workloadStore } from '../../src/sim/workloads.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
@@ -35,6 +36,7 @@ const CLUSTERS = [
   { name: 'retry', channel: 'C0RETRY0001' },
   { name: 'stop', channel: 'C0STOP00001' },
   { name: 'back', channel: 'C0BACK00001' },
+  { name: 'pdb', channel: 'C0PDB000001', nodes: NODES.slice(0, 3), policy: { ...POLICY, drainTimeout: '1s' } },
 ];
 
 /** Commands since `from`, sudo prefix stripped, as `node: words`. */
@@ -73,7 +75,7 @@ describe('upgrade-cluster through Slack', () => {
   const thread = (id: string) => h.thread(id).map((m) => m.text).join('\n');
 
   beforeAll(async () => {
-    h = await startHarness({ clusters: CLUSTERS.map((c) => ({ nodes: NODES, ...c, policy: POLICY })) });
+    h = await startHarness({ clusters: CLUSTERS.map((c) => ({ nodes: NODES, policy: POLICY, ...c })) });
   });
   afterAll(async () => {
     await h?.stop();
@@ -260,6 +262,31 @@ describe('upgrade-cluster through Slack', () => {
       if (n.name !== 'k8s-2') expect(refreshes(s, n.name, from), n.name).toHaveLength(1);
     }
     expect(thread(id)).toContain('the refresh failed on k8s-2: retry, roll back or stop? — chose Retry the step');
+  });
+
+  it('a drain held up by a PodDisruptionBudget stops at that node (nothing refreshed: retry or stop); Retry after the budget is lifted goes on', async () => {
+    const s = sim('pdb');
+    const from = s.commandLog.length;
+    s.state.addPod({ name: 'db-0', app: 'db', owner: { kind: 'StatefulSet', name: 'db' }, nodeName: 'k8s-2' });
+    addDisruptionBudget(s.state, { namespace: 'default', name: 'db', matchLabels: { app: 'db' }, retryMs: 300 });
+    const id = await start(`upgrade-cluster ${TO} --pause-after none`, 'C0PDB000001');
+    const retry = await h.waitButton(id, 'Retry the step', 30_000);
+    const gate = h.thread(id).find((m) => m.ts === retry.messageTs)!;
+    expect(gate.text).toContain('the drain failed on k8s-2');
+    expect(gate.buttons.map((b) => b.label)).toEqual(['Retry the step', 'Stop']); // nothing was refreshed: no rollback
+    const body = JSON.stringify(gate.blocks);
+    expect(body).toContain('error when evicting pods/\\"db-0\\" -n \\"default\\" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.');
+    expect(body).toContain('global timeout reached: 1s');
+    expect(body).toContain('k8s-2 is cordoned; nothing was refreshed.');
+    expect(s.state.node('k8s-2').version).toBe('v1.22.3');
+    expect(refreshes(s, 'k8s-3', from)).toHaveLength(0);
+
+    removeDisruptionBudget(s.state, 'db');
+    await h.click(alice, retry, undefined, 'C0PDB000001');
+    await h.waitState(id, 'succeeded', 30_000);
+    expect(['k8s-1', 'k8s-2', 'k8s-3'].map((n) => s.state.node(n).version)).toEqual(['v1.23.3', 'v1.23.3', 'v1.23.3']);
+    expect(s.state.podsOn('k8s-2').some((p) => p.name === 'db-0')).toBe(false);
+    expect(ran(s, from).filter((r) => r.argv.includes('drain') && r.argv.includes('k8s-2'))).toHaveLength(2);
   });
 
   it('Stop leaves the rest on the old version and the final message lists versions and what is cordoned', async () => {

@@ -1,0 +1,118 @@
+/**
+ * The rolling cluster upgrade (`upgrade-cluster 1.23/stable`) on 3 and 20 simulated nodes,
+ * with the simulator's latencies set to realistic values scaled ×0.01 (drain 2 s → 20 ms,
+ * refresh 5 s → 50 ms, NotReady while the services restart 3 s → 30 ms; no per-command
+ * jitter). Measured from the plan's Approve click to `succeeded` (fake Slack's receipt
+ * times), the verification workload included:
+ *
+ *   wall ÷ critical path: the critical path is the time during which at least one simulated
+ *     command was running (the union of the commands' [start, start + duration] intervals),
+ *     so commands a batch runs side by side count once. With --batch 1 it equals their sum.
+ *   Ready → noticed: from the moment a node turns Ready again after its refresh (the
+ *     simulator's restart deadline, a state timestamp) to the end of the runbook's
+ *     `wait for … to be Ready` step (the job's checkpoint) — how long the bot takes to see it.
+ *
+ * Prints the figures; asserts nothing.
+ */
+import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
+import type { Harness } from '../test/support/harness.ts';
+import { USERS } from '../test/support/harness.ts';
+import { callAt, log, ms, ratio, spread, stats, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
+
+const SCALE = 0.01;
+const LATENCY: Partial<SimLatency> = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
+const CHANNEL = '1.23/stable';
+
+function nodes(count: number): SimNodeSpec[] {
+  const out: SimNodeSpec[] = [];
+  for (let i = 1; i <= Math.min(3, count); i++) out.push({ name: `k8s-${i}`, failureDomain: i });
+  // workers spread over four failure domains
+  for (let i = 1; i <= count - 3; i++) out.push({ name: `w${i}`, role: 'worker', failureDomain: 1 + (i % 4) });
+  return out;
+}
+
+interface Scenario {
+  nodes: number;
+  batch: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { nodes: 3, batch: 1 },
+  { nodes: 20, batch: 1 },
+  { nodes: 20, batch: 4 },
+];
+
+interface RunResult {
+  wall: number;
+  criticalPath: number;
+  sum: number;
+  commands: number;
+  /** Per wait step: its end minus the latest Ready time of its nodes. */
+  notice: number[];
+}
+
+/** Length of the union of [start, end) intervals. */
+function unionLength(intervals: Array<[number, number]>): number {
+  const sorted = intervals.toSorted((a, b) => a[0] - b[0]);
+  let total = 0;
+  let curStart = Number.NEGATIVE_INFINITY;
+  let curEnd = Number.NEGATIVE_INFINITY;
+  for (const [s, e] of sorted) {
+    if (s > curEnd) {
+      if (curEnd > curStart) total += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else curEnd = Math.max(curEnd, e);
+  }
+  if (curEnd > curStart) total += curEnd - curStart;
+  return total;
+}
+
+async function rollout(h: Harness, batch: number): Promise<RunResult> {
+  const res = await h.command(USERS.alice, `upgrade-cluster ${CHANNEL} --batch ${batch} --pause-after none`);
+  const jobId = res.jobId;
+  if (!jobId) throw new Error(`bench: upgrade-cluster was not queued: ${res.text}`);
+  const approve = await h.waitButton(jobId, 'Approve', 60_000);
+  await waitParked(h, jobId, 60_000);
+  const clickAt = Date.now();
+  await h.click(USERS.bob, approve);
+  await h.waitState(jobId, 'succeeded', 300_000);
+  const doneAt = callAt(h, 'chat.update', (text) => text.startsWith(`job ${jobId} `) && text.endsWith(' · succeeded'), clickAt);
+  if (doneAt === undefined) throw new Error(`bench: job ${jobId}'s end was not seen on the fake Slack`);
+  const recs = h.sim.commandLog.filter((r) => r.startedAt >= clickAt && r.startedAt <= doneAt);
+  const intervals = recs.map((r): [number, number] => [r.startedAt, r.startedAt + r.durationMs]);
+
+  const job = await h.app.queue.get(jobId);
+  if (!job) throw new Error(`bench: job ${jobId} is gone`);
+  const notice: number[] = [];
+  for (const step of Object.values(job.data.steps)) {
+    const m = /^wait for (.+) to be Ready on /.exec(step.title);
+    if (!m?.[1] || step.endedAt === undefined) continue;
+    const readyAt = Math.max(...m[1].split(', ').map((n) => h.sim.state.node(n).restartingUntil));
+    notice.push(step.endedAt - readyAt);
+  }
+  return { wall: doneAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
+}
+
+async function run(): Promise<Row[]> {
+  const rows: Row[] = [];
+  log(`  latencies ×${SCALE}: drain ${LATENCY.drainMs} ms, refresh ${LATENCY.refreshMs} ms, NotReady after restart ${LATENCY.restartMs} ms, no per-command jitter`);
+  for (const sc of SCENARIOS) {
+    await withHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: nodes(sc.nodes), policy: { readyTimeout: '60s', drainTimeout: '60s' } }], latency: LATENCY }, async (h) => {
+      const r = await rollout(h, sc.batch);
+      const n = stats(r.notice);
+      const label = `${sc.nodes} nodes, --batch ${sc.batch}`;
+      log(
+        `  ${label}: approval→succeeded ${ms(r.wall)} wall; simulated critical path ${ms(r.criticalPath)} (sum ${ms(r.sum)}, ${r.commands} commands) → ${ratio(r.wall / r.criticalPath)}; ` +
+          `Ready→noticed ${spread(n)} over ${n.n} wait steps`,
+      );
+      rows.push(
+        { bench: 'rolling', figure: `${label}: wall / simulated critical path`, value: ratio(r.wall / r.criticalPath), note: `${ms(r.wall)} wall vs ${ms(r.criticalPath)} (command sum ${ms(r.sum)}, ${r.commands} commands)` },
+        { bench: 'rolling', figure: `${label}: node Ready → wait step ends, p50`, value: ms(n.p50), n: n.n, note: `max ${ms(n.max)}` },
+      );
+    });
+  }
+  return rows;
+}
+
+export const rollingUpgrade: Benchmark = { name: 'rolling', title: `Rolling \`upgrade-cluster ${CHANNEL}\` on 3 and 20 nodes (latencies ×${SCALE})`, run };
