@@ -1,5 +1,6 @@
 import { DelayedError } from 'bullmq';
 import * as z from 'zod';
+import { SnapRevision, snapProxyConfigured } from '../src/commands/ops-verbs.ts';
 import { Count, SnapChannel } from '../src/commands/validators.ts';
 import type { ClusterConfig } from '../src/config/inventory.ts';
 import { errorText, type RunContext } from '../src/engine/context.ts';
@@ -12,6 +13,7 @@ import { backupDatastore } from '../src/ops/backup.ts';
 import { pickController } from '../src/ops/controller.ts';
 import { nodesLabel, preflightStep, rollbackNodes, upgradeNodes, type UpgradePhase } from '../src/ops/node-upgrade.ts';
 import { describeOrder, rolloutBatches, type RolloutNode } from '../src/ops/rollout-order.ts';
+import { describeRolloutPin, pinForRollout, pinPlanStep } from '../src/ops/snap-proxy.ts';
 import type { UpgradePreflight } from '../src/ops/upgrade.ts';
 import { runVerifyWorkload, verifyPlan, verifyWorkloadName } from '../src/ops/verify-workload.ts';
 
@@ -96,6 +98,11 @@ function rolloutPlan(cluster: ClusterConfig, channel: string, batches: readonly 
   const win = windowsNodes(cluster);
   if (win.length > 0) plan.push({ title: `not upgraded (Windows workers are not snap nodes): ${win.join(', ')}`, commands: [] });
   return plan;
+}
+
+/** `--pin`: the pin step goes before the backup, the first change the rollout makes. */
+function withPin(plan: PlanStep[], channel: string, pin: string | undefined): PlanStep[] {
+  return pin === undefined ? plan : [...plan.slice(0, 1), pinPlanStep(channel, pin), ...plan.slice(1)];
 }
 
 /** One line per node — version, revision, channel, Ready, cordoned — then what is cordoned. */
@@ -225,17 +232,19 @@ async function attempt<T>(run: RunContext, p: Progress, phase: keyof typeof PHAS
 export default defineRunbook(
   {
     verb: 'upgrade-cluster',
-    usage: 'upgrade-cluster <channel> [--batch N] [--pause-after first|each|none]',
+    usage: 'upgrade-cluster <channel> [--batch N] [--pause-after first|each|none] [--pin <revision>]',
     example: 'upgrade-cluster 1.23/stable --batch 2',
     summary: 'Rolling upgrade of every node to the same or next minor: backup, control plane one at a time, workers in batches, verification workload',
     positional: ['channel'],
     flags: {
       batch: { key: 'batch', type: 'string', describe: 'workers upgraded at once (default 1); never two of one failure domain' },
       'pause-after': { key: 'pauseAfter', type: 'string', describe: 'wait for an approval after the first node (first, the default), after every node or batch (each), or never (none)' },
+      pin: { key: 'pin', type: 'string', describe: "pin <channel> to this snap revision on the cluster's Snap Store Proxy before the first node, so unattended refreshes cannot drift mid-rollout" },
     },
-    args: z.object({ channel: SnapChannel, batch: Count(1, 50).default(1), pauseAfter: PauseAfterArg.default('first') }),
+    args: z.object({ channel: SnapChannel, batch: Count(1, 50).default(1), pauseAfter: PauseAfterArg.default('first'), pin: SnapRevision.optional() }),
     mutating: true,
-    validate: (_args, cluster) => (linuxNodes(cluster).length > 0 ? undefined : `cluster ${cluster.name} has no Linux node to upgrade`),
+    validate: ({ pin }, cluster) =>
+      (linuxNodes(cluster).length > 0 ? undefined : `cluster ${cluster.name} has no Linux node to upgrade`) ?? (pin !== undefined ? snapProxyConfigured(cluster) : undefined),
     precheck: async ({ channel }, ctx) => {
       const nodes = linuxNodes(ctx.cluster).map((n) => n.name);
       const problems = await Promise.all(
@@ -249,9 +258,9 @@ export default defineRunbook(
       const found = problems.filter((p): p is string => p !== undefined);
       return found.length > 0 ? found.join(' ') : undefined;
     },
-    plan: ({ channel, batch, pauseAfter }, cluster) => rolloutPlan(cluster, channel, rolloutBatches(rolloutNodes(cluster), batch), pauseAfter, verifyWorkloadName('<job>')),
+    plan: ({ channel, batch, pauseAfter, pin }, cluster) => withPin(rolloutPlan(cluster, channel, rolloutBatches(rolloutNodes(cluster), batch), pauseAfter, verifyWorkloadName('<job>')), channel, pin),
   },
-  async (run, { channel, batch, pauseAfter }) => {
+  async (run, { channel, batch, pauseAfter, pin }) => {
     const verifyName = verifyWorkloadName(run.jobId);
 
     // 0. Where every node stands: nodes already on the channel are skipped.
@@ -270,7 +279,7 @@ export default defineRunbook(
     const skipped = seen.filter((s) => s.onTarget).map((s) => s.node);
     const todo = rolloutNodes(run.cluster).filter((n) => !skipped.includes(n.name));
     const batches = rolloutBatches(todo, batch);
-    run.setPlan(rolloutPlan(run.cluster, channel, batches, pauseAfter, verifyName, skipped));
+    run.setPlan(withPin(rolloutPlan(run.cluster, channel, batches, pauseAfter, verifyName, skipped), channel, pin));
 
     // The plan message: the order, what is skipped and why.
     const win = windowsNodes(run.cluster);
@@ -279,6 +288,7 @@ export default defineRunbook(
       skipped.length > 0 ? `skipped, already on ${channel}: ${skipped.join(', ')}` : '',
       win.length > 0 ? `not upgraded (Windows workers): ${win.join(', ')}` : '',
       batches.length > 1 && pauseAfter !== 'none' ? `pause for an approval after ${pauseAfter === 'first' ? 'the first node' : 'every node or batch'}` : '',
+      pin !== undefined ? `pin ${channel} to revision ${pin} on the Snap Store Proxy first` : '',
     ]
       .filter(Boolean)
       .join('; ');
@@ -302,6 +312,11 @@ export default defineRunbook(
         if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
         return true;
       });
+    }
+
+    // 0b. --pin: hold the target channel at one revision on the Snap Store Proxy before anything changes.
+    if (pin !== undefined) {
+      await run.step(`pin ${channel} to revision ${pin} on the Snap Store Proxy`, () => pinForRollout(run, channel, pin, todo.map((n) => n.name)), { describe: describeRolloutPin });
     }
 
     // 1. A datastore backup before the first node (taken on a control-plane node, fetched, checksummed).

@@ -147,6 +147,39 @@ export async function checkPinFromNode(run: RunContext, channel: string, revisio
   return { node: null, revision: null };
 }
 
+export interface RolloutPin {
+  channel: string;
+  revision: string;
+  previous: string | null;
+  upstream: string | null;
+  changed: boolean;
+  /** Nodes whose snapd does not use the proxy: the pin does not hold them. */
+  notUsing: string[];
+  [key: string]: string | boolean | null | string[];
+}
+
+/**
+ * `upgrade-cluster --pin <revision>`: pins the target channel before the first node, so an
+ * auto-refresh on a node that uses the proxy cannot move it past that revision mid-rollout, and
+ * names the nodes the pin does not hold (they do not use the proxy, or could not be read).
+ */
+export async function pinForRollout(run: RunContext, channel: string, revision: string, nodes: readonly string[]): Promise<RolloutPin> {
+  const pin = await pinChannel(run, channel, revision);
+  const { storeId } = await run.snapProxy().status();
+  const notUsing: string[] = [];
+  for (const node of nodes) {
+    const store = await nodeProxyStore(run, node).catch(() => undefined);
+    if (store !== storeId) notUsing.push(node);
+  }
+  return { ...pin, notUsing };
+}
+
+/** The thread line of a rollout pin. */
+export function describeRolloutPin(r: RolloutPin): string {
+  const base = r.changed ? `${r.channel} pinned to ${r.revision}${r.previous ? ` (was ${r.previous})` : ''}` : `${r.channel} already pinned to ${r.revision}`;
+  return r.notUsing.length > 0 ? `${base}; ⚠️ not held by the pin (they do not use the proxy): ${r.notUsing.join(', ')}` : `${base}; every node uses the proxy`;
+}
+
 /** The plan line of a pin (also used by `upgrade-cluster --pin`). */
 export function pinPlanStep(channel: string, revision: string): PlanStep {
   return {
