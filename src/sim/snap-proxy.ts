@@ -225,12 +225,3 @@ export function proxyCurl(ctx: CommandContext, args: string[]): CommandResult | 
   if (err) return fail(23, `curl: (23) Failed writing body\n`);
   return ok();
 }
-
-/** `curl` on a node: the proxy's URLs, else a name that does not resolve. */
-export function curl(ctx: CommandContext, args: string[]): CommandResult {
-  const answered = proxyCurl(ctx, args);
-  if (answered) return answered;
-  const url = args.find((a) => /^https?:\/\//.test(a)) ?? '';
-  const host = /^https?:\/\/([^/:]+)/.exec(url)?.[1] ?? url;
-  return fail(6, `curl: (6) Could not resolve host: ${host}\n`);
-}
