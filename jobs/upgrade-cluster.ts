@@ -159,14 +159,16 @@ interface Progress {
 /** Where the rollout stands, in words, for a failure or a stop. */
 function where(p: Progress, phase: keyof typeof PHASE_TEXT): string {
   const label = nodesLabel(p.current);
+  const many = p.current.length > 1;
+  const [has, is, was, runs, it, its] = many ? ['have', 'are', 'were', 'run', 'they are', 'their'] : ['has', 'is', 'was', 'runs', 'it is', 'its'];
   const here: Record<keyof typeof PHASE_TEXT, string> = {
-    preflight: `${label} has not been touched.`,
-    drain: `${label} is cordoned; nothing was refreshed.`,
-    check: `${label} is cordoned; nothing was refreshed.`,
-    refresh: `${label} is cordoned; its refresh did not complete (snapd undoes a failed refresh).`,
-    wait: `${label} was refreshed but is not Ready on ${p.channel}; it is cordoned.`,
-    uncordon: `${label} runs ${p.channel} but is still cordoned.`,
-    record: `${label} runs ${p.channel}.`,
+    preflight: `${label} ${has} not been touched.`,
+    drain: `${label} ${is} cordoned; nothing was refreshed.`,
+    check: `${label} ${is} cordoned; nothing was refreshed.`,
+    refresh: `${label} ${is} cordoned; ${its} refresh did not complete (snapd undoes a failed refresh).`,
+    wait: `${label} ${was} refreshed but ${many ? 'are not all' : 'is not'} Ready on ${p.channel}; ${it} cordoned.`,
+    uncordon: `${label} ${runs} ${p.channel} but ${is} still cordoned.`,
+    record: `${label} ${runs} ${p.channel}.`,
     verify: 'Every node was upgraded; the verification workload was deleted.',
   };
   return [here[phase], elsewhere(p)].filter(Boolean).join(' ');
@@ -178,6 +180,10 @@ function elsewhere(p: Progress): string {
   if (p.done.length > 0) parts.push(`Upgraded to ${p.channel}: ${p.done.join(', ')}.`);
   if (p.pending.length > 0) parts.push(`Not started, still on the old version: ${p.pending.join(', ')}.`);
   return parts.join(' ');
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** Errors that are the engine's control flow, never a step failure to offer a choice about. */
@@ -205,7 +211,7 @@ async function attempt<T>(run: RunContext, p: Progress, phase: keyof typeof PHAS
     options.push({ id: 'stop', label: 'Stop' });
     const back = refreshed ? ` Roll back: \`snap revert\` ${pres.map((x) => `${x.node} to ${x.fromVersion} (rev ${x.fromRevision})`).join(', ')} — an approver must choose it.` : '';
     const choice = await run.choice({
-      title: `${PHASE_TEXT[phase]} failed on ${label}: retry, ${refreshed ? 'roll back ' : ''}or stop?`,
+      title: `${capitalize(PHASE_TEXT[phase])} failed on ${label}: retry, ${refreshed ? 'roll back ' : ''}or stop?`,
       what: `${errorText(failure)}\n${where(p, phase)}${back}\nStop leaves the remaining nodes on the old version.`,
       nodes: phase === 'verify' ? [] : p.current,
       options,

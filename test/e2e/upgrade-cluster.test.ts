@@ -240,7 +240,7 @@ describe('upgrade-cluster through Slack', () => {
     const retry = await h.waitButton(id, 'Retry the step', 30_000);
     await h.waitState(id, 'awaiting approval');
     const gate = h.thread(id).find((m) => m.ts === retry.messageTs)!;
-    expect(gate.text).toContain('the refresh failed on k8s-2');
+    expect(gate.text).toContain('The refresh failed on k8s-2');
     expect(gate.buttons.map((b) => b.label)).toEqual(['Retry the step', 'Roll back this node', 'Stop']);
     expect(gate.buttons[1]!.confirm).toBeDefined(); // destructive: a confirm dialog
     const body = JSON.stringify(gate.blocks);
@@ -261,7 +261,7 @@ describe('upgrade-cluster through Slack', () => {
       expect(s.state.node(n.name).cordoned, n.name).toBe(false);
       if (n.name !== 'k8s-2') expect(refreshes(s, n.name, from), n.name).toHaveLength(1);
     }
-    expect(thread(id)).toContain('the refresh failed on k8s-2: retry, roll back or stop? — chose Retry the step');
+    expect(thread(id)).toContain('The refresh failed on k8s-2: retry, roll back or stop? — chose Retry the step');
   });
 
   it('a drain held up by a PodDisruptionBudget stops at that node (nothing refreshed: retry or stop); Retry after the budget is lifted goes on', async () => {
@@ -272,7 +272,7 @@ describe('upgrade-cluster through Slack', () => {
     const id = await start(`upgrade-cluster ${TO} --pause-after none`, 'C0PDB000001');
     const retry = await h.waitButton(id, 'Retry the step', 30_000);
     const gate = h.thread(id).find((m) => m.ts === retry.messageTs)!;
-    expect(gate.text).toContain('the drain failed on k8s-2');
+    expect(gate.text).toContain('The drain failed on k8s-2');
     expect(gate.buttons.map((b) => b.label)).toEqual(['Retry the step', 'Stop']); // nothing was refreshed: no rollback
     const body = JSON.stringify(gate.blocks);
     expect(body).toContain('error when evicting pods/\\"db-0\\" -n \\"default\\" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.');
@@ -295,7 +295,7 @@ describe('upgrade-cluster through Slack', () => {
     setNotReadyAfterRefresh(s.state.node('k8s-2'), true);
     const id = await start(`upgrade-cluster ${TO} --pause-after none`, 'C0STOP00001');
     const stop = await h.waitButton(id, 'Stop', 30_000);
-    expect(h.thread(id).find((m) => m.ts === stop.messageTs)?.text).toContain('the wait for the new version and Ready failed on k8s-2');
+    expect(h.thread(id).find((m) => m.ts === stop.messageTs)?.text).toContain('The wait for the new version and Ready failed on k8s-2');
     await h.click(alice, stop, undefined, 'C0STOP00001');
     await h.waitState(id, 'failed', 30_000);
     setNotReadyAfterRefresh(s.state.node('k8s-2'), false);
@@ -314,6 +314,21 @@ describe('upgrade-cluster through Slack', () => {
       expect(refreshes(s, n, from)).toHaveLength(0);
     }
     expect(ran(s, from).some((r) => r.argv.includes('create'))).toBe(false); // no verification after a stop
+
+    // Asked again: k8s-1 and k8s-2 are on the channel and skipped, and k8s-3 — a voter — is not
+    // taken down while k8s-2 is NotReady (the preflight before each node re-checks the control plane).
+    const again = s.commandLog.length;
+    const id2 = await start(`upgrade-cluster ${TO} --pause-after none`, 'C0STOP00001');
+    const stop2 = await h.waitButton(id2, 'Stop', 30_000);
+    const gate = h.thread(id2).find((m) => m.ts === stop2.messageTs)!;
+    expect(gate.text).toContain('The preflight failed on k8s-3');
+    expect(gate.buttons.map((b) => b.label)).toEqual(['Retry the step', 'Stop']);
+    expect(JSON.stringify(gate.blocks)).toContain('Control-plane node(s) k8s-2 are NotReady: taking k8s-3 down too could lose the dqlite quorum');
+    expect(thread(id2)).toContain('skipped, already on 1.23/stable: k8s-1, k8s-2');
+    expect(ran(s, again).some((r) => r.argv.includes('drain') || (r.argv[0] === 'snap' && r.argv[1] === 'refresh'))).toBe(false);
+    await h.click(alice, stop2, undefined, 'C0STOP00001');
+    await h.waitState(id2, 'failed', 30_000);
+    expect(h.thread(id2).at(-1)!.text).toContain('k8s-3 has not been touched.');
   });
 
   it('Roll back this node (an approver) reverts it to the recorded revision and stops the rollout', async () => {
