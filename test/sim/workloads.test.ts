@@ -59,6 +59,12 @@ describe('the verification workload: deploy, scale, expose, curl, delete', () =>
     const rolled = await k1.exec(`${K} rollout status deploy/microbot-2 --timeout=10s`);
     expect(rolled.code).toBe(0);
     expect(rolled.stdout.trim().split('\n').pop()).toBe('deployment "microbot-2" successfully rolled out');
+    const deploy = await k1.exec(`${K} get deploy microbot-2`);
+    expect(deploy.stdout).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nmicrobot-2\s+5\/5\s+5\s+5\s+\S+\n$/);
+    const json = JSON.parse((await k1.exec(`${K} get deploy microbot-2 -o json`)).stdout) as { kind: string; spec: { replicas: number; template: { spec: { containers: Array<{ name: string; image: string }> } } } };
+    expect(json.kind).toBe('Deployment');
+    expect(json.spec.replicas).toBe(5);
+    expect(json.spec.template.spec.containers[0]).toMatchObject({ name: 'microbot', image: 'dontrebootme/microbot:v1' });
   });
 
   it('lists the pods by label and the service as JSON, with a NodePort in range', async () => {
