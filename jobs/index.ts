@@ -1,11 +1,14 @@
 import type { Runbook } from '../src/engine/define.ts';
+import addNode from './add-node.ts';
 import apiserverProxy from './apiserver-proxy.ts';
 import backup from './backup.ts';
 import cordon from './cordon.ts';
 import drain from './drain.ts';
+import enableHa from './enable-ha.ts';
 import failureDomain from './failure-domain.ts';
 import hold from './hold.ts';
 import inspect from './inspect.ts';
+import removeNode from './remove-node.ts';
 import rollbackNode from './rollback-node.ts';
 import snapProxyConnect from './snap-proxy-connect.ts';
 import snapProxyPin from './snap-proxy-pin.ts';
@@ -17,7 +20,7 @@ import upgradeNode from './upgrade-node.ts';
 import verify from './verify.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

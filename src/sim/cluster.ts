@@ -161,7 +161,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         channel: opts.channel,
         ssh: { user, privateKeyPath: opts.privateKeyPath, knownHostsPath: opts.knownHostsPath, sudo: true },
         nodes: [...servers.values()].map((s) => {
-          const n: Record<string, unknown> = { name: s.node.name, host, port: s.port, role: specs.find((p) => p.name === s.node.name)?.role ?? s.node.role };
+          const n: Record<string, unknown> = { name: s.node.name, host, port: s.port, role: specs.some((p) => p.name === s.node.name) ? (specs.find((p) => p.name === s.node.name)?.role ?? 'control-plane') : s.node.role };
           if (s.node.failureDomain !== 1) n.failureDomain = s.node.failureDomain;
           return n;
         }),

@@ -39,6 +39,8 @@ export interface HarnessCluster {
   extra?: Record<string, unknown>;
   /** A simulated Snap Store Proxy host, in the inventory as the cluster's `snapProxy`. */
   snapProxy?: boolean;
+  /** false: an old-style cluster without ha-cluster (see SimClusterOptions.haCluster). */
+  haCluster?: boolean;
 }
 
 export interface HarnessOptions {
@@ -87,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     rbac: { operators: [USERS.alice, USERS.mallory], approvers: [USERS.bob, USERS.carol, USERS.alice], viewers: ['*'] },
   };
   for (const c of clusters) {
-    const sim = await startSimCluster({ nodes: c.nodes, snapProxy: c.snapProxy, latency: { defaultMs: 0, drainMs: 20, refreshMs: 40, restartMs: 60, ...options.latency } });
+    const sim = await startSimCluster({ nodes: c.nodes, snapProxy: c.snapProxy, haCluster: c.haCluster, latency: { defaultMs: 0, drainMs: 20, refreshMs: 40, restartMs: 60, ...options.latency } });
     sims.set(c.name, sim);
     const files = await sim.writeClientFiles(join(dir, c.name));
     const one = parse(sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: { approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy } })) as {

@@ -1,0 +1,494 @@
+/**
+ * Joining and leaving, shared by add-node, remove-node and enable-ha (the seed's 添加节点,
+ * 删除节点 and 升级现有集群; ../shared/reference/microk8s-cli.md §1–3, §8):
+ *
+ * - Cluster-wide commands (`add-node`, `remove-node`, kubectl) run on a control-plane node the
+ *   bot picks: a member that answers kubectl, sees itself Ready and carries the control-plane
+ *   label — never a worker (which refuses them) and never the node being added or removed.
+ * - A join token is made by `microk8s add-node --token-ttl <short>` and used by `microk8s join`
+ *   inside ONE step: it never reaches a step result (job data), the thread or the logs, and the
+ *   SSH layer masks it (`ExecOptions.secrets`) in errors and the audit trail. Every attempt
+ *   makes a fresh token: a default token is consumed even by a join that fails later.
+ * - A failed join is reported with the first real error the joining node printed.
+ * - `join --controlplane` is never used (it takes the worker path and burns the token); a
+ *   control-plane join passes no flag. `remove-node <node> --force` puts the flag after the name.
+ */
+import type { RunContext } from '../engine/context.ts';
+import { errorText } from '../engine/context.ts';
+import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
+import { kubeMinor } from '../microk8s/channels.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
+import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
+import { maskSecrets } from '../ssh/errors.ts';
+import type { Controller } from './controller.ts';
+
+/** The cluster agent's port (the same on every node: MK PR #1317). */
+export const AGENT_PORT = 25000;
+/** Lifetime of a join token, in seconds: long enough for one join, short enough to be useless later. */
+export const JOIN_TOKEN_TTL_SECONDS = 300;
+/** Join attempts one job makes before it gives up (each asks people first). */
+export const MAX_JOIN_ATTEMPTS = 5;
+
+/** Every exit code: the join's own failures are read from its output, not from an exception. */
+const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
+const GRACE_MS = 120_000;
+
+// ---- the control-plane node that runs cluster-wide commands ---------------------------------
+
+/** A candidate's view of the cluster: its name and `kubectl get nodes` as it answers. */
+export interface ControlPlaneChoice {
+  name: string;
+  nodes: KubeNode[];
+}
+
+/**
+ * The control-plane node to run cluster-wide commands on, among `candidates` (inventory
+ * control-plane nodes, best first): one that answers kubectl, lists itself Ready and is not a
+ * worker. A host outside the cluster also answers kubectl, about itself only: a candidate that
+ * lists another inventory node wins at once; one alone in its list is taken only when no
+ * candidate lists anyone else and `allowAlone` (a single-node cluster getting its second node).
+ * `problems` collects why the others were not taken.
+ */
+export async function chooseControlPlane(
+  candidates: readonly string[],
+  inventory: ReadonlySet<string>,
+  read: (node: string) => Promise<KubeNode[]>,
+  problems: string[],
+  allowAlone = true,
+): Promise<ControlPlaneChoice | undefined> {
+  let alone: ControlPlaneChoice | undefined;
+  for (const name of candidates) {
+    let nodes: KubeNode[];
+    try {
+      nodes = await read(name);
+    } catch (err) {
+      problems.push(`${name}: ${errorText(err)}`);
+      continue;
+    }
+    const self = nodes.find((n) => n.name === name);
+    if (!self) problems.push(`${name} is not in the cluster it answers for`);
+    else if (!self.ready) problems.push(`${name} is NotReady`);
+    else if (self.role === 'worker') problems.push(`${name} is a worker`);
+    else if (nodes.some((n) => n.name !== name && inventory.has(n.name))) return { name, nodes };
+    else {
+      if (!allowAlone) problems.push(`${name} runs a cluster of its own`);
+      alone ??= { name, nodes };
+    }
+  }
+  return allowAlone ? alone : undefined;
+}
+
+/**
+ * A Ready control-plane member of the cluster to run `add-node`, `remove-node` and kubectl on
+ * (see chooseControlPlane), never one of `exclude` (the node being added or removed).
+ */
+export async function pickControlPlane(run: RunContext, exclude: readonly string[], allowAlone = true): Promise<Controller> {
+  const problems: string[] = [];
+  const candidates = run.cluster.nodes.filter((n) => n.role === 'control-plane' && !exclude.includes(n.name)).map((n) => n.name);
+  const inventory = new Set(run.cluster.nodes.map((n) => n.name));
+  const choice = await chooseControlPlane(candidates, inventory, (name) => run.node(name).nodes(), problems, allowAlone);
+  if (choice) return { name: choice.name, ops: run.node(choice.name), nodes: choice.nodes };
+  throw new RunbookFailure(`No Ready control-plane node of ${run.cluster.name} can run the cluster commands${exclude.length ? ` (not counting ${exclude.join(', ')})` : ''}: ${problems.join('; ') || 'the inventory lists none'}. Nothing was changed.`);
+}
+
+// ---- the datastore's members ------------------------------------------------------------------
+
+export interface Membership {
+  /** `kubectl get nodes` from the controller. */
+  kube: KubeNode[];
+  /** dqlite members (`microk8s status`), with the Kubernetes node each one is, when known. */
+  members: Array<HaMember & { node?: string }>;
+  /** The ha-cluster addon is enabled (dqlite, 1.19+ HA); false on an old-style cluster. */
+  haEnabled: boolean;
+}
+
+/** The dqlite member whose address is this node's InternalIP. */
+export function memberOf(members: readonly HaMember[], kube: KubeNode | undefined): HaMember | undefined {
+  const ip = kube?.internalIp;
+  if (!ip) return undefined;
+  return members.find((m) => m.address.startsWith(`${ip}:`) || m.address.startsWith(`[${ip}]:`));
+}
+
+export function haEnabledIn(status: MicroK8sStatus): boolean {
+  const addon = status.addons?.find((a) => a.name === 'ha-cluster');
+  return addon ? addon.enabled : status.members.length > 0;
+}
+
+/** The datastore as the controller sees it. */
+export async function readMembership(controller: MicroK8sNode): Promise<Membership> {
+  const status = await controller.status();
+  const kube = await controller.nodes();
+  if (!status.running) throw new RunbookFailure(`MicroK8s on ${controller.name} is not ready (${status.message ?? 'microk8s status says it is not running'}).`);
+  const members = status.members.map((m) => {
+    const node = kube.find((k) => k.internalIp && (m.address.startsWith(`${k.internalIp}:`) || m.address.startsWith(`[${k.internalIp}]:`)))?.name;
+    return node ? { ...m, node } : { ...m };
+  });
+  return { kube, members, haEnabled: haEnabledIn(status) };
+}
+
+export function voters(m: Membership): Array<HaMember & { node?: string }> {
+  return m.members.filter((x) => x.role === 'voter');
+}
+
+/** `high-availability: yes` needs more than 2 voters. */
+export function haOf(m: Membership): boolean {
+  return voters(m).length > 2;
+}
+
+/** "high-availability yes · voters k8s-1, k8s-2, k8s-3 · standby k8s-4" */
+export function describeHa(m: Membership): string {
+  const names = (role: HaMember['role']) => m.members.filter((x) => x.role === role).map((x) => x.node ?? x.address);
+  const parts = [`high-availability ${haOf(m) ? 'yes' : 'no'}`, `voters ${names('voter').join(', ') || 'none'}`];
+  if (names('standby').length) parts.push(`standby ${names('standby').join(', ')}`);
+  if (names('spare').length) parts.push(`spare ${names('spare').join(', ')}`);
+  return parts.join(' · ');
+}
+
+// ---- checks on a node before it joins ---------------------------------------------------------
+
+export type Standing = { kind: 'standalone' } | { kind: 'stopped'; message: string } | { kind: 'worker-elsewhere' } | { kind: 'clustered'; members: HaMember[] };
+
+/**
+ * Whether a host is free to join: its own single node (one datastore member, or none on an
+ * old-style node), a worker of some cluster (`clustered.lock`: it answers "acting as a node"),
+ * part of a multi-member datastore, or stopped.
+ */
+export async function standing(ops: MicroK8sNode): Promise<Standing> {
+  const status = await ops.status();
+  if (status.worker) return { kind: 'worker-elsewhere' };
+  if (!status.running) return { kind: 'stopped', message: status.message ?? 'microk8s is not running' };
+  if (status.members.length > 1) return { kind: 'clustered', members: status.members };
+  return { kind: 'standalone' };
+}
+
+/** The names `getent hosts` cannot resolve on this node (each looked up on its own). */
+export async function unresolvable(ops: MicroK8sNode, names: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of names) {
+    const r = await ops.shell.exec(['getent', 'hosts', name], { okExitCodes: [0, 1, 2] });
+    if (r.code !== 0 || r.stdout.trim() === '') missing.push(name);
+  }
+  return missing;
+}
+
+/**
+ * A TCP connect from `ops` to host:port with `nc -z -v -w 5` (netcat-openbsd, installed on
+ * Ubuntu by default): the check `join` itself needs to pass, without sending anything.
+ * `nc` missing → `checked: false` (the join's own error then tells).
+ */
+export async function canReach(ops: MicroK8sNode, host: string, port: number): Promise<{ ok: boolean; checked: boolean; detail: string }> {
+  const r = await ops.shell.exec(['nc', '-z', '-v', '-w', '5', host, String(port)], { okExitCodes: ANY_EXIT, timeoutMs: 30_000 });
+  const text = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '';
+  if (r.code === 127 || /command not found/.test(r.stderr)) return { ok: false, checked: false, detail: 'nc is not installed' };
+  return { ok: r.code === 0, checked: true, detail: text || `nc exit code ${r.code}` };
+}
+
+/** The host name the kubelet registers the node under (lowercased, as MicroK8s sends it). */
+export async function hostnameOf(ops: MicroK8sNode): Promise<string> {
+  return (await ops.shell.exec(['hostname'])).stdout.trim().toLowerCase();
+}
+
+export function minorOfVersion(version: string): number | undefined {
+  try {
+    return kubeMinor(version).minor;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- add-node output and join errors ----------------------------------------------------------
+
+export interface JoinUrl {
+  host: string;
+  port: number;
+  token: string;
+  fingerprint?: string;
+  /** `host:port/token[/fingerprint]` as printed. */
+  text: string;
+}
+
+/**
+ * Every connection string in `microk8s add-node` output, in the order printed (the default
+ * address first), without repeats: any word with `:<port>/`, the port after the last `:` before
+ * the first `/` (IPv6 addresses are printed without brackets). Works for every format
+ * (pretty, short, json, yaml, the ≤1.21 leading space).
+ */
+export function parseJoinUrls(output: string): JoinUrl[] {
+  const out: JoinUrl[] = [];
+  for (const raw of output.split(/\s+/)) {
+    const word = raw.replace(/^["',[]+|["',\]]+$/g, '');
+    const slash = word.indexOf('/');
+    if (slash < 0) continue;
+    const hostPort = word.slice(0, slash);
+    const colon = hostPort.lastIndexOf(':');
+    if (colon <= 0) continue;
+    const port = hostPort.slice(colon + 1);
+    if (!/^\d{1,5}$/.test(port)) continue;
+    const [token, fingerprint, ...extra] = word.slice(slash + 1).split('/');
+    if (!token || !/^[0-9A-Za-z]{32,}$/.test(token) || extra.length > 0) continue;
+    if (fingerprint !== undefined && !/^[0-9a-f]{12,}$/.test(fingerprint)) continue;
+    if (out.some((u) => u.text === word)) continue;
+    const url: JoinUrl = { host: hostPort.slice(0, colon), port: Number(port), token, text: word };
+    if (fingerprint) url.fingerprint = fingerprint;
+    out.push(url);
+  }
+  return out;
+}
+
+function isUsableIpv4(host: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (!m) return false; // IPv6 (join ≥ 1.30 cannot parse it) or a name
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a !== 127 && !(a === 169 && b === 254);
+}
+
+/** The URLs to try, best first: the controller's own InternalIP, then the other IPv4 addresses. */
+export function joinCandidates(urls: readonly JoinUrl[], preferHost: string | undefined): JoinUrl[] {
+  const usable = urls.filter((u) => isUsableIpv4(u.host));
+  return [...usable.filter((u) => u.host === preferHost), ...usable.filter((u) => u.host !== preferHost)];
+}
+
+const KNOWN_ERROR =
+  /^(Connection failed\.|Joining cluster failed\.|Joining process failed\.|Invalid connection:|Peer node verification failed|Please ensure the master node is reachable|Connecting to cluster failed|Error[,:]|Failed to sign|option \S+ not recognized|Please provide a connection string|This node does not have enough RAM|Invalid token)/;
+
+/**
+ * The first real error in a join's output: a known failure line (with its continuation up to
+ * the `(NNN).` status), else a traceback's exception, else the last line. Progress lines
+ * ("Contacting cluster at …", dots) and warnings are skipped.
+ */
+export function joinError(stdout: string, stderr: string, code: number): string {
+  const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trimEnd());
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]?.trim() ?? '';
+    if (!KNOWN_ERROR.test(line)) continue;
+    let text = line;
+    for (let j = i + 1; j < Math.min(lines.length, i + 3) && !/\(\d{3}\)\.?$/.test(text) && line.startsWith('Connection failed'); j++) {
+      const next = lines[j]?.trim() ?? '';
+      if (next === '') break;
+      text += ` ${next}`;
+    }
+    return text;
+  }
+  const exception = lines.find((l) => /^[A-Za-z_][\w.]*(Error|Exception)\b.*:/.test(l.trim()));
+  if (exception) return exception.trim();
+  const meaningful = lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Contacting cluster at ') && !l.startsWith('Waiting for ') && !l.startsWith('WARNING:') && !/^[.\s]+$/.test(l));
+  return meaningful.at(-1) ?? `exit code ${code} with no output`;
+}
+
+// ---- the join (one step: the token lives and dies in here) -------------------------------------
+
+export interface JoinSpec {
+  node: string;
+  worker: boolean;
+  /** The control-plane node that runs add-node (a member, Ready, not a worker). */
+  controller: string;
+  /** Its InternalIP: the address the join uses when add-node prints it. */
+  controllerIp: string | undefined;
+}
+
+export interface JoinResult {
+  [key: string]: string | boolean;
+  node: string;
+  /** `ip:port` the node contacted (never the token). */
+  via: string;
+  worker: boolean;
+  /** true when the node was already a member (a repeated step). */
+  already: boolean;
+}
+
+/** Already joined (a step run again after a crash): the controller lists it with the wanted role. */
+async function alreadyJoined(run: RunContext, spec: JoinSpec): Promise<boolean> {
+  const m = await readMembership(run.node(spec.controller));
+  const seen = m.kube.find((n) => n.name === spec.node);
+  if (!seen) return false;
+  // a worker answers "acting as a node in a cluster"; a control-plane node is a datastore member
+  if (spec.worker) return (await standing(run.node(spec.node)).catch(() => undefined))?.kind === 'worker-elsewhere';
+  return memberOf(m.members, seen) !== undefined;
+}
+
+/**
+ * `microk8s add-node --token-ttl N` on the controller, then `microk8s join <addr>:25000/<token>/<fp>
+ * [--worker]` on the node. A failure throws a RunbookFailure with the joining node's first real
+ * error; the token is masked everywhere.
+ */
+export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinResult> {
+  if (await alreadyJoined(run, spec)) return { node: spec.node, via: 'already a member', worker: spec.worker, already: true };
+  const controller = run.node(spec.controller);
+  const target = run.node(spec.node);
+  const added = await controller.shell.exec(['microk8s', 'add-node', '--token-ttl', String(JOIN_TOKEN_TTL_SECONDS)], { privileged: true, timeoutMs: 60_000 });
+  const urls = parseJoinUrls(added.stdout);
+  const secrets = [...new Set(urls.map((u) => u.token))];
+  const candidates = joinCandidates(urls, spec.controllerIp);
+  if (candidates.length === 0) {
+    throw new RunbookFailure(`add-node on ${spec.controller} printed no IPv4 address to join (it listed ${urls.map((u) => u.host).join(', ') || 'none'}). ${spec.node} was not changed.`);
+  }
+  let url = candidates[0]!;
+  if (url.host !== spec.controllerIp) {
+    // the preflight checked the controller's InternalIP; this address was not checked yet
+    const reachable: string[] = [];
+    let found: JoinUrl | undefined;
+    for (const c of candidates) {
+      const r = await canReach(target, c.host, c.port);
+      if (r.ok || !r.checked) {
+        found = c;
+        break;
+      }
+      reachable.push(`${c.host}: ${r.detail}`);
+    }
+    if (!found) throw new RunbookFailure(`${spec.node} cannot reach any address add-node printed on ${spec.controller} (${reachable.join('; ')}). ${spec.node} was not changed.`);
+    url = found;
+  }
+  const argv = ['microk8s', 'join', url.text, ...(spec.worker ? ['--worker'] : [])];
+  const r = await target.shell.exec(argv, { privileged: true, secrets, okExitCodes: ANY_EXIT, timeoutMs: run.cluster.policy.readyTimeout + GRACE_MS });
+  if (r.code !== 0) {
+    const error = maskSecrets(joinError(r.stdout, r.stderr, r.code), secrets);
+    throw new RunbookFailure(`${spec.node} did not join via ${url.host}:${url.port} (exit code ${r.code}): ${error}`);
+  }
+  return { node: spec.node, via: `${url.host}:${url.port}`, worker: spec.worker, already: false };
+}
+
+/**
+ * The join step, with a choice after a failure: "Retry with a new token" (a fresh add-node;
+ * the failed attempt may have used its token up) or "Stop". Each attempt is its own step.
+ */
+export async function joinWithRetry(run: RunContext, spec: JoinSpec, title = `join ${spec.node}${spec.worker ? ' as a worker' : ''}`): Promise<JoinResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run.step(attempt === 1 ? title : `${title} (attempt ${attempt}, new token)`, () => joinOnce(run, spec), {
+        describe: (j) => (j.already ? `${j.node} was already a member` : `joined via ${j.via}`),
+      });
+    } catch (err) {
+      if (err instanceof StopRunbook) throw err;
+      const error = errorText(err);
+      const left = `${spec.node} is not in the cluster; it still runs MicroK8s on its own.`;
+      if (attempt >= MAX_JOIN_ATTEMPTS) throw new RunbookFailure(`${spec.node} did not join after ${attempt} attempts. Last error: ${error} ${left}`);
+      const pick = await run.choice({
+        title: `${spec.node} did not join (attempt ${attempt})`,
+        what: `${error}\n${left} A retry asks ${spec.controller} for a new token first (a token can be used up by a failed join).`,
+        nodes: [spec.node],
+        options: [
+          { id: 'retry', label: 'Retry with a new token', style: 'primary' },
+          { id: 'stop', label: 'Stop' },
+        ],
+        onExpiry: 'stop',
+      });
+      if (pick !== 'retry') throw new RunbookFailure(`Stopped after a failed join: ${error} ${left}`);
+    }
+  }
+}
+
+// ---- leave and remove-node ---------------------------------------------------------------------
+
+/** `microk8s leave` on the node. "not acting as a node in a cluster" → it had already left. */
+export async function leaveCluster(run: RunContext, node: string): Promise<'left' | 'not-joined'> {
+  const r = await run.node(node).shell.exec(['microk8s', 'leave'], { privileged: true, okExitCodes: [0, 1, 2, 3], timeoutMs: run.cluster.policy.readyTimeout + GRACE_MS });
+  const text = `${r.stdout}\n${r.stderr}`.trim();
+  if (r.code === 0) return 'left';
+  if (r.code === 3) {
+    throw new RunbookFailure(`${node} holds the only copy of the datastore (it is the only voter), so it cannot leave: ${text.split('\n')[0] ?? ''} Nothing was removed; add control-plane nodes first or remove the others.`);
+  }
+  if (/not acting as a node in a cluster/.test(text)) return 'not-joined';
+  throw new RunbookFailure(`\`microk8s leave\` failed on ${node} (exit code ${r.code}): ${text.split('\n').filter(Boolean).slice(0, 2).join(' ') || 'no output'}`);
+}
+
+/**
+ * `microk8s remove-node <node> [--force]` on the controller. Exit 1 with "does not exist in
+ * Kubernetes" is what remove-node says when the Node object is already gone (even when it then
+ * removed the dqlite entry): the caller verifies the result.
+ */
+export async function removeNodeFrom(controller: MicroK8sNode, node: string, force: boolean): Promise<'removed' | 'already-gone'> {
+  const r = await controller.shell.exec(['microk8s', 'remove-node', node, ...(force ? ['--force'] : [])], { privileged: true, okExitCodes: [0, 1, 2], timeoutMs: 180_000 });
+  const text = `${r.stdout}\n${r.stderr}`.trim();
+  if (r.code === 0) return 'removed';
+  if (/does not exist in Kubernetes|does not exist\./.test(text)) return 'already-gone';
+  if (/registered with dqlite/.test(text)) {
+    throw new RunbookFailure(`remove-node refused: ${node} is still registered with dqlite (its leave did not finish). Nothing was removed; run the request again with --force only if ${node} will never come back.`);
+  }
+  throw new RunbookFailure(`\`microk8s remove-node ${node}${force ? ' --force' : ''}\` failed on ${controller.name} (exit code ${r.code}): ${text.split('\n').filter(Boolean).slice(0, 2).join(' ') || 'no output'}`);
+}
+
+// ---- waits -------------------------------------------------------------------------------------
+
+export type NodeWait = 'ready' | 'not-ready' | 'gone';
+
+/** Polls `kubectl get nodes` on the controller (backing off to 2 s) until the node is as wanted. */
+export async function waitForNode(controller: MicroK8sNode, node: string, want: NodeWait, timeoutMs: number): Promise<KubeNode | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 100;
+  let last: KubeNode | undefined;
+  for (;;) {
+    last = (await controller.nodes()).find((n) => n.name === node);
+    if (want === 'ready' && last?.ready) return last;
+    if (want === 'not-ready' && (!last || !last.ready)) return last;
+    if (want === 'gone' && !last) return undefined;
+    if (Date.now() >= deadline) {
+      const now = last ? (last.ready ? 'Ready' : 'NotReady') : 'not listed';
+      const wanted = want === 'ready' ? 'Ready' : want === 'not-ready' ? 'NotReady' : 'gone';
+      throw new RunbookFailure(`${node} did not become ${wanted} within ${Math.round(timeoutMs / 1000)} s (kubectl on ${controller.name} shows it ${now}).`);
+    }
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 2_000);
+  }
+}
+
+/**
+ * Polls the datastore until `done(membership)` holds (a new member listed, a stand-by promoted),
+ * or the time is up; returns the last membership either way.
+ */
+export async function settleMembership(controller: MicroK8sNode, done: (m: Membership) => boolean, timeoutMs: number): Promise<Membership> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 100;
+  for (;;) {
+    const m = await readMembership(controller);
+    if (done(m) || Date.now() >= deadline) return m;
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 2_000);
+  }
+}
+
+// ---- quorum --------------------------------------------------------------------------------------
+
+export interface QuorumImpact {
+  /** The node's datastore role now (undefined: not a member — a worker). */
+  role?: HaMember['role'];
+  votersBefore: number;
+  /** dqlite keeps 3 voters when it can: a leaving voter is replaced by a stand-by or spare. */
+  votersAfter: number;
+  /** Voters after the removal whose nodes are Ready now. */
+  readyVotersAfter: number;
+  /** A majority of votersAfter. */
+  majority: number;
+  haBefore: boolean;
+  haAfter: boolean;
+  /** Warnings for the first line of the approval, most serious first. */
+  warnings: string[];
+}
+
+/** What removing `node` does to the datastore's voters and majority. */
+export function quorumImpact(m: Membership, node: string): QuorumImpact {
+  const kube = m.kube.find((k) => k.name === node);
+  const mine = memberOf(m.members, kube);
+  const others = m.members.filter((x) => x !== mine);
+  const readyOf = (x: { node?: string }) => (x.node ? (m.kube.find((k) => k.name === x.node)?.ready ?? false) : false);
+  const votersBefore = voters(m).length;
+  let afterVoters = others.filter((x) => x.role === 'voter');
+  if (mine?.role === 'voter') {
+    // the best remaining stand-by (Ready first), else a spare, takes the empty seat
+    const next = [...others.filter((x) => x.role === 'standby'), ...others.filter((x) => x.role === 'spare')].toSorted((a, b) => Number(readyOf(b)) - Number(readyOf(a)))[0];
+    if (next) afterVoters = [...afterVoters, next];
+  }
+  const votersAfter = afterVoters.length;
+  const readyVotersAfter = afterVoters.filter(readyOf).length;
+  const majority = Math.floor(votersAfter / 2) + 1;
+  const haBefore = votersBefore > 2;
+  const haAfter = votersAfter > 2;
+  const warnings: string[] = [];
+  if (mine && votersAfter > 0 && readyVotersAfter < majority) {
+    warnings.push(`⚠️ QUORUM LOSS: after removing ${node} the datastore has ${votersAfter} voter(s) but only ${readyVotersAfter} Ready — fewer than the ${majority} a majority needs`);
+  }
+  if (mine && votersAfter < 2) warnings.push(`⚠️ ONE VOTER LEFT: removing ${node} leaves ${votersAfter} datastore voter(s); losing that node loses the cluster`);
+  if (haBefore && !haAfter) warnings.push(`⚠️ HA LOST: high-availability goes from yes to no (${votersBefore} → ${votersAfter} voters)`);
+  const impact: QuorumImpact = { votersBefore, votersAfter, readyVotersAfter, majority, haBefore, haAfter, warnings };
+  if (mine) impact.role = mine.role;
+  return impact;
+}
