@@ -13,7 +13,7 @@ import {
   describeHa,
   haEnabledIn,
   joinWithRetry,
-  leaveCluster,
+  leaveIfJoined,
   memberOf,
   minorOfVersion,
   readMembership,
@@ -194,7 +194,7 @@ export default defineRunbook(
         nodes: [node],
       });
       await run.step(n.drain, async () => (await main.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, { describe: (e) => `${e.length} pod(s) evicted` });
-      await run.step(n.leave, () => leaveCluster(run, node), { describe: (r) => (r === 'left' ? `${node} left` : `${node} was not joined any more`) });
+      await run.step(n.leave, () => leaveIfJoined(run, node, main), { describe: (r) => (r === 'left' ? `${node} left` : `${node} was not joined any more`) });
       await run.step(n.enableOn, () => enableHaCluster(run, run.node(node)), { describe: (r) => (r === 'already' ? 'already enabled' : 'enabled') });
       await joinWithRetry(run, { node, worker, controller: pre.main, controllerIp: pre.mainIp }, n.join);
       await run.step(n.ready, async () => {

@@ -9,7 +9,7 @@ import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
 import {
   chooseControlPlane,
   describeHa,
-  leaveCluster,
+  leaveIfJoined,
   memberOf,
   pickControlPlane,
   quorumImpact,
@@ -253,7 +253,7 @@ export default defineRunbook(
       });
       let left = true;
       try {
-        await run.step(t.leave, () => leaveCluster(run, node), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
+        await run.step(t.leave, () => leaveIfJoined(run, node, ctl), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
       } catch (err) {
         if (!force) throw err;
         left = false; // --force was asked for: remove it without the leave

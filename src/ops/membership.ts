@@ -392,6 +392,17 @@ export async function leaveCluster(run: RunContext, node: string): Promise<'left
 }
 
 /**
+ * `microk8s leave` unless the node has left already (a step run again): it then runs a single
+ * node of its own and the controller sees it NotReady.
+ */
+export async function leaveIfJoined(run: RunContext, node: string, controller: MicroK8sNode): Promise<'left' | 'not-joined'> {
+  const st = await standing(run.node(node)).catch(() => undefined);
+  const seen = (await controller.nodes()).find((n) => n.name === node);
+  if (st?.kind === 'standalone' && !seen?.ready) return 'not-joined';
+  return leaveCluster(run, node);
+}
+
+/**
  * `microk8s remove-node <node> [--force]` on the controller. Exit 1 with "does not exist in
  * Kubernetes" is what remove-node says when the Node object is already gone (even when it then
  * removed the dqlite entry): the caller verifies the result.

@@ -34,6 +34,7 @@ describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1,
             { name: 'x1', channel: CHANNEL, joined: false, otherCluster: 'control-plane' },
           ],
         },
+        { name: 'duo', channel: 'C0DUO000001', nodes: [{ name: 'd-1' }, { name: 'd-2', joined: false }] },
       ],
     });
   });
@@ -174,6 +175,18 @@ describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1,
     expect(since(from).filter((c) => words(c).startsWith('microk8s add-node')).length).toBe(2);
     expect(h.sim.state.voters().length).toBe(3);
     expect(h.sim.state.node('k8s-4').dqliteRole).toBe('standby');
+  });
+
+  it('makes a cluster of two from a single node (1.22: the add-node format without --worker)', async () => {
+    const duo = h.sims.get('duo')!;
+    const { jobId } = await h.command(alice, 'add-node d-2 --cluster duo');
+    const id = jobId!;
+    await h.click(bob, await h.waitButton(id, 'Approve'));
+    await h.waitState(id, 'succeeded', 30_000);
+    expect(simMembership(duo.state).isMember('d-2')).toBe(true);
+    expect(thread(id)).toMatch(/high-availability no · voters d-1, d-2/);
+    const add = duo.commandLog.find((c) => words(c).startsWith('microk8s add-node'))!;
+    expect(add.node).toBe('d-1');
   });
 
   it('never asks a worker to run add-node or remove-node', () => {
