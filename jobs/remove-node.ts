@@ -8,6 +8,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
 import {
   chooseControlPlane,
+  isControlPlaneNode,
   describeHa,
   leaveIfJoined,
   memberOf,
@@ -68,11 +69,12 @@ async function precheck({ node, iUnderstandQuorumLoss }: RemoveArgs, ctx: Preche
   }
   const target = choice.nodes.find((n) => n.name === node);
   if (!target) return `${node} is not in cluster ${ctx.cluster.name} (kubectl on ${choice.name} does not list it); nothing to remove.`;
-  const remaining = choice.nodes.filter((n) => n.name !== node && n.role === 'control-plane');
-  if (target.role !== 'worker' && remaining.length === 0) {
+  const remaining = choice.nodes.filter((n) => n.name !== node && isControlPlaneNode(n, ctx.cluster.nodes));
+  const controlPlane = isControlPlaneNode(target, ctx.cluster.nodes);
+  if (controlPlane && remaining.length === 0) {
     return `${node} is the last control-plane node of ${ctx.cluster.name} (kubectl on ${choice.name} lists no other): removing it would leave no API server and no datastore.`;
   }
-  if (target.role === 'control-plane' && remaining.length < 2 && !iUnderstandQuorumLoss) {
+  if (controlPlane && remaining.length < 2 && !iUnderstandQuorumLoss) {
     return `Removing ${node} would leave ${remaining.length} control-plane node (a single datastore voter: losing it loses the cluster). If that is really wanted, request it again with --i-understand-quorum-loss (it still needs an approval).`;
   }
   return undefined;
@@ -120,8 +122,8 @@ async function preflightRemove(run: RunContext, node: string, acknowledged: bool
   const kube = m.kube.find((k) => k.name === node);
   if (!kube) throw new RunbookFailure(`${node} is not in the cluster (kubectl on ${controller.name} does not list it). Nothing was changed.`);
   const member = memberOf(m.members, kube);
-  const kind: RemovePreflight['kind'] = kube.role === 'worker' || (!member && run.nodeConfig(node).role === 'worker') ? 'worker' : 'control-plane';
-  const remainingControlPlanes = m.kube.filter((k) => k.name !== node && k.role === 'control-plane');
+  const kind: RemovePreflight['kind'] = member || isControlPlaneNode(kube, run.cluster.nodes) ? 'control-plane' : 'worker';
+  const remainingControlPlanes = m.kube.filter((k) => k.name !== node && isControlPlaneNode(k, run.cluster.nodes));
   if (kind === 'control-plane' && remainingControlPlanes.length === 0) {
     throw new RunbookFailure(`${node} is the last control-plane node: removing it would leave no API server and no datastore. Nothing was changed.`);
   }

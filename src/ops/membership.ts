@@ -91,6 +91,15 @@ export async function pickControlPlane(run: RunContext, exclude: readonly string
   throw new RunbookFailure(`No Ready control-plane node of ${run.cluster.name} can run the cluster commands${exclude.length ? ` (not counting ${exclude.join(', ')})` : ''}: ${problems.join('; ') || 'the inventory lists none'}. Nothing was changed.`);
 }
 
+/**
+ * A control-plane node by its labels; before 1.23 MicroK8s set no role label (`unknown`): then
+ * any node the inventory does not call a worker (1.22 and older had no worker nodes).
+ */
+export function isControlPlaneNode(node: KubeNode, inventory: ReadonlyArray<{ name: string; role: string }>): boolean {
+  if (node.role !== 'unknown') return node.role === 'control-plane';
+  return inventory.find((n) => n.name === node.name)?.role !== 'worker';
+}
+
 // ---- the datastore's members ------------------------------------------------------------------
 
 export interface Membership {
@@ -161,11 +170,15 @@ export async function standing(ops: MicroK8sNode): Promise<Standing> {
   return { kind: 'standalone' };
 }
 
-/** The names `getent hosts` cannot resolve on this node (each looked up on its own). */
+/**
+ * The names `getent hosts` cannot resolve on this node (each looked up on its own: exit 2 or no
+ * line means not found). A host without getent (exit 127) cannot be checked: nothing is reported.
+ */
 export async function unresolvable(ops: MicroK8sNode, names: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
   for (const name of names) {
-    const r = await ops.shell.exec(['getent', 'hosts', name], { okExitCodes: [0, 1, 2] });
+    const r = await ops.shell.exec(['getent', 'hosts', name], { okExitCodes: ANY_EXIT });
+    if (r.code === 127) return [];
     if (r.code !== 0 || r.stdout.trim() === '') missing.push(name);
   }
   return missing;

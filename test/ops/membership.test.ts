@@ -1,7 +1,7 @@
 /** Parsers and rules of src/ops/membership.ts on real output formats (reference §1–3, the seed). */
 import { describe, expect, it } from 'vitest';
 import type { HaMember, KubeNode } from '../../src/microk8s/types.ts';
-import { joinCandidates, joinError, parseJoinUrls, quorumImpact, type Membership } from '../../src/ops/membership.ts';
+import { isControlPlaneNode, joinCandidates, joinError, parseJoinUrls, quorumImpact, type Membership } from '../../src/ops/membership.ts';
 
 const TOK = '92b2db237428470dc4fcfc4ebbd9dc81';
 const FP = '2c0cb3284b05';
@@ -89,5 +89,17 @@ describe('quorumImpact', () => {
     const withWorker: Membership = { ...m, kube: [...m.kube, { ...kube('w1', '10.0.0.21'), role: 'worker' }] };
     expect(quorumImpact(withWorker, 'w1')).toMatchObject({ votersBefore: 3, votersAfter: 3, warnings: [] });
     expect(quorumImpact(withWorker, 'w1').role).toBeUndefined();
+  });
+});
+
+describe('isControlPlaneNode', () => {
+  const node = (name: string, role: KubeNode['role']): KubeNode => ({ name, ready: true, unschedulable: false, kubeletVersion: 'v1.22.3', role, labels: {} });
+  const inventory = [{ name: 'a', role: 'control-plane' }, { name: 'w', role: 'worker' }];
+  it('goes by the label (1.23+), else by the inventory (1.22 set no role label)', () => {
+    expect(isControlPlaneNode(node('a', 'control-plane'), inventory)).toBe(true);
+    expect(isControlPlaneNode(node('w', 'worker'), inventory)).toBe(false);
+    expect(isControlPlaneNode(node('a', 'unknown'), inventory)).toBe(true);
+    expect(isControlPlaneNode(node('w', 'unknown'), inventory)).toBe(false);
+    expect(isControlPlaneNode(node('x', 'unknown'), inventory)).toBe(true);
   });
 });
