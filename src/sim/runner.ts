@@ -149,11 +149,11 @@ export class Runner {
         return proxyCurl(ctx, args) ?? nodePortCurl(ctx, args);
       case 'mktemp':
         return mktemp(ctx, args);
-      case 'cat':
       case 'getent':
         return getent(ctx, args);
       case 'nc':
         return nc(ctx, args);
+      case 'cat':
         return cat(ctx, args);
       case 'cp':
         return cp(ctx, args);
