@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, secretValues } from '../../src/logging.ts';
@@ -18,40 +17,10 @@ import { SshConnectError } from '../../src/ssh/errors.ts';
 import { SshPool } from '../../src/ssh/pool.ts';
 import type { CommandEvent, SshTarget } from '../../src/ssh/types.ts';
 import { rejectionOf } from '../support/catch-error.ts';
+import { dumpRedis } from '../support/redis-dump.ts';
 import { BOT_TOKEN, SIGNING_SECRET, startHarness, USERS, type Harness } from '../support/harness.ts';
 import { signedRequest, slashCommandBody } from '../support/slack-signing.ts';
 import { makeKeyPair, startTestServer, type TestServer } from '../support/ssh-test-server.ts';
-
-/** Every value stored in Redis, whatever its type, as one string. */
-async function dumpRedis(url: string): Promise<{ keys: string[]; text: string }> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    const parts: string[] = [];
-    for (const key of keys.toSorted()) {
-      const type = await redis.type(key);
-      let value: unknown;
-      if (type === 'string') value = await redis.get(key);
-      else if (type === 'hash') value = await redis.hgetall(key);
-      else if (type === 'list') value = await redis.lrange(key, 0, -1);
-      else if (type === 'set') value = await redis.smembers(key);
-      else if (type === 'zset') value = await redis.zrange(key, 0, -1, 'WITHSCORES');
-      else if (type === 'stream') value = await redis.xrange(key, '-', '+');
-      else value = `(${type})`;
-      parts.push(`${key} ${type} ${JSON.stringify(value)}`);
-    }
-    return { keys, text: parts.join('\n') };
-  } finally {
-    redis.disconnect();
-  }
-}
 
 describe('e2e: Slack credentials never leak', () => {
   let h: Harness;
