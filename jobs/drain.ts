@@ -28,13 +28,13 @@ export default defineRunbook(
     plan: ({ node }, cluster) => {
       const controller = displayController(cluster.nodes, node);
       return [
-        { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A --field-selector spec.nodeName=${node} -o json`] },
+        { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A -o json  (pods on ${node})`] },
         {
           title: `drain ${node}`,
           node: controller,
           commands: [`${KUBECTL} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`, `${KUBECTL} get pods -A -o json`],
         },
-        { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A --field-selector spec.nodeName=${node} -o json`] },
+        { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json  (pods on ${node})`] },
       ];
     },
   },

@@ -66,8 +66,8 @@ function batchCommands(batch: readonly RolloutNode[], channel: string, controlle
   const on = (node: string) => (many ? `on ${node}: ` : '');
   return batch.flatMap((n) => [
     `${on(controller)}${K} drain ${n.name} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`,
-    `${on(controller)}${K} get pods -A --field-selector spec.nodeName=${n.name} -o json`,
-    `${on(n.name)}sudo snap refresh microk8s --channel=${channel}`,
+    `${on(controller)}${K} get pods -A -o json  (pods on ${n.name})`,
+    `${on(n.name)}sudo snap refresh microk8s --channel ${channel}`,
     `${on(n.name)}microk8s status --wait-ready --timeout <readyTimeout>`,
     `${on(controller)}${K} wait --for=condition=Ready node/${n.name} --timeout=<readyTimeout>`,
     `${on(controller)}${K} uncordon ${n.name}`,

@@ -104,10 +104,13 @@ export class MicroK8sNode {
     return this.run(['snap', 'info', 'microk8s'], {}, (r) => parseSnapInfo(r.stdout));
   }
 
-  /** `snap refresh microk8s --channel=<channel>`. `changed: false` when snapd had nothing to do. */
+  /**
+   * `snap refresh microk8s --channel <channel>` (the seed's spelling). `changed: false` when
+   * snapd had nothing to do.
+   */
   async refresh(channel: string): Promise<RefreshResult> {
     assertChannel(channel);
-    return this.run(['snap', 'refresh', 'microk8s', `--channel=${channel}`], { privileged: true }, (r) => parseRefreshOutput(r.stdout, r.stderr));
+    return this.run(['snap', 'refresh', 'microk8s', '--channel', channel], { privileged: true }, (r) => parseRefreshOutput(r.stdout, r.stderr));
   }
 
   /** `snap revert microk8s`: back to the previous revision (and its data directory). */
@@ -185,7 +188,8 @@ export class MicroK8sNode {
   /** `microk8s kubectl get pods -A -o json` (only the pods on `node` when given). */
   async pods(options: { node?: string } = {}): Promise<KubePod[]> {
     const argv = [...KUBECTL, 'get', 'pods', '-A', '-o', 'json'];
-    if (options.node !== undefined) argv.push('--field-selector', `spec.nodeName=${assertNodeName(options.node)}`);
+    // No --field-selector: filtering here works the same on every kubectl and emulation.
+    if (options.node !== undefined) assertNodeName(options.node);
     // Filtered here too: the answer must be right even where the selector is not honoured.
     return this.run(argv, { privileged: true }, (r) => parsePods(r.stdout).filter((p) => options.node === undefined || p.node === options.node));
   }

@@ -124,7 +124,7 @@ export async function checkDrainedStep(run: RunContext, pres: readonly UpgradePr
   });
 }
 
-/** `snap refresh microk8s --channel=…`, skipped on a node that already moved to the channel. */
+/** `snap refresh microk8s --channel …`, skipped on a node that already moved to the channel. */
 export async function refreshStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, RefreshOutcome>> {
   return run.step(
     `refresh ${nodesLabel(pres.map((p) => p.node))} to ${channel}`,

@@ -119,7 +119,7 @@ export function upgradePlan(node: string, channel: string, controller: string, b
       commands: ['sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend', 'sha256sum <backup>', '(fetch over SFTP, compare sha256)'],
     },
     { title: `drain ${node}`, node: controller, commands: [`${kubectl} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
-    { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${kubectl} get pods -A --field-selector spec.nodeName=${node} -o json`] },
+    { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${kubectl} get pods -A -o json  (pods on ${node})`] },
     { title: `refresh ${node} to ${channel}`, node, commands: [`sudo snap refresh microk8s --channel ${channel}`] },
     {
       title: `wait for ${node} to be Ready on ${channel}`,

@@ -96,7 +96,7 @@ describe('e2e: Slack Socket Mode', () => {
     const node = h.sim.state.node('k8s-1');
     expect(node.version).toMatch(/^v1\.23\./);
     expect(node.cordoned).toBe(false);
-    expect(h.sim.commandLog.filter((r) => r.node === 'k8s-1' && r.argv.join(' ') === 'snap refresh microk8s --channel=1.23/stable')).toHaveLength(1);
+    expect(h.sim.commandLog.filter((r) => r.node === 'k8s-1' && r.argv.join(' ') === 'snap refresh microk8s --channel 1.23/stable')).toHaveLength(1);
 
     // Web API calls used the bot token; the app token was only for the connection.
     const posts = h.slack.callsOf('chat.postMessage');

@@ -108,7 +108,7 @@ describe('upgrade-cluster through Slack', () => {
     expect(at('upgrade k8s-1')).toBeLessThan(at('upgrade k8s-2'));
     expect(at('upgrade w1, w3')).toBeLessThan(at('upgrade w2'));
     expect(at('pause: an approver decides whether to go on after k8s-1')).toBeGreaterThan(at('upgrade k8s-1'));
-    expect(plan).toContain('sudo snap refresh microk8s --channel=1.23/stable');
+    expect(plan).toContain('sudo snap refresh microk8s --channel 1.23/stable');
     expect(plan).toContain('microk8s kubectl drain w2 --ignore-daemonsets');
     expect(plan).toContain('create deploy --image dontrebootme/microbot:v1 microbot-verify-');
     expect(sim('roll').commandLog.length).toBe(before);
