@@ -5,16 +5,13 @@
  * step that used them (logs, thread, Slack calls, Redis).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { simMembership, type SimCommandRecord } from '../../src/sim/index.ts';
+import { simMembership } from '../../src/sim/index.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
+import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
 const CHANNEL = '1.24/stable';
-
-function words(c: SimCommandRecord): string {
-  return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
-}
 
 describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1, k8s-5 outside)', () => {
   let h: Harness;

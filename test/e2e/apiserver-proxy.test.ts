@@ -2,16 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { addLoadBalancer, proxyEndpoints, proxyRestarts, readNodeFile } from '../../src/sim/node-config.ts';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
+import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
 const ARGS = '/var/snap/microk8s/current/args/apiserver-proxy';
 const PROVIDER = '/var/snap/microk8s/current/args/traefik/provider.yaml';
 const CONTROL_PLANES = ['10.0.0.11:16443', '10.0.0.12:16443', '10.0.0.13:16443'];
-
-function words(c: SimCommandRecord): string {
-  return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
-}
 
 type Provider = { tcp: { routers: Record<string, unknown>; services: { 'kube-apiserver': { loadBalancer: { servers: Array<{ address: string }> } } } } };
 

@@ -4,14 +4,11 @@
  * drained, left, given ha-cluster and joined again, one at a time, each with its own approval.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simMembership, type SimCommandRecord } from '../../src/sim/index.ts';
+import { simMembership } from '../../src/sim/index.ts';
+import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
-
-function words(c: SimCommandRecord): string {
-  return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
-}
 
 describe('enable-ha through Slack on an old-style 3-node cluster', () => {
   let h: Harness;

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readNodeFile } from '../../src/sim/node-config.ts';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
+import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
 const HA_CONF = '/var/snap/microk8s/current/args/ha-conf';
 const BACKEND_FD = '/var/snap/microk8s/current/var/kubernetes/backend/failure-domain';
-
-/** The command's words without the `sudo -n --` prefix. */
-function words(c: SimCommandRecord): string {
-  return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
-}
 
 /**
  * Walks the command log in order and returns the largest number of control-plane nodes that were

@@ -5,15 +5,12 @@
  * and refusals before anything runs.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { simMembership, type SimCommandRecord } from '../../src/sim/index.ts';
+import { simMembership } from '../../src/sim/index.ts';
+import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
 const CHANNEL = '1.24/stable';
-
-function words(c: SimCommandRecord): string {
-  return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
-}
 
 describe('remove-node through Slack (k8s-1..k8s-4 control plane: 3 voters + a stand-by; w1 worker)', () => {
   let h: Harness;
