@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { simMembership } from '../../src/sim/index.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
-import { words } from '../support/e2e.ts';
+import { approveGate, words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -84,8 +84,7 @@ describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1,
     const from = h.sim.commandLog.length;
     const { jobId } = await h.command(alice, 'add-node w1 --worker');
     const id = jobId!;
-    await h.click(bob, await h.waitButton(id, 'Approve'));
-    await h.waitState(id, 'succeeded', 30_000);
+    await approveGate(h, id);
     expect(h.sim.state.node('w1').role).toBe('worker');
     expect(m().isMember('w1')).toBe(true);
     expect(thread(id)).toMatch(/high-availability yes · voters k8s-1, k8s-2, k8s-3/);
@@ -178,8 +177,7 @@ describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1,
     const duo = h.sims.get('duo')!;
     const { jobId } = await h.command(alice, 'add-node d-2 --cluster duo');
     const id = jobId!;
-    await h.click(bob, await h.waitButton(id, 'Approve'));
-    await h.waitState(id, 'succeeded', 30_000);
+    await approveGate(h, id);
     expect(simMembership(duo.state).isMember('d-2')).toBe(true);
     expect(thread(id)).toMatch(/high-availability no · voters d-1, d-2/);
     const add = duo.commandLog.find((c) => words(c).startsWith('microk8s add-node'))!;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { addLoadBalancer, proxyEndpoints, proxyRestarts, readNodeFile } from '../../src/sim/node-config.ts';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
-import { words } from '../support/e2e.ts';
+import { approveGate, words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -93,8 +93,7 @@ describe('apiserver-proxy through Slack, on a 3 control-plane + 2 worker cluster
 
   it('--auto goes back to the control-plane nodes and --refresh-interval 30s', async () => {
     const { jobId } = await h.command(alice, 'apiserver-proxy w1 --auto');
-    await h.click(bob, await h.waitButton(jobId!, 'Approve'));
-    await h.waitState(jobId!, 'succeeded', 30_000);
+    await approveGate(h, jobId!);
     expect(servers('w1')).toEqual(CONTROL_PLANES);
     expect(file('w1', ARGS)).toContain('--refresh-interval 30s\n');
     expect(file('w1', ARGS)).not.toContain('--refresh-interval 0');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes, listBackups } from '../../src/ops/backup-store.ts';
 import { inspectFlags } from '../../src/sim/index.ts';
+import { requestApproved } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -33,15 +34,6 @@ describe('backup, backups and inspect through Slack', () => {
     await h?.stop();
   });
   beforeEach(() => h.sim.clearFaults());
-
-  async function approved(text: string, state = 'succeeded'): Promise<string> {
-    const { jobId, text: ack } = await h.command(alice, text);
-    expect(ack).toMatch(/^Queued as job \d+/);
-    await h.waitState(jobId!, 'awaiting approval');
-    expect(await h.click(bob, await h.waitButton(jobId!, 'Approve'))).toBe(200);
-    await h.waitState(jobId!, state, 30_000);
-    return jobId!;
-  }
 
   /** An older backup (tarball + manifest, or a bare tarball) as an earlier job would have left it. */
   function seed(node: string, stamp: string, manifest = true): string {
@@ -87,7 +79,7 @@ describe('backup, backups and inspect through Slack', () => {
     const older = seed('k8s-3', '20200103T000000Z');
     const old = seed('k8s-1', '20200104T000000Z');
     const from = commandCount();
-    const id = await approved('backup --node k8s-2');
+    const id = await requestApproved(h, 'backup --node k8s-2');
 
     const step = h.thread(id).map((m) => m.text).find((t) => t.startsWith('✅') && t.includes('back up the datastore'))!;
     const [, sha, localPath] = /sha256 ([0-9a-f]{64}) · \d+ bytes · kept at (\S+)/.exec(step) ?? [];
@@ -120,9 +112,9 @@ describe('backup, backups and inspect through Slack', () => {
   });
 
   it('backup without --node picks a Ready control-plane node; an upgrade takes the same backup step and prunes too', async () => {
-    const id = await approved('backup');
+    const id = await requestApproved(h, 'backup');
     expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('choose the node to back up') && m.text.includes('k8s-1'))).toBe(true);
-    await approved('upgrade k8s-3 1.22/stable');
+    await requestApproved(h, 'upgrade k8s-3 1.22/stable');
     const all = await listBackups(backupDir, 'prod');
     expect(all.length).toBe(3);
     expect(all.map((b) => b.node)).toEqual(['k8s-3', 'k8s-1', 'k8s-2']);

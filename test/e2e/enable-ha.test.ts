@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simMembership } from '../../src/sim/index.ts';
-import { words } from '../support/e2e.ts';
+import { approveGate, words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -82,8 +82,7 @@ describe('enable-ha through Slack on an old-style 3-node cluster', () => {
     const from = h.sim.commandLog.length;
     const { jobId } = await h.command(alice, 'enable-ha');
     const id = jobId!;
-    await h.click(bob, await h.waitButton(id, 'Approve'));
-    await h.waitState(id, 'succeeded', 30_000);
+    await approveGate(h, id);
     expect(thread(id)).toContain('already in HA: k8s-2, k8s-3');
     expect(thread(id)).toContain('✅ enable ha-cluster on the main node — already enabled');
     expect(h.sim.commandLog.slice(from).some((c) => /^microk8s (enable|leave|join|add-node)/.test(words(c)))).toBe(false);

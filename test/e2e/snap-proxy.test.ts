@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeProxyStore } from '../../src/sim/index.ts';
+import { requestApproved } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -26,16 +27,6 @@ describe('snap-proxy verbs through Slack', () => {
   beforeEach(() => {
     for (const sim of h.sims.values()) sim.clearFaults();
   });
-
-  /** Runs a mutating request through its plan approval (bob approves) to `state`. */
-  async function approved(text: string, state = 'succeeded'): Promise<string> {
-    const { jobId, text: ack } = await h.command(alice, text);
-    expect(ack).toMatch(/^Queued as job \d+/);
-    await h.waitState(jobId!, 'awaiting approval');
-    expect(await h.click(bob, await h.waitButton(jobId!, 'Approve'))).toBe(200);
-    await h.waitState(jobId!, state, 30_000);
-    return jobId!;
-  }
 
   it('refuses bad requests before any SSH command, naming what is wrong', async () => {
     const before = commandCount();
@@ -87,16 +78,16 @@ describe('snap-proxy verbs through Slack', () => {
   });
 
   it('a pin with no node using the proxy yet says so; unpin puts it back', async () => {
-    const id = await approved('snap-proxy pin 1.22/edge=2645');
+    const id = await requestApproved(h, 'snap-proxy pin 1.22/edge=2645');
     expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('check the pin from a node') && m.text.includes('no node uses the proxy yet'))).toBe(true);
     expect(proxyState().overrides.get('1.22/edge')?.revision).toBe(2645);
-    await approved('snap-proxy unpin 1.22/edge');
+    await requestApproved(h, 'snap-proxy unpin 1.22/edge');
     expect(proxyState().overrides.size).toBe(0);
   });
 
   it('connect points a node at the proxy: store assertion acked from a temp file, proxy.store set and checked', async () => {
     const from = h.sim.commandLog.length;
-    const id = await approved('snap-proxy connect k8s-1');
+    const id = await requestApproved(h, 'snap-proxy connect k8s-1');
     const storeId = proxyState().storeId;
     expect(nodeProxyStore(h.sim.state.node('k8s-1'))).toBe(storeId);
     expect(nodeProxyStore(h.sim.state.node('k8s-2'))).toBeUndefined();
@@ -124,7 +115,7 @@ describe('snap-proxy verbs through Slack', () => {
   });
 
   it('pin then an upgrade of the connected node lands on the pinned revision, not upstream', async () => {
-    const id = await approved('snap-proxy pin 1.23/stable=2906');
+    const id = await requestApproved(h, 'snap-proxy pin 1.23/stable=2906');
     expect(proxyState().overrides.get('1.23/stable')).toEqual({ revision: 2906, arch: 'amd64' });
     expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('pin 1.23/stable to revision 2906') && m.text.includes('upstream serves 2948'))).toBe(true);
     // seed step 3: a node that uses the proxy sees the pinned revision in `snap info`
@@ -142,13 +133,13 @@ describe('snap-proxy verbs through Slack', () => {
     expect(r.body.text).toBe('Snap Store Proxy of prod: 1.23/stable → 2906 (upstream 2948); 1/3 node(s) use it');
     expect(JSON.stringify(r.body.blocks)).toContain('k8s-1: uses the proxy');
 
-    await approved('upgrade k8s-1 1.23/stable');
+    await requestApproved(h, 'upgrade k8s-1 1.23/stable');
     expect(h.sim.state.node('k8s-1').revision).toBe(2906);
     expect(h.sim.state.node('k8s-1').version).toBe('v1.23.1');
   });
 
   it('unpin: the channel follows upstream again; unpinning twice is a no-op', async () => {
-    const id = await approved('snap-proxy unpin 1.23/stable');
+    const id = await requestApproved(h, 'snap-proxy unpin 1.23/stable');
     expect(proxyState().overrides.size).toBe(0);
     expect(h.thread(id).some((m) => m.text.startsWith('✅') && m.text.includes('was 2906; follows upstream (revision 2948)'))).toBe(true);
     const again = await h.command(alice, 'snap-proxy unpin 1.23/stable');
@@ -158,7 +149,7 @@ describe('snap-proxy verbs through Slack', () => {
 
   it('a proxy that refuses the override fails the job and says what the proxy holds now', async () => {
     h.sim.inject({ node: 'snap-proxy', match: 'snap-proxy override', kind: 'fail', exitCode: 1, stderr: 'error: revision 4242 of snap "microk8s" not found\n' });
-    const id = await approved('snap-proxy pin latest/edge=4242', 'failed');
+    const id = await requestApproved(h, 'snap-proxy pin latest/edge=4242', 'failed');
     const last = h.thread(id).map((m) => m.text).join('\n');
     expect(last).toContain('revision 4242 of snap "microk8s" not found');
     expect(last).toContain('Snap Store Proxy: no overrides: every channel follows upstream');

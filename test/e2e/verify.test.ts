@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../src/sim/index.ts';
 import { workloadStore } from '../../src/sim/workloads.ts';
+import { approveGate } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -58,8 +59,7 @@ describe('verify through Slack', () => {
     expect(busy.jobId).toBeUndefined();
     expect(busy.text).toContain(`job ${id}`);
     expect(s.commandLog.length).toBe(from); // nothing on the nodes before the approval
-    await h.click(bob, await h.waitButton(id, 'Approve'));
-    await h.waitState(id, 'succeeded', 30_000);
+    await approveGate(h, id);
 
     const name = `microbot-verify-${id}`;
     const cmds = s.commandLog.slice(from).map((r) => `${r.node}: ${r.argv.join(' ')}`);

@@ -1,7 +1,24 @@
 /** Helpers shared by the end-to-end tests that drive the bot through Slack against the simulator. */
+import { expect } from 'vitest';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
+import { USERS, type Harness } from './harness.ts';
 
 /** The command's words without the `sudo -n --` prefix. */
 export function words(c: SimCommandRecord): string {
   return c.argv.filter((w, i) => !(i < 3 && (w === 'sudo' || w === '-n' || w === '--'))).join(' ');
+}
+
+/** bob clicks the job's newest Approve button (waiting for it); then the job must reach `state` within 30 s. */
+export async function approveGate(h: Harness, jobId: string, state = 'succeeded'): Promise<void> {
+  expect(await h.click(USERS.bob, await h.waitButton(jobId, 'Approve'))).toBe(200);
+  await h.waitState(jobId, state, 30_000);
+}
+
+/** Runs a mutating request (alice) through its plan approval (bob approves) to `state`; returns the job id. */
+export async function requestApproved(h: Harness, text: string, state = 'succeeded'): Promise<string> {
+  const { jobId, text: ack } = await h.command(USERS.alice, text);
+  expect(ack).toMatch(/^Queued as job \d+/);
+  await h.waitState(jobId!, 'awaiting approval');
+  await approveGate(h, jobId!, state);
+  return jobId!;
 }
