@@ -22,3 +22,13 @@ export async function requestApproved(h: Harness, text: string, state = 'succeed
   await approveGate(h, jobId!, state);
   return jobId!;
 }
+
+/** alice sends each request; each is answered (200) with a refusal matching its pattern, and none is queued. */
+export async function expectRefused(h: Harness, cases: ReadonlyArray<readonly [string, RegExp]>): Promise<void> {
+  for (const [text, expected] of cases) {
+    const answer = await h.command(USERS.alice, text);
+    expect(answer.status, text).toBe(200);
+    expect(answer.jobId, text).toBeUndefined();
+    expect(answer.text, text).toMatch(expected);
+  }
+}
