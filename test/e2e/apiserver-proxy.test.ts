@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { addLoadBalancer, proxyEndpoints, proxyRestarts, readNodeFile } from '../../src/sim/node-config.ts';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
-import { approveGate, expectRefused, words } from '../support/e2e.ts';
+import { approveGate, controlPlanes, expectRefused, words, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -20,7 +20,7 @@ describe('apiserver-proxy through Slack, on a 3 control-plane + 2 worker cluster
         {
           name: 'prod',
           channel: 'C0PROD00001',
-          nodes: [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }, { name: 'w1', role: 'worker' }, { name: 'w2', role: 'worker' }],
+          nodes: [...controlPlanes(3), ...workers(2)],
           // a broken proxy shows as a missing kubelet heartbeat: do not wait 30 s for it
           policy: { readyTimeout: '2s' },
         },

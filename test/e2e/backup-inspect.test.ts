@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes, listBackups } from '../../src/ops/backup-store.ts';
 import { inspectFlags } from '../../src/sim/index.ts';
-import { requestApproved } from '../support/e2e.ts';
+import { controlPlanes, requestApproved, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -23,7 +23,7 @@ describe('backup, backups and inspect through Slack', () => {
         {
           name: 'prod',
           channel: 'C0PROD00001',
-          nodes: [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }, { name: 'w1', role: 'worker' }],
+          nodes: [...controlPlanes(3), ...workers(1)],
           extra: { backups: { keep: 3 } },
         },
       ],

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readNodeFile } from '../../src/sim/node-config.ts';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
-import { expectRefused, words } from '../support/e2e.ts';
+import { controlPlanes, expectRefused, words, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -32,7 +32,7 @@ describe('failure-domain through Slack, on a 3 control-plane + 2 worker cluster'
         {
           name: 'prod',
           channel: 'C0PROD00001',
-          nodes: [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3', failureDomain: 3 }, { name: 'w1', role: 'worker' }, { name: 'w2', role: 'worker' }],
+          nodes: [...controlPlanes(2), { name: 'k8s-3', failureDomain: 3 }, ...workers(2)],
         },
       ],
     });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { simMembership } from '../../src/sim/index.ts';
-import { words } from '../support/e2e.ts';
+import { controlPlanes, words, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -20,13 +20,7 @@ describe('remove-node through Slack (k8s-1..k8s-4 control plane: 3 voters + a st
         {
           name: 'prod',
           channel: 'C0PROD00001',
-          nodes: [
-            { name: 'k8s-1', channel: CHANNEL },
-            { name: 'k8s-2', channel: CHANNEL },
-            { name: 'k8s-3', channel: CHANNEL },
-            { name: 'k8s-4', channel: CHANNEL },
-            { name: 'w1', role: 'worker', channel: CHANNEL },
-          ],
+          nodes: [...controlPlanes(4, { channel: CHANNEL }), ...workers(1, { channel: CHANNEL })],
         },
         { name: 'solo', channel: 'C0SOLO00001', nodes: [{ name: 's-1', channel: CHANNEL }, { name: 's-w1', role: 'worker', channel: CHANNEL }] },
       ],

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../src/sim/index.ts';
 import { workloadStore } from '../../src/sim/workloads.ts';
-import { approveGate } from '../support/e2e.ts';
+import { approveGate, controlPlanes, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
-const NODES = [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }, { name: 'w1', role: 'worker' as const }];
+const NODES = [...controlPlanes(3), ...workers(1)];
 
 describe('verify through Slack', () => {
   let h: Harness;

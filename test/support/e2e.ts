@@ -1,7 +1,17 @@
 /** Helpers shared by the end-to-end tests that drive the bot through Slack against the simulator. */
 import { expect } from 'vitest';
-import type { SimCommandRecord } from '../../src/sim/index.ts';
+import type { SimCommandRecord, SimNodeSpec } from '../../src/sim/index.ts';
 import { USERS, type Harness } from './harness.ts';
+
+/** Control-plane nodes k8s-1 … k8s-<count> (a cluster shape), each with `spec`'s settings. */
+export function controlPlanes(count: number, spec: Omit<SimNodeSpec, 'name' | 'role'> = {}): SimNodeSpec[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `k8s-${i + 1}`, ...spec }));
+}
+
+/** Worker nodes w1 … w<count> (a cluster shape), each with `spec`'s settings. */
+export function workers(count: number, spec: Omit<SimNodeSpec, 'name' | 'role'> = {}): SimNodeSpec[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `w${i + 1}`, role: 'worker', ...spec }));
+}
 
 /** The command's words without the `sudo -n --` prefix. */
 export function words(c: SimCommandRecord): string {
