@@ -1,29 +1,20 @@
-import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
-import { displayController } from '../src/ops/offers.ts';
+import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
 /** Cordon a node: no new pods are scheduled on it; those running stay. Already cordoned is fine. */
 export default defineRunbook(
-  {
+  kubectlNodeVerb({
     verb: 'cordon',
     usage: 'cordon <node>',
     example: 'cordon k8s-2',
     summary: 'Mark a node unschedulable (pods already on it keep running); runbooks leave a node cordoned on purpose cordoned',
-    positional: ['node'],
-    args: z.object({ node: NodeName }),
-    mutating: true,
-    validate: ({ node }, cluster) => nodeInCluster(cluster, node),
-    plan: ({ node }, cluster) => {
-      const controller = displayController(cluster.nodes, node);
-      return [
-        { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
-        { title: `cordon ${node}`, node: controller, commands: [`microk8s kubectl cordon ${node}`] },
-      ];
-    },
-  },
+    steps: (node, controller) => [
+      { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
+      { title: `cordon ${node}`, node: controller, commands: [`microk8s kubectl cordon ${node}`] },
+    ],
+  }),
   async (run, { node }) => {
     const before = await run.step(`read ${node}`, async () => {
       const controller = await pickController(run, node);

@@ -1,10 +1,8 @@
-import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
 import { movedPods, renderMoved } from '../src/ops/drain-report.ts';
-import { displayController } from '../src/ops/offers.ts';
+import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes, workloadPods } from '../src/ops/upgrade.ts';
 
 const KUBECTL = 'microk8s kubectl';
@@ -16,28 +14,21 @@ const KUBECTL = 'microk8s kubectl';
  * again with nothing to evict. The node stays cordoned (`uncordon` ends that).
  */
 export default defineRunbook(
-  {
+  kubectlNodeVerb({
     verb: 'drain',
     usage: 'drain <node>',
     example: 'drain k8s-2',
     summary: 'Cordon a node and evict its pods to the other nodes (DaemonSet pods stay), showing where each pod went',
-    positional: ['node'],
-    args: z.object({ node: NodeName }),
-    mutating: true,
-    validate: ({ node }, cluster) => nodeInCluster(cluster, node),
-    plan: ({ node }, cluster) => {
-      const controller = displayController(cluster.nodes, node);
-      return [
-        { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A -o json  (pods on ${node})`] },
-        {
-          title: `drain ${node}`,
-          node: controller,
-          commands: [`${KUBECTL} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`, `${KUBECTL} get pods -A -o json`],
-        },
-        { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json  (pods on ${node})`] },
-      ];
-    },
-  },
+    steps: (node, controller) => [
+      { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A -o json  (pods on ${node})`] },
+      {
+        title: `drain ${node}`,
+        node: controller,
+        commands: [`${KUBECTL} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`, `${KUBECTL} get pods -A -o json`],
+      },
+      { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json  (pods on ${node})`] },
+    ],
+  }),
   async (run, { node }) => {
     const before = await run.step(`read ${node}`, async () => {
       const controller = await pickController(run, node);

@@ -1,29 +1,20 @@
-import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
-import { displayController } from '../src/ops/offers.ts';
+import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
 /** Uncordon a node: pods may be scheduled on it again. Already schedulable is fine. */
 export default defineRunbook(
-  {
+  kubectlNodeVerb({
     verb: 'uncordon',
     usage: 'uncordon <node>',
     example: 'uncordon k8s-2',
     summary: 'Make a cordoned or drained node schedulable again',
-    positional: ['node'],
-    args: z.object({ node: NodeName }),
-    mutating: true,
-    validate: ({ node }, cluster) => nodeInCluster(cluster, node),
-    plan: ({ node }, cluster) => {
-      const controller = displayController(cluster.nodes, node);
-      return [
-        { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
-        { title: `uncordon ${node}`, node: controller, commands: [`microk8s kubectl uncordon ${node}`] },
-      ];
-    },
-  },
+    steps: (node, controller) => [
+      { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
+      { title: `uncordon ${node}`, node: controller, commands: [`microk8s kubectl uncordon ${node}`] },
+    ],
+  }),
   async (run, { node }) => {
     const before = await run.step(`read ${node}`, async () => {
       const controller = await pickController(run, node);
