@@ -151,39 +151,15 @@ export class SshConnection implements RemoteShell {
     const shown = `sftp get ${remotePath} ${localPath}`;
     const started = performance.now();
     try {
-      const release = await this.slots.acquire();
-      try {
-        const client = await this.connect();
-        await this.guarded(shown, this.target.commandTimeoutMs, (settle, onTimeout, isDone) => {
-          client.sftp((err, sftp) => {
-            if (err) {
-              settle(new SshError(`cannot start SFTP on ${this.node}: ${err.message}`, this.node));
-              return;
-            }
-            if (isDone()) {
-              sftp.end();
-              return;
-            }
-            onTimeout(() => sftp.end());
-            this.fastGet(sftp, remotePath, localPath, (getErr) => {
-              sftp.end();
-              settle(getErr ? new SshError(`cannot download ${remotePath} from ${this.node}: ${getErr.message}`, this.node) : undefined);
-            });
-          });
+      await this.sftpSession(shown, (sftp, finish) => {
+        this.fastGet(sftp, remotePath, localPath, (getErr) => {
+          finish(getErr ? new SshError(`cannot download ${remotePath} from ${this.node}: ${getErr.message}`, this.node) : undefined);
         });
-      } finally {
-        release();
-      }
-      this.emit({ node: this.node, command: shown, code: 0, durationMs: Math.round(performance.now() - started) });
+      });
+      this.emitTransfer(shown, started);
     } catch (err) {
       await unlink(localPath).catch(() => undefined);
-      this.emit({
-        node: this.node,
-        command: shown,
-        code: null,
-        durationMs: Math.round(performance.now() - started),
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err));
       throw err;
     }
   }
@@ -196,46 +172,19 @@ export class SshConnection implements RemoteShell {
     let absolute = remotePath;
     try {
       if (remotePath === '' || remotePath.includes('\0')) throw new SshError(`cannot upload to ${JSON.stringify(remotePath)} on ${this.node}: not a usable path`, this.node);
-      const release = await this.slots.acquire();
-      try {
-        const client = await this.connect();
-        await this.guarded(shown, this.target.commandTimeoutMs, (settle, onTimeout, isDone) => {
-          client.sftp((err, sftp) => {
-            if (err) {
-              settle(new SshError(`cannot start SFTP on ${this.node}: ${err.message}`, this.node));
-              return;
-            }
-            if (isDone()) {
-              sftp.end();
-              return;
-            }
-            onTimeout(() => sftp.end());
-            const done = (problem?: string): void => {
-              sftp.end();
-              settle(problem === undefined ? undefined : new SshError(`cannot upload ${remotePath} to ${this.node}: ${problem}`, this.node));
-            };
-            this.putExclusive(sftp, remotePath, body, mode, (putErr, abs) => {
-              if (putErr) done(putErr);
-              else {
-                absolute = abs ?? remotePath;
-                done();
-              }
-            });
-          });
+      await this.sftpSession(shown, (sftp, finish) => {
+        this.putExclusive(sftp, remotePath, body, mode, (putErr, abs) => {
+          if (putErr) finish(new SshError(`cannot upload ${remotePath} to ${this.node}: ${putErr}`, this.node));
+          else {
+            absolute = abs ?? remotePath;
+            finish();
+          }
         });
-      } finally {
-        release();
-      }
-      this.emit({ node: this.node, command: shown, code: 0, durationMs: Math.round(performance.now() - started) });
+      });
+      this.emitTransfer(shown, started);
       return absolute;
     } catch (err) {
-      this.emit({
-        node: this.node,
-        command: shown,
-        code: null,
-        durationMs: Math.round(performance.now() - started),
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err));
       throw err;
     }
   }
@@ -249,6 +198,44 @@ export class SshConnection implements RemoteShell {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /**
+   * Opens an SFTP session on this connection (holding a slot, under the command timeout) and
+   * hands it to `use`, which calls `finish` once, with the transfer's error or none: that ends
+   * the session and settles the transfer.
+   */
+  private async sftpSession(shown: string, use: (sftp: SFTPWrapper, finish: (err?: Error) => void) => void): Promise<void> {
+    const release = await this.slots.acquire();
+    try {
+      const client = await this.connect();
+      await this.guarded(shown, this.target.commandTimeoutMs, (settle, onTimeout, isDone) => {
+        client.sftp((err, sftp) => {
+          if (err) {
+            settle(new SshError(`cannot start SFTP on ${this.node}: ${err.message}`, this.node));
+            return;
+          }
+          if (isDone()) {
+            sftp.end();
+            return;
+          }
+          onTimeout(() => sftp.end());
+          use(sftp, (transferErr) => {
+            sftp.end();
+            settle(transferErr);
+          });
+        });
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** The command event of an SFTP transfer: code 0, or code null with the error's message. */
+  private emitTransfer(shown: string, started: number, error?: string): void {
+    const durationMs = Math.round(performance.now() - started);
+    if (error === undefined) this.emit({ node: this.node, command: shown, code: 0, durationMs });
+    else this.emit({ node: this.node, command: shown, code: null, durationMs, error });
+  }
 
   private fastGet(sftp: SFTPWrapper, remote: string, local: string, cb: (err?: Error | null) => void): void {
     sftp.fastGet(remote, local, (err) => cb(err));
