@@ -3,22 +3,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
-import type { FsError } from './fs.ts';
-
-function errno(e: FsError): string {
-  switch (e) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    default:
-      return 'Operation not permitted';
-  }
-}
+import { strerror } from './fs.ts';
 
 export function sha256sum(ctx: CommandContext, args: string[]): CommandResult {
   const files = args.filter((a) => !a.startsWith('-') || a === '-');
@@ -27,7 +12,7 @@ export function sha256sum(ctx: CommandContext, args: string[]): CommandResult {
   let stderr = '';
   for (const f of files) {
     const data = ctx.node.fs.readFile(f, ctx.root);
-    if (typeof data === 'string') stderr += `sha256sum: ${f}: ${errno(data)}\n`;
+    if (typeof data === 'string') stderr += `sha256sum: ${f}: ${strerror(data)}\n`;
     else stdout += `${createHash('sha256').update(data).digest('hex')}  ${f}\n`;
   }
   return { stdout, stderr, code: stderr ? 1 : 0 };
@@ -51,7 +36,7 @@ export function stat(ctx: CommandContext, args: string[]): CommandResult {
   for (const f of files) {
     const e = ctx.node.fs.stat(f, ctx.root);
     if (typeof e === 'string') {
-      stderr += `stat: cannot stat '${f}': ${errno(e)}\n`;
+      stderr += `stat: cannot stat '${f}': ${strerror(e)}\n`;
       continue;
     }
     stdout += `${format.replace(/%([%snUaY])/g, (_, c: string) => {
@@ -88,7 +73,7 @@ export function rm(ctx: CommandContext, args: string[]): CommandResult {
   for (const f of files) {
     const e = ctx.node.fs.remove(f, ctx.root);
     if (e === undefined || (e === 'ENOENT' && force)) continue;
-    stderr += e === 'EISDIR' ? `rm: cannot remove '${f}': Is a directory\n` : `rm: cannot remove '${f}': ${errno(e)}\n`;
+    stderr += e === 'EISDIR' ? `rm: cannot remove '${f}': Is a directory\n` : `rm: cannot remove '${f}': ${strerror(e)}\n`;
   }
   return { stdout: '', stderr, code: stderr ? 1 : 0 };
 }
@@ -112,7 +97,7 @@ export function mkdir(ctx: CommandContext, args: string[]): CommandResult {
       }
     }
     const e = fs.mkdirp(d, ctx.root);
-    if (e) stderr += `mkdir: cannot create directory ‘${e.at}’: ${e.error === 'ENOTDIR' ? 'Not a directory' : errno(e.error)}\n`;
+    if (e) stderr += `mkdir: cannot create directory ‘${e.at}’: ${e.error === 'ENOTDIR' ? 'Not a directory' : strerror(e.error)}\n`;
   }
   return { stdout: '', stderr, code: stderr ? 1 : 0 };
 }
@@ -137,7 +122,7 @@ export function cat(ctx: CommandContext, args: string[]): CommandResult {
   let stderr = '';
   for (const f of args) {
     const data = ctx.node.fs.readFile(f, ctx.root);
-    if (typeof data === 'string') stderr += `cat: ${f}: ${errno(data)}\n`;
+    if (typeof data === 'string') stderr += `cat: ${f}: ${strerror(data)}\n`;
     else stdout += data.toString('utf8');
   }
   return { stdout, stderr, code: stderr ? 1 : 0 };
@@ -258,19 +243,19 @@ export function tar(ctx: CommandContext, args: string[]): CommandResult {
   const fs = ctx.node.fs;
   const base = dir ?? fs.home;
   const baseEntry = fs.stat(base, ctx.root);
-  if (typeof baseEntry === 'string') return fail(2, `tar: ${base}: Cannot open: ${errno(baseEntry)}\ntar: Error is not recoverable: exiting now\n`);
+  if (typeof baseEntry === 'string') return fail(2, `tar: ${base}: Cannot open: ${strerror(baseEntry)}\ntar: Error is not recoverable: exiting now\n`);
   const parts: Buffer[] = [];
   let stderr = '';
   for (const m of members) {
     const abs = fs.resolve(posix.join(fs.resolve(base), m));
     const e = fs.stat(abs, ctx.root);
     if (typeof e === 'string') {
-      stderr += `tar: ${m}: Cannot ${e === 'EACCES' ? 'open' : 'stat'}: ${errno(e)}\n`;
+      stderr += `tar: ${m}: Cannot ${e === 'EACCES' ? 'open' : 'stat'}: ${strerror(e)}\n`;
       continue;
     }
     if (e.kind === 'file') {
       const data = fs.readFile(abs, ctx.root);
-      if (typeof data === 'string') stderr += `tar: ${m}: Cannot open: ${errno(data)}\n`;
+      if (typeof data === 'string') stderr += `tar: ${m}: Cannot open: ${strerror(data)}\n`;
       else parts.push(tarEntry(m, data, e.mode, Math.floor(e.mtimeMs / 1000)));
       continue;
     }
@@ -296,7 +281,7 @@ export function tar(ctx: CommandContext, args: string[]): CommandResult {
   const out = gzip ? gzipSync(padded, { level: 6 }) : padded;
   const err = fs.writeFile(file, out, ctx.root, ctx.state.now());
   if (err) {
-    return fail(2, `tar (child): ${file}: Cannot open: ${errno(err)}\ntar (child): Error is not recoverable: exiting now\ntar: Child returned status 2\ntar: Error is not recoverable: exiting now\n`);
+    return fail(2, `tar (child): ${file}: Cannot open: ${strerror(err)}\ntar (child): Error is not recoverable: exiting now\ntar: Child returned status 2\ntar: Error is not recoverable: exiting now\n`);
   }
   if (stderr) return fail(2, `${stderr}tar: Exiting with failure status due to previous errors\n`);
   return ok();

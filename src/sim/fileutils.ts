@@ -5,22 +5,7 @@
  */
 import { posix } from 'node:path';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
-import type { FsError, SimFile } from './fs.ts';
-
-function errno(e: FsError): string {
-  switch (e) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    default:
-      return 'Operation not permitted';
-  }
-}
+import { strerror, type FsError, type SimFile } from './fs.ts';
 
 interface Operands {
   flags: Set<string>;
@@ -75,23 +60,23 @@ export function cp(ctx: CommandContext, args: string[]): CommandResult {
   if (extra.length > 0) return fail(1, 'mk8s-sim: cp with several sources is not simulated\n');
   const fs = ctx.node.fs;
   const srcEntry = fs.stat(src, ctx.root);
-  if (typeof srcEntry === 'string') return fail(1, `cp: cannot stat '${src}': ${errno(srcEntry)}\n`);
+  if (typeof srcEntry === 'string') return fail(1, `cp: cannot stat '${src}': ${strerror(srcEntry)}\n`);
   if (srcEntry.kind === 'dir') return fail(1, `cp: -r not specified; omitting directory '${src}'\n`);
   const data = fs.readFile(src, ctx.root);
-  if (typeof data === 'string') return fail(1, `cp: cannot open '${src}' for reading: ${errno(data)}\n`);
+  if (typeof data === 'string') return fail(1, `cp: cannot open '${src}' for reading: ${strerror(data)}\n`);
   const to = target(ctx, src, dst);
   if (fs.resolve(to) === fs.resolve(src)) return fail(1, `cp: '${src}' and '${to}' are the same file\n`);
   const existing = fs.stat(to, ctx.root);
   const now = ctx.state.now();
-  if (typeof existing === 'string' && existing !== 'ENOENT') return fail(1, `cp: cannot create regular file '${to}': ${errno(existing)}\n`);
+  if (typeof existing === 'string' && existing !== 'ENOENT') return fail(1, `cp: cannot create regular file '${to}': ${strerror(existing)}\n`);
   if (typeof existing === 'string') {
     const denied = dirWritable(ctx, to);
-    if (denied) return fail(1, `cp: cannot create regular file '${to}': ${errno(denied)}\n`);
+    if (denied) return fail(1, `cp: cannot create regular file '${to}': ${strerror(denied)}\n`);
   } else if (!ctx.root && existing.owner !== ctx.user && (existing.mode & 0o002) === 0) {
     return fail(1, `cp: cannot create regular file '${to}': Permission denied\n`);
   }
   const written = fs.writeFile(to, Buffer.from(data), ctx.root, now);
-  if (written) return fail(1, `cp: cannot create regular file '${to}': ${errno(written)}\n`);
+  if (written) return fail(1, `cp: cannot create regular file '${to}': ${strerror(written)}\n`);
   const file = fs.files.get(fs.resolve(to));
   if (file) {
     if (o.flags.has('p')) {
@@ -121,14 +106,14 @@ export function mv(ctx: CommandContext, args: string[]): CommandResult {
   if (extra.length > 0) return fail(1, 'mk8s-sim: mv with several sources is not simulated\n');
   const fs = ctx.node.fs;
   const srcEntry = fs.stat(src, ctx.root);
-  if (typeof srcEntry === 'string') return fail(1, `mv: cannot stat '${src}': ${errno(srcEntry)}\n`);
+  if (typeof srcEntry === 'string') return fail(1, `mv: cannot stat '${src}': ${strerror(srcEntry)}\n`);
   const from = fs.resolve(src);
   const stored: SimFile | undefined = fs.files.get(from);
   if (!stored) return fail(1, `mv: cannot move '${src}': ${srcEntry.kind === 'dir' ? 'the simulator moves files only' : 'Operation not permitted'}\n`);
   const to = target(ctx, src, dst);
   const deniedFrom = dirWritable(ctx, src);
   const deniedTo = dirWritable(ctx, to);
-  if (deniedFrom || deniedTo) return fail(1, `mv: cannot move '${src}' to '${to}': ${errno(deniedFrom ?? deniedTo ?? 'EACCES')}\n`);
+  if (deniedFrom || deniedTo) return fail(1, `mv: cannot move '${src}' to '${to}': ${strerror(deniedFrom ?? deniedTo ?? 'EACCES')}\n`);
   const existing = fs.stat(to, ctx.root);
   if (typeof existing !== 'string' && existing.kind === 'dir') return fail(1, `mv: cannot overwrite directory '${to}' with non-directory\n`);
   if (fs.resolve(to) === from) return fail(1, `mv: '${src}' and '${to}' are the same file\n`);
@@ -147,7 +132,7 @@ export function chmod(ctx: CommandContext, args: string[]): CommandResult {
   for (const f of files) {
     const e = fs.stat(f, ctx.root);
     if (typeof e === 'string') {
-      stderr += `chmod: cannot access '${f}': ${errno(e)}\n`;
+      stderr += `chmod: cannot access '${f}': ${strerror(e)}\n`;
       continue;
     }
     const file = fs.files.get(fs.resolve(f));

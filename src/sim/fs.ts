@@ -12,6 +12,22 @@ export interface SimFile {
 
 export type FsError = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'EPERM';
 
+/** The message coreutils print for an error (C's strerror). */
+export function strerror(e: FsError): string {
+  switch (e) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    default:
+      return 'Operation not permitted';
+  }
+}
+
 export interface FsEntry {
   kind: 'file' | 'dir';
   owner: string;
