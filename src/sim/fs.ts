@@ -140,13 +140,21 @@ export class SimFs {
     return undefined;
   }
 
-  readFile(path: string, asRoot: boolean): Buffer | FsError {
+  /** A regular file the caller can reach (every directory on the way searchable): its resolved path and entry, or the error. */
+  private reachFile(path: string, asRoot: boolean): { p: string; e: FsEntry } | FsError {
     const p = this.resolve(path);
     const t = this.traversable(p, asRoot);
     if (t) return t;
     const e = this.entry(p);
     if (!e) return 'ENOENT';
     if (e.kind === 'dir') return 'EISDIR';
+    return { p, e };
+  }
+
+  readFile(path: string, asRoot: boolean): Buffer | FsError {
+    const found = this.reachFile(path, asRoot);
+    if (typeof found === 'string') return found;
+    const { p, e } = found;
     if (!this.canRead(e, asRoot)) return 'EACCES';
     return (this.virtual().get(p) ?? this.files.get(p))?.data ?? 'ENOENT';
   }
@@ -177,12 +185,9 @@ export class SimFs {
   }
 
   remove(path: string, asRoot: boolean): FsError | undefined {
-    const p = this.resolve(path);
-    const t = this.traversable(p, asRoot);
-    if (t) return t;
-    const e = this.entry(p);
-    if (!e) return 'ENOENT';
-    if (e.kind === 'dir') return 'EISDIR';
+    const found = this.reachFile(path, asRoot);
+    if (typeof found === 'string') return found;
+    const { p, e } = found;
     if (this.virtual().has(p)) return asRoot ? 'EPERM' : 'EACCES';
     const dir = posix.dirname(p);
     if (!this.canWriteDir(dir, asRoot)) return 'EACCES';
