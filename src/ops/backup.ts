@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
+import { sha256OfFile } from '../microk8s/node.ts';
 import { BACKUP_FILE, pruneBackups, writeManifest } from './backup-store.ts';
 
 export interface BackupRecord {
@@ -25,16 +24,6 @@ export interface BackupRecord {
   [key: string]: string | number | boolean;
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((ok, fail) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('error', fail)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => ok(hash.digest('hex')));
-  });
-}
-
 /**
  * Tars the dqlite backend on a control-plane node, fetches it over SFTP into
  * `<backupDir>/<cluster>/<node>/`, checks the sha256 and size on both ends, writes its manifest,
@@ -47,7 +36,7 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   await mkdir(dir, { recursive: true });
   const localPath = join(dir, basename(remote.remotePath));
   await ops.shell.download(remote.remotePath, localPath);
-  const [local, info] = await Promise.all([sha256File(localPath), stat(localPath)]);
+  const [local, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
   if (local !== remote.sha256 || info.size !== remote.bytes) {
     await rm(localPath, { force: true });
     throw new RunbookFailure(

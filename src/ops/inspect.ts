@@ -10,8 +10,8 @@ import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { tail } from '../ssh/errors.ts';
 import { parseInspect, type InspectFinding } from '../microk8s/parse-inspect.ts';
+import { sha256OfFile } from '../microk8s/node.ts';
 import { parseSha256sum, parseStatSize } from '../microk8s/parse-misc.ts';
-import { sha256File } from './backup.ts';
 
 /** Inspect gathers a cluster-info dump and journals: give it longer than an ordinary command. */
 const INSPECT_TIMEOUT_MS = 15 * 60_000;
@@ -67,7 +67,7 @@ export async function fetchInspectReport(run: RunContext, node: string, remotePa
   await mkdir(dir, { recursive: true });
   const localPath = join(dir, `${node}-${basename(remotePath)}`);
   await shell.download(remotePath, localPath);
-  const [local, info] = await Promise.all([sha256File(localPath), stat(localPath)]);
+  const [local, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
   if (local !== sha || info.size !== size) {
     await rm(localPath, { force: true });
     throw new RunbookFailure(`The report fetched from ${node} does not match: ${node} says sha256 ${sha} (${size} bytes), the copy is ${local} (${info.size} bytes). It is still on ${node} at ${remotePath}.`);
