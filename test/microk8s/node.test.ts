@@ -12,7 +12,7 @@ import { MicroK8sNode, backupStamp } from '../../src/microk8s/node.ts';
 import { SshConnection } from '../../src/ssh/connection.ts';
 import { CommandFailedError } from '../../src/ssh/errors.ts';
 import { rejectionOf } from '../support/catch-error.ts';
-import { startTestServer, type Reply, type TestServer } from '../support/ssh-test-server.ts';
+import { startTestServer, targetFor, type Reply, type TestServer } from '../support/ssh-test-server.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const BACKUP = Buffer.from('pretend this is a gzipped tarball of backend/\n'.repeat(1000));
@@ -44,17 +44,7 @@ const commands = () => server.execs.map((e) => e.argv.join(' '));
 
 beforeAll(async () => {
   server = await startTestServer({ handler });
-  shell = new SshConnection({
-    node: 'k8s-1',
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    privateKeyPath: server.writeClientKey(),
-    knownHostsPath: server.writeKnownHosts([server.knownHostsLine()]),
-    sudo: true,
-    connectTimeoutMs: 5_000,
-    commandTimeoutMs: 10_000,
-  });
+  shell = new SshConnection(targetFor(server));
   node = new MicroK8sNode(shell, { now: () => new Date('2026-07-01T10:20:30.456Z') });
 });
 beforeEach(() => {

@@ -14,22 +14,7 @@ import {
 import { fingerprint } from '../../src/ssh/known-hosts.ts';
 import type { CommandEvent, SshTarget } from '../../src/ssh/types.ts';
 import { rejectionOf } from '../support/catch-error.ts';
-import { makeKeyPair, startTestServer, type TestServer } from '../support/ssh-test-server.ts';
-
-function targetFor(server: TestServer, over: Partial<SshTarget> = {}): SshTarget {
-  return {
-    node: 'k8s-1',
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    privateKeyPath: server.writeClientKey(),
-    knownHostsPath: server.writeKnownHosts([server.knownHostsLine()]),
-    sudo: true,
-    connectTimeoutMs: 5_000,
-    commandTimeoutMs: 10_000,
-    ...over,
-  };
-}
+import { makeKeyPair, startTestServer, targetFor, type TestServer } from '../support/ssh-test-server.ts';
 
 /** Answers `echo args…` with the args joined by newlines, `fail N` with exit N, `sleep` with a delay. */
 function echoHandler(argv: string[]) {
@@ -193,7 +178,7 @@ describe('SshConnection host keys and auth', () => {
   it('refuses an unknown host key, naming the offered fingerprint, and runs nothing', async () => {
     const before = { auth: server.authenticated, execs: server.execs.length };
     const kh = server.writeKnownHosts(['# nothing here yet']);
-    const h = await connectError({ ...baseTarget(server), knownHostsPath: kh }, HostKeyError);
+    const h = await connectError(targetFor(server, { knownHostsPath: kh }), HostKeyError);
     expect(h.problem).toBe('unknown');
     expect(h.fingerprint).toBe(fingerprint(server.hostKey.blob));
     expect(h.message).toContain(fingerprint(server.hostKey.blob));
@@ -204,14 +189,14 @@ describe('SshConnection host keys and auth', () => {
   });
 
   it('says so when the known_hosts file does not exist', async () => {
-    const err = await connectError({ ...baseTarget(server), knownHostsPath: join(tmpdir(), 'no-such-dir-xyz', 'known_hosts') }, HostKeyError);
+    const err = await connectError(targetFor(server, { knownHostsPath: join(tmpdir(), 'no-such-dir-xyz', 'known_hosts') }), HostKeyError);
     expect(err.message).toContain('does not exist');
   });
 
   it('refuses a changed host key', async () => {
     const other = makeKeyPair('ed25519');
     const kh = server.writeKnownHosts([server.knownHostsLine(other)]);
-    const err = await connectError({ ...baseTarget(server), knownHostsPath: kh }, HostKeyError);
+    const err = await connectError(targetFor(server, { knownHostsPath: kh }), HostKeyError);
     expect(err.problem).toBe('changed');
     expect(err.message).toMatch(/CHANGED.*SHA256:/s);
     expect(err.message).toContain('line 1');
@@ -219,13 +204,13 @@ describe('SshConnection host keys and auth', () => {
 
   it('refuses a revoked host key', async () => {
     const kh = server.writeKnownHosts([server.knownHostsLine(), `@revoked * ${server.hostKey.publicLine}`]);
-    const err = await connectError({ ...baseTarget(server), knownHostsPath: kh }, HostKeyError);
+    const err = await connectError(targetFor(server, { knownHostsPath: kh }), HostKeyError);
     expect(err.problem).toBe('revoked');
   });
 
   it('accepts a hashed known_hosts entry', async () => {
     const kh = server.writeKnownHosts([server.hashedKnownHostsLine()]);
-    const c = new SshConnection({ ...baseTarget(server), knownHostsPath: kh });
+    const c = new SshConnection(targetFor(server, { knownHostsPath: kh }));
     try {
       expect((await c.exec(['echo', 'ok'])).stdout).toBe('ok\n');
     } finally {
@@ -239,7 +224,7 @@ describe('SshConnection host keys and auth', () => {
     try {
       // only the ECDSA key is on file; ssh2 would pick ed25519 first by default
       const kh = s.writeKnownHosts([s.knownHostsLine(ec)]);
-      const c = new SshConnection({ ...baseTarget(s), knownHostsPath: kh });
+      const c = new SshConnection(targetFor(s, { knownHostsPath: kh }));
       try {
         expect((await c.exec(['echo', 'ok'])).stdout).toBe('ok\n');
       } finally {
@@ -252,7 +237,7 @@ describe('SshConnection host keys and auth', () => {
 
   it('reports a wrong client key as an authentication failure, without key material', async () => {
     const wrong = makeKeyPair('ed25519');
-    const t = { ...baseTarget(server), privateKeyPath: server.writeClientKey(wrong) };
+    const t = targetFor(server, { privateKeyPath: server.writeClientKey(wrong) });
     const err = await connectError(t, SshConnectError);
     expect(err.problem).toBe('auth');
     expect(err.message).toContain(`cannot connect to k8s-1 (127.0.0.1:${server.port})`);
@@ -264,7 +249,7 @@ describe('SshConnection host keys and auth', () => {
     const key = makeKeyPair('ed25519', passphrase);
     const s = await startTestServer({ handler: echoHandler, authorizedKeys: [key] });
     try {
-      const base = { ...baseTarget(s), privateKeyPath: s.writeClientKey(key) };
+      const base = targetFor(s, { privateKeyPath: s.writeClientKey(key) });
       const c = new SshConnection({ ...base, passphrase });
       try {
         expect((await c.exec(['echo', 'ok'])).stdout).toBe('ok\n');
@@ -283,12 +268,12 @@ describe('SshConnection host keys and auth', () => {
   });
 
   it('reports a missing key file and a refused port clearly', async () => {
-    const noKey = await connectError({ ...baseTarget(server), privateKeyPath: '/nonexistent/id_ed25519' }, SshConnectError);
+    const noKey = await connectError(targetFor(server, { privateKeyPath: '/nonexistent/id_ed25519' }), SshConnectError);
     expect(noKey.problem).toBe('key');
     expect(noKey.message).toContain('/nonexistent/id_ed25519 (ENOENT)');
 
     const port = await freePort();
-    const refused = await connectError({ ...baseTarget(server), port }, SshConnectError);
+    const refused = await connectError(targetFor(server, { port }), SshConnectError);
     expect(refused.problem).toBe('refused');
     expect(refused.message).toContain(`k8s-1 (127.0.0.1:${port})`);
   });
@@ -301,20 +286,6 @@ async function connectError<T extends Error>(t: SshTarget, cls: abstract new (..
   } finally {
     c.close();
   }
-}
-
-function baseTarget(server: TestServer): SshTarget {
-  return {
-    node: 'k8s-1',
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    privateKeyPath: server.writeClientKey(),
-    knownHostsPath: server.writeKnownHosts([server.knownHostsLine()]),
-    sudo: true,
-    connectTimeoutMs: 5_000,
-    commandTimeoutMs: 10_000,
-  };
 }
 
 async function freePort(): Promise<number> {

@@ -1,22 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLostError } from '../../src/ssh/errors.ts';
 import { SshPool } from '../../src/ssh/pool.ts';
-import type { CommandEvent, SshTarget } from '../../src/ssh/types.ts';
-import { startTestServer, type TestServer } from '../support/ssh-test-server.ts';
-
-function target(server: TestServer, node: string): SshTarget {
-  return {
-    node,
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    privateKeyPath: server.writeClientKey(),
-    knownHostsPath: server.writeKnownHosts([server.knownHostsLine()]),
-    sudo: true,
-    connectTimeoutMs: 5_000,
-    commandTimeoutMs: 10_000,
-  };
-}
+import type { CommandEvent } from '../../src/ssh/types.ts';
+import { startTestServer, targetFor, type TestServer } from '../support/ssh-test-server.ts';
 
 const handler = (argv: string[]) => (argv[0] === 'drop' ? ('drop' as const) : { stdout: `${argv.join(' ')}\n` });
 
@@ -35,8 +21,8 @@ describe('SshPool', () => {
     const events: CommandEvent[] = [];
     const pool = new SshPool({ onCommand: (e) => events.push(e) });
     const before = { a: a.connections, b: b.connections };
-    const ta = target(a, 'k8s-1');
-    const tb = target(b, 'k8s-2');
+    const ta = targetFor(a, { node: 'k8s-1' });
+    const tb = targetFor(b, { node: 'k8s-2' });
     const sa = pool.shell(ta);
     expect(pool.shell(ta)).toBe(sa);
     expect(a.connections).toBe(before.a); // nothing opened yet
@@ -52,7 +38,7 @@ describe('SshPool', () => {
 
   it('re-establishes a dropped connection on the next command, without retrying the lost one', async () => {
     const pool = new SshPool();
-    const t = target(a, 'k8s-1');
+    const t = targetFor(a, { node: 'k8s-1' });
     const before = a.connections;
     await pool.shell(t).exec(['echo', '1']);
     await expect(pool.shell(t).exec(['drop'])).rejects.toBeInstanceOf(ConnectionLostError);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel, SFTPWrapper } from 'ssh2';
+import type { SshTarget } from '../../src/ssh/types.ts';
 
 const { Server, utils } = ssh2;
 const { STATUS_CODE } = utils.sftp;
@@ -109,6 +110,25 @@ export interface TestServer {
   /** Writes the client private key to a temp file (0600); returns its path. */
   writeClientKey(key?: KeyPair): string;
   close(): Promise<void>;
+}
+
+/**
+ * A target for `server` as node k8s-1: its client key and a known_hosts file holding its host key
+ * (both written to fresh temp files), sudo, 5 s to connect, 10 s per command; `over` changes any of it.
+ */
+export function targetFor(server: TestServer, over: Partial<SshTarget> = {}): SshTarget {
+  return {
+    node: 'k8s-1',
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    privateKeyPath: server.writeClientKey(),
+    knownHostsPath: server.writeKnownHosts([server.knownHostsLine()]),
+    sudo: true,
+    connectTimeoutMs: 5_000,
+    commandTimeoutMs: 10_000,
+    ...over,
+  };
 }
 
 /**
