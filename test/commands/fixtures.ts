@@ -62,3 +62,16 @@ const upgrade: VerbSpec<typeof UpgradeArgs> = {
 export const upgradeVerb: VerbSpec = upgrade;
 
 export const registry = createRegistry([...builtinVerbs, upgradeVerb]);
+
+/** A verb that does nothing: `verb` as its usage and example, no arguments, read-only, an empty plan; `extra` changes any of it. */
+export const bareVerb = (verb: string, extra: Partial<VerbSpec> = {}): VerbSpec => ({
+  verb,
+  usage: verb,
+  example: verb,
+  summary: `does ${verb}`,
+  positional: [],
+  args: z.object({}),
+  mutating: false,
+  plan: () => [],
+  ...extra,
+});

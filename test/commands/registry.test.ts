@@ -1,21 +1,7 @@
-import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { builtinVerbs } from '../../src/commands/builtin-verbs.ts';
 import { createRegistry, editDistance } from '../../src/commands/registry.ts';
-import type { VerbSpec } from '../../src/engine/runbook.ts';
-import { registry, upgradeVerb } from './fixtures.ts';
-
-const bare = (verb: string, extra: Partial<VerbSpec> = {}): VerbSpec => ({
-  verb,
-  usage: verb,
-  example: verb,
-  summary: `does ${verb}`,
-  positional: [],
-  args: z.object({}),
-  mutating: false,
-  plan: () => [],
-  ...extra,
-});
+import { bareVerb, registry, upgradeVerb } from './fixtures.ts';
 
 describe('registry', () => {
   it('gets and lists verbs in order', () => {
@@ -25,11 +11,11 @@ describe('registry', () => {
   });
 
   it('refuses duplicate verbs, bad names and redefined global flags', () => {
-    expect(() => createRegistry([bare('status'), bare('status')])).toThrow(/registered twice/);
-    expect(() => createRegistry([bare('Status')])).toThrow(/lowercase/);
+    expect(() => createRegistry([bareVerb('status'), bareVerb('status')])).toThrow(/registered twice/);
+    expect(() => createRegistry([bareVerb('Status')])).toThrow(/lowercase/);
     const flag = { key: 'c', type: 'string' as const, describe: 'x' };
-    expect(() => createRegistry([bare('x', { flags: { cluster: flag } })])).toThrow(/--cluster is a global flag/);
-    expect(() => createRegistry([bare('x', { positional: ['c'], flags: { cc: flag } })])).toThrow(/share a key/);
+    expect(() => createRegistry([bareVerb('x', { flags: { cluster: flag } })])).toThrow(/--cluster is a global flag/);
+    expect(() => createRegistry([bareVerb('x', { positional: ['c'], flags: { cc: flag } })])).toThrow(/share a key/);
   });
 
   it('edit distance counts adjacent transpositions as one edit', () => {

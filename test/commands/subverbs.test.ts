@@ -4,25 +4,12 @@ import { builtinVerbs } from '../../src/commands/builtin-verbs.ts';
 import { RequestError } from '../../src/commands/errors.ts';
 import { parseCommand, type ParsedCommand } from '../../src/commands/parse.ts';
 import { createRegistry } from '../../src/commands/registry.ts';
-import type { VerbSpec } from '../../src/engine/runbook.ts';
-import { twoClusters, upgradeVerb } from './fixtures.ts';
+import { bareVerb, twoClusters, upgradeVerb } from './fixtures.ts';
 
 /** Sub-verbs: a group word and a second word (`snap-proxy pin`), matched on the first two words. */
 
-const sub = (verb: string, extra: Partial<VerbSpec> = {}): VerbSpec => ({
-  verb,
-  usage: verb,
-  example: verb,
-  summary: `does ${verb}`,
-  positional: [],
-  args: z.object({}),
-  mutating: false,
-  plan: () => [],
-  ...extra,
-});
-
-const list = sub('snap-proxy list');
-const pin = sub('snap-proxy pin', {
+const list = bareVerb('snap-proxy list');
+const pin = bareVerb('snap-proxy pin', {
   usage: 'snap-proxy pin <channel>=<revision>',
   example: 'snap-proxy pin 1.23/stable=2948',
   positional: ['pin'],
@@ -30,7 +17,7 @@ const pin = sub('snap-proxy pin', {
   flags: { why: { key: 'why', type: 'string', describe: 'a note' } },
   mutating: true,
 });
-const unpin = sub('snap-proxy unpin', { usage: 'snap-proxy unpin <channel>', example: 'snap-proxy unpin 1.23/stable', positional: ['channel'], args: z.object({ channel: z.string() }), mutating: true });
+const unpin = bareVerb('snap-proxy unpin', { usage: 'snap-proxy unpin <channel>', example: 'snap-proxy unpin 1.23/stable', positional: ['channel'], args: z.object({ channel: z.string() }), mutating: true });
 const registry = createRegistry([...builtinVerbs, upgradeVerb, list, pin, unpin]);
 
 const PROD = 'C0PROD0001';
@@ -54,9 +41,9 @@ describe('registry: sub-verbs', () => {
   });
 
   it('refuses three words, bad words, and a verb that is also a group word', () => {
-    expect(() => createRegistry([sub('a b c')])).toThrow(/two such words/);
-    expect(() => createRegistry([sub('snap-proxy Pin')])).toThrow(/lowercase/);
-    expect(() => createRegistry([sub('snap-proxy'), sub('snap-proxy pin')])).toThrow(/also the group word/);
+    expect(() => createRegistry([bareVerb('a b c')])).toThrow(/two such words/);
+    expect(() => createRegistry([bareVerb('snap-proxy Pin')])).toThrow(/lowercase/);
+    expect(() => createRegistry([bareVerb('snap-proxy'), bareVerb('snap-proxy pin')])).toThrow(/also the group word/);
   });
 
   it('nearest: a group word is a candidate for one word; two words match sub-verbs', () => {
