@@ -1,6 +1,7 @@
 /** `kubectl` as MicroK8s ships it, against the simulated API server. */
 import { fail, formatGoDuration, ok, parseGoDuration, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
+import { apiUnavailable } from './kubectl-common.ts';
 import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObject, podsTable } from './kube-output.ts';
 import { getLease, isLeaseType } from './node-config.ts';
 import type { SimNode, SimPod } from './state.ts';
@@ -73,16 +74,6 @@ function notFound(kind: 'nodes' | 'pods', name: string): string {
   return `Error from server (NotFound): ${kind} "${name}" not found\n`;
 }
 
-/** What kubectl prints when the API server cannot be reached. */
-function apiCheck(ctx: CommandContext, what: string): CommandResult | undefined {
-  const { state, node } = ctx;
-  if (!node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
-  if (!state.hasQuorum()) {
-    return fail(1, `Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (${what})\n`);
-  }
-  return undefined;
-}
-
 export async function kubectl(ctx: CommandContext, args: string[]): Promise<CommandResult> {
   // the verb is the first word that is not a global flag
   let i = 0;
@@ -141,7 +132,7 @@ function version(ctx: CommandContext, flags: Map<string, string>): CommandResult
   const v = ctx.node.kubeletVersion;
   const client = `Client Version: ${v}\n`;
   if (flags.get('client') === 'true') return ok(client);
-  const check = apiCheck(ctx, 'get version');
+  const check = apiUnavailable(ctx, 'get version');
   const server = `Server Version: ${v}\n`;
   if (check) return { ...check, stdout: client };
   return ok(client + server);
@@ -234,7 +225,7 @@ async function get(ctx: CommandContext, positional: string[], flags: Map<string,
   const isPod = POD_TYPES.has(what.type);
   if (WORKLOAD_TYPES.has(what.type)) return getWorkloads(ctx, what.type, what.names, flags);
   if (!isNode && !isPod) return fail(1, `error: the server doesn't have a resource type "${what.type}"\n`);
-  const down = apiCheck(ctx, `get ${isNode ? 'nodes' : 'pods'}`);
+  const down = apiUnavailable(ctx, `get ${isNode ? 'nodes' : 'pods'}`);
   if (down) return down;
   ctx.state.reconcile();
   const fieldSel = parseSelector(flags.get('field-selector') ?? '');
@@ -305,7 +296,7 @@ async function get(ctx: CommandContext, positional: string[], flags: Map<string,
 
 async function cordon(ctx: CommandContext, verb: 'cordon' | 'uncordon', positional: string[]): Promise<CommandResult> {
   if (positional.length === 0) return usageError(verb, `USAGE: ${verb} NODE [flags]`);
-  const down = apiCheck(ctx, `get nodes ${positional[0] ?? ''}`);
+  const down = apiUnavailable(ctx, `get nodes ${positional[0] ?? ''}`);
   if (down) return down;
   let stdout = '';
   let stderr = '';
@@ -341,7 +332,7 @@ async function drain(ctx: CommandContext, positional: string[], flags: Map<strin
   const timeoutText = flags.get('timeout') ?? '0s';
   const timeoutMs = parseGoDuration(timeoutText);
   if (timeoutMs === undefined) return usageError('drain', `invalid argument "${timeoutText}" for "--timeout" flag: time: invalid duration "${timeoutText}"`);
-  const down = apiCheck(ctx, `get nodes ${positional[0] ?? ''}`);
+  const down = apiUnavailable(ctx, `get nodes ${positional[0] ?? ''}`);
   if (down) return down;
   const name = (positional[0] ?? '').replace(/^(node|nodes|no)\//, '');
   const node = ctx.state.nodes.get(name);
@@ -439,7 +430,7 @@ async function wait(ctx: CommandContext, positional: string[], flags: Map<string
   else if (NODE_TYPES.has(kind) || POD_TYPES.has(kind)) targets = positional.slice(1).map((n) => `${positional[0]}/${n}`);
   else return fail(1, `error: the server doesn't have a resource type "${positional[0]}"\n`);
   if (targets.length === 0) return fail(1, 'error: resource(s) were provided, but no name was specified\n');
-  const down = apiCheck(ctx, `get ${targets[0] ?? ''}`);
+  const down = apiUnavailable(ctx, `get ${targets[0] ?? ''}`);
   if (down) return down;
   let stdout = '';
   for (const t of targets) {

@@ -18,6 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import type { SimFile } from './fs.ts';
 import { kubeJson, kubeYaml } from './kube-output.ts';
+import { apiUnavailable } from './kubectl-common.ts';
 import { uuid, type SimNode, type SimState } from './state.ts';
 import { tabwrite } from './tabwriter.ts';
 
@@ -326,11 +327,9 @@ function leaseObject(state: SimState, node: SimNode): Parameters<typeof kubeJson
 
 /** `kubectl get lease NAME -n kube-node-lease [-o json|yaml]` (the API must answer on this node). */
 export function getLease(ctx: CommandContext, names: string[], flags: Map<string, string>): CommandResult {
-  const { state, node } = ctx;
-  if (!node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
-  if (!state.hasQuorum()) {
-    return fail(1, 'Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (get leases.coordination.k8s.io)\n');
-  }
+  const { state } = ctx;
+  const down = apiUnavailable(ctx, 'get leases.coordination.k8s.io');
+  if (down) return down;
   const ns = flags.get('namespace') ?? 'default';
   const output = flags.get('output') ?? '';
   if (names.length !== 1) return fail(1, 'mk8s-sim: only `kubectl get lease NAME -n kube-node-lease` is simulated\n');

@@ -15,6 +15,7 @@
  */
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
+import { apiUnavailable } from './kubectl-common.ts';
 import { humanDuration, kubeJson, kubeYaml, listOf } from './kube-output.ts';
 import type { SimPod, SimState } from './state.ts';
 import { sha, uuid } from './state.ts';
@@ -251,15 +252,6 @@ function usageError(cmd: string, msg: string): CommandResult {
   return fail(1, `error: ${msg}\nSee 'kubectl ${cmd} -h' for help and examples\n`);
 }
 
-/** What kubectl prints when the API server cannot be reached (as in kubectl.ts). */
-function apiDown(ctx: CommandContext, what: string): CommandResult | undefined {
-  if (!ctx.node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
-  if (!ctx.state.hasQuorum()) {
-    return fail(1, `Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (${what})\n`);
-  }
-  return undefined;
-}
-
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function deployNotFound(name: string): string {
@@ -317,7 +309,7 @@ function create(ctx: CommandContext, store: WorkloadStore, ns: string, positiona
   if (!image) return fail(1, 'error: required flag(s) "image" not set\n');
   const replicas = replicasOf(flags.get('replicas'), 'replicas');
   if (typeof replicas !== 'number') return replicas;
-  const down = apiDown(ctx, 'post deployments.apps');
+  const down = apiUnavailable(ctx, 'post deployments.apps');
   if (down) return down;
   if (!DNS_NAME.test(name) || name.length > 253) {
     return fail(1, `error: failed to create deployment: Deployment.apps "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character\n`);
@@ -335,7 +327,7 @@ function scale(ctx: CommandContext, store: WorkloadStore, ns: string, positional
   if (text === undefined) return fail(1, 'error: required flag(s) "replicas" not set\n');
   const replicas = replicasOf(text, 'replicas');
   if (typeof replicas !== 'number') return replicas;
-  const down = apiDown(ctx, `get deployments.apps ${what.names[0] ?? ''}`);
+  const down = apiUnavailable(ctx, `get deployments.apps ${what.names[0] ?? ''}`);
   if (down) return down;
   let stdout = '';
   let stderr = '';
@@ -365,7 +357,7 @@ function expose(ctx: CommandContext, store: WorkloadStore, ns: string, positiona
   if (type !== 'NodePort' && type !== 'ClusterIP') return fail(1, `mk8s-sim: service type ${type} is not simulated\n`);
   const targetText = flags.get('target-port') ?? portText;
   if (!/^\d{1,5}$/.test(targetText)) return fail(1, `error: invalid target port: ${targetText}\n`);
-  const down = apiDown(ctx, `get deployments.apps ${name}`);
+  const down = apiUnavailable(ctx, `get deployments.apps ${name}`);
   if (down) return down;
   const d = store.deployment(ns, name);
   if (!d) return fail(1, deployNotFound(name));
@@ -380,7 +372,7 @@ function remove(ctx: CommandContext, store: WorkloadStore, ns: string, positiona
   if (!what || what.names.length === 0) return usageError('delete', 'resource(s) were provided, but no name was specified');
   const isDeploy = DEPLOY_TYPES.has(what.type);
   if (!isDeploy && !SVC_TYPES.has(what.type)) return fail(1, `mk8s-sim: \`kubectl delete ${what.type}\` is not simulated (only deployments and services)\n`);
-  const down = apiDown(ctx, `delete ${isDeploy ? 'deployments.apps' : 'services'} ${what.names[0] ?? ''}`);
+  const down = apiUnavailable(ctx, `delete ${isDeploy ? 'deployments.apps' : 'services'} ${what.names[0] ?? ''}`);
   if (down) return down;
   const ignore = flags.get('ignore-not-found') === 'true';
   let stdout = '';
@@ -422,7 +414,7 @@ async function rollout(ctx: CommandContext, store: WorkloadStore, ns: string, po
   const timeoutText = flags.get('timeout') ?? '0s';
   const timeoutMs = parseGoDuration(timeoutText);
   if (timeoutMs === undefined || timeoutMs < 0) return usageError('rollout status', `invalid argument "${timeoutText}" for "--timeout" flag: time: invalid duration "${timeoutText}"`);
-  const down = apiDown(ctx, `get deployments.apps ${name}`);
+  const down = apiUnavailable(ctx, `get deployments.apps ${name}`);
   if (down) return down;
   if (!store.deployment(ns, name)) return fail(1, deployNotFound(name));
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
@@ -529,7 +521,7 @@ function serviceObject(s: SimService, state: SimState): Json {
 /** `kubectl get svc|deploy [NAME…] [-o …]` (dispatched from kubectl.ts's get). */
 export function getWorkloads(ctx: CommandContext, type: string, names: string[], flags: Map<string, string>): CommandResult {
   const isDeploy = DEPLOY_TYPES.has(type);
-  const down = apiDown(ctx, `get ${isDeploy ? 'deployments.apps' : 'services'}`);
+  const down = apiUnavailable(ctx, `get ${isDeploy ? 'deployments.apps' : 'services'}`);
   if (down) return down;
   ctx.state.reconcile();
   const store = workloadStore(ctx.state);

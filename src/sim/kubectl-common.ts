@@ -1,0 +1,15 @@
+/** What every simulated kubectl command shares (kubectl.ts, workloads.ts, node-config.ts). */
+import { fail, type CommandContext, type CommandResult } from './context.ts';
+
+/**
+ * What kubectl prints when the API server cannot answer on this node: its services are stopped
+ * (connection refused), or the datastore has lost quorum (a timeout naming the request, `what`).
+ * Undefined when it can answer.
+ */
+export function apiUnavailable(ctx: CommandContext, what: string): CommandResult | undefined {
+  if (!ctx.node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
+  if (!ctx.state.hasQuorum()) {
+    return fail(1, `Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (${what})\n`);
+  }
+  return undefined;
+}
