@@ -1,5 +1,15 @@
-/** What every simulated kubectl command shares (kubectl.ts, workloads.ts, node-config.ts). */
+/** What every simulated kubectl command shares (kubectl.ts, workloads.ts, node-config.ts): global flags, the API-down answer. */
 import { fail, type CommandContext, type CommandResult } from './context.ts';
+import type { FlagSpec } from './flags.ts';
+
+/** kubectl's global flags: taken before the verb as well as after it. */
+export const KUBECTL_GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { name: 'namespace', short: 'n', type: 'string' },
+  { name: 'kubeconfig', type: 'string' },
+  { name: 'request-timeout', type: 'string' },
+  { name: 'v', short: 'v', type: 'string' },
+  { name: 'context', type: 'string' },
+];
 
 /**
  * What kubectl prints when the API server cannot answer on this node: its services are stopped

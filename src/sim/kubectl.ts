@@ -1,7 +1,7 @@
 /** `kubectl` as MicroK8s ships it, against the simulated API server. */
 import { fail, formatGoDuration, ok, parseGoDuration, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
-import { apiUnavailable } from './kubectl-common.ts';
+import { KUBECTL_GLOBAL_FLAGS, apiUnavailable } from './kubectl-common.ts';
 import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObject, podsTable } from './kube-output.ts';
 import { getLease, isLeaseType } from './node-config.ts';
 import type { SimNode, SimPod } from './state.ts';
@@ -9,14 +9,6 @@ import { evictWithBudgets } from './disruption.ts';
 import { WORKLOAD_TYPES, WORKLOAD_VERBS, getWorkloads, workloadKubectl } from './workloads.ts';
 
 type Json = Parameters<typeof kubeJson>[0];
-
-const GLOBAL: FlagSpec[] = [
-  { name: 'namespace', short: 'n', type: 'string' },
-  { name: 'kubeconfig', type: 'string' },
-  { name: 'request-timeout', type: 'string' },
-  { name: 'v', short: 'v', type: 'string' },
-  { name: 'context', type: 'string' },
-];
 
 const SPECS: Record<string, FlagSpec[]> = {
   get: [
@@ -81,7 +73,7 @@ export async function kubectl(ctx: CommandContext, args: string[]): Promise<Comm
   while (i < args.length && (args[i] ?? '').startsWith('-')) {
     const a = args[i] ?? '';
     pre.push(a);
-    const spec = GLOBAL.find((g) => a === `--${g.name}` || a === `-${g.short ?? '\0'}`);
+    const spec = KUBECTL_GLOBAL_FLAGS.find((g) => a === `--${g.name}` || a === `-${g.short ?? '\0'}`);
     if (spec && !a.includes('=')) {
       pre.push(args[i + 1] ?? '');
       i++;
@@ -95,7 +87,7 @@ export async function kubectl(ctx: CommandContext, args: string[]): Promise<Comm
   if (WORKLOAD_VERBS.has(verb)) return workloadKubectl(ctx, verb, [...pre, ...args.slice(i + 1)]);
   const specs = SPECS[verb];
   if (!specs) return fail(1, `error: unknown command "${verb}" for "kubectl"\nRun 'kubectl --help' for usage.\n`);
-  const parsed = parseFlags([...pre, ...args.slice(i + 1)], [...GLOBAL, ...specs]);
+  const parsed = parseFlags([...pre, ...args.slice(i + 1)], [...KUBECTL_GLOBAL_FLAGS, ...specs]);
   if (isFlagError(parsed)) {
     if (parsed.kind === 'unknown') return usageError(verb, `unknown ${parsed.flag.startsWith('--') ? 'flag' : 'shorthand flag'}: ${parsed.flag.startsWith('--') ? parsed.flag : `'${parsed.flag.slice(1)}' in ${parsed.flag}`}`);
     if (parsed.kind === 'missing-value') return usageError(verb, `flag needs an argument: ${parsed.flag}`);

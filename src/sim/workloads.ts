@@ -15,7 +15,7 @@
  */
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
-import { apiUnavailable } from './kubectl-common.ts';
+import { KUBECTL_GLOBAL_FLAGS, apiUnavailable } from './kubectl-common.ts';
 import { humanDuration, kubeJson, kubeYaml, listOf } from './kube-output.ts';
 import type { SimPod, SimState } from './state.ts';
 import { sha, uuid } from './state.ts';
@@ -207,13 +207,6 @@ const SVC_TYPES = new Set(['svc', 'service', 'services']);
 /** `get` resource types answered here. */
 export const WORKLOAD_TYPES: ReadonlySet<string> = new Set([...DEPLOY_TYPES, ...SVC_TYPES]);
 
-const COMMON: FlagSpec[] = [
-  { name: 'namespace', short: 'n', type: 'string' },
-  { name: 'kubeconfig', type: 'string' },
-  { name: 'request-timeout', type: 'string' },
-  { name: 'context', type: 'string' },
-  { name: 'v', short: 'v', type: 'string' },
-];
 const SPECS: Record<string, FlagSpec[]> = {
   create: [
     { name: 'image', type: 'string' },
@@ -276,7 +269,7 @@ function replicasOf(text: string | undefined, flag: string): number | CommandRes
 }
 
 export async function workloadKubectl(ctx: CommandContext, verb: string, args: string[]): Promise<CommandResult> {
-  const parsed = parseFlags(args, [...COMMON, ...(SPECS[verb] ?? [])]);
+  const parsed = parseFlags(args, [...KUBECTL_GLOBAL_FLAGS, ...(SPECS[verb] ?? [])]);
   if (isFlagError(parsed)) {
     if (parsed.kind === 'unknown') return usageError(verb, `unknown flag: ${parsed.flag}`);
     if (parsed.kind === 'missing-value') return usageError(verb, `flag needs an argument: ${parsed.flag}`);
