@@ -34,6 +34,18 @@ function operands(args: string[], short: string, long: Record<string, string>): 
   return { flags, files };
 }
 
+/** `cmd [options] SRC DST`: the flags given and the two operands, or GNU's usage error. */
+function sourceAndDest(cmd: 'cp' | 'mv', args: string[], short: string, long: Record<string, string>): { flags: Set<string>; src: string; dst: string } | CommandResult {
+  const o = operands(args, short, long);
+  const help = `Try '${cmd} --help' for more information.\n`;
+  if (o.bad) return fail(1, `${cmd}: ${o.bad}\n${help}`);
+  const [src, dst, ...extra] = o.files;
+  if (src === undefined) return fail(1, `${cmd}: missing file operand\n${help}`);
+  if (dst === undefined) return fail(1, `${cmd}: missing destination file operand after '${src}'\n${help}`);
+  if (extra.length > 0) return fail(1, `mk8s-sim: ${cmd} with several sources is not simulated\n`);
+  return { flags: o.flags, src, dst };
+}
+
 /** Where `src` lands when copied or moved to `dst` (into it when it is a directory). */
 function target(ctx: CommandContext, src: string, dst: string): string {
   const e = ctx.node.fs.stat(dst, ctx.root);
@@ -52,12 +64,9 @@ function dirWritable(ctx: CommandContext, path: string): FsError | undefined {
 
 /** `cp [-p] [-f] SRC DST` */
 export function cp(ctx: CommandContext, args: string[]): CommandResult {
-  const o = operands(args, 'pf', { '--preserve': 'p', '--force': 'f' });
-  if (o.bad) return fail(1, `cp: ${o.bad}\nTry 'cp --help' for more information.\n`);
-  const [src, dst, ...extra] = o.files;
-  if (src === undefined) return fail(1, "cp: missing file operand\nTry 'cp --help' for more information.\n");
-  if (dst === undefined) return fail(1, `cp: missing destination file operand after '${src}'\nTry 'cp --help' for more information.\n`);
-  if (extra.length > 0) return fail(1, 'mk8s-sim: cp with several sources is not simulated\n');
+  const o = sourceAndDest('cp', args, 'pf', { '--preserve': 'p', '--force': 'f' });
+  if ('code' in o) return o;
+  const { src, dst } = o;
   const fs = ctx.node.fs;
   const srcEntry = fs.stat(src, ctx.root);
   if (typeof srcEntry === 'string') return fail(1, `cp: cannot stat '${src}': ${strerror(srcEntry)}\n`);
@@ -98,12 +107,9 @@ export function cp(ctx: CommandContext, args: string[]): CommandResult {
 
 /** `mv [-f] SRC DST`: a rename, metadata and all. */
 export function mv(ctx: CommandContext, args: string[]): CommandResult {
-  const o = operands(args, 'f', { '--force': 'f' });
-  if (o.bad) return fail(1, `mv: ${o.bad}\nTry 'mv --help' for more information.\n`);
-  const [src, dst, ...extra] = o.files;
-  if (src === undefined) return fail(1, "mv: missing file operand\nTry 'mv --help' for more information.\n");
-  if (dst === undefined) return fail(1, `mv: missing destination file operand after '${src}'\nTry 'mv --help' for more information.\n`);
-  if (extra.length > 0) return fail(1, 'mk8s-sim: mv with several sources is not simulated\n');
+  const o = sourceAndDest('mv', args, 'f', { '--force': 'f' });
+  if ('code' in o) return o;
+  const { src, dst } = o;
   const fs = ctx.node.fs;
   const srcEntry = fs.stat(src, ctx.root);
   if (typeof srcEntry === 'string') return fail(1, `mv: cannot stat '${src}': ${strerror(srcEntry)}\n`);
