@@ -5,6 +5,7 @@
 import { pino, type Logger } from 'pino';
 import * as z from 'zod';
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../../../src/chat/port.ts';
+import type { SlackChatOptions } from '../../../src/chat/slack/app.ts';
 
 export const BOT_TOKEN = 'xoxb-1234567890-0987654321-SeCrEtBoTtOkEn';
 export const SIGNING_SECRET = 'signing-secret-4f9c2b7e1d';
@@ -69,3 +70,26 @@ export function blockIds(blocks: unknown[]): string[] {
 
 export const healthy = async () => ({ ok: true, detail: { redis: 'up' } });
 export const metrics = async () => ({ contentType: 'text/plain; version=0.0.4', body: '# HELP mk8s_up test\nmk8s_up 1\n' });
+
+/**
+ * Options for the adapter under test: `mode` with its test tokens (HTTP: bot token and signing
+ * secret; Socket Mode: bot token and app token), the fake Slack at `apiUrl`, a free loopback port,
+ * the test metrics and no retries. `health` and `logger` are each test's own.
+ */
+export function chatOptions(
+  mode: 'http' | 'socket',
+  apiUrl: string,
+  over: Pick<SlackChatOptions, 'health' | 'logger'> & Partial<SlackChatOptions>,
+): SlackChatOptions {
+  return {
+    mode,
+    botToken: BOT_TOKEN,
+    ...(mode === 'http' ? { signingSecret: SIGNING_SECRET } : { appToken: APP_TOKEN }),
+    apiUrl,
+    port: 0,
+    host: '127.0.0.1',
+    metrics,
+    retries: 0,
+    ...over,
+  };
+}

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackChat, type SlackChat } from '../../../src/chat/slack/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { blockActionsBody, signedRequest, slashCommandBody } from '../../support/slack-signing.ts';
-import { ackBody, BOT_TOKEN, captureLogs, LogLine, metrics, RecordingCore, SIGNING_SECRET } from './helpers.ts';
+import { ackBody, BOT_TOKEN, captureLogs, chatOptions, LogLine, RecordingCore, SIGNING_SECRET } from './helpers.ts';
 
 describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web API)', () => {
   let fake: FakeSlack;
@@ -14,19 +14,9 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
   const logs = captureLogs('debug');
 
   const start = async (extra: { ackDeadlineMs?: number } = {}) => {
-    chat = createSlackChat({
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }),
-      metrics,
-      logger: logs.logger,
-      retries: 0,
-      ...extra,
-    });
+    chat = createSlackChat(
+      chatOptions('http', fake.url, { health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }), logger: logs.logger, ...extra }),
+    );
     chat.attach(core);
     const { port } = await chat.start();
     base = `http://127.0.0.1:${port}`;
@@ -183,18 +173,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
   });
 
   it('says the bot is starting when no core is attached yet', async () => {
-    chat = createSlackChat({
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: async () => ({ ok: true, detail: {} }),
-      metrics,
-      logger: logs.logger,
-      retries: 0,
-    });
+    chat = createSlackChat(chatOptions('http', fake.url, { health: async () => ({ ok: true, detail: {} }), logger: logs.logger }));
     const { port } = await chat.start();
     const url = `http://127.0.0.1:${port}/slack/events`;
     const res = await signedRequest(url, slashCommandBody({ user: 'U1', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('n') }), SIGNING_SECRET);
@@ -262,20 +241,14 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
 describe('health when the check itself throws', () => {
   it('answers 503 without the error text', async () => {
     const fake = await startFakeSlack();
-    const chat = createSlackChat({
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: async () => {
-        throw new Error('redis password is hunter2');
-      },
-      metrics,
-      logger: captureLogs('silent').logger,
-      retries: 0,
-    });
+    const chat = createSlackChat(
+      chatOptions('http', fake.url, {
+        health: async () => {
+          throw new Error('redis password is hunter2');
+        },
+        logger: captureLogs('silent').logger,
+      }),
+    );
     try {
       const { port } = await chat.start();
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);

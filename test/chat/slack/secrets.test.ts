@@ -4,7 +4,7 @@ import { REDACTED, secretScrubber } from '../../../src/chat/slack/logger.ts';
 import { createSlackPort } from '../../../src/chat/slack/port.ts';
 import { startFakeSlack } from '../../support/fake-slack.ts';
 import { blockActionsBody, blockActionsPayload, signedRequest, slashCommandBody } from '../../support/slack-signing.ts';
-import { APP_TOKEN, BOT_TOKEN, captureLogs, healthy, metrics, RecordingCore, SIGNING_SECRET } from './helpers.ts';
+import { APP_TOKEN, BOT_TOKEN, captureLogs, chatOptions, healthy, RecordingCore, SIGNING_SECRET } from './helpers.ts';
 
 const SECRETS = [BOT_TOKEN, SIGNING_SECRET, APP_TOKEN];
 
@@ -40,18 +40,7 @@ describe('no token or signing secret in the logs', () => {
     core.onAction = async () => {
       throw new Error(`action saw ${SIGNING_SECRET}`);
     };
-    const chat = createSlackChat({
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: healthy,
-      metrics,
-      logger: logs.logger,
-      retries: 0,
-    });
+    const chat = createSlackChat(chatOptions('http', fake.url, { health: healthy, logger: logs.logger }));
     chat.attach(core);
     try {
       const { port } = await chat.start();
@@ -83,18 +72,7 @@ describe('no token or signing secret in the logs', () => {
   it('Socket Mode and the standalone port', async () => {
     const fake = await startFakeSlack();
     const logs = captureLogs('trace');
-    const chat = createSlackChat({
-      mode: 'socket',
-      botToken: BOT_TOKEN,
-      appToken: APP_TOKEN,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: healthy,
-      metrics,
-      logger: logs.logger,
-      retries: 0,
-    });
+    const chat = createSlackChat(chatOptions('socket', fake.url, { health: healthy, logger: logs.logger }));
     chat.attach(new RecordingCore());
     try {
       await chat.start();

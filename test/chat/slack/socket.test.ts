@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackChat, type SlackChat } from '../../../src/chat/slack/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { blockActionsPayload, slashCommandBody } from '../../support/slack-signing.ts';
-import { APP_TOKEN, BOT_TOKEN, captureLogs, metrics, RecordingCore } from './helpers.ts';
+import { APP_TOKEN, BOT_TOKEN, captureLogs, chatOptions, RecordingCore } from './helpers.ts';
 
 describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on the fake)', () => {
   let fake: FakeSlack;
@@ -15,18 +15,9 @@ describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on t
     ok = true;
     fake = await startFakeSlack();
     core = new RecordingCore();
-    chat = createSlackChat({
-      mode: 'socket',
-      botToken: BOT_TOKEN,
-      appToken: APP_TOKEN,
-      apiUrl: fake.url,
-      port: 0,
-      host: '127.0.0.1',
-      health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }),
-      metrics,
-      logger: captureLogs('silent').logger,
-      retries: 0,
-    });
+    chat = createSlackChat(
+      chatOptions('socket', fake.url, { health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }), logger: captureLogs('silent').logger }),
+    );
     chat.attach(core);
     const { port } = await chat.start();
     healthBase = `http://127.0.0.1:${port}`;
