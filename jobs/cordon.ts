@@ -9,7 +9,7 @@ export default defineRunbook(
     verb: 'cordon',
     usage: 'cordon <node>',
     example: 'cordon k8s-2',
-    summary: 'Mark a node unschedulable (pods already on it keep running); runbooks leave a node cordoned on purpose cordoned',
+    summary: 'Mark a node unschedulable (pods already on it keep running); a node cordoned on purpose stays cordoned through later runbooks',
     steps: (node, controller) => [
       { title: `read ${node}`, node: controller, commands: ['microk8s kubectl get nodes -o json'] },
       { title: `cordon ${node}`, node: controller, commands: [`microk8s kubectl cordon ${node}`] },
