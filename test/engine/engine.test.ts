@@ -287,8 +287,9 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     await waitState(jobId, 'failed', 30_000);
     expect(runs.get('ex0:third')).toBeUndefined();
     expect(await queue.holder('a')).toBeUndefined();
-    const parent = chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `));
-    expect(parent?.message.text).toContain('failed');
-    expect(chat.thread(parent!.ts).map((m) => m.message.text).join('\n')).toContain('stalled more than allowable limit');
+    // The job's state is written first, then the chat is told: wait for the messages.
+    const parent = await chat.waitFor(() => chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `) && m.message.text.includes('failed')));
+    const reason = await chat.waitFor(() => chat.thread(parent.ts).find((m) => m.message.text.includes('stalled more than allowable limit')));
+    expect(reason.message.text).toContain(`job ${jobId} failed`);
   });
 });
