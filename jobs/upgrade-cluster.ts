@@ -9,12 +9,12 @@ import { ReplayMismatchError, RunbookFailure, StopRunbook } from '../src/engine/
 import type { ChoiceOption } from '../src/engine/job-data.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
-import { backupDatastore } from '../src/ops/backup.ts';
+import { backupDatastore, backupPlanStep } from '../src/ops/backup.ts';
 import { pickController } from '../src/ops/controller.ts';
 import { nodesLabel, preflightStep, rollbackNodes, upgradeNodes, type UpgradePhase } from '../src/ops/node-upgrade.ts';
 import { describeOrder, rolloutBatches, type RolloutNode } from '../src/ops/rollout-order.ts';
 import { describeRolloutPin, pinForRollout, pinPlanStep } from '../src/ops/snap-proxy.ts';
-import type { UpgradePreflight } from '../src/ops/upgrade.ts';
+import { nodeUpgradeCommands, type UpgradePreflight } from '../src/ops/upgrade.ts';
 import { runVerifyWorkload, verifyPlan, verifyWorkloadName } from '../src/ops/verify-workload.ts';
 
 /**
@@ -58,20 +58,11 @@ function pausesAfter(pause: PauseAfter, index: number, total: number): boolean {
   return pause === 'each' || (pause === 'first' && index === 0);
 }
 
-const K = 'microk8s kubectl';
-
-/** The commands one batch runs, as a person would type them. */
+/** The commands one batch runs, as a person would type them (the same as `upgrade`'s, node by node). */
 function batchCommands(batch: readonly RolloutNode[], channel: string, controller: string): string[] {
   const many = batch.length > 1;
   const on = (node: string) => (many ? `on ${node}: ` : '');
-  return batch.flatMap((n) => [
-    `${on(controller)}${K} drain ${n.name} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`,
-    `${on(controller)}${K} get pods -A -o json  (pods on ${n.name})`,
-    `${on(n.name)}sudo snap refresh microk8s --channel ${channel}`,
-    `${on(n.name)}microk8s status --wait-ready --timeout <readyTimeout>`,
-    `${on(controller)}${K} wait --for=condition=Ready node/${n.name} --timeout=<readyTimeout>`,
-    `${on(controller)}${K} uncordon ${n.name}`,
-  ]);
+  return batch.flatMap((n) => nodeUpgradeCommands(n.name, channel).map((c) => `${on(c.on === 'node' ? n.name : controller)}${c.command}`));
 }
 
 /** The plan (dry run and plan gate): the order, and each batch's commands. */
@@ -80,11 +71,7 @@ function rolloutPlan(cluster: ClusterConfig, channel: string, batches: readonly 
   const backupNode = batches.flat().find((n) => n.role === 'control-plane')?.name ?? cps[0];
   const plan: PlanStep[] = [
     { title: "read every node's MicroK8s version", commands: ['snap list microk8s (on each node)'] },
-    {
-      title: 'back up the datastore',
-      ...(backupNode ? { node: backupNode } : {}),
-      commands: ['sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend', 'sha256sum <backup>', '(fetch over SFTP, compare sha256)'],
-    },
+    backupPlanStep(backupNode, cluster.backups.keep),
   ];
   batches.forEach((batch, i) => {
     const label = nodesLabel(batch.map((n) => n.name));

@@ -30,14 +30,14 @@ export default defineRunbook(
     plan: ({ node, channel }, cluster) => {
       const role = cluster.nodes.find((n) => n.name === node)?.role;
       const controller = displayController(cluster.nodes, node);
-      return upgradePlan(node, channel, controller, role === 'control-plane' ? node : controller);
+      return upgradePlan(node, channel, controller, role === 'control-plane' ? node : controller, cluster.backups.keep);
     },
   },
   async (run, { node, channel }) => {
     // 0. The checks a careful operator makes first.
     const [pre] = await preflightStep(run, [node], channel);
     if (!pre) throw new Error(`preflight of ${node} returned nothing`);
-    run.setPlan(upgradePlan(node, channel, pre.controller, pre.backupNode));
+    run.setPlan(upgradePlan(node, channel, pre.controller, pre.backupNode, run.cluster.backups.keep));
 
     // The plan is approved as shown; then re-read what it depended on.
     if (run.cluster.policy.approvePlan) {

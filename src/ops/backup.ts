@@ -63,10 +63,10 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
 }
 
 /** The backup step as a plan line. */
-export function backupPlanStep(node: string, keep: number): PlanStep {
+export function backupPlanStep(node: string | undefined, keep: number): PlanStep {
   return {
     title: 'back up the datastore',
-    node,
+    ...(node ? { node } : {}),
     commands: [
       'sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend',
       'sudo sha256sum <backup>; sudo stat -c %s <backup>',

@@ -3,6 +3,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { kubeMinor, nextMinorCheck, parseChannel } from '../microk8s/channels.ts';
 import type { KubeNode, KubePod } from '../microk8s/types.ts';
+import { backupPlanStep } from './backup.ts';
 import { checkClocks } from './clock.ts';
 import { pickController, requireKubeNode } from './controller.ts';
 
@@ -108,25 +109,33 @@ export async function waitForVersion(run: RunContext, node: string, channel: str
   }
 }
 
-/** The plan of a single-node upgrade, as commands a person would type. */
-export function upgradePlan(node: string, channel: string, controller: string, backupNode: string): PlanStep[] {
+export type NodeUpgradeStep = 'drain' | 'check' | 'refresh' | 'wait' | 'uncordon';
+
+/** One node's upgrade commands in order, each with its step and where it runs (the node, or the kubectl controller). */
+export function nodeUpgradeCommands(node: string, channel: string): { step: NodeUpgradeStep; on: 'node' | 'controller'; command: string }[] {
   const kubectl = 'microk8s kubectl';
   return [
-    { title: `preflight: ${node} can go to ${channel}`, node, commands: ['snap list microk8s', `${kubectl} get nodes -o json`, 'microk8s status --format yaml', 'date +%s'] },
-    {
-      title: 'back up the datastore',
-      node: backupNode,
-      commands: ['sudo tar -czf /var/snap/microk8s/common/mk8s-backup-<time>.tar.gz -C /var/snap/microk8s/current/var/kubernetes backend', 'sha256sum <backup>', '(fetch over SFTP, compare sha256)'],
-    },
-    { title: `drain ${node}`, node: controller, commands: [`${kubectl} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
-    { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${kubectl} get pods -A -o json  (pods on ${node})`] },
-    { title: `refresh ${node} to ${channel}`, node, commands: [`sudo snap refresh microk8s --channel ${channel}`] },
-    {
-      title: `wait for ${node} to be Ready on ${channel}`,
-      node,
-      commands: ['microk8s status --wait-ready --timeout <readyTimeout>', `${kubectl} wait --for=condition=Ready node/${node} --timeout=<readyTimeout>`],
-    },
-    { title: `uncordon ${node}`, node: controller, commands: [`${kubectl} uncordon ${node}`] },
+    { step: 'drain', on: 'controller', command: `${kubectl} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>` },
+    { step: 'check', on: 'controller', command: `${kubectl} get pods -A -o json  (pods on ${node})` },
+    { step: 'refresh', on: 'node', command: `sudo snap refresh microk8s --channel ${channel}` },
+    { step: 'wait', on: 'node', command: 'microk8s status --wait-ready --timeout <readyTimeout>' },
+    { step: 'wait', on: 'controller', command: `${kubectl} wait --for=condition=Ready node/${node} --timeout=<readyTimeout>` },
+    { step: 'uncordon', on: 'controller', command: `${kubectl} uncordon ${node}` },
+  ];
+}
+
+/** The plan of a single-node upgrade, as commands a person would type. */
+export function upgradePlan(node: string, channel: string, controller: string, backupNode: string, keepBackups: number): PlanStep[] {
+  const commands = nodeUpgradeCommands(node, channel);
+  const of = (step: NodeUpgradeStep) => commands.filter((c) => c.step === step).map((c) => c.command);
+  return [
+    { title: `preflight: ${node} can go to ${channel}`, node, commands: ['snap list microk8s', 'microk8s kubectl get nodes -o json', 'microk8s status --format yaml', 'date +%s'] },
+    backupPlanStep(backupNode, keepBackups),
+    { title: `drain ${node}`, node: controller, commands: of('drain') },
+    { title: `check no workload pods are left on ${node}`, node: controller, commands: of('check') },
+    { title: `refresh ${node} to ${channel}`, node, commands: of('refresh') },
+    { title: `wait for ${node} to be Ready on ${channel}`, node, commands: of('wait') },
+    { title: `uncordon ${node}`, node: controller, commands: of('uncordon') },
   ];
 }
 
