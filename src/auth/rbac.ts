@@ -1,4 +1,4 @@
-import { rbacFor, type ClusterConfig, type Inventory, type RbacConfig } from '../config/inventory.ts';
+import { clusterConfig, rbacFor, type ClusterConfig, type Inventory, type RbacConfig } from '../config/inventory.ts';
 import type { VerbSpec } from '../engine/runbook.ts';
 
 /**
@@ -141,7 +141,7 @@ export async function mayApprove(q: ApproveQuery): Promise<AuthResult> {
   const name = typeof q.cluster === 'string' ? q.cluster : q.cluster.name;
   const result = await check('approver', q);
   if (!result.found) return { ok: false, reason: `you are not an approver for cluster ${name}${groupNote(result.failedGroups)}` };
-  const policy = q.inventory.clusters[name]?.policy ?? (typeof q.cluster === 'string' ? undefined : q.cluster.policy);
+  const policy = clusterConfig(q.inventory, name)?.policy ?? (typeof q.cluster === 'string' ? undefined : q.cluster.policy);
   const twoPerson = policy?.twoPerson ?? true;
   if (twoPerson && q.user === q.requester) {
     return { ok: false, reason: 'two-person rule: the requester cannot approve their own job; ask another approver' };

@@ -1,5 +1,6 @@
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../chat/port.ts';
 import { mayRequest } from '../auth/rbac.ts';
+import { wrongChannel } from '../commands/channel-rule.ts';
 import { RequestError } from '../commands/errors.ts';
 import { parseCommand, type ParsedCommand } from '../commands/parse.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
@@ -34,6 +35,11 @@ export class Bot implements BotCore {
     try {
       const parsed = parseCommand(input.text, { channel: input.channel, inventory: this.deps.inventory, registry: this.deps.registry });
       verb = parsed.verb;
+      const elsewhere = wrongChannel(parsed, input.channel);
+      if (elsewhere) {
+        await this.refused(input, parsed.cluster?.name, elsewhere);
+        return ephemeral(elsewhere);
+      }
       const allowed = await mayRequest({ user: input.user, spec: parsed.spec, cluster: parsed.cluster, inventory: this.deps.inventory, members: this.deps.members });
       if (!allowed.ok) {
         await this.refused(input, parsed.cluster?.name, allowed.reason);

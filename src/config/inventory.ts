@@ -4,21 +4,22 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { parseDuration } from './duration.ts';
+import { Channel, Principal, describeIssue, strict } from './inventory-fields.ts';
 
 /** Names that reach a shell or a Kubernetes API: DNS-1123 labels, nothing else. */
 export const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
-const SLACK_ID = /^[UWSCGB][A-Z0-9]{2,20}$/;
 
+const DURATION_HINT = 'expected a duration such as 15s, 30m, 2h or 1d';
 const Duration = z
-  .string()
-  .refine((s) => parseDuration(s) !== undefined, { message: 'expected a duration such as 15s, 30m, 2h or 1d' })
+  .string({ error: DURATION_HINT })
+  .refine((s) => parseDuration(s) !== undefined, { message: DURATION_HINT })
   .transform((s) => parseDuration(s) as number);
 
-const Port = z.number().int().min(1).max(65535);
+const Port = z.number({ error: 'expected a port number from 1 to 65535' }).int('expected a port number from 1 to 65535').min(1, 'expected a port number from 1 to 65535').max(65535, 'expected a port number from 1 to 65535');
 
-const Node = z.strictObject({
+const Node = strict({
   name: z.string().regex(NODE_NAME, 'expected a node name: lowercase letters, digits and "-", at most 63 characters'),
   host: z.string().regex(HOST, 'expected a host name or IP address'),
   port: Port.default(22),
@@ -27,12 +28,11 @@ const Node = z.strictObject({
   failureDomain: z.number().int().min(0).optional(),
 });
 
-const Ssh = z
-  .strictObject({
+const Ssh = strict({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name'),
     privateKeyPath: z.string().min(1).optional(),
     /** Name of an environment variable holding the key passphrase (never the passphrase itself). */
-    passphraseEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    passphraseEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable (upper-case letters, digits and "_"), not the passphrase').optional(),
     agent: z.boolean().default(false),
     knownHostsPath: z.string().min(1),
     sudo: z.boolean().default(true),
@@ -41,13 +41,13 @@ const Ssh = z
   })
   .refine((s) => s.agent || s.privateKeyPath, { message: 'set privateKeyPath or agent: true' });
 
-const Rbac = z.strictObject({
-  operators: z.array(z.string().regex(SLACK_ID).or(z.literal('*')).or(z.string().regex(/^[a-z][a-z0-9._-]*$/))).default([]),
-  approvers: z.array(z.string().regex(SLACK_ID).or(z.literal('*')).or(z.string().regex(/^[a-z][a-z0-9._-]*$/))).default([]),
-  viewers: z.array(z.string().regex(SLACK_ID).or(z.literal('*')).or(z.string().regex(/^[a-z][a-z0-9._-]*$/))).default(['*']),
+const Rbac = strict({
+  operators: z.array(Principal).default([]),
+  approvers: z.array(Principal).default([]),
+  viewers: z.array(Principal).default(['*']),
 });
 
-const Policy = z.strictObject({
+const Policy = strict({
   approvePlan: z.boolean().default(true),
   twoPerson: z.boolean().default(true),
   approvalTtl: Duration.default(30 * 60_000),
@@ -59,21 +59,20 @@ const Policy = z.strictObject({
   maxClockSkew: Duration.default(30_000),
 });
 
-const Cluster = z.strictObject({
-  channel: z.string().regex(SLACK_ID, 'expected a Slack channel id such as C0123456789').or(z.string().regex(/^[a-z0-9#][a-z0-9_-]*$/)),
-  auditChannel: z.string().optional(),
+const Cluster = strict({
+  channel: Channel,
+  auditChannel: Channel.optional(),
   ssh: Ssh,
-  nodes: z.array(Node).min(1),
-  snapProxy: z.strictObject({ host: z.string().regex(HOST), port: Port.default(22) }).optional(),
+  nodes: z.array(Node).min(1, 'expected at least one node'),
+  snapProxy: strict({ host: z.string().regex(HOST, 'expected a host name or IP address'), port: Port.default(22) }).optional(),
   /** Datastore backups fetched to MK8S_BACKUP_DIR/<cluster>/: how many to keep (the newest). */
-  backups: z.strictObject({ keep: z.number().int().min(1).max(1000).default(10) }).prefault({}),
+  backups: strict({ keep: z.number().int().min(1, 'expected a count from 1 to 1000').max(1000, 'expected a count from 1 to 1000').default(10) }).prefault({}),
   policy: Policy.prefault({}),
   /** Per-cluster RBAC; falls back to the top-level lists. */
   rbac: Rbac.optional(),
 });
 
-export const InventorySchema = z
-  .strictObject({
+export const InventorySchema = strict({
     clusters: z.record(z.string().regex(CLUSTER_NAME, 'expected a cluster name: lowercase letters, digits and "-"'), Cluster),
     rbac: Rbac.prefault({}),
   })
@@ -119,9 +118,9 @@ export function parseInventory(text: string, file: string): Inventory {
   if (doc.errors.length > 0) {
     throw new InventoryError(`${file}: not valid YAML: ${doc.errors[0]?.message ?? 'unknown error'}`);
   }
-  const result = InventorySchema.safeParse(doc.toJS());
+  const result = InventorySchema.safeParse(doc.toJS(), { reportInput: true });
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+    const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${describeIssue(issue)}`);
     throw new InventoryError(`${file}: invalid inventory\n${lines.join('\n')}`);
   }
   const inv = result.data;
@@ -142,11 +141,13 @@ export function loadInventory(file: string): Inventory {
   return parseInventory(text, file);
 }
 
+/** The cluster of that name: own keys only, so `constructor` or `__proto__` is no cluster. */
 export function clusterConfig(inv: Inventory, name: string): ClusterConfig | undefined {
+  if (!Object.hasOwn(inv.clusters, name)) return undefined;
   const c = inv.clusters[name];
   return c ? { ...c, name } : undefined;
 }
 
 export function rbacFor(inv: Inventory, cluster: string): RbacConfig {
-  return inv.clusters[cluster]?.rbac ?? inv.rbac;
+  return clusterConfig(inv, cluster)?.rbac ?? inv.rbac;
 }

@@ -94,6 +94,11 @@ describe('parseCommand: refusals say what was wrong and what is allowed', () => 
 
   it('unknown cluster and no resolvable cluster list the clusters', () => {
     expect(refusal('status --cluster dev')).toBe("unknown cluster 'dev'; clusters: prod, staging");
+    // Own keys only: names on Object.prototype are no cluster.
+    expect(refusal('status --cluster constructor')).toBe("unknown cluster 'constructor'; clusters: prod, staging");
+    expect(refusal('upgrade k8s-1 1.23/stable --cluster tostring')).toBe("unknown cluster 'tostring'; clusters: prod, staging");
+    expect(refusal('status --cluster __proto__')).toBe("unknown cluster '__proto__'; clusters: prod, staging");
+    expect(refusal('status --cluster hasownproperty')).toBe("unknown cluster 'hasownproperty'; clusters: prod, staging");
     expect(refusal('status', ELSEWHERE)).toMatch(/which cluster\? .*add --cluster NAME \(clusters: prod, staging\)/);
     expect(refusal('status --cluster')).toMatch(/--cluster needs a value/);
     expect(refusal('status --cluster=')).toMatch(/--cluster= needs a value/);

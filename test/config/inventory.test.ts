@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/config/duration.ts';
 import { chatMode, parseEnv } from '../../src/config/env.ts';
-import { InventoryError, loadInventory, parseInventory, rbacFor } from '../../src/config/inventory.ts';
+import { InventoryError, clusterConfig, loadInventory, parseInventory, rbacFor } from '../../src/config/inventory.ts';
 
 const good = `
 clusters:
@@ -69,6 +69,50 @@ describe('inventory', () => {
     ['sudo: true', 'sudo: true\n      passwd: hunter2', 'clusters.prod.ssh'],
   ])('refuses %s → %s', (from, to, expected) => {
     expect(errorOf(good.replace(from, to))).toContain(expected);
+  });
+
+  // Every error says what is allowed; "Invalid input" (what a failed union says) never reaches a person.
+  it.each([
+    ['channel: C0123456789', 'channel: C_PROD', 'clusters.prod.channel: expected a Slack channel id such as C0123456789'],
+    ['channel: C0123456789', 'channel: "#ops"', 'clusters.prod.channel: expected a Slack channel id such as C0123456789'],
+    ['auditChannel: C0999999999', 'auditChannel: 42', 'clusters.prod.auditChannel: expected a Slack channel id such as C0123456789'],
+    ['operators: [U012AB3CD]', 'operators: [U_OP1]', 'rbac.operators[0]: expected a Slack user id such as U012AB3CD'],
+    ['approvers: [U045EF6GH, S0APPROVERS]', 'approvers: [U045EF6GH, 7]', 'rbac.approvers[1]: expected a Slack user id such as U012AB3CD'],
+    ['role: control-plane }\n      - { name: k8s-2', 'role: boss }\n      - { name: k8s-2', 'clusters.prod.nodes[0].role: expected one of control-plane, worker'],
+    ['sudo: true', 'sudo: true\n      passwd: hunter2', 'clusters.prod.ssh: unknown key "passwd"; allowed: user, privateKeyPath, passphraseEnv, agent'],
+    ['approvalTtl: 30m', 'approvalTtl: 30', 'clusters.prod.policy.approvalTtl: expected a duration such as 15s, 30m, 2h or 1d'],
+    ['port: 22, role', 'port: "ssh", role', 'clusters.prod.nodes[0].port: expected a port number from 1 to 65535'],
+    ['  prod:\n', '  Prod:\n', 'clusters.Prod: expected a cluster name: lowercase letters, digits and "-"'],
+    ['rbac:\n', 'rbca: {}\nrbac:\n', '(top level): unknown key "rbca"; allowed: clusters, rbac'],
+  ])('explains %s → %s', (from, to, expected) => {
+    const msg = errorOf(good.replace(from, to));
+    expect(msg).toContain(expected);
+    expect(msg).not.toContain('Invalid input');
+  });
+
+  it('says what a missing or mistyped section should be, without echoing text', () => {
+    const msg = errorOf(`clusters:\n  prod:\n    channel: C0123456789\n    nodes: hunter2\n`);
+    expect(msg).toContain('clusters.prod.ssh: missing: expected a mapping with user, privateKeyPath');
+    expect(msg).toContain('clusters.prod.nodes: expected a list, got text');
+    expect(msg).not.toContain('hunter2');
+  });
+
+  it('accepts what Slack really sends: C/G/D channel ids, U/W user ids, S user groups; and console names', () => {
+    const inv = parseInventory(
+      good.replace('channel: C0123456789', 'channel: G01ABCDEF23').replace('operators: [U012AB3CD]', 'operators: [W0123ABCD, U024BE7LH, alice]'),
+      '/etc/mk8s/inventory.yml',
+    );
+    expect(inv.clusters.prod!.channel).toBe('G01ABCDEF23');
+    expect(inv.rbac.operators).toEqual(['W0123ABCD', 'U024BE7LH', 'alice']);
+  });
+
+  it('looks clusters up as own keys only', () => {
+    const inv = parseInventory(good, '/etc/mk8s/inventory.yml');
+    expect(clusterConfig(inv, 'constructor')).toBeUndefined();
+    expect(clusterConfig(inv, '__proto__')).toBeUndefined();
+    expect(clusterConfig(inv, 'toString')).toBeUndefined();
+    expect(clusterConfig(inv, 'prod')?.name).toBe('prod');
+    expect(rbacFor(inv, 'constructor')).toBe(inv.rbac);
   });
 
   it('needs a control-plane node in each cluster', () => {

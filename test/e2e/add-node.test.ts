@@ -175,7 +175,7 @@ describe('add-node through Slack (k8s-1, k8s-2 in the cluster; k8s-3, k8s-4, w1,
 
   it('makes a cluster of two from a single node (1.22: the add-node format without --worker)', async () => {
     const duo = h.sims.get('duo')!;
-    const { jobId } = await h.command(alice, 'add-node d-2 --cluster duo');
+    const { jobId } = await h.command(alice, 'add-node d-2 --cluster duo', 'C0DUO000001');
     const id = jobId!;
     await approveGate(h, id);
     expect(simMembership(duo.state).isMember('d-2')).toBe(true);

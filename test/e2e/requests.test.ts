@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.ts';
 import { expectRefused } from '../support/e2e.ts';
-import { SIGNING_SECRET, startHarness, USERS, type Harness } from '../support/harness.ts';
+import { quietLogger, SIGNING_SECRET, startHarness, USERS, type Harness } from '../support/harness.ts';
 import { blockActionsBody, signedRequest, slashCommandBody } from '../support/slack-signing.ts';
 
 const { alice, mallory } = USERS;
@@ -66,6 +67,30 @@ describe('requests through Slack: signatures, bad input, read-only verbs, dry ru
     const answer = await h.command(OUTSIDER, 'upgrade k8s-1 1.23/stable');
     expect(answer.text).toMatch(/Not allowed: .*operator/);
     expect(await jobCount()).toBe(0);
+  });
+
+  it("takes a change only in the cluster's channel; read-only verbs and dry runs answer anywhere", async () => {
+    const before = h.sim.commandLog.length;
+    const elsewhere = 'C0ELSEWHERE';
+    const change = await h.command(alice, 'upgrade k8s-1 1.23/stable', elsewhere);
+    expect(change.status).toBe(200);
+    expect(change.jobId).toBeUndefined();
+    expect(change.text).toContain("`upgrade` changes cluster prod, so it is taken only in that cluster's channel <#C0PROD00001>");
+    const drain = await h.command(alice, 'drain k8s-2 --cluster prod', elsewhere);
+    expect(drain.text).toContain('<#C0PROD00001>');
+    expect(h.sim.commandLog.length, 'nothing ran on a node').toBe(before);
+    expect(await jobCount()).toBe(0);
+    // The refusal is audited under the cluster.
+    const audit = await new AuditLog(h.app.redis, quietLogger()).recent(20, { cluster: 'prod' });
+    expect(audit.filter((e) => e.type === 'request' && e.outcome === 'refused' && e.reason?.includes("only in that cluster's channel"))).toHaveLength(2);
+    // Read-only answers wherever the user may view the cluster.
+    const dry = await h.command(alice, 'upgrade k8s-1 1.23/stable --dry-run', elsewhere);
+    expect(dry.text).toContain('Dry run');
+    const status = await h.command(alice, 'status', elsewhere);
+    expect(status.text).toContain('Reading the state');
+    // Names from Object.prototype are no cluster.
+    const phantom = await h.command(alice, 'upgrade k8s-1 1.23/stable --cluster constructor');
+    expect(phantom.text).toContain("unknown cluster 'constructor'");
   });
 
   it('prints the plan on --dry-run without running anything', async () => {

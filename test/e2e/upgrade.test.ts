@@ -147,7 +147,7 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     await h.slack.waitFor(() => h.ephemeralsFor(bob).find((t) => t.includes('expired')));
     expect(h.sims.get('stage')!.state.node('k8s-1').version).toBe('v1.22.3');
     // The cluster is free again.
-    const next = await h.command(alice, 'upgrade k8s-1 1.23/stable --cluster stage');
+    const next = await h.command(alice, 'upgrade k8s-1 1.23/stable --cluster stage', 'C0STAGE0001');
     expect(next.jobId).toBeDefined();
     await h.waitState(next.jobId!, 'awaiting approval');
     await h.command(alice, `cancel ${next.jobId} --cluster stage`);
@@ -162,7 +162,11 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     expect(second.text).toContain(`job ${first.jobId}`);
     expect(second.text).toContain('upgrade');
     expect(second.text).toMatch(/busy/);
-    const other = await h.command(alice, 'upgrade k8s-3 1.23/stable --cluster stage');
+    // A change to another cluster is asked for in that cluster's channel, not here.
+    const elsewhere = await h.command(alice, 'upgrade k8s-3 1.23/stable --cluster stage');
+    expect(elsewhere.jobId).toBeUndefined();
+    expect(elsewhere.text).toContain("only in that cluster's channel <#C0STAGE0001>");
+    const other = await h.command(alice, 'upgrade k8s-3 1.23/stable --cluster stage', 'C0STAGE0001');
     expect(other.jobId).toBeDefined();
     await h.waitState(other.jobId!, 'awaiting approval');
     await h.waitState(first.jobId!, 'awaiting approval');
