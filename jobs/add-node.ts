@@ -86,7 +86,6 @@ function channelMessage(node: string, mine: string, controller: string, theirs: 
 function titles(node: string, worker: boolean) {
   return {
     preflight: `preflight: ${node} can join${worker ? ' as a worker' : ''}`,
-    recheck: 're-check what the plan depended on',
     join: `join ${node}${worker ? ' as a worker' : ''}`,
     ready: `wait for ${node} to be Ready`,
     report: 'report the new HA state',
@@ -235,20 +234,17 @@ export default defineRunbook(
     });
     run.setPlan(addNodePlan(node, worker, pre.controller, pre.controllerIp));
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Add ${node} to ${run.cluster.name}${worker ? ' as a worker' : ''}`,
-        what: `Join ${node} ${worker ? 'as a worker' : 'as a control-plane node'} through ${pre.controller} (${pre.controllerIp}:${AGENT_PORT}), wait until it is Ready. ${haAfterText(pre)}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-      await run.step(t.recheck, async () => {
+    await run.approvePlan({
+      title: `Add ${node} to ${run.cluster.name}${worker ? ' as a worker' : ''}`,
+      what: `Join ${node} ${worker ? 'as a worker' : 'as a control-plane node'} through ${pre.controller} (${pre.controllerIp}:${AGENT_PORT}), wait until it is Ready. ${haAfterText(pre)}`,
+      nodes: [node],
+      recheck: async () => {
         const controller = await pickControlPlane(run, [node]);
         const seen = controller.nodes.find((n) => n.name === node);
         if (seen) throw new RunbookFailure(`${node} joined the cluster meanwhile (kubectl on ${controller.name} lists it). Nothing was done.`);
         return controller.name;
-      });
-    }
+      },
+    });
 
     // 1. add-node on the controller and join on the node, in one step (the token never leaves it).
     await joinWithRetry(run, { node, worker, controller: pre.controller, controllerIp: pre.controllerIp }, t.join);

@@ -4,7 +4,7 @@ import { NodeName } from '../src/commands/validators.ts';
 import { errorText } from '../src/engine/context.ts';
 import type { RunContext } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
+import { RunbookFailure } from '../src/engine/errors.ts';
 import { APISERVER_PROXY_ARGS, PROVIDER_YAML, parseLbAddress, providerServers } from '../src/microk8s/args-files.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
 import {
@@ -80,20 +80,17 @@ export default defineRunbook(
       return;
     }
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: mode.kind === 'lb' ? `Point ${node}'s API-server proxy at ${mode.address}` : `Restore automatic API-server discovery on ${node}`,
-        what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChange(pre).join('\n')}\nThen restart ${PROXY_SERVICE} and check ${node}'s kubelet still reaches the API.`,
-        why: `kubelet and kube-proxy on ${node} reach the API servers only through this proxy: a wrong address makes ${node} NotReady. The old files are kept as backups, and a failed check offers to restore them.`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-      await run.step(titles.recheck, async () => {
+    await run.approvePlan({
+      title: mode.kind === 'lb' ? `Point ${node}'s API-server proxy at ${mode.address}` : `Restore automatic API-server discovery on ${node}`,
+      what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChange(pre).join('\n')}\nThen restart ${PROXY_SERVICE} and check ${node}'s kubelet still reaches the API.`,
+      why: `kubelet and kube-proxy on ${node} reach the API servers only through this proxy: a wrong address makes ${node} NotReady. The old files are kept as backups, and a failed check offers to restore them.`,
+      nodes: [node],
+      recheck: async () => {
         const changed = await unchangedSince(run, node, pre);
         if (changed) throw new RunbookFailure(`${changed}. Nothing was done; request the change again.`);
         return true;
-      });
-    }
+      },
+    });
 
     // 1. Keep a copy of each file (cp -p: content, owner, mode).
     const backups = await run.step(titles.backup(node), async () => {
@@ -123,7 +120,7 @@ export default defineRunbook(
     }, { describe: (w) => (w.length > 0 ? `wrote ${w.join(' and ')}` : 'already written') });
 
     // 3. Restart the proxy and check the worker still reaches the API through it.
-    try {
+    const restarted = await run.attempt(async () => {
       await run.step(titles.restart(node), async () => {
         await run.node(node).shell.exec(['snap', 'restart', PROXY_SERVICE], { privileged: true });
         return 'restarted';
@@ -131,10 +128,8 @@ export default defineRunbook(
       await run.step(titles.check(node), () => checkWorkerReady(run, node), {
         describe: (r) => `proxy active; kubelet heartbeat at ${r.heartbeat} (seen from ${r.controller}); Ready`,
       });
-    } catch (err) {
-      if (err instanceof StopRunbook) throw err;
-      await offerRestore(run, node, backups, errorText(err));
-    }
+    });
+    if (!restarted.ok) await offerRestore(run, node, backups, errorText(restarted.error));
 
     await run.say(
       mode.kind === 'lb'
@@ -187,11 +182,9 @@ async function offerRestore(run: RunContext, node: string, backups: { file: stri
     await shell.exec(['snap', 'restart', PROXY_SERVICE], { privileged: true });
     return backups.map((b) => b.file);
   }, { describe: (files) => `restored ${files.join(', ')}; proxy restarted` });
-  try {
-    await run.step(titles.recheckRestored(node), () => checkWorkerReady(run, node), { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat}` });
-  } catch (err) {
-    if (err instanceof StopRunbook) throw err;
-    throw new RunbookFailure(`The new proxy settings failed (${problem}) and ${node} is still not healthy after restoring the previous ones: ${sentence(errorText(err))} Check ${node} by hand (sudo snap services ${PROXY_SERVICE}; journalctl -u snap.${PROXY_SERVICE}).`);
+  const healthy = await run.attempt(() => run.step(titles.recheckRestored(node), () => checkWorkerReady(run, node), { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat}` }));
+  if (!healthy.ok) {
+    throw new RunbookFailure(`The new proxy settings failed (${problem}) and ${node} is still not healthy after restoring the previous ones: ${sentence(errorText(healthy.error))} Check ${node} by hand (sudo snap services ${PROXY_SERVICE}; journalctl -u snap.${PROXY_SERVICE}).`);
   }
   throw new RunbookFailure(`The new proxy settings failed on ${node}: ${sentence(problem)} The previous settings were restored and ${node} is healthy again; nothing else changed.`);
 }

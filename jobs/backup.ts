@@ -40,14 +40,11 @@ export default defineRunbook(
       return node;
     }, { describe: (n) => n });
     run.setPlan([run.plan()[0]!, backupPlanStep(chosen, run.cluster.backups.keep)]);
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Back up the datastore of ${run.cluster.name} from ${chosen}`,
-        what: `Tar the dqlite backend on ${chosen}, fetch it here, check its sha256, remove it from the node, and keep the newest ${run.cluster.backups.keep} backups of ${run.cluster.name} (older ones are deleted).`,
-        nodes: [chosen],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Back up the datastore of ${run.cluster.name} from ${chosen}`,
+      what: `Tar the dqlite backend on ${chosen}, fetch it here, check its sha256, remove it from the node, and keep the newest ${run.cluster.backups.keep} backups of ${run.cluster.name} (older ones are deleted).`,
+      nodes: [chosen],
+    });
     await run.step('back up the datastore', () => backupDatastore(run, chosen), { describe: describeBackup });
   },
 );

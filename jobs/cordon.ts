@@ -22,14 +22,11 @@ export default defineRunbook(
       return { controller: controller.name, cordoned: kube.unschedulable };
     }, { describe: (b) => `${b.cordoned ? 'already cordoned' : 'schedulable'}; kubectl via ${b.controller}` });
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Cordon ${node}`,
-        what: `Mark ${node} unschedulable: no new pods go there; the pods on it keep running.${before.cordoned ? ` It is already cordoned, so this changes nothing.` : ''}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Cordon ${node}`,
+      what: `Mark ${node} unschedulable: no new pods go there; the pods on it keep running.${before.cordoned ? ` It is already cordoned, so this changes nothing.` : ''}`,
+      nodes: [node],
+    });
 
     await run.step(`cordon ${node}`, async () => ((await run.node(before.controller).cordon(node)).changed ? 'cordoned' : 'was already cordoned'), {
       describe: (r) => r,

@@ -40,14 +40,11 @@ export default defineRunbook(
     });
     const controller = run.node(before.controller);
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Drain ${node}`,
-        what: `Cordon ${node} and evict its ${before.pods.length} workload pod(s) to the other nodes; DaemonSet pods stay.${before.cordoned ? ` ${node} is already cordoned.` : ''} It stays cordoned until \`uncordon ${node}\`.`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Drain ${node}`,
+      what: `Cordon ${node} and evict its ${before.pods.length} workload pod(s) to the other nodes; DaemonSet pods stay.${before.cordoned ? ` ${node} is already cordoned.` : ''} It stays cordoned until \`uncordon ${node}\`.`,
+      nodes: [node],
+    });
 
     await run.step(`drain ${node}`, async () => {
       const all = await controller.pods();

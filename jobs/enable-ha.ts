@@ -174,12 +174,12 @@ export default defineRunbook(
     run.setPlan(enablePlan(pre.main, pre.cycle));
     const main = run.node(pre.main);
 
-    await run.approval({
+    await run.approvePlan({
+      always: true,
       title: `Enable HA on ${run.cluster.name}`,
       what: `${pre.haEnabled ? `ha-cluster is already enabled on ${pre.main}.` : `\`microk8s enable ha-cluster\` on ${pre.main} (it restarts with the dqlite datastore).`} Then, one at a time, each with its own approval: ${pre.cycle.map((c) => `${c.node}${c.worker ? ' (worker)' : ''}`).join(', ') || 'no node'} — drain, leave, enable ha-cluster, join again, uncordon.`,
       why: `Enabling ha-cluster migrates the datastore on ${pre.main} and restarts it; every re-joined node is out of the cluster while it cycles.`,
       nodes: [pre.main, ...pre.cycle.map((c) => c.node)],
-      plan: run.plan(),
     });
 
     await run.step(t.enable, () => enableHaCluster(run, main), { describe: (r) => (r === 'already' ? 'already enabled' : `enabled; ${pre.main} is Ready on dqlite`) });

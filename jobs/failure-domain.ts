@@ -3,7 +3,7 @@ import { NodeName } from '../src/commands/validators.ts';
 import { errorText } from '../src/engine/context.ts';
 import type { RunContext } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
+import { RunbookFailure } from '../src/engine/errors.ts';
 import { BACKEND_FAILURE_DOMAIN, HA_CONF, haConfFailureDomain, parseBackendFailureDomain, setHaConfFailureDomain } from '../src/microk8s/args-files.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
 import { pickController } from '../src/ops/controller.ts';
@@ -69,23 +69,23 @@ export default defineRunbook(
     }
 
     // Restarting a control-plane node takes its API server and dqlite member down: always approved.
-    await run.approval({
+    await run.approvePlan({
+      always: true,
       title: `Set failure domains and restart MicroK8s on ${todo.map((n) => n.node).join(', ')}`,
       what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChanges(pre).join('\n')}\nOne node at a time: the next one stops only when the previous is Ready again and the quorum is intact.`,
       why: `Each node is stopped and started (microk8s stop; microk8s start): its API server, kubelet and dqlite member are down until it is back.`,
       nodes: todo.map((n) => n.node),
-      plan: run.plan(),
-    });
-    await run.step(titles.recheck, async () => {
-      const changed: string[] = [];
-      for (const n of pre.nodes) {
-        const now = await readDomains(run, n.node);
-        if (now.configured !== n.configured || now.applied !== n.applied) {
-          changed.push(`${n.node} now has ha-conf ${now.configured ?? 'unset'} and dqlite ${now.applied ?? '?'} (was ${n.configured ?? 'unset'} and ${n.applied ?? '?'})`);
+      recheck: async () => {
+        const changed: string[] = [];
+        for (const n of pre.nodes) {
+          const now = await readDomains(run, n.node);
+          if (now.configured !== n.configured || now.applied !== n.applied) {
+            changed.push(`${n.node} now has ha-conf ${now.configured ?? 'unset'} and dqlite ${now.applied ?? '?'} (was ${n.configured ?? 'unset'} and ${n.applied ?? '?'})`);
+          }
         }
-      }
-      if (changed.length > 0) throw new RunbookFailure(`The nodes changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the change again.`);
-      return true;
+        if (changed.length > 0) throw new RunbookFailure(`The nodes changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the change again.`);
+        return true;
+      },
     });
 
     // 1. One node at a time: quorum check, ha-conf, stop/start, Ready in the new domain.
@@ -147,7 +147,7 @@ async function restartUntilReady(run: RunContext, target: NodeDomain, done: stri
   const timeoutMs = run.cluster.policy.readyTimeout;
   for (let attempt = 1; ; attempt++) {
     const suffix = attempt === 1 ? '' : ` (attempt ${attempt})`;
-    try {
+    const restarted = await run.attempt(async () => {
       await run.step(`${titles.restart(node)}${suffix}`, async () => {
         const ops = run.node(node);
         for (const sub of ['stop', 'start'] as const) {
@@ -169,24 +169,23 @@ async function restartUntilReady(run: RunContext, target: NodeDomain, done: stri
         }
         return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString(), applied: applied ?? null };
       }, { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat} (seen from ${r.controller}); dqlite uses failure domain ${r.applied ?? domain}` });
-      return;
-    } catch (err) {
-      if (err instanceof StopRunbook) throw err;
-      const pick = await run.choice({
-        title: `${node} is not back${suffix}`,
-        what: `${sentence(errorText(err))}\n${node}'s ha-conf says failure-domain=${domain}; MicroK8s on it may still be stopped or starting. *Restart again* runs \`microk8s stop\` and \`microk8s start\` on ${node} again and waits; *Stop here* leaves it as it is.`,
-        nodes: [node],
-        options: [
-          { id: 'retry', label: 'Restart again', style: 'primary' },
-          { id: 'stop', label: 'Stop here' },
-        ],
-        onExpiry: 'stop',
-      });
-      if (pick !== 'retry') {
-        throw new RunbookFailure(
-          `Stopped at ${node}: ${sentence(errorText(err))} ${done.length > 0 ? `Done before it: ${done.join(', ')}. ` : ''}${node}'s ha-conf says failure-domain=${domain}; check it with \`sudo microk8s status --wait-ready\` (run \`sudo microk8s start\` if it is stopped), then request the same change again: nodes already done are skipped.`,
-        );
-      }
+    });
+    if (restarted.ok) return;
+    const err = restarted.error;
+    const pick = await run.choice({
+      title: `${node} is not back${suffix}`,
+      what: `${sentence(errorText(err))}\n${node}'s ha-conf says failure-domain=${domain}; MicroK8s on it may still be stopped or starting. *Restart again* runs \`microk8s stop\` and \`microk8s start\` on ${node} again and waits; *Stop here* leaves it as it is.`,
+      nodes: [node],
+      options: [
+        { id: 'retry', label: 'Restart again', style: 'primary' },
+        { id: 'stop', label: 'Stop here' },
+      ],
+      onExpiry: 'stop',
+    });
+    if (pick !== 'retry') {
+      throw new RunbookFailure(
+        `Stopped at ${node}: ${sentence(errorText(err))} ${done.length > 0 ? `Done before it: ${done.join(', ')}. ` : ''}${node}'s ha-conf says failure-domain=${domain}; check it with \`sudo microk8s status --wait-ready\` (run \`sudo microk8s start\` if it is stopped), then request the same change again: nodes already done are skipped.`,
+      );
     }
   }
 }

@@ -25,14 +25,11 @@ export default defineRunbook(
   async (run, { node, until }) => {
     const spec = holdSpecOf(until);
     const nodes = holdTargets(run.cluster, node);
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Hold refreshes of MicroK8s on ${node === 'all' ? `all ${nodes.length} nodes` : node} ${describeHoldSpec(spec)}`,
-        what: `Run \`snap refresh --hold\` on ${nodes.join(', ')}: snapd will not refresh MicroK8s there ${describeHoldSpec(spec)} (an explicit \`snap refresh microk8s\` still can).`,
-        nodes,
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Hold refreshes of MicroK8s on ${node === 'all' ? `all ${nodes.length} nodes` : node} ${describeHoldSpec(spec)}`,
+      what: `Run \`snap refresh --hold\` on ${nodes.join(', ')}: snapd will not refresh MicroK8s there ${describeHoldSpec(spec)} (an explicit \`snap refresh microk8s\` still can).`,
+      nodes,
+    });
     for (const n of nodes) {
       await run.step(`hold refreshes on ${n}`, async () => {
         const result = await applyHold(run, n, spec);

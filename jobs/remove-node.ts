@@ -83,7 +83,6 @@ async function precheck({ node, iUnderstandQuorumLoss }: RemoveArgs, ctx: Preche
 function titles(node: string) {
   return {
     preflight: `preflight: ${node} can be removed`,
-    recheck: 're-check what the plan depended on',
     drain: `drain ${node}`,
     cordon: `cordon ${node}`,
     leave: `leave the cluster on ${node}`,
@@ -228,23 +227,21 @@ export default defineRunbook(
     run.setPlan(removePlan(node, pre.controller, force, pre.reachable));
 
     // The approval: always for --force (destructive) and for any quorum warning; else per policy.
-    if (force || pre.warnings.length > 0 || run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: gateTitle(pre, force),
-        what: gateWhat(pre, force),
-        why: force ? `--force skips \`leave\`: ${node}'s datastore membership and Node object are deleted while it may still hold state; it must never rejoin without a reinstall.` : undefined,
-        nodes: [node],
-        plan: run.plan(),
-        destructive: force,
-      });
-      await run.step(t.recheck, async () => {
+    await run.approvePlan({
+      always: force || pre.warnings.length > 0,
+      title: gateTitle(pre, force),
+      what: gateWhat(pre, force),
+      why: force ? `--force skips \`leave\`: ${node}'s datastore membership and Node object are deleted while it may still hold state; it must never rejoin without a reinstall.` : undefined,
+      nodes: [node],
+      destructive: force,
+      recheck: async () => {
         const m = await readMembership(run.node(pre.controller));
         if (!m.kube.some((k) => k.name === node)) throw new RunbookFailure(`${node} left the cluster meanwhile (kubectl on ${pre.controller} no longer lists it). Nothing was done.`);
         const now = voters(m).length;
         if (now !== pre.votersBefore) throw new RunbookFailure(`The datastore changed since the plan was approved: ${pre.votersBefore} voter(s) then, ${now} now. Nothing was done; request the removal again.`);
         return pre.controller;
-      });
-    }
+      },
+    });
 
     // Every cluster-wide command runs on the control-plane node the preflight chose (never ${node}, never a worker).
     const ctl = run.node(pre.controller);
@@ -253,13 +250,9 @@ export default defineRunbook(
       await run.step(t.drain, async () => (await ctl.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, {
         describe: (e) => `${e.length} pod(s) evicted`,
       });
-      let left = true;
-      try {
-        await run.step(t.leave, () => leaveIfJoined(run, node, ctl), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
-      } catch (err) {
-        if (!force) throw err;
-        left = false; // --force was asked for: remove it without the leave
-      }
+      const leave = () => run.step(t.leave, () => leaveIfJoined(run, node, ctl), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
+      // --force was asked for: a failed leave does not stop the removal
+      const left = force ? (await run.attempt(leave)).ok : (await leave(), true);
       if (left) {
         await run.step(t.notReady, async () => {
           const seen = await waitForNode(ctl, node, 'not-ready', run.cluster.policy.readyTimeout);

@@ -5,7 +5,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
 import { applyHold, holdSpecFromRecord } from '../src/ops/holds.ts';
 import { describeRecord, holdInForce, keptRevisions, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
-import { displayController } from '../src/ops/offers.ts';
+import { displayController } from '../src/ops/controller.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
 const KUBECTL = 'microk8s kubectl';

@@ -43,16 +43,13 @@ export default defineRunbook(
       await run.say(`${node} already uses the Snap Store Proxy (store ${proxy.storeId}); nothing to do.`);
       return;
     }
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Point ${node} at the Snap Store Proxy`,
-        what:
-          `${node} will take MicroK8s (and every other snap) from the proxy at http://${proxy.domain} (store ${proxy.storeId}) instead of ${current === null ? 'the public Snap Store' : `store ${current}`}, ` +
-          `so the proxy's pins decide which revision a refresh or auto-refresh installs.${proxy.status === 'approved' ? '' : ` ⚠️ The proxy's registration status is "${proxy.status}".`}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Point ${node} at the Snap Store Proxy`,
+      what:
+        `${node} will take MicroK8s (and every other snap) from the proxy at http://${proxy.domain} (store ${proxy.storeId}) instead of ${current === null ? 'the public Snap Store' : `store ${current}`}, ` +
+        `so the proxy's pins decide which revision a refresh or auto-refresh installs.${proxy.status === 'approved' ? '' : ` ⚠️ The proxy's registration status is "${proxy.status}".`}`,
+      nodes: [node],
+    });
     await run.step(`point ${node} at the Snap Store Proxy`, () => connectNode(run, node, proxy), {
       describe: (r) => (r.skipped ? 'already pointed at it' : `store assertion acknowledged (${r.assertionBytes} bytes), proxy.store set`),
     });

@@ -41,16 +41,13 @@ export default defineRunbook(
       await run.say(`${channel} is already pinned to revision ${revision} on the proxy; nothing to do.`);
       return;
     }
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Pin microk8s ${channel} to revision ${revision} on the Snap Store Proxy`,
-        what:
-          `Nodes that use the proxy will get revision ${revision} from ${channel} (by \`snap refresh\` or auto-refresh) instead of ` +
-          `${current ? `revision ${current.revision}, pinned now` : 'what the channel serves upstream'}. The proxy does not check that the revision belongs to the channel's track.`,
-        nodes: ['snap-proxy'],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Pin microk8s ${channel} to revision ${revision} on the Snap Store Proxy`,
+      what:
+        `Nodes that use the proxy will get revision ${revision} from ${channel} (by \`snap refresh\` or auto-refresh) instead of ` +
+        `${current ? `revision ${current.revision}, pinned now` : 'what the channel serves upstream'}. The proxy does not check that the revision belongs to the channel's track.`,
+      nodes: ['snap-proxy'],
+    });
     await run.step(`pin ${channel} to revision ${revision} on the Snap Store Proxy`, () => pinChannel(run, channel, revision), {
       describe: (r) => (r.changed ? `pinned${r.previous ? ` (was ${r.previous})` : ''}${r.upstream ? `; upstream serves ${r.upstream}` : ''}` : 'already pinned'),
     });

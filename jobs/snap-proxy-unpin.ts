@@ -29,14 +29,11 @@ export default defineRunbook(
       await run.say(`${channel} is not pinned on the proxy; it already follows upstream. Nothing to do.`);
       return;
     }
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Unpin microk8s ${channel} on the Snap Store Proxy`,
-        what: `${channel} is pinned to revision ${current.revision}${current.upstream ? `; upstream serves ${current.upstream}` : ''}. Once unpinned, nodes that use the proxy get the upstream revision on their next refresh, auto-refresh included.`,
-        nodes: ['snap-proxy'],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Unpin microk8s ${channel} on the Snap Store Proxy`,
+      what: `${channel} is pinned to revision ${current.revision}${current.upstream ? `; upstream serves ${current.upstream}` : ''}. Once unpinned, nodes that use the proxy get the upstream revision on their next refresh, auto-refresh included.`,
+      nodes: ['snap-proxy'],
+    });
     await run.step(`unpin ${channel} on the Snap Store Proxy`, () => unpinChannel(run, channel), {
       describe: (r) => (r.changed ? `was ${r.was ?? '?'}; follows upstream${r.upstream ? ` (revision ${r.upstream})` : ''}` : 'was not pinned'),
     });

@@ -22,14 +22,11 @@ export default defineRunbook(
       return { controller: controller.name, cordoned: kube.unschedulable, ready: kube.ready };
     }, { describe: (b) => `${b.cordoned ? 'cordoned' : 'already schedulable'}${b.ready ? ', Ready' : ', NotReady'}; kubectl via ${b.controller}` });
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Uncordon ${node}`,
-        what: `Make ${node} schedulable again: new pods may be placed on it.${before.cordoned ? '' : ' It is not cordoned, so this changes nothing.'}${before.ready ? '' : ` ⚠️ ${node} is NotReady.`}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Uncordon ${node}`,
+      what: `Make ${node} schedulable again: new pods may be placed on it.${before.cordoned ? '' : ' It is not cordoned, so this changes nothing.'}${before.ready ? '' : ` ⚠️ ${node} is NotReady.`}`,
+      nodes: [node],
+    });
 
     await run.step(`uncordon ${node}`, async () => ((await run.node(before.controller).uncordon(node)).changed ? 'uncordoned' : 'was already schedulable'), {
       describe: (r) => r,

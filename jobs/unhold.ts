@@ -19,14 +19,11 @@ export default defineRunbook(
   },
   async (run, { node }) => {
     const nodes = holdTargets(run.cluster, node);
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Remove the refresh hold of MicroK8s on ${node === 'all' ? `all ${nodes.length} nodes` : node}`,
-        what: `Run \`snap refresh --unhold microk8s\` on ${nodes.join(', ')}: snapd may then refresh MicroK8s there on its own schedule, within the channel each node tracks.`,
-        nodes,
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Remove the refresh hold of MicroK8s on ${node === 'all' ? `all ${nodes.length} nodes` : node}`,
+      what: `Run \`snap refresh --unhold microk8s\` on ${nodes.join(', ')}: snapd may then refresh MicroK8s there on its own schedule, within the channel each node tracks.`,
+      nodes,
+    });
     for (const n of nodes) {
       await run.step(`remove the refresh hold on ${n}`, async () => {
         await run.node(n).unhold();

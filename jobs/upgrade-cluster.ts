@@ -1,11 +1,10 @@
-import { DelayedError } from 'bullmq';
 import * as z from 'zod';
 import { SnapRevision, snapProxyConfigured } from '../src/commands/ops-verbs.ts';
 import { Count, SnapChannel } from '../src/commands/validators.ts';
 import type { ClusterConfig } from '../src/config/inventory.ts';
 import { errorText, type RunContext } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { ReplayMismatchError, RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
+import { RunbookFailure } from '../src/engine/errors.ts';
 import type { ChoiceOption } from '../src/engine/job-data.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
@@ -173,11 +172,6 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
-function controlFlow(err: unknown): boolean {
-  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
-}
-
 /**
  * Runs a step; when it fails, asks what to do: retry the step (runs it again), roll the
  * nodes back (after their refresh started; an approver must choose it), or stop.
@@ -185,13 +179,9 @@ function controlFlow(err: unknown): boolean {
 async function attempt<T>(run: RunContext, p: Progress, phase: keyof typeof PHASE_TEXT, pres: readonly UpgradePreflight[] | undefined, step: () => Promise<T>): Promise<T> {
   const label = phase === 'verify' ? 'the cluster' : nodesLabel(p.current);
   for (;;) {
-    let failure: unknown;
-    try {
-      return await step();
-    } catch (err) {
-      if (controlFlow(err)) throw err;
-      failure = err;
-    }
+    const tried = await run.attempt(step);
+    if (tried.ok) return tried.value;
+    const failure = tried.error;
     const refreshed = (phase === 'refresh' || phase === 'wait') && pres !== undefined && pres.length > 0;
     const options: ChoiceOption[] = [{ id: 'retry', label: 'Retry the step', style: 'primary' }];
     if (refreshed) options.push({ id: 'rollback', label: pres.length > 1 ? 'Roll back these nodes' : 'Roll back this node', style: 'danger', role: 'approver', destructive: true });
@@ -207,11 +197,9 @@ async function attempt<T>(run: RunContext, p: Progress, phase: keyof typeof PHAS
     if (choice === 'retry') continue;
     const summary = `${PHASE_TEXT[phase]} failed on ${label}: ${errorText(failure)}`;
     if (choice === 'rollback' && refreshed) {
-      try {
-        await rollbackNodes(run, pres);
-      } catch (err) {
-        if (controlFlow(err)) throw err;
-        throw new RunbookFailure(`The rollout stopped: ${summary}. Then the rollback of ${label} failed: ${errorText(err)}. ${label} is cordoned; check it by hand.`);
+      const rolledBack = await run.attempt(() => rollbackNodes(run, pres));
+      if (!rolledBack.ok) {
+        throw new RunbookFailure(`The rollout stopped: ${summary}. Then the rollback of ${label} failed: ${errorText(rolledBack.error)}. ${label} is cordoned; check it by hand.`);
       }
       throw new RunbookFailure(
         `The rollout stopped: ${summary}. ${label} was rolled back to ${pres.map((x) => `${x.fromVersion} (rev ${x.fromRevision})`).join(', ')} and is left cordoned: check it, then uncordon it. ${elsewhere(p)}`.trim(),
@@ -289,14 +277,11 @@ export default defineRunbook(
     if (batches.length === 0) return;
 
     // The plan is approved as shown; then re-read what it depended on.
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Upgrade cluster ${run.cluster.name} to ${channel}`,
-        what: `${orderText}. Each node: drain, refresh to ${channel}, wait until Ready, uncordon. A datastore backup first; the verification workload at the end.`,
-        nodes: todo.map((n) => n.name),
-        plan: run.plan(),
-      });
-      await run.step('re-check what the plan depended on', async () => {
+    await run.approvePlan({
+      title: `Upgrade cluster ${run.cluster.name} to ${channel}`,
+      what: `${orderText}. Each node: drain, refresh to ${channel}, wait until Ready, uncordon. A datastore backup first; the verification workload at the end.`,
+      nodes: todo.map((n) => n.name),
+      recheck: async () => {
         const changed: string[] = [];
         for (const s of seen) {
           const snap = await run.node(s.node).snap();
@@ -304,8 +289,8 @@ export default defineRunbook(
         }
         if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
         return true;
-      });
-    }
+      },
+    });
 
     // 0b. --pin: hold the target channel at one revision on the Snap Store Proxy before anything changes.
     if (pin !== undefined) {

@@ -6,7 +6,8 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore } from '../src/ops/backup.ts';
 import { preflightStep, upgradeNodes } from '../src/ops/node-upgrade.ts';
-import { displayController, rollbackOffer } from '../src/ops/offers.ts';
+import { rollbackOffer } from '../src/engine/offers.ts';
+import { displayController } from '../src/ops/controller.ts';
 import { describeNodes, preflightUpgrade, upgradePlan } from '../src/ops/upgrade.ts';
 
 /**
@@ -40,14 +41,11 @@ export default defineRunbook(
     run.setPlan(upgradePlan(node, channel, pre.controller, pre.backupNode, run.cluster.backups.keep));
 
     // The plan is approved as shown; then re-read what it depended on.
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Upgrade ${node} from ${pre.fromChannel} to ${channel}`,
-        what: `Drain ${node}, refresh MicroK8s to ${channel}, wait until it is Ready, then uncordon it.${pre.warnings.length ? `\n⚠️ ${pre.warnings.join(' ')}` : ''}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-      await run.step('re-check what the plan depended on', async () => {
+    await run.approvePlan({
+      title: `Upgrade ${node} from ${pre.fromChannel} to ${channel}`,
+      what: `Drain ${node}, refresh MicroK8s to ${channel}, wait until it is Ready, then uncordon it.${pre.warnings.length ? `\n⚠️ ${pre.warnings.join(' ')}` : ''}`,
+      nodes: [node],
+      recheck: async () => {
         const now = await preflightUpgrade(run, node, channel);
         const changed: string[] = [];
         if (now.fromRevision !== pre.fromRevision || now.fromChannel !== pre.fromChannel) changed.push(`${node} is now on ${now.fromVersion} (rev ${now.fromRevision}, ${now.fromChannel})`);
@@ -55,8 +53,8 @@ export default defineRunbook(
         if (now.wasCordoned !== pre.wasCordoned) changed.push(`${node} was ${now.wasCordoned ? 'cordoned' : 'uncordoned'} meanwhile`);
         if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
         return true;
-      });
-    }
+      },
+    });
 
     // 1. Back up the datastore (taken, fetched and checksummed).
     await run.step('back up the datastore', () => backupDatastore(run, pre.backupNode), {

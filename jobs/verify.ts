@@ -24,13 +24,10 @@ export default defineRunbook(
   async (run) => {
     const name = verifyWorkloadName(run.jobId);
     run.setPlan(verifyPlan(run.cluster, name));
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Run the verification workload ${name}`,
-        what: `Create deployment ${name} (${VERIFY_IMAGE}) with one more replica than nodes, expose it as a NodePort service, curl it from every node, then delete it.`,
-        plan: run.plan(),
-      });
-    }
+    await run.approvePlan({
+      title: `Run the verification workload ${name}`,
+      what: `Create deployment ${name} (${VERIFY_IMAGE}) with one more replica than nodes, expose it as a NodePort service, curl it from every node, then delete it.`,
+    });
     await runVerifyWorkload(run, name);
   },
   { describeState: (run) => describeNodes(run, run.cluster.nodes.filter((n) => n.os !== 'windows').map((n) => n.name)) },

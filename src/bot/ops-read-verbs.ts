@@ -3,7 +3,7 @@ import type { ChatMessage } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import { SnapProxy, proxyStoreOf } from '../microk8s/snap-proxy.ts';
-import { formatAge, formatBytes, listBackups } from '../ops/backup-store.ts';
+import { formatAge, formatBytes, listBackups } from '../store/backup-store.ts';
 import { describeOverrides } from '../ops/snap-proxy.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';

@@ -1,8 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { AuditLog } from '../audit/audit-log.ts';
-import type { ChatMessage, ChatPort, MessageRef } from '../chat/port.ts';
+import type { ChatMessage, MessageRef } from '../chat/port.ts';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import { SnapProxy } from '../microk8s/snap-proxy.ts';
@@ -14,30 +12,9 @@ import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
 import type { Json, PlanStep } from './runbook.ts';
+import { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions } from './run-types.ts';
 
-export interface GateSpec {
-  title: string;
-  /** What will happen, in one or two sentences. */
-  what: string;
-  /** Why a person must approve (for destructive gates: what cannot be undone). */
-  why?: string;
-  nodes?: string[];
-  plan?: PlanStep[];
-  destructive?: boolean;
-}
-
-export interface StepOptions<T> {
-  /** A short line for the thread once the step is done ("sha256 3fa1…"). */
-  describe?: (result: T) => string;
-}
-
-export interface EngineDeps {
-  redis: Redis;
-  chat: ChatPort;
-  audit: AuditLog;
-  logger: Logger;
-  backupDir: string;
-}
+export { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions };
 
 /** How long a worker waits for the bot to post the parent message before posting it itself. */
 const PARENT_WAIT_MS = 5_000;
@@ -244,6 +221,32 @@ export class RunContext {
   }
 
   /**
+   * The plan gate: unless the policy skips it (`approvePlan: false`, and not `always`), waits
+   * for an approval of the plan the runbook declared, then runs `recheck` as its own step.
+   */
+  async approvePlan(spec: PlanApproval): Promise<void> {
+    const { recheck, always, ...gate } = spec;
+    if (always !== true && !this.cluster.policy.approvePlan) return;
+    await this.approval({ ...gate, plan: this.planSteps });
+    if (recheck) await this.step(RECHECK_TITLE, async () => (await recheck()) ?? true);
+  }
+
+  /**
+   * Runs `fn` and hands back its failure instead of throwing it, for a runbook that asks people
+   * what to do after a failed step (retry, roll back, stop). The engine's own control flow — a
+   * parked gate, a stop (rejected, expired, cancelled), a replay mismatch — is never handed
+   * back: it goes on up, so a runbook cannot swallow it.
+   */
+  async attempt<T>(fn: () => Promise<T>): Promise<Attempt<T>> {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      if (isControlFlow(err)) throw err;
+      return { ok: false, error: err };
+    }
+  }
+
+  /**
    * Asks people to pick one of several options (retry the step, roll back this
    * node, stop) and returns the id picked — or `onExpiry` if nobody answers in time.
    */
@@ -378,6 +381,11 @@ export class RunContext {
     const pending = this.pendingAudit.splice(0);
     await Promise.allSettled(pending);
   }
+}
+
+/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
+function isControlFlow(err: unknown): boolean {
+  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
 }
 
 export function errorText(err: unknown): string {

@@ -30,7 +30,6 @@ export type ProxyMode = { kind: 'lb'; address: string } | { kind: 'auto' };
 
 export const titles = {
   preflight: (node: string) => `preflight: read ${node}'s API-server proxy settings`,
-  recheck: 're-check what the plan depended on',
   backup: (node: string) => `back up ${node}'s proxy settings`,
   write: (node: string) => `write the new proxy settings on ${node}`,
   restart: (node: string) => `restart the API-server proxy on ${node}`,

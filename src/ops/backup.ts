@@ -5,7 +5,7 @@ import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { sha256OfFile } from '../microk8s/node.ts';
-import { BACKUP_FILE, pruneBackups, writeManifest } from './backup-store.ts';
+import { BACKUP_FILE, pruneBackups, writeManifest } from '../store/backup-store.ts';
 
 export interface BackupRecord {
   node: string;

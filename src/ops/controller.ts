@@ -46,3 +46,8 @@ export function requireKubeNode(nodes: KubeNode[], name: string): KubeNode {
   }
   return node;
 }
+
+/** The control-plane node shown in a plan before the job picks one for real. */
+export function displayController(nodes: { name: string; role: string }[], avoid: string): string {
+  return nodes.find((n) => n.role === 'control-plane' && n.name !== avoid)?.name ?? avoid;
+}

@@ -90,7 +90,6 @@ export function validateAssignments(cluster: ClusterConfig, wanted: Assignment[]
 
 export const titles = {
   preflight: 'preflight: read the failure domains and the quorum',
-  recheck: 're-check what the plan depended on',
   quorum: (node: string) => `check quorum before restarting ${node}`,
   write: (node: string, n: number) => `write failure-domain=${n} to ${node}'s ha-conf`,
   restart: (node: string) => `restart MicroK8s on ${node}`,

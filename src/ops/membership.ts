@@ -15,7 +15,7 @@
  */
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
-import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
+import { RunbookFailure } from '../engine/errors.ts';
 import { kubeMinor } from '../microk8s/channels.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
@@ -366,27 +366,26 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
  */
 export async function joinWithRetry(run: RunContext, spec: JoinSpec, title = `join ${spec.node}${spec.worker ? ' as a worker' : ''}`): Promise<JoinResult> {
   for (let attempt = 1; ; attempt++) {
-    try {
-      return await run.step(attempt === 1 ? title : `${title} (attempt ${attempt}, new token)`, () => joinOnce(run, spec), {
+    const joined = await run.attempt(() =>
+      run.step(attempt === 1 ? title : `${title} (attempt ${attempt}, new token)`, () => joinOnce(run, spec), {
         describe: (j) => (j.already ? `${j.node} was already a member` : `joined via ${j.via}`),
-      });
-    } catch (err) {
-      if (err instanceof StopRunbook) throw err;
-      const error = errorText(err);
-      const left = `${spec.node} is not in the cluster; it still runs MicroK8s on its own.`;
-      if (attempt >= MAX_JOIN_ATTEMPTS) throw new RunbookFailure(`${spec.node} did not join after ${attempt} attempts. Last error: ${error} ${left}`);
-      const pick = await run.choice({
-        title: `${spec.node} did not join (attempt ${attempt})`,
-        what: `${error}\n${left} A retry asks ${spec.controller} for a new token first (a token can be used up by a failed join).`,
-        nodes: [spec.node],
-        options: [
-          { id: 'retry', label: 'Retry with a new token', style: 'primary' },
-          { id: 'stop', label: 'Stop' },
-        ],
-        onExpiry: 'stop',
-      });
-      if (pick !== 'retry') throw new RunbookFailure(`Stopped after a failed join: ${error} ${left}`);
-    }
+      }),
+    );
+    if (joined.ok) return joined.value;
+    const error = errorText(joined.error);
+    const left = `${spec.node} is not in the cluster; it still runs MicroK8s on its own.`;
+    if (attempt >= MAX_JOIN_ATTEMPTS) throw new RunbookFailure(`${spec.node} did not join after ${attempt} attempts. Last error: ${error} ${left}`);
+    const pick = await run.choice({
+      title: `${spec.node} did not join (attempt ${attempt})`,
+      what: `${error}\n${left} A retry asks ${spec.controller} for a new token first (a token can be used up by a failed join).`,
+      nodes: [spec.node],
+      options: [
+        { id: 'retry', label: 'Retry with a new token', style: 'primary' },
+        { id: 'stop', label: 'Stop' },
+      ],
+      onExpiry: 'stop',
+    });
+    if (pick !== 'retry') throw new RunbookFailure(`Stopped after a failed join: ${error} ${left}`);
   }
 }
 

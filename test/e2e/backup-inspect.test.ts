@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatBytes, listBackups } from '../../src/ops/backup-store.ts';
+import { formatBytes, listBackups } from '../../src/store/backup-store.ts';
 import { inspectFlags } from '../../src/sim/index.ts';
 import { controlPlanes, requestApproved, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';

@@ -1,3 +1,7 @@
+/**
+ * The buttons a failed runbook offers with its failure (RunbookFailure.offers): the next safe
+ * action as a new request. The bot turns a click into that request (src/bot/core.ts).
+ */
 import type { Button } from '../chat/port.ts';
 
 /** "Roll back" after a failed refresh: starts a rollback job (with its own destructive approval). */
@@ -14,9 +18,4 @@ export function rollbackOffer(jobId: string, node: string): Button {
       deny: 'Cancel',
     },
   };
-}
-
-/** The control-plane node shown in a plan before the job picks one for real. */
-export function displayController(nodes: { name: string; role: string }[], avoid: string): string {
-  return nodes.find((n) => n.role === 'control-plane' && n.name !== avoid)?.name ?? avoid;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../src/config/inventory.ts';
-import { formatAge, formatBytes, listBackups, pruneBackups, writeManifest } from '../../src/ops/backup-store.ts';
+import { formatAge, formatBytes, listBackups, pruneBackups, writeManifest } from '../../src/store/backup-store.ts';
 
 /** The backups kept on the bot host: listing newest first across nodes, pruning to K, manifests. */
 describe('backup store', () => {
