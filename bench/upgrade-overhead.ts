@@ -15,6 +15,7 @@
  * SSH client, since that is what every step pays.
  */
 import { join } from 'node:path';
+import { MicroK8sNode } from '../src/microk8s/node.ts';
 import type { SimLatency } from '../src/sim/index.ts';
 import { SshConnection } from '../src/ssh/connection.ts';
 import type { Harness } from '../test/support/harness.ts';
@@ -69,20 +70,21 @@ async function upgrade(h: Harness, node: string): Promise<UpgradeRun> {
   return { node, afterWall: doneAt - clickAt, afterSim: after.ms, wholeWall: doneAt - requestAt - humanWait, wholeSim: whole.ms, humanWait, commands: whole.commands };
 }
 
-/** Round trip of `date +%s` over the bot's SSH client (src/ssh) on one reused connection. */
+/** Round trip of `date +%s` (MicroK8sNode.epochSeconds) over the bot's SSH client (src/ssh) on one reused connection. */
 async function sshRoundTrip(h: Harness): Promise<{ connect: number; rtt: number[] }> {
   const files = await h.sim.writeClientFiles(join(h.dir, 'bench-ssh'));
   const n = h.sim.nodes[0];
   if (!n) throw new Error('bench: the simulator has no nodes');
   const conn = new SshConnection({ node: n.name, host: n.host, port: n.port, user: h.sim.user, ...files, sudo: true, connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+  const node = new MicroK8sNode(conn);
   try {
     let t = performance.now();
-    await conn.exec(['date', '+%s']);
+    await node.epochSeconds();
     const connect = performance.now() - t;
     const rtt: number[] = [];
     for (let i = 0; i < RTT_SAMPLES; i++) {
       t = performance.now();
-      await conn.exec(['date', '+%s']);
+      await node.epochSeconds();
       rtt.push(performance.now() - t);
     }
     return { connect, rtt };

@@ -22,7 +22,6 @@ import {
   type ProxyPreflight,
 } from '../src/ops/apiserver-proxy.ts';
 import { pickController } from '../src/ops/controller.ts';
-import { backupRemoteFile, writeRemoteFile } from '../src/ops/node-files.ts';
 
 /** `host:port` of a load balancer, normalised; re-parses its own output. */
 const LbAddress = z.string().transform((value, ctx) => {
@@ -94,10 +93,10 @@ export default defineRunbook(
 
     // 1. Keep a copy of each file (cp -p: content, owner, mode).
     const backups = await run.step(titles.backup(node), async () => {
-      const shell = run.node(node).shell;
+      const ops = run.node(node);
       const out: { file: string; backup: string }[] = [];
       for (const [file, exists] of [[APISERVER_PROXY_ARGS, pre.argsExists], [PROVIDER_YAML, pre.providerExists]] as const) {
-        if (exists) out.push({ file, backup: await backupRemoteFile(shell, file, pre.stamp) });
+        if (exists) out.push({ file, backup: await ops.backupFile(file, pre.stamp) });
       }
       return out;
     }, { describe: (b) => b.map((x) => x.backup).join(', ') || 'no file to back up' });
@@ -109,11 +108,11 @@ export default defineRunbook(
       const want = desiredFiles(now, pre.serversAfter, pre.refreshAfter);
       const written: string[] = [];
       if (now.provider === undefined || !sameList(providerServers(now.provider), pre.serversAfter)) {
-        await writeRemoteFile(ops.shell, PROVIDER_YAML, want.provider, run.jobId, now.provider !== undefined);
+        await ops.writeFile(PROVIDER_YAML, want.provider, run.jobId, now.provider !== undefined);
         written.push('provider.yaml');
       }
       if (want.args !== now.args && pre.argsChanged) {
-        await writeRemoteFile(ops.shell, APISERVER_PROXY_ARGS, want.args, run.jobId, now.args !== undefined);
+        await ops.writeFile(APISERVER_PROXY_ARGS, want.args, run.jobId, now.args !== undefined);
         written.push('apiserver-proxy');
       }
       return written;
@@ -122,7 +121,7 @@ export default defineRunbook(
     // 3. Restart the proxy and check the worker still reaches the API through it.
     const restarted = await run.attempt(async () => {
       await run.step(titles.restart(node), async () => {
-        await run.node(node).shell.exec(['snap', 'restart', PROXY_SERVICE], { privileged: true });
+        await run.node(node).restartService(PROXY_SERVICE);
         return 'restarted';
       }, { describe: (r) => r });
       await run.step(titles.check(node), () => checkWorkerReady(run, node), {
@@ -174,12 +173,9 @@ async function offerRestore(run: RunContext, node: string, backups: { file: stri
     );
   }
   await run.step(titles.restore(node), async () => {
-    const shell = run.node(node).shell;
-    for (const { file, backup } of backups) {
-      await shell.exec(['cp', '-p', backup, `${file}.mk8s-next`], { privileged: true });
-      await shell.exec(['mv', '-f', `${file}.mk8s-next`, file], { privileged: true });
-    }
-    await shell.exec(['snap', 'restart', PROXY_SERVICE], { privileged: true });
+    const ops = run.node(node);
+    for (const { file, backup } of backups) await ops.restoreFile(backup, file);
+    await ops.restartService(PROXY_SERVICE);
     return backups.map((b) => b.file);
   }, { describe: (files) => `restored ${files.join(', ')}; proxy restarted` });
   const healthy = await run.attempt(() => run.step(titles.recheckRestored(node), () => checkWorkerReady(run, node), { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat}` }));

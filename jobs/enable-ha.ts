@@ -138,10 +138,8 @@ async function preflightEnable(run: RunContext): Promise<EnablePreflight> {
 async function enableHaCluster(run: RunContext, ops: MicroK8sNode): Promise<'enabled' | 'already'> {
   const status = await ops.status();
   if (status.running && haEnabledIn(status)) return 'already';
-  const r = await ops.shell.exec(['microk8s', 'enable', 'ha-cluster'], { privileged: true, okExitCodes: [0, 1], timeoutMs: run.cluster.policy.readyTimeout + 300_000 });
-  if (r.code !== 0) {
-    throw new RunbookFailure(`\`microk8s enable ha-cluster\` failed on ${ops.name}: ${`${r.stdout}\n${r.stderr}`.trim().split('\n').filter(Boolean).slice(-2).join(' ') || `exit code ${r.code}`}`);
-  }
+  const r = await ops.enableHaCluster(run.cluster.policy.readyTimeout + 300_000);
+  if (!r.ok) throw new RunbookFailure(`\`microk8s enable ha-cluster\` failed on ${ops.name}: ${r.message}`);
   await ops.status({ waitReadySeconds: Math.ceil(run.cluster.policy.readyTimeout / 1000) });
   return 'enabled';
 }

@@ -23,7 +23,6 @@ import {
   type NodeDomain,
 } from '../src/ops/failure-domains.ts';
 import { waitForLeaseRenewal } from '../src/ops/heartbeat.ts';
-import { backupRemoteFile, readRemoteFile, writeRemoteFile } from '../src/ops/node-files.ts';
 
 const Args = z
   .object({ node: NodeName.optional(), domain: FailureDomain.optional(), plan: FailurePlan.optional() })
@@ -130,11 +129,11 @@ function notesText(run: RunContext, pre: FailureDomainPreflight): string {
 
 /** ha-conf with failure-domain=<n>: read, skip if already so, back up, write (atomic rename), read back. */
 async function writeHaConf(run: RunContext, target: NodeDomain, stamp: string): Promise<{ changed: boolean; backup: string | null }> {
-  const shell = run.node(target.node).shell;
-  const text = await readRemoteFile(shell, HA_CONF);
+  const ops = run.node(target.node);
+  const text = await ops.readFile(HA_CONF);
   if (text !== undefined && haConfFailureDomain(text) === target.domain) return { changed: false, backup: null };
-  const backup = text === undefined ? null : await backupRemoteFile(shell, HA_CONF, stamp);
-  await writeRemoteFile(shell, HA_CONF, setHaConfFailureDomain(text ?? '', target.domain), run.jobId, text !== undefined);
+  const backup = text === undefined ? null : await ops.backupFile(HA_CONF, stamp);
+  await ops.writeFile(HA_CONF, setHaConfFailureDomain(text ?? '', target.domain), run.jobId, text !== undefined);
   return { changed: true, backup };
 }
 
@@ -151,8 +150,8 @@ async function restartUntilReady(run: RunContext, target: NodeDomain, done: stri
       await run.step(`${titles.restart(node)}${suffix}`, async () => {
         const ops = run.node(node);
         for (const sub of ['stop', 'start'] as const) {
-          const r = await ops.shell.exec(['microk8s', sub], { privileged: true, timeoutMs: timeoutMs + 60_000 });
-          if (/acting as a node in a cluster/.test(r.stdout)) throw new RunbookFailure(`${node} answered as a worker node ("${r.stdout.trim().split('\n')[0] ?? ''}"); nothing was restarted. Check the inventory.`);
+          const r = await ops.stopOrStart(sub, timeoutMs + 60_000);
+          if (r.worker !== undefined) throw new RunbookFailure(`${node} answered as a worker node ("${r.worker}"); nothing was restarted. Check the inventory.`);
         }
         return 'stopped and started';
       }, { describe: (r) => r });
@@ -162,7 +161,7 @@ async function restartUntilReady(run: RunContext, target: NodeDomain, done: stri
         const controller = await pickController(run, node);
         const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
         await controller.ops.waitNodeReady(node, seconds);
-        const backend = await readRemoteFile(run.node(node).shell, BACKEND_FAILURE_DOMAIN);
+        const backend = await run.node(node).readFile(BACKEND_FAILURE_DOMAIN);
         const applied = backend === undefined ? undefined : parseBackendFailureDomain(backend);
         if (applied !== undefined && applied !== domain) {
           throw new RunbookFailure(`${node} is Ready, but dqlite on it still uses failure domain ${applied} (${BACKEND_FAILURE_DOMAIN}) although ha-conf says ${domain}.`);

@@ -4,7 +4,7 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickController, requireKubeNode } from '../src/ops/controller.ts';
 import { applyHold, holdSpecFromRecord } from '../src/ops/holds.ts';
-import { describeRecord, holdInForce, keptRevisions, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
+import { describeRecord, holdInForce, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
 import { displayController } from '../src/ops/controller.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
@@ -80,7 +80,7 @@ export default defineRunbook(
             `${node} runs revision ${facts.revision} (${facts.version}, ${facts.channel}): neither revision ${refreshed}, which job ${record?.byJob ?? '?'} refreshed it to, nor revision ${target.revision} (${target.version}), ${target.source}. Something else changed it since; nothing was done. Check it by hand (\`snap list --all microk8s\`, \`snap changes\`).`,
           );
         }
-        const kept = await keptRevisions(ops);
+        const kept = await ops.keptRevisions();
         if (!kept.some((k) => k.revision === target.revision)) {
           throw new RunbookFailure(
             `Revision ${target.revision} (${target.version}) is no longer on ${node} (snap keeps ${kept.map((k) => k.revision).join(', ')}): \`snap revert\` cannot return to it. ${node} runs ${describeRecord(facts)}. Nothing was done.`,

@@ -2,7 +2,8 @@
 import type { ChatMessage } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
-import { SnapProxy, proxyStoreOf } from '../microk8s/snap-proxy.ts';
+import { MicroK8sNode } from '../microk8s/node.ts';
+import { SnapProxy } from '../microk8s/snap-proxy.ts';
 import { formatAge, formatBytes, listBackups } from '../store/backup-store.ts';
 import { describeOverrides } from '../ops/snap-proxy.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -33,7 +34,7 @@ export async function snapProxyListMessage(cluster: ClusterConfig): Promise<Chat
     const nodes = await Promise.all(
       cluster.nodes.map(async (n) => {
         try {
-          const store = await proxyStoreOf(pool.shell({ ...sshTargetFor(cluster, n.name), ...bounded }));
+          const store = await new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, n.name), ...bounded })).proxyStore();
           return { name: n.name, state: store === storeId ? 'uses the proxy' : store === undefined ? 'public Snap Store' : `another store (${store})` };
         } catch (err) {
           return { name: n.name, state: `unreadable (${errorText(err).slice(0, 120)})` };

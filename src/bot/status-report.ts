@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
+import { HA_CONF, haConfFailureDomain } from '../microk8s/args-files.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
 import { driftOf, readNodeRecords, readSnapFacts, type NodeRecord, type SnapFacts } from '../ops/node-records.ts';
@@ -8,7 +9,6 @@ import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 
 /** `$SNAP_DATA/args/ha-conf`: `failure-domain=<n>` (MK default-args; 1 when absent). */
-const HA_CONF = '/var/snap/microk8s/current/args/ha-conf';
 const DEFAULT_FAILURE_DOMAIN = 1;
 
 export interface NodeRow {
@@ -57,20 +57,15 @@ export function addressHost(address: string): string {
   return i > 0 && address.indexOf(':') === i ? address.slice(0, i) : address;
 }
 
-/** The failure domain ha-conf sets: `failure-domain=<n>` or `failure-domain <n>` (run-kubelite-with-args). */
-export function failureDomainOf(haConf: string): number | undefined {
-  for (const line of haConf.split('\n')) {
-    const m = /^failure-domain(?:=|[ \t]+)\s*(\d{1,19})\s*$/.exec(line);
-    if (m?.[1]) return Number(m[1]);
-    if (/^failure-domain\b/.test(line)) return undefined;
-  }
-  return undefined;
-}
-
 async function readFailureDomain(ops: MicroK8sNode): Promise<number | 'unreadable'> {
-  const r = await ops.shell.exec(['cat', HA_CONF], { privileged: true, okExitCodes: [0, 1] });
-  if (r.code !== 0) return /No such file or directory/.test(r.stderr) ? DEFAULT_FAILURE_DOMAIN : 'unreadable';
-  return failureDomainOf(r.stdout) ?? (/^failure-domain\b/m.test(r.stdout) ? 'unreadable' : DEFAULT_FAILURE_DOMAIN);
+  let text: string | undefined;
+  try {
+    text = await ops.readFile(HA_CONF);
+  } catch {
+    return 'unreadable';
+  }
+  if (text === undefined) return DEFAULT_FAILURE_DOMAIN;
+  return haConfFailureDomain(text) ?? (/^failure-domain\b/m.test(text) ? 'unreadable' : DEFAULT_FAILURE_DOMAIN);
 }
 
 /**

@@ -1,20 +1,31 @@
 /**
- * Typed MicroK8s, kubectl and snap operations on one node, over a RemoteShell.
+ * src/microk8s — every command the bot sends to a node, and the parser of its output.
+ *
+ * MicroK8sNode is the one door to a node: a typed method per command (`snap list`, `microk8s
+ * status`, `kubectl drain`, `add-node`/`join`, `inspect`, file reads and writes, …). Its shell is
+ * private, so nothing outside this folder builds a command line. A new command goes here: its
+ * argv and its options in a module by concern (membership.ts, files.ts, diagnostics.ts,
+ * workload.ts, snap-proxy.ts), its parser in a parse-*.ts (real output formats, from
+ * ../shared/reference/microk8s-cli.md, not the simulator's), and a method on MicroK8sNode.
+ * Step helpers that decide what an answer means for a job live in src/ops.
  *
  * Every command is an argv array; every value that reaches it is validated first. Commands a
  * real node runs as root are `privileged` (every `microk8s …`, `snap refresh/revert`, the
  * backup); `snap list/info` and `date` are not.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
+import * as diagnostics from './diagnostics.ts';
 import { NotReadyError, OutputParseError } from './errors.ts';
+import * as files from './files.ts';
+import * as membership from './membership.ts';
+import type { JoinUrl } from './parse-join.ts';
 import { parseCordonOutput, parseDrainOutput, parseNodes, parsePods, parseWaitOutput } from './parse-kubectl.ts';
-import { parseEpoch, parseSha256sum, parseStatSize } from './parse-misc.ts';
-import { parseHoldOutput, parseRefreshOutput, parseRevertOutput, parseSnapInfo, parseSnapList, parseVersion } from './parse-snap.ts';
+import { parseEpoch } from './parse-misc.ts';
+import { parseHoldOutput, parseKeptRevisions, parseRefreshOutput, parseRevertOutput, parseSnapInfo, parseSnapList, parseVersion, type KeptRevision } from './parse-snap.ts';
 import { parseStatus } from './parse-status.ts';
+import * as proxyNode from './snap-proxy.ts';
+import * as workload from './workload.ts';
 import type {
   BackupResult,
   DrainResult,
@@ -48,15 +59,7 @@ export function backupStamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-export function sha256OfFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
+export { sha256OfFile } from './diagnostics.ts';
 
 export class MicroK8sNode {
   private readonly now: () => Date;
@@ -64,7 +67,7 @@ export class MicroK8sNode {
   private readonly kubernetesDir: string;
 
   constructor(
-    readonly shell: RemoteShell,
+    private readonly shell: RemoteShell,
     options: MicroK8sNodeOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
@@ -83,6 +86,16 @@ export class MicroK8sNode {
     return this.parsed(() => parse(result));
   }
 
+  /** Awaits a command of a module (diagnostics.ts, workload.ts): a parse failure names this node. */
+  private async named<T>(pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (err) {
+      if (err instanceof OutputParseError) throw err.onNode(this.name);
+      throw err;
+    }
+  }
+
   private parsed<T>(fn: () => T): T {
     try {
       return fn();
@@ -99,9 +112,14 @@ export class MicroK8sNode {
     return this.run(['snap', 'list', 'microk8s'], {}, (r) => parseSnapList(r.stdout));
   }
 
-  /** `snap info microk8s`: tracking, installed, hold, the channel table. */
-  async snapInfo(): Promise<SnapInfo> {
-    return this.run(['snap', 'info', 'microk8s'], {}, (r) => parseSnapInfo(r.stdout));
+  /** `snap info [--abs-time] microk8s`: tracking, installed, hold (an RFC 3339 time with absTime), the channel table. */
+  async snapInfo(options: { absTime?: boolean } = {}): Promise<SnapInfo> {
+    return this.run(['snap', 'info', ...(options.absTime ? ['--abs-time'] : []), 'microk8s'], {}, (r) => parseSnapInfo(r.stdout));
+  }
+
+  /** `snap list --all microk8s`: every revision snapd keeps (the active one and the disabled ones). */
+  async keptRevisions(): Promise<KeptRevision[]> {
+    return this.run(['snap', 'list', '--all', 'microk8s'], {}, (r) => parseKeptRevisions(r.stdout));
   }
 
   /**
@@ -247,24 +265,157 @@ export class MicroK8sNode {
     // GNU tar exits 1 when a file changed while it was read (dqlite keeps writing while
     // it runs) and still writes the archive; 2 is a real failure.
     await this.shell.exec(['tar', '-czf', remotePath, '-C', this.kubernetesDir, 'backend'], { privileged: true, okExitCodes: [0, 1] });
-    const sha256 = await this.run(['sha256sum', remotePath], { privileged: true }, (r) => parseSha256sum(r.stdout, remotePath));
-    const bytes = await this.run(['stat', '-c', '%s', remotePath], { privileged: true }, (r) => parseStatSize(r.stdout, remotePath));
-    return { remotePath, sha256, bytes };
+    return { remotePath, ...(await this.checksum(remotePath)) };
   }
 
-  /**
-   * Downloads a backup over SFTP and checks its size and sha256 against what the node
-   * reported. Throws (and names both digests) on a mismatch.
-   */
-  async downloadBackup(backup: BackupResult, localPath: string): Promise<{ localPath: string; sha256: string; bytes: number }> {
-    await this.shell.download(backup.remotePath, localPath);
-    const [sha256, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
-    if (sha256 !== backup.sha256 || info.size !== backup.bytes) {
-      throw new Error(
-        `the copy of ${backup.remotePath} from ${this.name} does not match: ${this.name} reported sha256 ${backup.sha256} (${backup.bytes} bytes), the copy has ${sha256} (${info.size} bytes)`,
-      );
-    }
-    return { localPath, sha256, bytes: info.size };
+  /** `sha256sum` and `stat -c %s` of a file on the node. */
+  checksum(path: string): Promise<{ sha256: string; bytes: number }> {
+    return this.named(diagnostics.checksum(this.shell, path));
+  }
+
+  /** Fetches a file over SFTP and checks it against `expected` (a mismatched copy is deleted). */
+  fetchChecked(remotePath: string, localPath: string, expected: { sha256: string; bytes: number }): Promise<diagnostics.FetchOutcome> {
+    return diagnostics.fetchChecked(this.shell, remotePath, localPath, expected);
+  }
+
+  /** `sudo rm -f <path>`. */
+  removeFile(path: string): Promise<void> {
+    return diagnostics.removeFile(this.shell, path);
+  }
+
+  // ---- files (args/ha-conf, args/apiserver-proxy, …): see files.ts ----------------------
+
+  /** The text of a root-owned file, or undefined when it does not exist. */
+  readFile(path: string): Promise<string | undefined> {
+    return files.readRemoteFile(this.shell, path);
+  }
+
+  /** `cp -p FILE FILE.mk8s-<stamp>`; returns the backup's path. */
+  backupFile(path: string, stamp: string): Promise<string> {
+    return files.backupRemoteFile(this.shell, path, stamp);
+  }
+
+  /** Replaces a file's content by an atomic rename, keeping its owner and mode; read back and compared. */
+  writeFile(path: string, content: string, tag: string, existed: boolean): Promise<void> {
+    return files.writeRemoteFile(this.shell, path, content, tag, existed);
+  }
+
+  /** Puts a backup made by backupFile back in place (atomic rename, metadata of the backup). */
+  restoreFile(backup: string, path: string): Promise<void> {
+    return files.restoreRemoteFile(this.shell, backup, path);
+  }
+
+  // ---- membership: see membership.ts -------------------------------------------------
+
+  /** `microk8s add-node --token-ttl <seconds>`: the connection strings (each holds the token). */
+  addNode(tokenTtlSeconds: number): Promise<JoinUrl[]> {
+    return membership.addNode(this.shell, tokenTtlSeconds);
+  }
+
+  /** `microk8s join <url> [--worker]`: the first real error on failure, token masked. */
+  join(url: JoinUrl, worker: boolean, timeoutMs: number): Promise<membership.JoinOutcome> {
+    return membership.join(this.shell, url, worker, timeoutMs);
+  }
+
+  /** `microk8s leave`. */
+  leave(timeoutMs: number): Promise<membership.LeaveOutcome> {
+    return membership.leave(this.shell, timeoutMs);
+  }
+
+  /** `microk8s remove-node <node> [--force]`. */
+  removeNode(node: string, force: boolean): Promise<membership.RemoveOutcome> {
+    return membership.removeNode(this.shell, node, force);
+  }
+
+  /** `microk8s enable ha-cluster`. */
+  enableHaCluster(timeoutMs: number): Promise<{ ok: true } | { ok: false; message: string }> {
+    return membership.enableHaCluster(this.shell, timeoutMs);
+  }
+
+  /** `microk8s stop` or `microk8s start` (a worker answers "acting as a node in a cluster"). */
+  stopOrStart(sub: 'stop' | 'start', timeoutMs: number): Promise<{ worker?: string }> {
+    return membership.stopOrStart(this.shell, sub, timeoutMs);
+  }
+
+  /** The names `getent hosts` cannot resolve here ([] when getent is missing). */
+  unresolvable(names: readonly string[]): Promise<string[]> {
+    return membership.unresolvable(this.shell, names);
+  }
+
+  /** `nc -z -v -w 5 <host> <port>` from this node. */
+  canReach(host: string, port: number): Promise<membership.Reach> {
+    return membership.canReach(this.shell, host, port);
+  }
+
+  /** `hostname`, lowercased. */
+  hostname(): Promise<string> {
+    return membership.hostname(this.shell);
+  }
+
+  // ---- diagnostics: see diagnostics.ts ------------------------------------------------
+
+  /** `sudo microk8s inspect`. */
+  inspect(): Promise<diagnostics.InspectOutcome> {
+    return this.named(diagnostics.inspect(this.shell));
+  }
+
+  /** When the kubelet of `node` last renewed its Lease (epoch ms, as this node's API tells). */
+  leaseRenewTime(node: string): Promise<number> {
+    return diagnostics.leaseRenewTime(this.shell, node);
+  }
+
+  /** `snap services <service>` → its Current column. */
+  serviceState(service: string): Promise<string | undefined> {
+    return diagnostics.serviceState(this.shell, service);
+  }
+
+  /** `sudo snap restart <service>`. */
+  restartService(service: string): Promise<void> {
+    return diagnostics.restartService(this.shell, service);
+  }
+
+  // ---- the verification workload: see workload.ts --------------------------------------
+
+  /** Creates, scales and exposes (NodePort) a deployment; already there is fine. */
+  createNodePortDeployment(name: string, image: string, replicas: number): Promise<void> {
+    return workload.createNodePortDeployment(this.shell, name, image, replicas);
+  }
+
+  /** Waits for the deployment's rollout, then lists its pods. */
+  rolloutPods(name: string, timeoutSeconds: number): Promise<KubePod[]> {
+    return this.named(workload.rolloutPods(this.shell, name, timeoutSeconds));
+  }
+
+  /** The NodePort of a service. */
+  serviceNodePort(name: string): Promise<number> {
+    return this.named(workload.serviceNodePort(this.shell, name));
+  }
+
+  /** Deletes the service and the deployment; what kubectl said. */
+  deleteNodePortDeployment(name: string): Promise<string[]> {
+    return workload.deleteNodePortDeployment(this.shell, name);
+  }
+
+  /** `curl` a NodePort URL from this node: the microbot pod that answered, or why none did. */
+  curlPod(url: string, maxTimeSeconds: number): Promise<workload.CurlAnswer> {
+    return workload.curlPod(this.shell, url, maxTimeSeconds);
+  }
+
+  // ---- the Snap Store Proxy, from the node's side: see snap-proxy.ts ----------------------
+
+  /** `snap get core proxy.store`: the store id it uses, or undefined (the public Snap Store). */
+  proxyStore(): Promise<string | undefined> {
+    return proxyNode.proxyStoreOf(this.shell);
+  }
+
+  /** Fetches the proxy's store assertion and `snap ack`s it. */
+  ackStoreAssertions(domain: string): Promise<{ bytes: number }> {
+    return proxyNode.ackStoreAssertions(this.shell, domain);
+  }
+
+  /** `sudo snap set core proxy.store=<id>`. */
+  setProxyStore(storeId: string): Promise<void> {
+    return proxyNode.setProxyStore(this.shell, storeId);
   }
 
   // ---- misc --------------------------------------------------------------------------

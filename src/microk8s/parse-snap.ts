@@ -16,7 +16,7 @@ export function outputLines(text: string): string[] {
   return stripAnsi(text)
     .replace(/\r/g, '')
     .split('\n')
-    .map((l) => l.replace(/\s+$/, ''));
+    .map((l) => l.trimEnd());
 }
 
 function notesOf(field: string | undefined): string[] {
@@ -169,4 +169,29 @@ export function parseVersion(text: string): VersionInfo {
   const m = /^MicroK8s (\S+) revision (\S+)$/m.exec(outputLines(text).join('\n'));
   if (!m?.[1] || !m[2]) throw OutputParseError.of('microk8s version', '"MicroK8s <version> revision <revision>"', text);
   return { version: m[1], revision: m[2] };
+}
+
+/** One row of `snap list --all microk8s`: a revision snapd keeps on the node. */
+export interface KeptRevision {
+  version: string;
+  revision: string;
+  active: boolean;
+}
+
+/** `snap list --all microk8s`: the revisions kept (the active one and the disabled ones). */
+export function parseKeptRevisions(text: string): KeptRevision[] {
+  parseSnapList(text); // throws a parse error naming the command when the table is not there
+  const lines = outputLines(text);
+  const headerAt = lines.findIndex((l) => /^\s*Name\s+Version\s+Rev\b/.test(l));
+  const columns = (lines[headerAt] ?? '').trim().split(/\s+/);
+  const at = (name: string) => columns.indexOf(name);
+  return lines
+    .slice(headerAt + 1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[0] === 'microk8s')
+    .map((f) => ({
+      version: f[at('Version')] ?? '',
+      revision: f[at('Rev')] ?? '',
+      active: !(f[at('Notes')] ?? '').split(',').includes('disabled'),
+    }));
 }

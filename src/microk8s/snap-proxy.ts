@@ -58,7 +58,7 @@ export function assertionsUrl(domain: string): string {
 
 /** `snap-proxy …` on the proxy host (privileged: the seed runs every one with sudo). */
 export class SnapProxy {
-  constructor(readonly shell: RemoteShell) {}
+  constructor(private readonly shell: RemoteShell) {}
 
   get name(): string {
     return this.shell.node;

@@ -22,7 +22,6 @@ import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { KubeNode } from '../microk8s/types.ts';
 import { pickController, requireKubeNode } from './controller.ts';
 import { waitForLeaseRenewal } from './heartbeat.ts';
-import { readRemoteFile } from './node-files.ts';
 
 export const PROXY_SERVICE = 'microk8s.daemon-apiserver-proxy';
 
@@ -120,7 +119,7 @@ export interface ProxyFiles {
 }
 
 export async function readProxyFiles(ops: MicroK8sNode): Promise<ProxyFiles> {
-  return { args: await readRemoteFile(ops.shell, APISERVER_PROXY_ARGS), provider: await readRemoteFile(ops.shell, PROVIDER_YAML) };
+  return { args: await ops.readFile(APISERVER_PROXY_ARGS), provider: await ops.readFile(PROVIDER_YAML) };
 }
 
 /** The files as they should be, from what they are now. */
@@ -185,20 +184,10 @@ export async function unchangedSince(run: RunContext, node: string, pre: ProxyPr
   return changed.length > 0 ? `${changed.join(' and ')} on ${node} changed since the plan was approved` : undefined;
 }
 
-/** `snap services microk8s.daemon-apiserver-proxy` → Current column (`active` / `inactive`). */
-export function parseServiceCurrent(stdout: string, service: string): string | undefined {
-  for (const line of stdout.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[0] === service) return cols[2];
-  }
-  return undefined;
-}
-
 /** The proxy runs, the worker's kubelet renews its lease through it, and the node is Ready. */
 export async function checkWorkerReady(run: RunContext, node: string): Promise<{ controller: string; heartbeat: string }> {
   const timeoutMs = run.cluster.policy.readyTimeout;
-  const services = await run.node(node).shell.exec(['snap', 'services', PROXY_SERVICE]);
-  const current = parseServiceCurrent(services.stdout, PROXY_SERVICE);
+  const current = await run.node(node).serviceState(PROXY_SERVICE);
   if (current !== 'active') {
     throw new RunbookFailure(`The API-server proxy on ${node} is not running after the restart (snap services says ${current ?? 'nothing about it'}): it could not start with these settings.`);
   }

@@ -1,10 +1,9 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { sha256OfFile } from '../microk8s/node.ts';
 import { BACKUP_FILE, pruneBackups, writeManifest } from '../store/backup-store.ts';
 
 export interface BackupRecord {
@@ -35,12 +34,10 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   const dir = resolve(run.backupDir, run.cluster.name, node);
   await mkdir(dir, { recursive: true });
   const localPath = join(dir, basename(remote.remotePath));
-  await ops.shell.download(remote.remotePath, localPath);
-  const [local, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
-  if (local !== remote.sha256 || info.size !== remote.bytes) {
-    await rm(localPath, { force: true });
+  const copy = await ops.fetchChecked(remote.remotePath, localPath, remote);
+  if (!copy.ok) {
     throw new RunbookFailure(
-      `Backup checksum mismatch: ${node} says sha256 ${remote.sha256} (${remote.bytes} bytes), the copy fetched here is ${local} (${info.size} bytes). The copy was discarded; the tarball is still on ${node} at ${remote.remotePath}. Nothing on the cluster was changed.`,
+      `Backup checksum mismatch: ${node} says sha256 ${remote.sha256} (${remote.bytes} bytes), the copy fetched here is ${copy.sha256} (${copy.bytes} bytes). The copy was discarded; the tarball is still on ${node} at ${remote.remotePath}. Nothing on the cluster was changed.`,
     );
   }
   const time = new Date().toISOString();
@@ -52,7 +49,7 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   let remoteRemoved = false;
   if (BACKUP_FILE.test(basename(remote.remotePath))) {
     try {
-      await ops.shell.exec(['rm', '-f', remote.remotePath], { privileged: true });
+      await ops.removeFile(remote.remotePath);
       remoteRemoved = true;
     } catch (err) {
       await run.say(`⚠️ The backup was fetched and verified, but removing ${remote.remotePath} from ${node} failed: ${errorText(err)}`);

@@ -12,7 +12,6 @@ import type { Json, PlanStep } from '../engine/runbook.ts';
 import { BACKEND_FAILURE_DOMAIN, HA_CONF, MAX_FAILURE_DOMAIN, haConfFailureDomain, parseBackendFailureDomain, parseFailureDomain } from '../microk8s/args-files.ts';
 import type { HaMember, KubeNode } from '../microk8s/types.ts';
 import { pickController } from './controller.ts';
-import { readRemoteFile } from './node-files.ts';
 
 export interface Assignment {
   node: string;
@@ -164,9 +163,9 @@ export interface FailureDomainPreflight {
 }
 
 export async function readDomains(run: RunContext, node: string): Promise<{ configured: number | null; applied: number | null }> {
-  const shell = run.node(node).shell;
-  const conf = await readRemoteFile(shell, HA_CONF);
-  const backend = await readRemoteFile(shell, BACKEND_FAILURE_DOMAIN);
+  const ops = run.node(node);
+  const conf = await ops.readFile(HA_CONF);
+  const backend = await ops.readFile(BACKEND_FAILURE_DOMAIN);
   return {
     configured: conf === undefined ? null : (haConfFailureDomain(conf) ?? null),
     applied: backend === undefined ? null : (parseBackendFailureDomain(backend) ?? null),

@@ -11,23 +11,6 @@
  */
 import { NotReadyError } from '../microk8s/errors.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
-import { assertNodeName } from '../microk8s/validate.ts';
-
-/** `spec.renewTime` of the node's lease, in epoch ms (microseconds kept as a fraction). */
-export async function leaseRenewTime(controller: MicroK8sNode, node: string): Promise<number> {
-  assertNodeName(node);
-  const r = await controller.shell.exec(['microk8s', 'kubectl', 'get', 'lease', node, '-n', 'kube-node-lease', '-o', 'json'], { privileged: true });
-  let renew: unknown;
-  try {
-    renew = (JSON.parse(r.stdout) as { spec?: { renewTime?: unknown } }).spec?.renewTime;
-  } catch {
-    renew = undefined;
-  }
-  const m = typeof renew === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(renew) : null;
-  if (!m) throw new Error(`the lease of ${node} read from ${controller.name} has no spec.renewTime in RFC 3339 form`);
-  const fraction = Number(`0.${m[2] ?? '0'}`);
-  return Date.parse(`${m[1]}Z`) + fraction * 1000;
-}
 
 export interface LeaseWait {
   /** renewTime (epoch ms, node clock) of the baseline and of the newer renewal seen. */
@@ -46,7 +29,7 @@ export async function waitForLeaseRenewal(controller: MicroK8sNode, node: string
   let lastError = '';
   for (;;) {
     try {
-      const t = await leaseRenewTime(controller, node);
+      const t = await controller.leaseRenewTime(node);
       if (baseline === undefined) baseline = t;
       else if (t > baseline) return { baseline, renewed: t };
     } catch (err) {

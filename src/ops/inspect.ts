@@ -3,18 +3,12 @@
  * inspect …before reverting the upgrade"): run it, then fetch the report tarball it names over
  * SFTP into `MK8S_BACKUP_DIR/<cluster>/inspect/`, checked against sha256 and size on the node.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { tail } from '../ssh/errors.ts';
-import { parseInspect, type InspectFinding } from '../microk8s/parse-inspect.ts';
-import { sha256OfFile } from '../microk8s/node.ts';
-import { parseSha256sum, parseStatSize } from '../microk8s/parse-misc.ts';
-
-/** Inspect gathers a cluster-info dump and journals: give it longer than an ordinary command. */
-const INSPECT_TIMEOUT_MS = 15 * 60_000;
+import type { InspectFinding } from '../microk8s/parse-inspect.ts';
 
 export interface InspectRun {
   node: string;
@@ -37,13 +31,10 @@ export interface FetchedReport {
 
 /** Runs `sudo microk8s inspect` and reads its report; exit 1 (a service down) is accepted. */
 export async function runInspect(run: RunContext, node: string): Promise<InspectRun> {
-  const shell = run.node(node).shell;
-  const r = await shell.exec(['microk8s', 'inspect'], { privileged: true, okExitCodes: [0, 1], timeoutMs: INSPECT_TIMEOUT_MS });
-  let report;
-  try {
-    report = parseInspect(r.stdout, r.stderr);
-  } catch {
-    throw new RunbookFailure(`\`microk8s inspect\` on ${node} exited ${r.code} without naming a report tarball. Its last output:\n\`\`\`\n${tail(`${r.stdout}\n${r.stderr}`, 12, 1500)}\n\`\`\``);
+  const r = await run.node(node).inspect();
+  const { report } = r;
+  if (!report) {
+    throw new RunbookFailure(`\`microk8s inspect\` on ${node} exited ${r.code} without naming a report tarball. Its last output:\n\`\`\`\n${r.outputTail}\n\`\`\``);
   }
   return {
     node,
@@ -60,19 +51,16 @@ export async function fetchInspectReport(run: RunContext, node: string, remotePa
   if (!/^\/[A-Za-z0-9._/-]+\/inspection-report-[0-9_]+\.tar\.gz$/.test(remotePath)) {
     throw new RunbookFailure(`${node} named an unexpected report path (${remotePath.slice(0, 120)}); nothing was fetched.`);
   }
-  const shell = run.node(node).shell;
-  const sha = parseSha256sum((await shell.exec(['sha256sum', remotePath], { privileged: true })).stdout, remotePath);
-  const size = parseStatSize((await shell.exec(['stat', '-c', '%s', remotePath], { privileged: true })).stdout, remotePath);
+  const ops = run.node(node);
+  const expected = await ops.checksum(remotePath);
   const dir = resolve(run.backupDir, run.cluster.name, 'inspect');
   await mkdir(dir, { recursive: true });
   const localPath = join(dir, `${node}-${basename(remotePath)}`);
-  await shell.download(remotePath, localPath);
-  const [local, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
-  if (local !== sha || info.size !== size) {
-    await rm(localPath, { force: true });
-    throw new RunbookFailure(`The report fetched from ${node} does not match: ${node} says sha256 ${sha} (${size} bytes), the copy is ${local} (${info.size} bytes). It is still on ${node} at ${remotePath}.`);
+  const copy = await ops.fetchChecked(remotePath, localPath, expected);
+  if (!copy.ok) {
+    throw new RunbookFailure(`The report fetched from ${node} does not match: ${node} says sha256 ${expected.sha256} (${expected.bytes} bytes), the copy is ${copy.sha256} (${copy.bytes} bytes). It is still on ${node} at ${remotePath}.`);
   }
-  return { localPath, bytes: info.size, sha256: sha };
+  return { localPath, bytes: copy.bytes, sha256: expected.sha256 };
 }
 
 /** The findings as thread lines: FAIL first, then WARNING. */

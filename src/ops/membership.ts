@@ -19,7 +19,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import { kubeMinor } from '../microk8s/channels.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
-import { maskSecrets } from '../ssh/errors.ts';
+import { joinCandidates, type JoinUrl } from '../microk8s/parse-join.ts';
 import type { Controller } from './controller.ts';
 
 /** The cluster agent's port (the same on every node: MK PR #1317). */
@@ -29,8 +29,6 @@ export const JOIN_TOKEN_TTL_SECONDS = 300;
 /** Join attempts one job makes before it gives up (each asks people first). */
 export const MAX_JOIN_ATTEMPTS = 5;
 
-/** Every exit code: the join's own failures are read from its output, not from an exception. */
-const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 const GRACE_MS = 120_000;
 
 // ---- the control-plane node that runs cluster-wide commands ---------------------------------
@@ -170,122 +168,12 @@ export async function standing(ops: MicroK8sNode): Promise<Standing> {
   return { kind: 'standalone' };
 }
 
-/**
- * The names `getent hosts` cannot resolve on this node (each looked up on its own: exit 2 or no
- * line means not found). A host without getent (exit 127) cannot be checked: nothing is reported.
- */
-export async function unresolvable(ops: MicroK8sNode, names: readonly string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const name of names) {
-    const r = await ops.shell.exec(['getent', 'hosts', name], { okExitCodes: ANY_EXIT });
-    if (r.code === 127) return [];
-    if (r.code !== 0 || r.stdout.trim() === '') missing.push(name);
-  }
-  return missing;
-}
-
-/**
- * A TCP connect from `ops` to host:port with `nc -z -v -w 5` (netcat-openbsd, installed on
- * Ubuntu by default): the check `join` itself needs to pass, without sending anything.
- * `nc` missing → `checked: false` (the join's own error then tells).
- */
-export async function canReach(ops: MicroK8sNode, host: string, port: number): Promise<{ ok: boolean; checked: boolean; detail: string }> {
-  const r = await ops.shell.exec(['nc', '-z', '-v', '-w', '5', host, String(port)], { okExitCodes: ANY_EXIT, timeoutMs: 30_000 });
-  const text = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '';
-  if (r.code === 127 || /command not found/.test(r.stderr)) return { ok: false, checked: false, detail: 'nc is not installed' };
-  return { ok: r.code === 0, checked: true, detail: text || `nc exit code ${r.code}` };
-}
-
-/** The host name the kubelet registers the node under (lowercased, as MicroK8s sends it). */
-export async function hostnameOf(ops: MicroK8sNode): Promise<string> {
-  return (await ops.shell.exec(['hostname'])).stdout.trim().toLowerCase();
-}
-
 export function minorOfVersion(version: string): number | undefined {
   try {
     return kubeMinor(version).minor;
   } catch {
     return undefined;
   }
-}
-
-// ---- add-node output and join errors ----------------------------------------------------------
-
-export interface JoinUrl {
-  host: string;
-  port: number;
-  token: string;
-  fingerprint?: string;
-  /** `host:port/token[/fingerprint]` as printed. */
-  text: string;
-}
-
-/**
- * Every connection string in `microk8s add-node` output, in the order printed (the default
- * address first), without repeats: any word with `:<port>/`, the port after the last `:` before
- * the first `/` (IPv6 addresses are printed without brackets). Works for every format
- * (pretty, short, json, yaml, the ≤1.21 leading space).
- */
-export function parseJoinUrls(output: string): JoinUrl[] {
-  const out: JoinUrl[] = [];
-  for (const raw of output.split(/\s+/)) {
-    const word = raw.replace(/^["',[]+|["',\]]+$/g, '');
-    const slash = word.indexOf('/');
-    if (slash < 0) continue;
-    const hostPort = word.slice(0, slash);
-    const colon = hostPort.lastIndexOf(':');
-    if (colon <= 0) continue;
-    const port = hostPort.slice(colon + 1);
-    if (!/^\d{1,5}$/.test(port)) continue;
-    const [token, fingerprint, ...extra] = word.slice(slash + 1).split('/');
-    if (!token || !/^[0-9A-Za-z]{32,}$/.test(token) || extra.length > 0) continue;
-    if (fingerprint !== undefined && !/^[0-9a-f]{12,}$/.test(fingerprint)) continue;
-    if (out.some((u) => u.text === word)) continue;
-    const url: JoinUrl = { host: hostPort.slice(0, colon), port: Number(port), token, text: word };
-    if (fingerprint) url.fingerprint = fingerprint;
-    out.push(url);
-  }
-  return out;
-}
-
-function isUsableIpv4(host: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
-  if (!m) return false; // IPv6 (join ≥ 1.30 cannot parse it) or a name
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a !== 127 && !(a === 169 && b === 254);
-}
-
-/** The URLs to try, best first: the controller's own InternalIP, then the other IPv4 addresses. */
-export function joinCandidates(urls: readonly JoinUrl[], preferHost: string | undefined): JoinUrl[] {
-  const usable = urls.filter((u) => isUsableIpv4(u.host));
-  return [...usable.filter((u) => u.host === preferHost), ...usable.filter((u) => u.host !== preferHost)];
-}
-
-const KNOWN_ERROR =
-  /^(Connection failed\.|Joining cluster failed\.|Joining process failed\.|Invalid connection:|Peer node verification failed|Please ensure the master node is reachable|Connecting to cluster failed|Error[,:]|Failed to sign|option \S+ not recognized|Please provide a connection string|This node does not have enough RAM|Invalid token)/;
-
-/**
- * The first real error in a join's output: a known failure line (with its continuation up to
- * the `(NNN).` status), else a traceback's exception, else the last line. Progress lines
- * ("Contacting cluster at …", dots) and warnings are skipped.
- */
-export function joinError(stdout: string, stderr: string, code: number): string {
-  const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trimEnd());
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]?.trim() ?? '';
-    if (!KNOWN_ERROR.test(line)) continue;
-    let text = line;
-    for (let j = i + 1; j < Math.min(lines.length, i + 3) && !/\(\d{3}\)\.?$/.test(text) && line.startsWith('Connection failed'); j++) {
-      const next = lines[j]?.trim() ?? '';
-      if (next === '') break;
-      text += ` ${next}`;
-    }
-    return text;
-  }
-  const exception = lines.find((l) => /^[A-Za-z_][\w.]*(Error|Exception)\b.*:/.test(l.trim()));
-  if (exception) return exception.trim();
-  const meaningful = lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Contacting cluster at ') && !l.startsWith('Waiting for ') && !l.startsWith('WARNING:') && !/^[.\s]+$/.test(l));
-  return meaningful.at(-1) ?? `exit code ${code} with no output`;
 }
 
 // ---- the join (one step: the token lives and dies in here) -------------------------------------
@@ -328,9 +216,7 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
   if (await alreadyJoined(run, spec)) return { node: spec.node, via: 'already a member', worker: spec.worker, already: true };
   const controller = run.node(spec.controller);
   const target = run.node(spec.node);
-  const added = await controller.shell.exec(['microk8s', 'add-node', '--token-ttl', String(JOIN_TOKEN_TTL_SECONDS)], { privileged: true, timeoutMs: 60_000 });
-  const urls = parseJoinUrls(added.stdout);
-  const secrets = [...new Set(urls.map((u) => u.token))];
+  const urls = await controller.addNode(JOIN_TOKEN_TTL_SECONDS);
   const candidates = joinCandidates(urls, spec.controllerIp);
   if (candidates.length === 0) {
     throw new RunbookFailure(`add-node on ${spec.controller} printed no IPv4 address to join (it listed ${urls.map((u) => u.host).join(', ') || 'none'}). ${spec.node} was not changed.`);
@@ -341,7 +227,7 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
     const reachable: string[] = [];
     let found: JoinUrl | undefined;
     for (const c of candidates) {
-      const r = await canReach(target, c.host, c.port);
+      const r = await target.canReach(c.host, c.port);
       if (r.ok || !r.checked) {
         found = c;
         break;
@@ -351,12 +237,8 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
     if (!found) throw new RunbookFailure(`${spec.node} cannot reach any address add-node printed on ${spec.controller} (${reachable.join('; ')}). ${spec.node} was not changed.`);
     url = found;
   }
-  const argv = ['microk8s', 'join', url.text, ...(spec.worker ? ['--worker'] : [])];
-  const r = await target.shell.exec(argv, { privileged: true, secrets, okExitCodes: ANY_EXIT, timeoutMs: run.cluster.policy.readyTimeout + GRACE_MS });
-  if (r.code !== 0) {
-    const error = maskSecrets(joinError(r.stdout, r.stderr, r.code), secrets);
-    throw new RunbookFailure(`${spec.node} did not join via ${url.host}:${url.port} (exit code ${r.code}): ${error}`);
-  }
+  const r = await target.join(url, spec.worker, run.cluster.policy.readyTimeout + GRACE_MS);
+  if (!r.ok) throw new RunbookFailure(`${spec.node} did not join via ${url.host}:${url.port} (exit code ${r.code}): ${r.error}`);
   return { node: spec.node, via: `${url.host}:${url.port}`, worker: spec.worker, already: false };
 }
 
@@ -393,14 +275,12 @@ export async function joinWithRetry(run: RunContext, spec: JoinSpec, title = `jo
 
 /** `microk8s leave` on the node. "not acting as a node in a cluster" → it had already left. */
 export async function leaveCluster(run: RunContext, node: string): Promise<'left' | 'not-joined'> {
-  const r = await run.node(node).shell.exec(['microk8s', 'leave'], { privileged: true, okExitCodes: [0, 1, 2, 3], timeoutMs: run.cluster.policy.readyTimeout + GRACE_MS });
-  const text = `${r.stdout}\n${r.stderr}`.trim();
-  if (r.code === 0) return 'left';
-  if (r.code === 3) {
-    throw new RunbookFailure(`${node} holds the only copy of the datastore (it is the only voter), so it cannot leave: ${text.split('\n')[0] ?? ''} Nothing was removed; add control-plane nodes first or remove the others.`);
+  const r = await run.node(node).leave(run.cluster.policy.readyTimeout + GRACE_MS);
+  if (r.kind === 'left' || r.kind === 'not-joined') return r.kind;
+  if (r.kind === 'only-voter') {
+    throw new RunbookFailure(`${node} holds the only copy of the datastore (it is the only voter), so it cannot leave: ${r.message} Nothing was removed; add control-plane nodes first or remove the others.`);
   }
-  if (/not acting as a node in a cluster/.test(text)) return 'not-joined';
-  throw new RunbookFailure(`\`microk8s leave\` failed on ${node} (exit code ${r.code}): ${text.split('\n').filter(Boolean).slice(0, 2).join(' ') || 'no output'}`);
+  throw new RunbookFailure(`\`microk8s leave\` failed on ${node} (exit code ${r.code}): ${r.message}`);
 }
 
 /**
@@ -420,14 +300,12 @@ export async function leaveIfJoined(run: RunContext, node: string, controller: M
  * removed the dqlite entry): the caller verifies the result.
  */
 export async function removeNodeFrom(controller: MicroK8sNode, node: string, force: boolean): Promise<'removed' | 'already-gone'> {
-  const r = await controller.shell.exec(['microk8s', 'remove-node', node, ...(force ? ['--force'] : [])], { privileged: true, okExitCodes: [0, 1, 2], timeoutMs: 180_000 });
-  const text = `${r.stdout}\n${r.stderr}`.trim();
-  if (r.code === 0) return 'removed';
-  if (/does not exist in Kubernetes|does not exist\./.test(text)) return 'already-gone';
-  if (/registered with dqlite/.test(text)) {
+  const r = await controller.removeNode(node, force);
+  if (r.kind === 'removed' || r.kind === 'already-gone') return r.kind;
+  if (r.kind === 'still-registered') {
     throw new RunbookFailure(`remove-node refused: ${node} is still registered with dqlite (its leave did not finish). Nothing was removed; run the request again with --force only if ${node} will never come back.`);
   }
-  throw new RunbookFailure(`\`microk8s remove-node ${node}${force ? ' --force' : ''}\` failed on ${controller.name} (exit code ${r.code}): ${text.split('\n').filter(Boolean).slice(0, 2).join(' ') || 'no output'}`);
+  throw new RunbookFailure(`\`microk8s remove-node ${node}${force ? ' --force' : ''}\` failed on ${controller.name} (exit code ${r.code}): ${r.message}`);
 }
 
 // ---- waits -------------------------------------------------------------------------------------

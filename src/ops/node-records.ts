@@ -11,7 +11,6 @@
 import type { Redis } from 'ioredis';
 import { errorText, type RunContext } from '../engine/context.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
-import { outputLines, parseSnapInfo, parseSnapList } from '../microk8s/parse-snap.ts';
 import { keys } from '../queue/keys.ts';
 
 /** What a node's snapd says about microk8s, read for a record or a drift check. */
@@ -42,37 +41,10 @@ export async function readSnapFacts(ops: MicroK8sNode): Promise<SnapFacts> {
   const snap = await ops.snap();
   const facts: SnapFacts = { version: snap.version, revision: snap.revision, channel: snap.tracking, held: snap.notes.includes('held') };
   if (facts.held) {
-    const r = await ops.shell.exec(['snap', 'info', '--abs-time', 'microk8s']);
-    const hold = parseSnapInfo(r.stdout).hold;
+    const hold = (await ops.snapInfo({ absTime: true })).hold;
     if (hold) facts.holdUntil = hold;
   }
   return facts;
-}
-
-/** One row of `snap list --all microk8s`: every revision snapd keeps on the node. */
-export interface KeptRevision {
-  version: string;
-  revision: string;
-  active: boolean;
-}
-
-/** `snap list --all microk8s`: the revisions kept on the node (the active one and the disabled ones). */
-export async function keptRevisions(ops: MicroK8sNode): Promise<KeptRevision[]> {
-  const r = await ops.shell.exec(['snap', 'list', '--all', 'microk8s']);
-  parseSnapList(r.stdout); // throws a parse error naming the command when the table is not there
-  const lines = outputLines(r.stdout);
-  const headerAt = lines.findIndex((l) => /^\s*Name\s+Version\s+Rev\b/.test(l));
-  const columns = (lines[headerAt] ?? '').trim().split(/\s+/);
-  const at = (name: string) => columns.indexOf(name);
-  return lines
-    .slice(headerAt + 1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[0] === 'microk8s')
-    .map((f) => ({
-      version: f[at('Version')] ?? '',
-      revision: f[at('Rev')] ?? '',
-      active: !(f[at('Notes')] ?? '').split(',').includes('disabled'),
-    }));
 }
 
 /** Is a hold with this `holdUntil` still in force at `now`? (`forever`, a future time, or an unparsed text.) */

@@ -8,7 +8,6 @@ import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { proxyChannelKey, sameProxyChannel, type ProxyOverride } from '../microk8s/parse-snap-proxy.ts';
-import { ackStoreAssertions, proxyStoreOf, setProxyStore } from '../microk8s/snap-proxy.ts';
 
 export interface PinResult {
   channel: string;
@@ -93,7 +92,7 @@ export async function readProxyIdentity(run: RunContext): Promise<ProxyIdentity>
 
 /** `snap get core proxy.store` on a node (undefined when it uses the public store). */
 export function nodeProxyStore(run: RunContext, node: string): Promise<string | undefined> {
-  return proxyStoreOf(run.node(node).shell);
+  return run.node(node).proxyStore();
 }
 
 /**
@@ -101,10 +100,10 @@ export function nodeProxyStore(run: RunContext, node: string): Promise<string | 
  * `snap ack` it, then `snap set core proxy.store=<id>`. Skipped when the node already uses it.
  */
 export async function connectNode(run: RunContext, node: string, proxy: ProxyIdentity): Promise<{ assertionBytes: number; skipped: boolean }> {
-  const shell = run.node(node).shell;
-  if ((await proxyStoreOf(shell)) === proxy.storeId) return { assertionBytes: 0, skipped: true };
-  const { bytes } = await ackStoreAssertions(shell, proxy.domain);
-  await setProxyStore(shell, proxy.storeId);
+  const ops = run.node(node);
+  if ((await ops.proxyStore()) === proxy.storeId) return { assertionBytes: 0, skipped: true };
+  const { bytes } = await ops.ackStoreAssertions(proxy.domain);
+  await ops.setProxyStore(proxy.storeId);
   return { assertionBytes: bytes, skipped: false };
 }
 

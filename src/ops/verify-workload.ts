@@ -9,10 +9,6 @@ import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText, type RunContext } from '../engine/context.ts';
 import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { OutputParseError, excerpt } from '../microk8s/errors.ts';
-import { parsePods } from '../microk8s/parse-kubectl.ts';
-import { CommandFailedError } from '../ssh/errors.ts';
-import type { ExecResult } from '../ssh/types.ts';
 import { pickController } from './controller.ts';
 
 export const VERIFY_IMAGE = 'dontrebootme/microbot:v1';
@@ -47,35 +43,6 @@ export function nodePortUrl(host: string, port: number): string {
   return `http://${h}:${port}/`;
 }
 
-/** The pod name in microbot's page: `<p class="centered">Container hostname: microbot-…</p>`. */
-export function answeringPod(page: string): string | undefined {
-  return /Container hostname:\s*([A-Za-z0-9][A-Za-z0-9.-]*)/.exec(page)?.[1];
-}
-
-const CURL_EXIT: Record<number, string> = {
-  6: 'could not resolve the host',
-  7: 'connection refused',
-  28: `no answer within ${CURL_MAX_TIME_S} s`,
-  52: 'empty reply',
-  56: 'connection reset',
-};
-
-/** `microk8s kubectl get svc NAME -o json` → the service's NodePort. */
-export function parseNodePort(text: string, name: string): number {
-  const cmd = `microk8s kubectl get svc ${name} -o json`;
-  let svc: { kind?: unknown; spec?: { ports?: Array<{ nodePort?: unknown }> } };
-  try {
-    svc = JSON.parse(text) as typeof svc;
-  } catch {
-    throw OutputParseError.of(cmd, 'a Service as JSON', text);
-  }
-  const port = svc.spec?.ports?.map((p) => p.nodePort).find((p): p is number => typeof p === 'number');
-  if (svc.kind !== 'Service' || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw OutputParseError.of(cmd, 'a Service with a nodePort', text);
-  }
-  return port;
-}
-
 function linuxNodes(cluster: ClusterConfig) {
   return cluster.nodes.filter((n) => n.os !== 'windows');
 }
@@ -101,20 +68,10 @@ export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
   ];
 }
 
-async function kubectl(run: RunContext, node: string, args: string[], timeoutMs?: number): Promise<ExecResult> {
-  return run.node(node).shell.exec(['microk8s', 'kubectl', ...args], { privileged: true, ...(timeoutMs ? { timeoutMs } : {}) });
-}
-
-function alreadyExists(err: unknown): boolean {
-  return err instanceof CommandFailedError && /already exists/.test(err.stderrTail);
-}
-
 /** Deletes the service and the deployment (their pods go with it); fine when they are gone already. */
 async function deleteWorkload(run: RunContext, name: string): Promise<string> {
   const controller = await pickController(run);
-  const svc = await kubectl(run, controller.name, ['delete', 'svc', name, '--ignore-not-found']);
-  const deploy = await kubectl(run, controller.name, ['delete', 'deploy', name, '--ignore-not-found']);
-  const said = `${svc.stdout}${deploy.stdout}`.trim().split('\n').filter(Boolean);
+  const said = await controller.ops.deleteNodePortDeployment(name);
   return said.length > 0 ? said.join('; ') : 'nothing left to delete';
 }
 
@@ -148,17 +105,8 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
       async () => {
         const controller = await pickController(run);
         const replicas = controller.nodes.length + 1;
-        try {
-          await kubectl(run, controller.name, ['create', 'deploy', '--image', VERIFY_IMAGE, name]);
-        } catch (err) {
-          if (!alreadyExists(err)) throw err; // a re-run of this step: it is there
-        }
-        await kubectl(run, controller.name, ['scale', 'deploy', name, '--replicas', String(replicas)]);
-        try {
-          await kubectl(run, controller.name, ['expose', 'deploy', name, '--port', '80', '--type', 'NodePort']);
-        } catch (err) {
-          if (!alreadyExists(err)) throw err;
-        }
+        // "already exists" is fine: a re-run of this step
+        await controller.ops.createNodePortDeployment(name, VERIFY_IMAGE, replicas);
         return { controller: controller.name, replicas };
       },
       { describe: (c) => `deployment ${name} (${VERIFY_IMAGE}) scaled to ${c.replicas} replicas (one more than the nodes), exposed as a NodePort service` },
@@ -167,9 +115,8 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
     await run.step(
       `wait for the ${created.replicas} ${name} pods to run`,
       async () => {
-        await kubectl(run, created.controller, ['rollout', 'status', `deploy/${name}`, `--timeout=${readySeconds}s`], (readySeconds + 60) * 1000);
-        const r = await kubectl(run, created.controller, ['get', 'pods', '-l', `app=${name}`, '-o', 'json']);
-        const running = parsePods(r.stdout).filter((p) => p.phase === 'Running');
+        const pods = await run.node(created.controller).rolloutPods(name, readySeconds);
+        const running = pods.filter((p) => p.phase === 'Running');
         if (running.length < created.replicas) {
           throw new RunbookFailure(`Only ${running.length} of ${created.replicas} ${name} pods are Running after the rollout.`);
         }
@@ -178,7 +125,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
       { describe: (pods) => pods.map((p) => p.replace('@', ' on ')).join(', ') },
     );
 
-    const nodePort = await run.step(`read the NodePort of ${name}`, async () => parseNodePort((await kubectl(run, created.controller, ['get', 'svc', name, '-o', 'json'])).stdout, name), {
+    const nodePort = await run.step(`read the NodePort of ${name}`, async () => run.node(created.controller).serviceNodePort(name), {
       describe: (p) => `NodePort ${p}`,
     });
 
@@ -190,12 +137,10 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
           const url = nodePortUrl(n.host, nodePort);
           for (let i = 0; i < REQUESTS_PER_NODE; i++) {
             try {
-              const r = await run.node(n.name).shell.exec(['curl', '--silent', '--max-time', String(CURL_MAX_TIME_S), url], { timeoutMs: (CURL_MAX_TIME_S + 10) * 1000 });
-              const pod = answeringPod(r.stdout);
-              answers.push(pod ? { node: n.name, url, pod, error: null } : { node: n.name, url, pod: null, error: `no "Container hostname:" in the answer (${excerpt(r.stdout, 80)})` });
+              const a = await run.node(n.name).curlPod(url, CURL_MAX_TIME_S);
+              answers.push(a.pod !== undefined ? { node: n.name, url, pod: a.pod, error: null } : { node: n.name, url, pod: null, error: a.error });
             } catch (err) {
-              const why = err instanceof CommandFailedError && err.code !== null && CURL_EXIT[err.code] ? `curl exit ${err.code}: ${CURL_EXIT[err.code]}` : errorText(err);
-              answers.push({ node: n.name, url, pod: null, error: why });
+              answers.push({ node: n.name, url, pod: null, error: errorText(err) });
             }
           }
         }

@@ -71,7 +71,7 @@ export class SshConnectError extends SshError {
 
 /** Keeps the last `maxLines` lines and at most `maxChars` characters of a command's output. */
 export function tail(text: string, maxLines = 20, maxChars = 2000): string {
-  const lines = text.replace(/\s+$/, '').split('\n');
+  const lines = text.trimEnd().split('\n');
   let out = lines.slice(-maxLines).join('\n');
   if (out.length > maxChars) out = `…${out.slice(out.length - maxChars + 1)}`;
   else if (lines.length > maxLines) out = `…\n${out}`;

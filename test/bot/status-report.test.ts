@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressHost, failureDomainOf, renderClusterStatus, renderDrift, type ClusterStatus } from '../../src/bot/status-report.ts';
+import { addressHost, renderClusterStatus, renderDrift, type ClusterStatus } from '../../src/bot/status-report.ts';
+import { haConfFailureDomain as failureDomainOf } from '../../src/microk8s/args-files.ts';
 
 describe('status report helpers', () => {
   it('takes the host out of a dqlite address', () => {

@@ -13,7 +13,7 @@ import {
   setProviderServers,
 } from '../../src/microk8s/args-files.ts';
 import { parsePlan } from '../../src/ops/failure-domains.ts';
-import { parseServiceCurrent } from '../../src/ops/apiserver-proxy.ts';
+import { parseServiceCurrent } from '../../src/microk8s/diagnostics.ts';
 
 /** provider.yaml as Go's yaml.v2 writes it when the proxy refreshes the list (sequence not indented). */
 const GO_PROVIDER = `tcp:

@@ -92,8 +92,8 @@ describe('MicroK8sNode on the simulator', () => {
     expect(backup.remotePath).toMatch(/^\/var\/snap\/microk8s\/common\/mk8s-backup-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(backup.sha256).toMatch(/^[0-9a-f]{64}$/);
     const local = join(mkdtempSync(join(tmpdir(), 'mk8s-backup-')), 'backup.tar.gz');
-    const copy = await k1.downloadBackup(backup, local);
-    expect(copy.sha256).toBe(backup.sha256);
+    const copy = await k1.fetchChecked(backup.remotePath, local, backup);
+    expect(copy).toEqual({ ok: true, sha256: backup.sha256, bytes: backup.bytes });
     expect(await sha256OfFile(local)).toBe(backup.sha256);
     expect(readFileSync(local).length).toBe(backup.bytes);
   });

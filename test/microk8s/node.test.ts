@@ -3,7 +3,7 @@
  * (and with sudo or not), how it reads the answers, and that invalid values run nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -228,9 +228,11 @@ describe('MicroK8sNode backup and clock', () => {
       `sudo -n -- stat -c %s ${path}`,
     ]);
     const local = join(mkdtempSync(join(tmpdir(), 'bk-')), 'b.tar.gz');
-    expect(await node.downloadBackup(b, local)).toEqual({ localPath: local, sha256: SHA, bytes: BACKUP.length });
+    expect(await node.fetchChecked(b.remotePath, local, b)).toEqual({ ok: true, sha256: SHA, bytes: BACKUP.length });
     expect(readFileSync(local).equals(BACKUP)).toBe(true);
-    await expect(node.downloadBackup({ ...b, sha256: '0'.repeat(64) }, local)).rejects.toThrow(/does not match/);
+    // a copy that does not match what the node reported is deleted, and its own digest returned
+    expect(await node.fetchChecked(b.remotePath, local, { ...b, sha256: '0'.repeat(64) })).toEqual({ ok: false, sha256: SHA, bytes: BACKUP.length });
+    expect(existsSync(local)).toBe(false);
   });
 
   it('reads the clock without sudo', async () => {

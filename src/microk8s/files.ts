@@ -44,6 +44,14 @@ export async function backupRemoteFile(shell: RemoteShell, path: string, stamp: 
   return backup;
 }
 
+/** Puts `backup` (made by backupRemoteFile) back at `path`: a sibling copy, then an atomic rename. */
+export async function restoreRemoteFile(shell: RemoteShell, backup: string, path: string): Promise<void> {
+  assertPath(path);
+  assertPath(backup);
+  await shell.exec(['cp', '-p', backup, `${path}.mk8s-next`], { privileged: true });
+  await shell.exec(['mv', '-f', `${path}.mk8s-next`, path], { privileged: true });
+}
+
 export class WriteMismatchError extends Error {
   override name = 'WriteMismatchError';
 }
