@@ -8,16 +8,15 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
 import { checkClocks } from '../src/ops/clock.ts';
+import { chooseControlPlane, pickControlPlane } from '../src/ops/controller.ts';
 import {
   AGENT_PORT,
   JOIN_TOKEN_TTL_SECONDS,
-  chooseControlPlane,
   describeHa,
   haOf,
   joinWithRetry,
   memberOf,
   minorOfVersion,
-  pickControlPlane,
   readMembership,
   settleMembership,
   standing,
@@ -58,8 +57,7 @@ function validate({ node, worker }: AddArgs, cluster: ClusterConfig): string | u
 /** Before queuing: the node is not in the cluster already, and runs the cluster's channel. */
 async function precheck({ node }: AddArgs, ctx: PrecheckContext): Promise<string | undefined> {
   const problems: string[] = [];
-  const candidates = ctx.cluster.nodes.filter((n) => n.role === 'control-plane' && n.name !== node).map((n) => n.name);
-  const choice = await chooseControlPlane(candidates, new Set(ctx.cluster.nodes.map((n) => n.name)), (name) => ctx.nodes(name), problems);
+  const choice = await chooseControlPlane(ctx.cluster, (name) => ctx.nodes(name), { exclude: [node] }, problems);
   if (!choice) return `No control-plane node of ${ctx.cluster.name} answers kubectl (${problems.join('; ') || 'none in the inventory'}).`;
   const seen = choice.nodes.find((n) => n.name === node);
   if (seen) {
@@ -123,7 +121,7 @@ function addNodePlan(node: string, worker: boolean, controller: string, controll
  * it reaches the controller's cluster agent (port 25000).
  */
 async function preflightAdd(run: RunContext, node: string, worker: boolean): Promise<AddPreflight> {
-  const controller = await pickControlPlane(run, [node]);
+  const controller = await pickControlPlane(run, { exclude: [node] });
   const seen = controller.nodes.find((n) => n.name === node);
   if (seen) throw new RunbookFailure(`${node} is already in the cluster (kubectl on ${controller.name} lists it ${seen.ready ? 'Ready' : 'NotReady'}). Nothing was changed.`);
   const controllerIp = controller.nodes.find((n) => n.name === controller.name)?.internalIp;
@@ -236,7 +234,7 @@ export default defineRunbook(
       what: `Join ${node} ${worker ? 'as a worker' : 'as a control-plane node'} through ${pre.controller} (${pre.controllerIp}:${AGENT_PORT}), wait until it is Ready. ${haAfterText(pre)}`,
       nodes: [node],
       recheck: async () => {
-        const controller = await pickControlPlane(run, [node]);
+        const controller = await pickControlPlane(run, { exclude: [node] });
         const seen = controller.nodes.find((n) => n.name === node);
         if (seen) throw new RunbookFailure(`${node} joined the cluster meanwhile (kubectl on ${controller.name} lists it). Nothing was done.`);
         return controller.name;
@@ -248,14 +246,14 @@ export default defineRunbook(
 
     // 2. Ready in Kubernetes.
     await run.step(t.ready, async () => {
-      const controller = await pickControlPlane(run, [node]);
+      const controller = await pickControlPlane(run, { exclude: [node] });
       const seen = await waitForNode(controller.ops, node, 'ready', run.cluster.policy.readyTimeout);
       return `${node} is Ready (${seen?.role === 'worker' ? 'worker' : 'control plane'}, ${seen?.kubeletVersion ?? '?'})`;
     }, { describe: (s) => s });
 
     // 3. The new HA state: wait for dqlite to list the new member and fill the voter seats.
     await run.step(t.report, async () => {
-      const controller = await pickControlPlane(run, [node]);
+      const controller = await pickControlPlane(run, { exclude: [node] });
       const m = await settleMembership(
         controller.ops,
         (now) => worker || (memberOf(now.members, now.kube.find((k) => k.name === node)) !== undefined && voters(now).length >= Math.min(3, now.members.length)),
@@ -267,7 +265,7 @@ export default defineRunbook(
   {
     describeState: async (run, { node }) => {
       try {
-        const controller = await pickControlPlane(run, [node]);
+        const controller = await pickControlPlane(run, { exclude: [node] });
         const seen = controller.nodes.find((n) => n.name === node);
         const m = await readMembership(controller.ops);
         return `${node}: ${seen ? `in the cluster, ${seen.ready ? 'Ready' : 'NotReady'}` : 'not in the cluster'}; ${describeHa(m)}`;

@@ -21,7 +21,7 @@ import {
   type ProxyMode,
   type ProxyPreflight,
 } from '../src/ops/apiserver-proxy.ts';
-import { pickController } from '../src/ops/controller.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 
 /** `host:port` of a load balancer, normalised; re-parses its own output. */
 const LbAddress = z.string().transform((value, ctx) => {
@@ -141,7 +141,7 @@ export default defineRunbook(
       const files = await readProxyFiles(run.node(node));
       const servers = files.provider === undefined ? 'no provider.yaml' : (providerServers(files.provider)?.join(', ') ?? 'unreadable provider.yaml');
       const interval = /^--refresh-interval(?:=|\s+)(\S+)/m.exec(files.args ?? '')?.[1] ?? 'unset';
-      const controller = await pickController(run, node).catch(() => undefined);
+      const controller = await pickControlPlane(run, { avoid: node }).catch(() => undefined);
       const kube = controller?.nodes.find((n) => n.name === node);
       return `${node}: proxy → ${servers}, --refresh-interval ${interval}, ${kube ? (kube.ready ? 'Ready' : 'NotReady') : 'not seen by kubectl'}`;
     },

@@ -3,7 +3,7 @@ import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { backupDatastore, backupPlanStep, describeBackup } from '../src/ops/backup.ts';
-import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 
 /**
  * Back up the datastore on its own: tar the dqlite backend of a Ready control-plane node, fetch
@@ -34,7 +34,7 @@ export default defineRunbook(
   },
   async (run, { node }) => {
     const chosen = await run.step('choose the node to back up', async () => {
-      const controller = await pickController(run, undefined);
+      const controller = await pickControlPlane(run);
       if (node === undefined) return controller.name;
       if (!requireKubeNode(controller.nodes, node).ready) throw new RunbookFailure(`${node} is NotReady: its datastore may be behind. Back up a Ready control-plane node, or leave out --node.`);
       return node;

@@ -1,5 +1,5 @@
 import { defineRunbook } from '../src/engine/define.ts';
-import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
@@ -17,7 +17,7 @@ export default defineRunbook(
   }),
   async (run, { node }) => {
     const before = await run.step(`read ${node}`, async () => {
-      const controller = await pickController(run, node);
+      const controller = await pickControlPlane(run, { avoid: node });
       const kube = requireKubeNode(controller.nodes, node);
       return { controller: controller.name, cordoned: kube.unschedulable };
     }, { describe: (b) => `${b.cordoned ? 'already cordoned' : 'schedulable'}; kubectl via ${b.controller}` });

@@ -1,6 +1,6 @@
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
-import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 import { movedPods, renderMoved } from '../src/ops/drain-report.ts';
 import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes, workloadPods } from '../src/ops/upgrade.ts';
@@ -31,7 +31,7 @@ export default defineRunbook(
   }),
   async (run, { node }) => {
     const before = await run.step(`read ${node}`, async () => {
-      const controller = await pickController(run, node);
+      const controller = await pickControlPlane(run, { avoid: node });
       const kube = requireKubeNode(controller.nodes, node);
       const pods = workloadPods(await controller.ops.pods({ node }));
       return { controller: controller.name, cordoned: kube.unschedulable, ready: kube.ready, pods: pods.map((p) => `${p.namespace}/${p.name}`) };

@@ -6,7 +6,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import type { MicroK8sNode } from '../src/microk8s/node.ts';
 import { checkClocks } from '../src/ops/clock.ts';
-import type { Controller } from '../src/ops/controller.ts';
+import { pickControlPlane, type Controller } from '../src/ops/controller.ts';
 import {
   AGENT_PORT,
   JOIN_TOKEN_TTL_SECONDS,
@@ -79,21 +79,12 @@ function enablePlan(main: string, cycle: Cycle[]): PlanStep[] {
   return steps;
 }
 
-/** The main node: an inventory control-plane node that answers kubectl (the old nodes answer "acting as a node"). */
-async function findMain(run: RunContext): Promise<Controller> {
-  const problems: string[] = [];
-  for (const cp of run.cluster.nodes.filter((n) => n.role === 'control-plane')) {
-    try {
-      const ops = run.node(cp.name);
-      const nodes = await ops.nodes();
-      const self = nodes.find((n) => n.name === cp.name);
-      if (self?.ready && nodes.length > 1) return { name: cp.name, ops, nodes };
-      problems.push(`${cp.name}: ${self ? (self.ready ? 'a cluster of its own' : 'NotReady') : 'not in the cluster'}`);
-    } catch (err) {
-      problems.push(`${cp.name}: ${errorText(err)}`);
-    }
-  }
-  throw new RunbookFailure(`No main node found: no control-plane node answers kubectl for the cluster (${problems.join('; ')}). Nothing was changed.`);
+/**
+ * The main node: an inventory control-plane node that answers kubectl for the cluster (the old
+ * nodes answer "acting as a node"; a node alone in a cluster of its own is not it).
+ */
+function findMain(run: RunContext): Promise<Controller> {
+  return pickControlPlane(run, { allowAlone: false }, (problems) => `No main node found: no control-plane node answers kubectl for the cluster (${problems}). Nothing was changed.`);
 }
 
 async function preflightEnable(run: RunContext): Promise<EnablePreflight> {

@@ -6,7 +6,7 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { BACKEND_FAILURE_DOMAIN, HA_CONF, haConfFailureDomain, parseBackendFailureDomain, setHaConfFailureDomain } from '../src/microk8s/args-files.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
-import { pickController } from '../src/ops/controller.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 import {
   FailureDomain,
   FailurePlan,
@@ -104,7 +104,7 @@ export default defineRunbook(
   },
   {
     describeState: async (run, args) => {
-      const controller = await pickController(run).catch(() => undefined);
+      const controller = await pickControlPlane(run).catch(() => undefined);
       const lines: string[] = [];
       for (const { node } of assignments(args)) {
         let text: string;
@@ -158,7 +158,7 @@ async function restartUntilReady(run: RunContext, target: NodeDomain, done: stri
       await run.step(`${titles.wait(node, domain)}${suffix}`, async () => {
         const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
         await run.node(node).status({ waitReadySeconds: seconds });
-        const controller = await pickController(run, node);
+        const controller = await pickControlPlane(run, { avoid: node });
         const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
         await controller.ops.waitNodeReady(node, seconds);
         const backend = await run.node(node).readFile(BACKEND_FAILURE_DOMAIN);

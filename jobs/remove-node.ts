@@ -6,13 +6,12 @@ import { errorText } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
+import { chooseControlPlane, pickControlPlane } from '../src/ops/controller.ts';
 import {
-  chooseControlPlane,
   isControlPlaneNode,
   describeHa,
   leaveIfJoined,
   memberOf,
-  pickControlPlane,
   quorumImpact,
   readMembership,
   removeNodeFrom,
@@ -63,7 +62,7 @@ function validate({ node }: RemoveArgs, cluster: ClusterConfig): string | undefi
 /** Before queuing: the node is in the cluster, another control-plane node remains, and enough voters would. */
 async function precheck({ node, iUnderstandQuorumLoss }: RemoveArgs, ctx: PrecheckContext): Promise<string | undefined> {
   const problems: string[] = [];
-  const choice = await chooseControlPlane(otherControlPlanes(ctx.cluster, node), new Set(ctx.cluster.nodes.map((n) => n.name)), (name) => ctx.nodes(name), problems, false);
+  const choice = await chooseControlPlane(ctx.cluster, (name) => ctx.nodes(name), { exclude: [node], allowAlone: false }, problems);
   if (!choice) {
     return `No other Ready control-plane node of ${ctx.cluster.name} answers kubectl (${problems.join('; ') || 'none in the inventory'}), so ${node} cannot be removed safely.`;
   }
@@ -116,7 +115,7 @@ function removePlan(node: string, controller: string, force: boolean, reachable 
 /** Reads the cluster and the node: its role, reachability, and what its removal does to the quorum. */
 async function preflightRemove(run: RunContext, node: string, acknowledged: boolean): Promise<RemovePreflight> {
   // a control-plane node of the node's own cluster: it lists the node (a host on its own does not)
-  const controller = await pickControlPlane(run, [node], false);
+  const controller = await pickControlPlane(run, { exclude: [node], allowAlone: false });
   const m = await readMembership(controller.ops);
   const kube = m.kube.find((k) => k.name === node);
   if (!kube) throw new RunbookFailure(`${node} is not in the cluster (kubectl on ${controller.name} does not list it). Nothing was changed.`);
@@ -281,7 +280,7 @@ export default defineRunbook(
   {
     describeState: async (run, { node }) => {
       try {
-        const c = await pickControlPlane(run, [node]);
+        const c = await pickControlPlane(run, { exclude: [node] });
         const m = await readMembership(c.ops);
         const seen = m.kube.find((k) => k.name === node);
         const member = memberOf(m.members, seen);

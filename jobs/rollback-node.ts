@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
-import { pickController, requireKubeNode } from '../src/ops/controller.ts';
+import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 import { applyHold, holdSpecFromRecord } from '../src/ops/holds.ts';
 import { describeRecord, holdInForce, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
 import { displayController } from '../src/ops/controller.ts';
@@ -93,7 +93,7 @@ export default defineRunbook(
           );
         }
       }
-      const controller = await pickController(run, node);
+      const controller = await pickControlPlane(run, { avoid: node });
       const kube = requireKubeNode(controller.nodes, node);
       const recordHold = record?.held && holdInForce(record.holdUntil, Date.now()) ? (record.holdUntil ?? 'forever') : undefined;
       const hold = facts.held ? (facts.holdUntil ?? 'forever') : recordHold;

@@ -9,7 +9,7 @@ import type { ChoiceOption } from '../src/engine/job-data.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore, backupPlanStep } from '../src/ops/backup.ts';
-import { pickController } from '../src/ops/controller.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 import { nodesLabel, preflightStep, rollbackNodes, upgradeNodes, type UpgradePhase } from '../src/ops/node-upgrade.ts';
 import { describeOrder, rolloutBatches, type RolloutNode } from '../src/ops/rollout-order.ts';
 import { describeRolloutPin, pinForRollout, pinPlanStep } from '../src/ops/snap-proxy.ts';
@@ -93,10 +93,10 @@ function withPin(plan: PlanStep[], channel: string, pin: string | undefined): Pl
 
 /** One line per node — version, revision, channel, Ready, cordoned — then what is cordoned. */
 async function clusterState(run: RunContext): Promise<string> {
-  let kube: Awaited<ReturnType<typeof pickController>>['nodes'] = [];
+  let kube: Awaited<ReturnType<typeof pickControlPlane>>['nodes'] = [];
   let kubeNote = '';
   try {
-    kube = (await pickController(run)).nodes;
+    kube = (await pickControlPlane(run)).nodes;
   } catch (err) {
     kubeNote = ` (Kubernetes' view unavailable: ${errorText(err)})`;
   }
@@ -300,7 +300,7 @@ export default defineRunbook(
     // 1. A datastore backup before the first node (taken on a control-plane node, fetched, checksummed).
     await run.step(
       'back up the datastore',
-      async () => backupDatastore(run, batches.flat().find((n) => n.role === 'control-plane')?.name ?? (await pickController(run)).name),
+      async () => backupDatastore(run, batches.flat().find((n) => n.role === 'control-plane')?.name ?? (await pickControlPlane(run)).name),
       { describe: (b) => `${b.node}: sha256 ${b.sha256} · ${b.bytes} bytes · kept at ${b.localPath}` },
     );
 

@@ -20,7 +20,7 @@ import {
 } from '../microk8s/args-files.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { KubeNode } from '../microk8s/types.ts';
-import { pickController, requireKubeNode } from './controller.ts';
+import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { waitForLeaseRenewal } from './heartbeat.ts';
 
 export const PROXY_SERVICE = 'microk8s.daemon-apiserver-proxy';
@@ -136,7 +136,7 @@ function sameServers(a: readonly string[] | null | undefined, b: readonly string
  * files should become. Never touches anything.
  */
 export async function preflightProxy(run: RunContext, node: string, mode: ProxyMode, stamp: string): Promise<ProxyPreflight> {
-  const controller = await pickController(run, node);
+  const controller = await pickControlPlane(run, { avoid: node });
   const kube = requireKubeNode(controller.nodes, node);
   const ops = run.node(node);
   const status = await ops.status();
@@ -191,7 +191,7 @@ export async function checkWorkerReady(run: RunContext, node: string): Promise<{
   if (current !== 'active') {
     throw new RunbookFailure(`The API-server proxy on ${node} is not running after the restart (snap services says ${current ?? 'nothing about it'}): it could not start with these settings.`);
   }
-  const controller = await pickController(run, node);
+  const controller = await pickControlPlane(run, { avoid: node });
   const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
   await controller.ops.waitNodeReady(node, Math.max(1, Math.ceil(timeoutMs / 1000)));
   return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString() };

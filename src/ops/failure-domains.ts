@@ -11,7 +11,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import type { Json, PlanStep } from '../engine/runbook.ts';
 import { BACKEND_FAILURE_DOMAIN, HA_CONF, MAX_FAILURE_DOMAIN, haConfFailureDomain, parseBackendFailureDomain, parseFailureDomain } from '../microk8s/args-files.ts';
 import type { HaMember, KubeNode } from '../microk8s/types.ts';
-import { pickController } from './controller.ts';
+import { pickControlPlane } from './controller.ts';
 
 export interface Assignment {
   node: string;
@@ -197,7 +197,7 @@ export function actionFor(domain: number, configured: number | null, applied: nu
  * Refuses when a control-plane node is NotReady (a restart could then lose the quorum).
  */
 export async function preflightFailureDomains(run: RunContext, wanted: Assignment[], stamp: string): Promise<FailureDomainPreflight> {
-  const controller = await pickController(run, wanted.length === 1 ? wanted[0]?.node : undefined);
+  const controller = await pickControlPlane(run, { avoid: wanted.length === 1 ? wanted[0]?.node : undefined });
   const notReady = notReadyControlPlanes(run, controller.nodes);
   for (const { node } of wanted) {
     if (!controller.nodes.some((k) => k.name === node)) {
@@ -242,7 +242,7 @@ export async function preflightFailureDomains(run: RunContext, wanted: Assignmen
  * as many voters as at the start, so taking this one down keeps a majority.
  */
 export async function quorumCheck(run: RunContext, node: string, pre: FailureDomainPreflight, done: string[]): Promise<{ controller: string; role: NodeDomain['role']; voters: number }> {
-  const controller = await pickController(run, node);
+  const controller = await pickControlPlane(run, { avoid: node });
   const doneText = done.length > 0 ? ` Already done: ${done.join(', ')}.` : '';
   if (controller.name === node && pre.controlPlanes > 1) {
     throw new RunbookFailure(`No other control-plane node answers kubectl, so ${node} was not restarted.${doneText}`);

@@ -20,7 +20,6 @@ import { kubeMinor } from '../microk8s/channels.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
 import { joinCandidates, type JoinUrl } from '../microk8s/parse-join.ts';
-import type { Controller } from './controller.ts';
 
 /** The cluster agent's port (the same on every node: MK PR #1317). */
 export const AGENT_PORT = 25000;
@@ -30,64 +29,6 @@ export const JOIN_TOKEN_TTL_SECONDS = 300;
 export const MAX_JOIN_ATTEMPTS = 5;
 
 const GRACE_MS = 120_000;
-
-// ---- the control-plane node that runs cluster-wide commands ---------------------------------
-
-/** A candidate's view of the cluster: its name and `kubectl get nodes` as it answers. */
-export interface ControlPlaneChoice {
-  name: string;
-  nodes: KubeNode[];
-}
-
-/**
- * The control-plane node to run cluster-wide commands on, among `candidates` (inventory
- * control-plane nodes, best first): one that answers kubectl, lists itself Ready and is not a
- * worker. A host outside the cluster also answers kubectl, about itself only: a candidate that
- * lists another inventory node wins at once; one alone in its list is taken only when no
- * candidate lists anyone else and `allowAlone` (a single-node cluster getting its second node).
- * `problems` collects why the others were not taken.
- */
-export async function chooseControlPlane(
-  candidates: readonly string[],
-  inventory: ReadonlySet<string>,
-  read: (node: string) => Promise<KubeNode[]>,
-  problems: string[],
-  allowAlone = true,
-): Promise<ControlPlaneChoice | undefined> {
-  let alone: ControlPlaneChoice | undefined;
-  for (const name of candidates) {
-    let nodes: KubeNode[];
-    try {
-      nodes = await read(name);
-    } catch (err) {
-      problems.push(`${name}: ${errorText(err)}`);
-      continue;
-    }
-    const self = nodes.find((n) => n.name === name);
-    if (!self) problems.push(`${name} is not in the cluster it answers for`);
-    else if (!self.ready) problems.push(`${name} is NotReady`);
-    else if (self.role === 'worker') problems.push(`${name} is a worker`);
-    else if (nodes.some((n) => n.name !== name && inventory.has(n.name))) return { name, nodes };
-    else {
-      if (!allowAlone) problems.push(`${name} runs a cluster of its own`);
-      alone ??= { name, nodes };
-    }
-  }
-  return allowAlone ? alone : undefined;
-}
-
-/**
- * A Ready control-plane member of the cluster to run `add-node`, `remove-node` and kubectl on
- * (see chooseControlPlane), never one of `exclude` (the node being added or removed).
- */
-export async function pickControlPlane(run: RunContext, exclude: readonly string[], allowAlone = true): Promise<Controller> {
-  const problems: string[] = [];
-  const candidates = run.cluster.nodes.filter((n) => n.role === 'control-plane' && !exclude.includes(n.name)).map((n) => n.name);
-  const inventory = new Set(run.cluster.nodes.map((n) => n.name));
-  const choice = await chooseControlPlane(candidates, inventory, (name) => run.node(name).nodes(), problems, allowAlone);
-  if (choice) return { name: choice.name, ops: run.node(choice.name), nodes: choice.nodes };
-  throw new RunbookFailure(`No Ready control-plane node of ${run.cluster.name} can run the cluster commands${exclude.length ? ` (not counting ${exclude.join(', ')})` : ''}: ${problems.join('; ') || 'the inventory lists none'}. Nothing was changed.`);
-}
 
 /**
  * A control-plane node by its labels; before 1.23 MicroK8s set no role label (`unknown`): then

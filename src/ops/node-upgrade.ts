@@ -14,7 +14,7 @@
  */
 import { errorText, type RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import { pickController } from './controller.ts';
+import { pickControlPlane } from './controller.ts';
 import { describeRecord, recordNodeState } from './node-records.ts';
 import { preflightUpgrade, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
 
@@ -207,7 +207,7 @@ export async function upgradeNodes(
 export async function rollbackNodes(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, RevertOutcome>> {
   const label = nodesLabel(pres.map((p) => p.node));
   await run.step(`drain ${label} for the rollback`, async () => {
-    const controller = await pickController(run, pres.length === 1 ? pres[0]?.node : undefined);
+    const controller = await pickControlPlane(run, { avoid: pres.length === 1 ? pres[0]?.node : undefined });
     return onEach(pres, async (p) => (await controller.ops.drain(p.node, seconds(run.cluster.policy.drainTimeout))).evicted);
   }, { describe: (r) => perNode(pres, r, (evicted) => `${evicted.length} pod(s) evicted`) });
 
@@ -233,7 +233,7 @@ export async function rollbackNodes(run: RunContext, pres: readonly UpgradePrefl
     `wait for ${label} to be Ready on the old version`,
     () =>
       onEach(pres, async (p) => {
-        await waitForVersion(run, p.node, p.fromChannel, (await pickController(run, p.node)).name);
+        await waitForVersion(run, p.node, p.fromChannel, (await pickControlPlane(run, { avoid: p.node })).name);
         await recordNodeState(run, p.node, { previous: null });
         return 'Ready, left cordoned';
       }),

@@ -5,7 +5,7 @@ import { kubeMinor, nextMinorCheck, parseChannel } from '../microk8s/channels.ts
 import type { KubeNode, KubePod } from '../microk8s/types.ts';
 import { backupPlanStep } from './backup.ts';
 import { checkClocks } from './clock.ts';
-import { pickController, requireKubeNode } from './controller.ts';
+import { pickControlPlane, requireKubeNode } from './controller.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
 export interface UpgradePreflight {
@@ -35,7 +35,7 @@ export async function preflightUpgrade(run: RunContext, node: string, channel: s
   const check = nextMinorCheck(snap, channel);
   if (!check.ok) throw new RunbookFailure(check.message);
 
-  const controller = await pickController(run, node);
+  const controller = await pickControlPlane(run, { avoid: node });
   const target = requireKubeNode(controller.nodes, node);
   if (!target.ready) throw new RunbookFailure(`${node} is NotReady; fix it before upgrading it.`);
 
@@ -141,7 +141,7 @@ export function upgradePlan(node: string, channel: string, controller: string, b
 
 /** One line per node for the end of a thread: version, channel, Ready, cordoned. */
 export async function describeNodes(run: RunContext, names: string[]): Promise<string> {
-  const controller = await pickController(run);
+  const controller = await pickControlPlane(run);
   const lines: string[] = [];
   for (const name of names) {
     const kube = controller.nodes.find((n) => n.name === name);

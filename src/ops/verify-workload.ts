@@ -9,7 +9,7 @@ import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText, type RunContext } from '../engine/context.ts';
 import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { pickController } from './controller.ts';
+import { pickControlPlane } from './controller.ts';
 
 export const VERIFY_IMAGE = 'dontrebootme/microbot:v1';
 /** curl requests per node (the seed curls each node once or twice). */
@@ -70,7 +70,7 @@ export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
 
 /** Deletes the service and the deployment (their pods go with it); fine when they are gone already. */
 async function deleteWorkload(run: RunContext, name: string): Promise<string> {
-  const controller = await pickController(run);
+  const controller = await pickControlPlane(run);
   const said = await controller.ops.deleteNodePortDeployment(name);
   return said.length > 0 ? said.join('; ') : 'nothing left to delete';
 }
@@ -103,7 +103,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
     const created = await run.step(
       `create the verification workload ${name}`,
       async () => {
-        const controller = await pickController(run);
+        const controller = await pickControlPlane(run);
         const replicas = controller.nodes.length + 1;
         // "already exists" is fine: a re-run of this step
         await controller.ops.createNodePortDeployment(name, VERIFY_IMAGE, replicas);
