@@ -2,6 +2,7 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 import { movedPods, renderMoved } from '../src/ops/drain-report.ts';
+import { drain, drainCommand } from '../src/ops/drain.ts';
 import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
 import { describeNodes, workloadPods } from '../src/ops/upgrade.ts';
 
@@ -24,7 +25,7 @@ export default defineRunbook(
       {
         title: `drain ${node}`,
         node: controller,
-        commands: [`${KUBECTL} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`, `${KUBECTL} get pods -A -o json`],
+        commands: [drainCommand(node), `${KUBECTL} get pods -A -o json`],
       },
       { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json  (pods on ${node})`] },
     ],
@@ -48,7 +49,7 @@ export default defineRunbook(
 
     await run.step(`drain ${node}`, async () => {
       const all = await controller.pods();
-      const { evicted } = await controller.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000));
+      const evicted = await drain(run, before.controller, node);
       const after = await controller.pods();
       return { evicted: evicted.length, moved: renderMoved(movedPods(evicted, all, after, node)) };
     }, { describe: (r) => (r.evicted === 0 ? 'nothing to evict: no workload pods on it' : `${r.evicted} pod(s) evicted, now running:\n${r.moved}`) });

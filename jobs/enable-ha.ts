@@ -6,6 +6,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import type { MicroK8sNode } from '../src/microk8s/node.ts';
 import { checkClocks } from '../src/ops/clock.ts';
+import { drainPlanStep, drainStep } from '../src/ops/drain.ts';
 import { pickControlPlane, type Controller } from '../src/ops/controller.ts';
 import {
   AGENT_PORT,
@@ -67,7 +68,7 @@ function enablePlan(main: string, cycle: Cycle[]): PlanStep[] {
     const n = titles(node);
     steps.push(
       { title: `approve: cycle ${node} into the HA cluster`, node, commands: [] },
-      { title: n.drain, node: main, commands: [`microk8s kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
+      drainPlanStep(node, main, n.drain),
       { title: n.leave, node, commands: ['microk8s leave'] },
       { title: n.enableOn, node, commands: ['microk8s status --format yaml', 'microk8s enable ha-cluster'] },
       { title: n.join, node, commands: [`(${main}) microk8s add-node --token-ttl ${JOIN_TOKEN_TTL_SECONDS}`, `microk8s join <main-ip>:${AGENT_PORT}/<token>/<fingerprint>${worker ? ' --worker' : ''}`] },
@@ -182,7 +183,7 @@ export default defineRunbook(
         why: `${node} is out of the cluster until it has joined again; its pods move to the other nodes.`,
         nodes: [node],
       });
-      await run.step(n.drain, async () => (await main.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, { describe: (e) => `${e.length} pod(s) evicted` });
+      await drainStep(run, [node], () => pre.main, n.drain);
       await run.step(n.leave, () => leaveIfJoined(run, node, main), { describe: (r) => (r === 'left' ? `${node} left` : `${node} was not joined any more`) });
       await run.step(n.enableOn, () => enableHaCluster(run, run.node(node)), { describe: (r) => (r === 'already' ? 'already enabled' : 'enabled') });
       await joinWithRetry(run, { node, worker, controller: pre.main, controllerIp: pre.mainIp }, n.join);

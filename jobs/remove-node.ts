@@ -7,6 +7,7 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
 import { chooseControlPlane, pickControlPlane } from '../src/ops/controller.ts';
+import { drainPlanStep, drainStep } from '../src/ops/drain.ts';
 import {
   isControlPlaneNode,
   describeHa,
@@ -98,7 +99,7 @@ function removePlan(node: string, controller: string, force: boolean, reachable 
   ];
   if (reachable) {
     steps.push(
-      { title: t.drain, node: controller, commands: [`microk8s kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
+      drainPlanStep(node, controller, t.drain),
       { title: t.leave, node, commands: ['microk8s leave'] },
       { title: t.notReady, node: controller, commands: ['microk8s kubectl get nodes -o json (until NotReady)'] },
     );
@@ -246,9 +247,7 @@ export default defineRunbook(
     const ctl = run.node(pre.controller);
     if (pre.reachable) {
       // 1. Drain, 2. leave, 3. NotReady — the graceful way.
-      await run.step(t.drain, async () => (await ctl.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, {
-        describe: (e) => `${e.length} pod(s) evicted`,
-      });
+      await drainStep(run, [node], () => pre.controller, t.drain);
       const leave = () => run.step(t.leave, () => leaveIfJoined(run, node, ctl), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
       // --force was asked for: a failed leave does not stop the removal
       const left = force ? (await run.attempt(leave)).ok : (await leave(), true);

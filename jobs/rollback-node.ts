@@ -3,6 +3,7 @@ import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
+import { drainPlanStep, drainStep } from '../src/ops/drain.ts';
 import { applyHold, holdSpecFromRecord } from '../src/ops/holds.ts';
 import { describeRecord, holdInForce, readNodeRecord, readSnapFacts, recordNodeState } from '../src/ops/node-records.ts';
 import { displayController } from '../src/ops/controller.ts';
@@ -42,7 +43,7 @@ export default defineRunbook(
       const controller = displayController(cluster.nodes, node);
       return [
         { title: `read ${node}`, node, commands: ['snap list microk8s', 'snap list --all microk8s', `${KUBECTL} get nodes -o json`] },
-        { title: `drain ${node}`, node: controller, commands: [`${KUBECTL} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>`] },
+        drainPlanStep(node, controller),
         { title: `revert ${node}`, node, commands: ['sudo snap revert microk8s'], destructive: true },
         {
           title: `wait for ${node} to be Ready on the recorded revision`,
@@ -125,9 +126,7 @@ export default defineRunbook(
     });
 
     const controller = run.node(before.controller);
-    await run.step(`drain ${node}`, async () => (await controller.drain(node, Math.ceil(run.cluster.policy.drainTimeout / 1000))).evicted, {
-      describe: (e) => `${e.length} pod(s) evicted`,
-    });
+    await drainStep(run, [node], () => before.controller);
 
     await run.step(`revert ${node}`, async () => {
       const now = await run.node(node).snap();

@@ -12,9 +12,11 @@
  * Every step is safe to repeat: drain and uncordon are idempotent, the refresh reads the
  * node's channel and revision first, the waits only read.
  */
-import { errorText, type RunContext } from '../engine/context.ts';
+import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
+import { nodesLabel, onEach, perNode } from './batch.ts';
 import { pickControlPlane } from './controller.ts';
+import { drainStep } from './drain.ts';
 import { describeRecord, recordNodeState } from './node-records.ts';
 import { preflightUpgrade, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
 
@@ -40,41 +42,11 @@ export interface RevertOutcome {
   [key: string]: string | boolean;
 }
 
-/** `k8s-1` or `w1, w3`. */
-export function nodesLabel(nodes: readonly string[]): string {
-  return nodes.join(', ');
-}
+const nodesOf = (pres: readonly UpgradePreflight[]) => pres.map((p) => p.node);
 
-function seconds(ms: number): number {
-  return Math.ceil(ms / 1000);
-}
-
-/**
- * Runs `fn` on every node of a batch at once and waits for all of them, so one node's
- * failure never leaves another mid-command. One node: its own error as is. Several: one
- * failure naming each node that failed.
- */
-async function onEach<T>(pres: readonly UpgradePreflight[], fn: (pre: UpgradePreflight) => Promise<T>): Promise<Record<string, T>> {
-  const settled = await Promise.allSettled(pres.map(fn));
-  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ node: pres[i]?.node ?? '?', error: s.reason as unknown }] : []));
-  if (failed.length > 0) {
-    if (pres.length === 1) throw failed[0]?.error;
-    throw new RunbookFailure(failed.map((f) => `${f.node}: ${errorText(f.error)}`).join('; '));
-  }
-  const out: Record<string, T> = {};
-  settled.forEach((s, i) => {
-    if (s.status === 'fulfilled') out[pres[i]?.node ?? '?'] = s.value;
-  });
-  return out;
-}
-
-/** One line per node for a batch's step result; the bare line for a single node. */
-function perNode<T>(pres: readonly UpgradePreflight[], results: Record<string, T>, line: (r: T) => string): string {
-  if (pres.length === 1) {
-    const only = results[pres[0]?.node ?? ''];
-    return only === undefined ? '' : line(only);
-  }
-  return pres.map((p) => `${p.node}: ${results[p.node] === undefined ? '?' : line(results[p.node] as T)}`).join('; ');
+/** onEach over the preflights of a batch. */
+function each<T>(pres: readonly UpgradePreflight[], fn: (pre: UpgradePreflight) => Promise<T>): Promise<Record<string, T>> {
+  return onEach(nodesOf(pres), (node) => fn(pres.find((p) => p.node === node)!));
 }
 
 function describePreflight(p: UpgradePreflight): string {
@@ -99,19 +71,16 @@ export async function preflightStep(run: RunContext, nodes: readonly string[], c
   );
 }
 
-/** Cordon the nodes and evict their pods to the others (from a control-plane node). */
-export async function drainStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string[]>> {
-  return run.step(
-    `drain ${nodesLabel(pres.map((p) => p.node))}`,
-    () => onEach(pres, async (p) => (await run.node(p.controller).drain(p.node, seconds(run.cluster.policy.drainTimeout))).evicted),
-    { describe: (r) => perNode(pres, r, (evicted) => `${evicted.length} pod(s) evicted`) },
-  );
+/** Cordon the nodes and evict their pods to the others (each from the control-plane node its preflight chose). */
+export async function drainNodesStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string[]>> {
+  const controllers = new Map(pres.map((p) => [p.node, p.controller]));
+  return drainStep(run, nodesOf(pres), (node) => controllers.get(node) ?? '');
 }
 
 /** No workload pod is left on the nodes (DaemonSet and static pods stay, as drain leaves them). */
 export async function checkDrainedStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<number> {
   return run.step(`check no workload pods are left on ${nodesLabel(pres.map((p) => p.node))}`, async () => {
-    await onEach(pres, async (p) => {
+    await each(pres, async (p) => {
       const left = workloadPods(await run.node(p.controller).pods({ node: p.node }));
       if (left.length > 0) {
         throw new RunbookFailure(
@@ -129,13 +98,13 @@ export async function refreshStep(run: RunContext, pres: readonly UpgradePreflig
   return run.step(
     `refresh ${nodesLabel(pres.map((p) => p.node))} to ${channel}`,
     () =>
-      onEach(pres, async (p): Promise<RefreshOutcome> => {
+      each(pres, async (p): Promise<RefreshOutcome> => {
         const snap = await run.node(p.node).snap();
         if (snap.tracking === channel && snap.revision !== p.fromRevision) return { skipped: true, version: snap.version };
         const result = await run.node(p.node).refresh(channel);
         return { skipped: false, version: result.version ?? snap.version };
       }),
-    { describe: (r) => perNode(pres, r, (x) => (x.skipped ? `already refreshed (${x.version})` : `now ${x.version}`)) },
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => (x.skipped ? `already refreshed (${x.version})` : `now ${x.version}`)) },
   );
 }
 
@@ -143,8 +112,8 @@ export async function refreshStep(run: RunContext, pres: readonly UpgradePreflig
 export async function waitReadyStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, { kubeletVersion: string }>> {
   return run.step(
     `wait for ${nodesLabel(pres.map((p) => p.node))} to be Ready on ${channel}`,
-    () => onEach(pres, (p) => waitForVersion(run, p.node, channel, p.controller)),
-    { describe: (r) => perNode(pres, r, (x) => `kubelet ${x.kubeletVersion}`) },
+    () => each(pres, (p) => waitForVersion(run, p.node, channel, p.controller)),
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => `kubelet ${x.kubeletVersion}`) },
   );
 }
 
@@ -153,12 +122,12 @@ export async function uncordonStep(run: RunContext, pres: readonly UpgradePrefli
   return run.step(
     `uncordon ${nodesLabel(pres.map((p) => p.node))}`,
     () =>
-      onEach(pres, async (p) => {
+      each(pres, async (p) => {
         if (p.wasCordoned) return 'left cordoned: it was cordoned before the upgrade';
         await run.node(p.controller).uncordon(p.node);
         return 'uncordoned';
       }),
-    { describe: (r) => perNode(pres, r, (x) => x) },
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => x) },
   );
 }
 
@@ -170,10 +139,10 @@ export async function recordStep(run: RunContext, pres: readonly UpgradePrefligh
   return run.step(
     `record ${nodesLabel(pres.map((p) => p.node))}'s state`,
     () =>
-      onEach(pres, async (p) =>
+      each(pres, async (p) =>
         describeRecord(await recordNodeState(run, p.node, { previous: { revision: p.fromRevision, version: p.fromVersion, channel: p.fromChannel } })),
       ),
-    { describe: (r) => perNode(pres, r, (x) => x) },
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => x) },
   );
 }
 
@@ -187,7 +156,7 @@ export async function upgradeNodes(
   channel: string,
   guard: StepGuard = (_phase, step) => step(),
 ): Promise<Record<string, { kubeletVersion: string }>> {
-  await guard('drain', () => drainStep(run, pres));
+  await guard('drain', () => drainNodesStep(run, pres));
   await guard('check', () => checkDrainedStep(run, pres));
   await guard('refresh', () => refreshStep(run, pres, channel));
   const ready = await guard('wait', () => waitReadyStep(run, pres, channel));
@@ -206,15 +175,14 @@ export async function upgradeNodes(
  */
 export async function rollbackNodes(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, RevertOutcome>> {
   const label = nodesLabel(pres.map((p) => p.node));
-  await run.step(`drain ${label} for the rollback`, async () => {
-    const controller = await pickControlPlane(run, { avoid: pres.length === 1 ? pres[0]?.node : undefined });
-    return onEach(pres, async (p) => (await controller.ops.drain(p.node, seconds(run.cluster.policy.drainTimeout))).evicted);
-  }, { describe: (r) => perNode(pres, r, (evicted) => `${evicted.length} pod(s) evicted`) });
+  let controller: Promise<string> | undefined;
+  const pick = () => (controller ??= pickControlPlane(run, { avoid: pres.length === 1 ? pres[0]?.node : undefined }).then((c) => c.name));
+  await drainStep(run, nodesOf(pres), pick, `drain ${label} for the rollback`);
 
   const reverted = await run.step(
     `revert ${label}`,
     () =>
-      onEach(pres, async (p): Promise<RevertOutcome> => {
+      each(pres, async (p): Promise<RevertOutcome> => {
         const now = await run.node(p.node).snap();
         if (now.revision === p.fromRevision) return { skipped: true, version: now.version, revision: now.revision };
         await run.node(p.node).revert();
@@ -226,18 +194,18 @@ export async function rollbackNodes(run: RunContext, pres: readonly UpgradePrefl
         }
         return { skipped: false, version: after.version, revision: after.revision };
       }),
-    { describe: (r) => perNode(pres, r, (x) => (x.skipped ? `already on rev ${x.revision} (${x.version})` : `reverted to ${x.version} (rev ${x.revision})`)) },
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => (x.skipped ? `already on rev ${x.revision} (${x.version})` : `reverted to ${x.version} (rev ${x.revision})`)) },
   );
 
   await run.step(
     `wait for ${label} to be Ready on the old version`,
     () =>
-      onEach(pres, async (p) => {
+      each(pres, async (p) => {
         await waitForVersion(run, p.node, p.fromChannel, (await pickControlPlane(run, { avoid: p.node })).name);
         await recordNodeState(run, p.node, { previous: null });
         return 'Ready, left cordoned';
       }),
-    { describe: (r) => perNode(pres, r, (x) => x) },
+    { describe: (r) => perNode(nodesOf(pres), r, (x) => x) },
   );
   return reverted;
 }

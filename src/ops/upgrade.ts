@@ -6,6 +6,7 @@ import type { KubeNode, KubePod } from '../microk8s/types.ts';
 import { backupPlanStep } from './backup.ts';
 import { checkClocks } from './clock.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
+import { drainCommand } from './drain.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
 export interface UpgradePreflight {
@@ -115,7 +116,7 @@ export type NodeUpgradeStep = 'drain' | 'check' | 'refresh' | 'wait' | 'uncordon
 export function nodeUpgradeCommands(node: string, channel: string): { step: NodeUpgradeStep; on: 'node' | 'controller'; command: string }[] {
   const kubectl = 'microk8s kubectl';
   return [
-    { step: 'drain', on: 'controller', command: `${kubectl} drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=<drainTimeout>` },
+    { step: 'drain', on: 'controller', command: drainCommand(node) },
     { step: 'check', on: 'controller', command: `${kubectl} get pods -A -o json  (pods on ${node})` },
     { step: 'refresh', on: 'node', command: `sudo snap refresh microk8s --channel ${channel}` },
     { step: 'wait', on: 'node', command: 'microk8s status --wait-ready --timeout <readyTimeout>' },
