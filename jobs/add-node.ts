@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { excerpt } from '../src/commands/errors.ts';
+import { excerpt } from '../src/util/excerpt.ts';
 import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
 import type { ClusterConfig } from '../src/config/inventory.ts';
 import type { RunContext } from '../src/engine/context.ts';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { excerpt } from '../src/commands/errors.ts';
+import { excerpt } from '../src/util/excerpt.ts';
 import { NodeName } from '../src/commands/validators.ts';
 import { errorText } from '../src/engine/context.ts';
 import type { RunContext } from '../src/engine/context.ts';

@@ -22,9 +22,3 @@ export class RequestError extends Error {
   }
 }
 
-/** At most `max` characters of user input, for quoting it back in an error. */
-export function excerpt(text: string, max = 40): string {
-  const chars = Array.from(text);
-  if (chars.length <= max) return text;
-  return `${chars.slice(0, max - 1).join('')}…`;
-}

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import type { ClusterConfig } from '../config/inventory.ts';
 import type { VerbSpec } from '../engine/runbook.ts';
-import { excerpt } from './errors.ts';
-import { parseSnapChannel, RISKS } from './validators.ts';
+import { excerpt } from '../util/excerpt.ts';
+import { RISKS, parseChannel, requestableChannelProblem } from '../microk8s/channels.ts';
 
 /**
  * Argument schemas of the Snap Store Proxy verbs, and the read-only verbs of issue 3 that the bot
@@ -19,9 +19,9 @@ function shown(input: unknown): string {
  */
 export function proxyChannelProblem(text: string): string | undefined {
   if ((RISKS as readonly string[]).includes(text)) return undefined;
-  const parsed = parseSnapChannel(text);
-  if (typeof parsed === 'string') return parsed;
-  if (parsed.branch !== undefined) return `${shown(text)}: the proxy pins <track>/<risk> channels, not branches`;
+  const problem = requestableChannelProblem(text);
+  if (problem !== undefined) return problem;
+  if (parseChannel(text).branch !== undefined) return `${shown(text)}: the proxy pins <track>/<risk> channels, not branches`;
   return undefined;
 }
 

@@ -1,7 +1,8 @@
 import type * as z from 'zod';
 import { clusterConfig, type ClusterConfig, type Inventory } from '../config/inventory.ts';
 import type { Json, VerbSpec } from '../engine/runbook.ts';
-import { RequestError, excerpt } from './errors.ts';
+import { excerpt } from '../util/excerpt.ts';
+import { RequestError } from './errors.ts';
 import type { Registry } from './registry.ts';
 import { tokenize } from './tokenize.ts';
 

@@ -1,5 +1,5 @@
 import type { VerbSpec } from '../engine/runbook.ts';
-import { excerpt } from './errors.ts';
+import { excerpt } from '../util/excerpt.ts';
 
 /**
  * The one registry of verbs: it drives the parser, `help`, RBAC and the queue.

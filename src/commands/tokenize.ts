@@ -1,4 +1,5 @@
-import { RequestError, excerpt } from './errors.ts';
+import { excerpt } from '../util/excerpt.ts';
+import { RequestError } from './errors.ts';
 
 /**
  * Splits command text into words, refusing anything that is not a plain word.

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { NODE_NAME, type ClusterConfig } from '../config/inventory.ts';
-import { excerpt } from './errors.ts';
+import { requestableChannelProblem } from '../microk8s/channels.ts';
+import { excerpt } from '../util/excerpt.ts';
 
 /**
  * Reusable argument schemas. Arguments arrive as strings (positional words and
@@ -17,54 +18,10 @@ export const NodeName = z.string().regex(NODE_NAME, {
   error: (iss) => `${shown(iss.input)} is not a node name: use lowercase letters, digits and '-', at most 63 characters, such as k8s-1`,
 });
 
-export const RISKS = ['stable', 'candidate', 'beta', 'edge'] as const;
-export type Risk = (typeof RISKS)[number];
-
-function isRisk(s: string | undefined): s is Risk {
-  return (RISKS as readonly (string | undefined)[]).includes(s);
-}
-
-export interface SnapChannelParts {
-  /** `1.23` or `latest` */
-  track: string;
-  /** Set for numeric tracks. */
-  version?: { major: number; minor: number };
-  risk: Risk;
-  branch?: string;
-}
-
-const TRACK = /^(?:latest|(\d{1,3})\.(\d{1,3}))$/;
-const BRANCH = /^[a-z0-9][a-z0-9._-]{0,39}$/;
-
-/** Parses `1.23/stable`, `latest/edge`, `1.23/candidate/hotfix`: the parts, or a message saying what is wrong. */
-export function parseSnapChannel(text: string): SnapChannelParts | string {
-  const parts = text.split('/');
-  const [track = '', risk, branch] = parts;
-  const example = 'such as 1.23/stable or latest/edge';
-  if (parts.length === 1) {
-    if (isRisk(track)) return `'${track}' has no track; write the version too, such as 1.23/${track}`;
-    if (TRACK.test(track)) return `add the risk to '${excerpt(track)}': ${track}/stable, ${track}/candidate, ${track}/beta or ${track}/edge`;
-    return `'${excerpt(text)}' is not a snap channel; expected <major>.<minor>/<risk> or latest/<risk>, ${example}`;
-  }
-  if (parts.length > 3) return `'${excerpt(text)}' has too many parts; expected <track>/<risk>[/<branch>], ${example}`;
-  const m = TRACK.exec(track);
-  if (!m) return `unknown track '${excerpt(track)}' in '${excerpt(text)}'; use <major>.<minor> (such as 1.23) or latest`;
-  if (!isRisk(risk)) {
-    return `unknown risk '${excerpt(risk ?? '')}'; use stable, candidate, beta or edge`;
-  }
-  if (branch !== undefined && !BRANCH.test(branch)) {
-    return `bad branch '${excerpt(branch)}'; a branch is lowercase letters, digits, '.', '_' and '-'`;
-  }
-  const out: SnapChannelParts = { track, risk };
-  if (m[1] !== undefined && m[2] !== undefined) out.version = { major: Number(m[1]), minor: Number(m[2]) };
-  if (branch !== undefined) out.branch = branch;
-  return out;
-}
-
 /** A snap channel: `<major>.<minor>/<risk>` or `latest/<risk>`, with an optional `/<branch>`. */
 export const SnapChannel = z.string().check((ctx) => {
-  const parsed = parseSnapChannel(ctx.value);
-  if (typeof parsed === 'string') ctx.issues.push({ code: 'custom', message: parsed, input: ctx.value });
+  const problem = requestableChannelProblem(ctx.value);
+  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
 });
 
 /** A BullMQ job id as the bot shows it: digits only. */

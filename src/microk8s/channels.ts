@@ -3,6 +3,7 @@
  * and the upgrade rule: one minor at a time, the same minor again is fine, never a downgrade,
  * and no guessing about `latest/…`.
  */
+import { excerpt } from '../util/excerpt.ts';
 import { InvalidValueError } from './errors.ts';
 import type { SnapState } from './types.ts';
 
@@ -20,8 +21,9 @@ export interface SnapChannel {
   minor?: number;
 }
 
+/** A track as snapd names them: `latest`, `1.23`, `1.28-strict`, `1.27-eksd`. */
 const TRACK = /^[a-z0-9][a-z0-9.-]{0,38}$/;
-const BRANCH = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const BRANCH = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 const MINOR_TRACK = /^([1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 function distance(a: string, b: string): number {
@@ -36,7 +38,7 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-function isRisk(text: string): text is Risk {
+function isRisk(text: string | undefined): text is Risk {
   return RISKS.some((r) => r === text);
 }
 
@@ -50,25 +52,29 @@ export function channelProblem(text: string): string | undefined {
   }
 }
 
-/** Parses `1.23/stable`, `latest/edge`, `1.23/candidate/hotfix-1`. Throws InvalidValueError. */
+/**
+ * The one channel parser — for what a person types and what a node tracks: `1.23/stable`,
+ * `latest/edge`, `1.23/candidate/hotfix-1`, `1.28-strict/stable`. Throws an InvalidValueError
+ * whose message names the mistake and what is allowed (it goes to the requester as is).
+ */
 export function parseChannel(text: string): SnapChannel {
-  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
   const parts = text.split('/');
-  if (parts.length < 2 || parts.length > 3) {
-    const hint = isRisk(text) ? ` (write it with a track, e.g. 1.23/${text})` : '';
-    throw new InvalidValueError(`${shown} is not a snap channel: expected <track>/<risk>, e.g. 1.23/stable${hint}`);
+  const [track = '', risk, branch] = parts;
+  const example = 'such as 1.23/stable or latest/edge';
+  if (parts.length === 1) {
+    if (isRisk(track)) throw new InvalidValueError(`'${track}' has no track; write the version too, such as 1.23/${track}`);
+    if (MINOR_TRACK.test(track) || track === 'latest') throw new InvalidValueError(`add the risk to '${excerpt(track)}': ${track}/stable, ${track}/candidate, ${track}/beta or ${track}/edge`);
+    throw new InvalidValueError(`'${excerpt(text)}' is not a snap channel; expected <major>.<minor>/<risk> or latest/<risk>, ${example}`);
   }
-  const [track = '', risk = '', branch] = parts;
-  if (!TRACK.test(track)) {
-    throw new InvalidValueError(`${shown} is not a snap channel: the track "${track.slice(0, 40)}" should be a Kubernetes minor such as 1.23`);
-  }
+  if (parts.length > 3) throw new InvalidValueError(`'${excerpt(text)}' has too many parts; expected <track>/<risk>[/<branch>], ${example}`);
+  if (!TRACK.test(track)) throw new InvalidValueError(`unknown track '${excerpt(track)}' in '${excerpt(text)}'; use <major>.<minor> (such as 1.23) or latest`);
   if (!isRisk(risk)) {
-    const near = RISKS.map((r) => ({ r, d: distance(risk.toLowerCase(), r) })).toSorted((a, b) => a.d - b.d)[0];
-    const hint = near && near.d <= 2 ? ` (did you mean ${track}/${near.r}?)` : '';
-    throw new InvalidValueError(`${shown} is not a snap channel: the risk must be stable, candidate, beta or edge${hint}`);
+    const near = RISKS.map((r) => ({ r, d: distance((risk ?? '').toLowerCase(), r) })).toSorted((x, y) => x.d - y.d)[0];
+    const hint = near && near.d <= 2 && (risk ?? '') !== '' ? ` (did you mean ${track}/${near.r}?)` : '';
+    throw new InvalidValueError(`unknown risk '${excerpt(risk ?? '')}'; use stable, candidate, beta or edge${hint}`);
   }
   if (branch !== undefined && !BRANCH.test(branch)) {
-    throw new InvalidValueError(`${shown} is not a snap channel: the branch "${branch.slice(0, 40)}" has characters snap does not allow`);
+    throw new InvalidValueError(`bad branch '${excerpt(branch)}'; a branch is lowercase letters, digits, '.', '_' and '-'`);
   }
   const channel: SnapChannel = { name: text, track, risk };
   if (branch !== undefined) channel.branch = branch;
@@ -78,6 +84,24 @@ export function parseChannel(text: string): SnapChannel {
     channel.minor = Number(m[2]);
   }
   return channel;
+}
+
+/**
+ * A channel the bot may be asked to move nodes to: parsed by parseChannel, on a
+ * `<major>.<minor>` or `latest` track (not a `-strict` or other flavoured track). Undefined, or
+ * what is wrong.
+ */
+export function requestableChannelProblem(text: string): string | undefined {
+  let channel: SnapChannel;
+  try {
+    channel = parseChannel(text);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  if (channel.minor === undefined && channel.track !== 'latest') {
+    return `unknown track '${excerpt(channel.track)}' in '${excerpt(text)}'; use <major>.<minor> (such as 1.23) or latest`;
+  }
+  return undefined;
 }
 
 /** `v1.22.3-3+9ec7c40ec93c73` (kubelet) or `v1.22.3` (snap) → major and minor (and patch). */

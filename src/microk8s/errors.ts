@@ -1,26 +1,12 @@
 /** Errors of the MicroK8s layer: unexpected output, values refused before anything runs, not-ready nodes. */
+import { excerpt as excerptOf } from '../util/excerpt.ts';
 
-const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
+export { stripAnsi } from '../util/excerpt.ts';
 
-/** Removes ANSI colour/cursor escapes (snapd and kubectl colour their output on a TTY). */
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI_ESCAPE, '');
-}
-
-function printable(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const code = ch.charCodeAt(0);
-    out += code < 32 || code === 127 ? '?' : ch;
-  }
-  return out;
-}
-
-/** A short, single-line, printable excerpt of some output, for error messages. */
-export function excerpt(text: string, max = 160): string {
-  const clean = printable(stripAnsi(text).replace(/\r/g, '').trim().replace(/\n+/g, ' ⏎ '));
-  if (clean === '') return '(no output)';
-  return clean.length > max ? `"${clean.slice(0, max)}…"` : `"${clean}"`;
+/** A short, single-line, printable excerpt of some output, quoted, for error messages. */
+export function outputExcerpt(text: string, max = 160): string {
+  const clean = excerptOf(text, max + 1);
+  return clean === '' ? '(no output)' : `"${clean}"`;
 }
 
 /** The output of a command was not what the parser expected. */
@@ -40,7 +26,7 @@ export class OutputParseError extends Error {
   }
 
   static of(command: string, expected: string, output: string): OutputParseError {
-    return new OutputParseError(command, expected, excerpt(output));
+    return new OutputParseError(command, expected, outputExcerpt(output));
   }
 
   /** The same error, naming the node. */

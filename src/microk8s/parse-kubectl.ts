@@ -6,7 +6,7 @@
  * WorkerNodeError rather than parsed as empty output.
  */
 import * as z from 'zod';
-import { OutputParseError, excerpt, rejectWorkerNotice } from './errors.ts';
+import { OutputParseError, outputExcerpt, rejectWorkerNotice } from './errors.ts';
 import { outputLines } from './parse-snap.ts';
 import type { DrainResult, KubeNode, KubePod } from './types.ts';
 
@@ -81,7 +81,7 @@ export function parseNodes(text: string): KubeNode[] {
   const cmd = 'microk8s kubectl get nodes -o json';
   return items(cmd, text, 'Node').map((item, i) => {
     const parsed = NodeJson.safeParse(item);
-    if (!parsed.success) throw new OutputParseError(cmd, `a Node object at items[${i}]`, `${issueText(parsed.error)} in ${excerpt(JSON.stringify(item), 120)}`);
+    if (!parsed.success) throw new OutputParseError(cmd, `a Node object at items[${i}]`, `${issueText(parsed.error)} in ${outputExcerpt(JSON.stringify(item), 120)}`);
     const n = parsed.data;
     const labels = n.metadata.labels ?? {};
     const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
@@ -104,7 +104,7 @@ export function parsePods(text: string): KubePod[] {
   const cmd = 'microk8s kubectl get pods -o json';
   return items(cmd, text, 'Pod').map((item, i) => {
     const parsed = PodJson.safeParse(item);
-    if (!parsed.success) throw new OutputParseError(cmd, `a Pod object at items[${i}]`, `${issueText(parsed.error)} in ${excerpt(JSON.stringify(item), 120)}`);
+    if (!parsed.success) throw new OutputParseError(cmd, `a Pod object at items[${i}]`, `${issueText(parsed.error)} in ${outputExcerpt(JSON.stringify(item), 120)}`);
     const p = parsed.data;
     const pod: KubePod = {
       namespace: p.metadata.namespace ?? 'default',

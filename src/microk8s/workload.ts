@@ -5,7 +5,7 @@
  */
 import { CommandFailedError } from '../ssh/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
-import { OutputParseError, excerpt } from './errors.ts';
+import { OutputParseError, outputExcerpt } from './errors.ts';
 import { parsePods } from './parse-kubectl.ts';
 import type { KubePod } from './types.ts';
 import { assertSeconds } from './validate.ts';
@@ -109,7 +109,7 @@ export async function curlPod(shell: RemoteShell, url: string, maxTimeSeconds: n
   try {
     const r = await shell.exec(['curl', '--silent', '--max-time', String(maxTimeSeconds), url], { timeoutMs: (maxTimeSeconds + 10) * 1000 });
     const pod = answeringPod(r.stdout);
-    return pod ? { pod } : { error: `no "Container hostname:" in the answer (${excerpt(r.stdout, 80)})` };
+    return pod ? { pod } : { error: `no "Container hostname:" in the answer (${outputExcerpt(r.stdout, 80)})` };
   } catch (err) {
     if (!(err instanceof CommandFailedError) || err.code === null || !CURL_EXIT[err.code]) throw err;
     return { error: `curl exit ${err.code}: ${err.code === 28 ? `no answer within ${maxTimeSeconds} s` : CURL_EXIT[err.code]}` };

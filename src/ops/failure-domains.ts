@@ -4,7 +4,7 @@
  * it to the dqlite backend's `failure-domain` file and k8s-dqlite uses it.
  */
 import * as z from 'zod';
-import { excerpt } from '../commands/errors.ts';
+import { excerpt } from '../util/excerpt.ts';
 import { NODE_NAME, type ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';

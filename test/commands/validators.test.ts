@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterConfig } from '../../src/config/inventory.ts';
-import { Count, JobId, NodeName, SnapChannel, nodeInCluster, parseSnapChannel } from '../../src/commands/validators.ts';
+import { Count, JobId, NodeName, SnapChannel, nodeInCluster } from '../../src/commands/validators.ts';
+import { parseChannel } from '../../src/microk8s/channels.ts';
 import { twoClusters } from './fixtures.ts';
 
 const message = (r: { success: boolean; error?: { issues: { message: string }[] } }): string | undefined => r.error?.issues[0]?.message;
@@ -17,7 +18,7 @@ describe('validators', () => {
     for (const ok of ['1.23/stable', '1.23/candidate', 'latest/beta', 'latest/edge', '1.30/edge/fix-1']) {
       expect(SnapChannel.safeParse(ok).success, ok).toBe(true);
     }
-    expect(message(SnapChannel.safeParse('1.23/stabel'))).toBe("unknown risk 'stabel'; use stable, candidate, beta or edge");
+    expect(message(SnapChannel.safeParse('1.23/stabel'))).toBe("unknown risk 'stabel'; use stable, candidate, beta or edge (did you mean 1.23/stable?)");
     expect(message(SnapChannel.safeParse('1.23'))).toMatch(/^add the risk to '1.23': 1.23\/stable, /);
     expect(message(SnapChannel.safeParse('stable'))).toMatch(/has no track/);
     expect(message(SnapChannel.safeParse('1.27-strict/stable'))).toMatch(/unknown track '1.27-strict'/);
@@ -26,9 +27,9 @@ describe('validators', () => {
     expect(message(SnapChannel.safeParse('1.23/'))).toMatch(/unknown risk ''/);
   });
 
-  it('parseSnapChannel returns the parts', () => {
-    expect(parseSnapChannel('1.23/stable')).toEqual({ track: '1.23', version: { major: 1, minor: 23 }, risk: 'stable' });
-    expect(parseSnapChannel('latest/edge/x')).toEqual({ track: 'latest', risk: 'edge', branch: 'x' });
+  it('parses with the one channel parser (src/microk8s/channels.ts)', () => {
+    expect(parseChannel('1.23/stable')).toEqual({ name: '1.23/stable', track: '1.23', risk: 'stable', major: 1, minor: 23 });
+    expect(parseChannel('latest/edge/x')).toEqual({ name: 'latest/edge/x', track: 'latest', risk: 'edge', branch: 'x' });
   });
 
   it('JobId and Count', () => {

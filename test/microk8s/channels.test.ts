@@ -17,9 +17,9 @@ describe('parseChannel', () => {
   it('refuses bad channels with a hint', () => {
     expect(() => parseChannel('1.23/stabel')).toThrow(InvalidValueError);
     expect(channelProblem('1.23/stabel')).toMatch(/did you mean 1.23\/stable\?/);
-    expect(channelProblem('stable')).toMatch(/e\.g\. 1\.23\/stable/);
-    expect(channelProblem('1.23')).toMatch(/<track>\/<risk>/);
-    expect(channelProblem('1.23/stable; rm -rf /')).toMatch(/risk must be/);
+    expect(channelProblem('stable')).toMatch(/has no track; write the version too, such as 1\.23\/stable/);
+    expect(channelProblem('1.23')).toMatch(/add the risk to '1\.23'/);
+    expect(channelProblem('1.23/stable; rm -rf /')).toMatch(/too many parts|unknown risk/);
     expect(channelProblem('$(id)/stable')).toMatch(/track/);
     expect(channelProblem('1.23/stable/a/b')).toBeDefined();
     expect(channelProblem(`1.23/stable/${'x'.repeat(100)}`)).toMatch(/branch/);
