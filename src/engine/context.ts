@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChatMessage, MessageRef } from '../chat/port.ts';
@@ -5,10 +6,12 @@ import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import { SnapProxy } from '../microk8s/snap-proxy.ts';
 import { keys } from '../queue/keys.ts';
+import { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';
 import type { CommandEvent } from '../ssh/types.ts';
 import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
+import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
 import type { Json, PlanStep } from './runbook.ts';
@@ -34,17 +37,30 @@ export class RunContext {
   private readonly nodes = new Map<string, MicroK8sNode>();
   private planSteps: PlanStep[] = [];
   private proxy: SnapProxy | undefined;
+  private readonly lock: JobLock;
 
   constructor(
     private readonly job: Job<JobData>,
     private readonly token: string | undefined,
     readonly cluster: ClusterConfig,
     private readonly deps: EngineDeps,
+    /** Fired by the worker when the job's lock could not be renewed. */
+    signal?: AbortSignal,
   ) {
     this.jobId = String(job.id);
     this.data = structuredClone(job.data);
     this.request = this.data.request;
-    this.pool = new SshPool({ onCommand: (e) => this.onCommand(e) });
+    this.lock = new JobLock(deps.redis, this.jobId, token, signal);
+    // Every command, upload and download first checks that this activation still holds the job.
+    this.pool = new SshPool({
+      onCommand: (e) => this.onCommand(e),
+      connect: (target, options) => lockedShell(new SshConnection(target, options), this.lock),
+    });
+  }
+
+  /** This activation lost the job's lock (it must stop without touching anything). */
+  get lockLost(): boolean {
+    return this.lock.isLost;
   }
 
   get backupDir(): string {
@@ -111,15 +127,21 @@ export class RunContext {
     if (wasQueued) await this.updateParent();
   }
 
+  /** Records the final state (only while this activation holds the job). */
   async finish(state: JobData['state'], summary: string): Promise<void> {
-    // Release the cluster hold before the final state is shown, so whoever reads
-    // "succeeded" (or "cancelled", ...) can queue the next job at once.
-    // BullMQ drops the key anyway when the job completes; this is compare-and-delete.
-    await this.job.removeDeduplicationKey();
     this.data.state = state;
     this.data.summary = summary;
     await this.save();
-    await this.updateParent();
+  }
+
+  /**
+   * Releases the cluster hold, after the job's final messages are out and before the parent
+   * shows the final state, so whoever reads "succeeded" (or "cancelled", ...) can queue the
+   * next job at once. BullMQ drops the key anyway when the job completes; compare-and-delete.
+   */
+  async releaseHold(): Promise<void> {
+    await this.lock.assertHeld();
+    await this.job.removeDeduplicationKey();
   }
 
   async close(): Promise<void> {
@@ -135,6 +157,7 @@ export class RunContext {
   // ---- thread -------------------------------------------------------------------------
 
   async say(message: ChatMessage | string): Promise<MessageRef> {
+    if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not posting`);
     const msg = typeof message === 'string' ? { text: message } : message;
     const parent = this.data.parent;
     if (!parent) throw new Error('job has no parent message');
@@ -158,6 +181,8 @@ export class RunContext {
     if (previous && previous.status === 'done') return previous.result as T;
     if (previous && previous.status === 'failed') throw new ReplayedStepError(previous.error ?? 'failed');
     await this.checkCancelled(title);
+    // A step boundary: an activation that lost the job stops here, before its first message.
+    await this.lock.assertHeld();
 
     const rerun = previous?.status === 'running';
     const startedAt = Date.now();
@@ -263,17 +288,24 @@ export class RunContext {
     }
     if (gate?.decision) return gate;
     await this.checkCancelled(spec.title);
+    await this.lock.assertHeld();
 
-    if (!gate) {
-      const now = Date.now();
-      gate = {
-        title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl,
-        kind, ...(spec.options ? { options: spec.options } : {}),
-      };
-      // Checkpoint the gate before its buttons exist, so a fast click finds it.
-      this.data.gates[key] = gate;
-      this.data.state = 'awaiting approval';
-      await this.save();
+    // Also when the gate was checkpointed but its message never went up (a crash in between).
+    if (!gate?.msgTs) {
+      if (!gate) {
+        const now = Date.now();
+        gate = {
+          title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl,
+          kind, ...(spec.options ? { options: spec.options } : {}),
+          // Binds the buttons to this gate for good: a button of another gate (or of a job
+          // that had this id before Redis was reset) carries another nonce and does nothing.
+          nonce: randomBytes(12).toString('base64url'),
+        };
+        // Checkpoint the gate before its buttons exist, so a fast click finds it.
+        this.data.gates[key] = gate;
+        this.data.state = 'awaiting approval';
+        await this.save();
+      }
       const ref = await this.say(
         gateMessage({ jobId: this.jobId, gateKey: key, gate, what: spec.what, why: spec.why, nodes: spec.nodes, plan: spec.plan, requester: this.request.user }),
       );
@@ -340,8 +372,8 @@ export class RunContext {
   // ---- persistence and messages ---------------------------------------------------------
 
   private async save(): Promise<void> {
-    // updateData replaces the whole object: always write the full, current data.
-    await this.job.updateData(this.data);
+    // Always the full, current data (it replaces the stored object), and only by the lock holder.
+    await this.lock.writeData(this.data);
   }
 
   private requireParent(): MessageRef {
@@ -350,6 +382,7 @@ export class RunContext {
   }
 
   async updateParent(): Promise<void> {
+    if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not updating the parent message`);
     if (!this.data.parent) return;
     await this.deps.chat.update(this.data.parent, parentMessage(this.jobId, this.data));
   }

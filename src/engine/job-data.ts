@@ -40,6 +40,8 @@ export interface GateRecord {
   createdAt: number;
   expiresAt: number;
   msgTs?: string;
+  /** Random, made with the gate and carried by its buttons: a click counts only with it. */
+  nonce?: string;
   /** approval (Approve / Reject) or choice (one button per option). */
   kind?: 'approval' | 'choice';
   options?: ChoiceOption[];

@@ -60,6 +60,11 @@ export interface GateView {
   requester: string;
 }
 
+/** A gate button's value: `<job>:<gate>:<nonce>[:<option>]` (the nonce binds it to this gate; see bot/decisions.ts). */
+export function gateButtonValue(v: Pick<GateView, 'jobId' | 'gateKey' | 'gate'>, option?: string): string {
+  return [v.jobId, v.gateKey, v.gate.nonce ?? '', ...(option ? [option] : [])].join(':');
+}
+
 export function gateMessage(v: GateView): ChatMessage {
   const lines = [`*${v.gate.destructive ? '⚠️ Destructive: ' : ''}${v.gate.title}*`, v.what];
   if (v.nodes && v.nodes.length > 0) lines.push(`Nodes: ${v.nodes.join(', ')}`);
@@ -73,7 +78,7 @@ export function gateMessage(v: GateView): ChatMessage {
       buttons: v.gate.options.map((o) => ({
         label: o.label,
         actionId: 'mk8s.choose',
-        value: `${v.jobId}:${v.gateKey}:${o.id}`,
+        value: gateButtonValue(v, o.id),
         ...(o.style ? { style: o.style } : {}),
         ...(o.destructive
           ? { confirm: { title: `${o.label}?`.slice(0, 100), text: `${v.gate.title} (job ${v.jobId}): ${o.label}.`.slice(0, 300), confirm: o.label.slice(0, 30), deny: 'Cancel' } }
@@ -82,7 +87,7 @@ export function gateMessage(v: GateView): ChatMessage {
     };
   }
   lines.push(`Expires at ${time(v.gate.expiresAt)}. An approver other than <@${v.requester}> must decide.`);
-  const value = `${v.jobId}:${v.gateKey}`;
+  const value = gateButtonValue(v);
   const approve: Button = { label: 'Approve', actionId: 'mk8s.approve', value, style: 'primary' };
   if (v.gate.destructive) {
     approve.confirm = {

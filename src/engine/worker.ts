@@ -5,7 +5,9 @@ import { clusterConfig } from '../config/inventory.ts';
 import { keys, PREFIX, QUEUE_NAME } from '../queue/keys.ts';
 import { RunContext, errorText, type EngineDeps } from './context.ts';
 import type { Runbook } from './define.ts';
+import type { Button } from '../chat/port.ts';
 import { RunbookFailure, StopRunbook } from './errors.ts';
+import { LockLostError } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
 import { FINAL_STATES } from './job-data.ts';
 import { parentMessage } from './messages.ts';
@@ -27,7 +29,8 @@ export interface EngineWorkerDeps extends EngineDeps {
 }
 
 export function createEngineWorker(deps: EngineWorkerDeps, options: WorkerOptions = {}): Worker<JobData> {
-  const worker = new Worker<JobData>(QUEUE_NAME, (job, token) => processJob(deps, job, token), {
+  // Three parameters: BullMQ passes the processor an abort signal only when it takes one.
+  const worker = new Worker<JobData>(QUEUE_NAME, (job, token, signal) => processJob(deps, job, token, signal), {
     connection: deps.connection,
     prefix: PREFIX,
     concurrency: options.concurrency ?? 8,
@@ -42,11 +45,21 @@ export function createEngineWorker(deps: EngineWorkerDeps, options: WorkerOption
     if (!job) return;
     void reportUnhandledFailure(deps, job, err).catch((e: unknown) => deps.logger.error({ err: e, jobId: job.id }, 'could not report a failed job'));
   });
+  // The lock could not be renewed (this process was paused, Redis was away): another worker
+  // may already run the job. Abort this run; it stops at its next step boundary or command.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const jobId of jobIds) {
+      deps.logger.warn({ jobId }, 'lost the lock of a running job; stopping it here');
+      worker.cancelJob(jobId, 'lock lost');
+    }
+  });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
   return worker;
 }
 
-async function processJob(deps: EngineWorkerDeps, job: Job<JobData>, token: string | undefined): Promise<JobData['state']> {
+type Outcome = { state: JobData['state']; what: string; left?: string; offers: Button[]; err?: unknown };
+
+async function processJob(deps: EngineWorkerDeps, job: Job<JobData>, token: string | undefined, signal?: AbortSignal): Promise<JobData['state']> {
   const runbook = deps.runbooks.get(job.name);
   const cluster = clusterConfig(deps.inventory, job.data.request.cluster);
   if (!runbook || !cluster) {
@@ -54,40 +67,72 @@ async function processJob(deps: EngineWorkerDeps, job: Job<JobData>, token: stri
   }
   if (FINAL_STATES.has(job.data.state)) return job.data.state; // already reported (a crash after the end)
 
-  const run = new RunContext(job, token, cluster, deps);
+  const run = new RunContext(job, token, cluster, deps, signal);
   const started = job.data.request.requestedAt;
   try {
     await run.begin();
     const parsed = runbook.spec.args.parse(job.data.request.args);
     run.setPlan(runbook.spec.plan(parsed, cluster));
+    let outcome: Outcome;
     try {
       await runbook.run(run, parsed);
-      const summary = `Succeeded: ${run.doneSteps().length} steps done.`;
-      await end(deps, run, 'succeeded', summary, started);
+      outcome = { state: 'succeeded', what: `Succeeded: ${run.doneSteps().length} steps done.`, offers: [] };
     } catch (err) {
-      if (err instanceof DelayedError) throw err;
+      if (err instanceof DelayedError || err instanceof LockLostError || run.lockLost) throw err;
       const state = err instanceof StopRunbook ? err.state : 'failed';
       const what = err instanceof StopRunbook || err instanceof RunbookFailure ? err.message : `Failed: ${errorText(err)}`;
+      // Read while the job still holds the cluster.
       const left = runbook.describeState ? await safeDescribe(() => runbook.describeState!(run, parsed)) : undefined;
-      const offers = err instanceof RunbookFailure ? err.offers : [];
-      await run.say({ text: `${what}${left ? `\n${left}` : ''}`, body: `*${state}*: ${what}${left ? `\n*State now:* ${left}` : ''}`, buttons: offers });
-      await end(deps, run, state, `${what}${left ? ` State now: ${left}` : ''}`, started);
-      if (state === 'failed') deps.logger.warn({ jobId: job.id, err }, 'runbook failed');
+      outcome = { state, what, left, offers: err instanceof RunbookFailure ? err.offers : [], err };
     }
+    await end(deps, run, outcome, started);
     return run.state;
+  } catch (err) {
+    if (err instanceof LockLostError || (run.lockLost && !(err instanceof DelayedError))) {
+      // Not ours any more: no message, no state, no failure. DelayedError makes BullMQ leave the job alone.
+      deps.logger.warn({ jobId: job.id, err: errorText(err) }, 'job lock lost; this worker leaves the job to its new holder');
+      throw new DelayedError('lock lost');
+    }
+    throw err;
   } finally {
     await run.close();
   }
 }
 
-async function end(deps: EngineWorkerDeps, run: RunContext, state: JobData['state'], summary: string, started: number): Promise<void> {
+/**
+ * The end of a job: the final state is recorded (by the lock holder), then the final
+ * messages go out, then the cluster hold is released, then the parent shows the state.
+ * A failing chat post is logged; it never changes the outcome.
+ */
+async function end(deps: EngineWorkerDeps, run: RunContext, outcome: Outcome, started: number): Promise<void> {
+  const { state, what, left, offers } = outcome;
+  const summary = outcome.state === 'succeeded' ? what : `${what}${left ? ` State now: ${left}` : ''}`;
   await run.finish(state, summary);
-  await deps.audit.record({ type: 'job.end', cluster: run.cluster.name, jobId: run.jobId, verb: run.request.verb, state, summary, durationMs: Date.now() - started });
-  if (run.cluster.auditChannel) {
-    await deps.chat.post(run.cluster.auditChannel, {
-      text: `job ${run.jobId} ${state}: \`${run.request.text}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}`,
-    });
+  const quietly = async (label: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof LockLostError) throw err;
+      deps.logger.error({ jobId: run.jobId, err: errorText(err) }, `could not ${label}`);
+    }
+  };
+  if (state !== 'succeeded') {
+    await quietly('post the final message', () =>
+      run.say({ text: `${what}${left ? `\n${left}` : ''}`, body: `*${state}*: ${what}${left ? `\n*State now:* ${left}` : ''}`, buttons: offers }),
+    );
+    if (state === 'failed') deps.logger.warn({ jobId: run.jobId, err: outcome.err }, 'runbook failed');
   }
+  await quietly('audit the end of the job', () =>
+    deps.audit.record({ type: 'job.end', cluster: run.cluster.name, jobId: run.jobId, verb: run.request.verb, state, summary, durationMs: Date.now() - started }),
+  );
+  const auditChannel = run.cluster.auditChannel;
+  if (auditChannel) {
+    await quietly('post to the audit channel', () =>
+      deps.chat.post(auditChannel, { text: `job ${run.jobId} ${state}: \`${run.request.text}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}` }),
+    );
+  }
+  await run.releaseHold();
+  await quietly('update the parent message', () => run.updateParent());
 }
 
 async function safeDescribe(fn: () => Promise<string>): Promise<string> {

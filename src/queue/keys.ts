@@ -16,6 +16,10 @@ export const keys = {
   workerHeartbeat: `${PREFIX}:worker-heartbeat`,
   /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/ops/node-records.ts). */
   nodeRecords: (cluster: string) => `${PREFIX}:nodes:${cluster}`,
+  /** BullMQ's hash of a job (its layout: `<prefix>:<queue>:<id>`, queue-keys.ts toKey). */
+  bullJob: (jobId: string) => `${PREFIX}:${QUEUE_NAME}:${jobId}`,
+  /** BullMQ's lock of an active job: the token of the worker processing it. */
+  bullLock: (jobId: string) => `${PREFIX}:${QUEUE_NAME}:${jobId}:lock`,
 } as const;
 
 /** Keys that die with the job (decisions, cancel, parent) expire after this long anyway. */

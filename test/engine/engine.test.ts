@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { AuditLog } from '../../src/audit/audit-log.ts';
 import { parseInventory } from '../../src/config/inventory.ts';
+import type { ChatMessage, MessageRef } from '../../src/chat/port.ts';
 import type { Runbook } from '../../src/engine/define.ts';
 import { defineRunbook } from '../../src/engine/define.ts';
 import type { JobData } from '../../src/engine/job-data.ts';
@@ -25,6 +26,11 @@ clusters:
     policy: { approvalTtl: 2s }
   b:
     channel: C0BBBBBBBBB
+    ssh: { user: ubuntu, privateKeyPath: /nonexistent, knownHostsPath: /nonexistent }
+    nodes: [{ name: n1, host: 127.0.0.1, role: control-plane }]
+  c:
+    channel: C0CCCCCCCCC
+    auditChannel: C0AUDIT0001
     ssh: { user: ubuntu, privateKeyPath: /nonexistent, knownHostsPath: /nonexistent }
     nodes: [{ name: n1, host: 127.0.0.1, role: control-plane }]
 rbac: { operators: [alice], approvers: [bob] }
@@ -71,7 +77,24 @@ const testRunbook: Runbook = defineRunbook(
       count(`${tag}:third`);
     });
   },
+  {
+    describeState: async (_run, { tag }) => {
+      count(`${tag}:describe`);
+      return 'as it was';
+    },
+  },
 );
+
+/** A chat whose posts to one channel fail (Slack down for the audit channel, say). */
+class FailingChannelChat extends RecordingChat {
+  constructor(private readonly failing: string) {
+    super();
+  }
+  override async post(channel: string, message: ChatMessage, threadTs?: string): Promise<MessageRef> {
+    if (channel === this.failing) throw new Error(`An API error occurred: channel_not_found (${channel})`);
+    return super.post(channel, message, threadTs);
+  }
+}
 
 /** A step that fails once; the runbook asks whether to retry it (a choice gate). */
 const flakyRunbook: Runbook = defineRunbook(
@@ -175,6 +198,19 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     expect(steps.some((t) => t.startsWith('✅ third'))).toBe(true);
   });
 
+  it('a failing audit-channel post changes nothing: still succeeded, no state read, the hold released after it', async () => {
+    chat = new FailingChannelChat('C0AUDIT0001');
+    startWorker();
+    const queued = await queue.enqueue(request('c', 'au'), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    const parent = await chat.waitFor(() => chat.parents().find((m) => m.message.text === `job ${jobId} · demo on c · succeeded`));
+    expect(await stateOf(jobId)).toBe('succeeded');
+    await expect.poll(async () => (await queue.get(jobId))?.getState()).toBe('completed');
+    expect(await queue.holder('c')).toBeUndefined();
+    expect(runs.get('au:describe')).toBeUndefined();
+    expect(chat.thread(parent.ts).map((m) => m.message.text).join('\n')).not.toMatch(/failed|channel_not_found/);
+  });
+
   it('holds the cluster: a second mutating job is refused naming the first; another cluster is free', async () => {
     chat = new RecordingChat();
     const first = await queue.enqueue(request('a', 'h1', { approve: true }), true);
@@ -207,7 +243,8 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     expect(runs.get('ap:first')).toBe(1);
     expect(runs.get('ap:third')).toBe(1);
     // The hold ended with the job.
-    expect(await queue.holder('a')).toBeUndefined();
+    // The job's data says it ended first; the hold goes after its final messages.
+    await expect.poll(() => queue.holder('a')).toBeUndefined();
   });
 
   it('expires an approval nobody answers and runs nothing after it', async () => {
@@ -219,7 +256,8 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     expect(runs.get('ex:second')).toBeUndefined();
     const thread = chat.thread(chat.parents()[0]!.ts).map((m) => m.message.text);
     expect(thread.join('\n')).toContain('expired with no decision');
-    expect(await queue.holder('a')).toBeUndefined();
+    // The job's data says it ended first; the hold goes after its final messages.
+    await expect.poll(() => queue.holder('a')).toBeUndefined();
   });
 
   it('stops a cancelled job at the next step boundary, never mid-step', async () => {
@@ -242,13 +280,18 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     const queued = await queue.enqueue({ ...request('a', 'fl'), verb: 'flaky' }, true);
     const jobId = queued.ok ? queued.jobId : '';
     await waitState(jobId, 'awaiting approval');
+    // "awaiting approval" is written with the gate, before its message is posted and the job
+    // parked: wait for both (reading at once is the race that made this test flaky under load).
+    await expect.poll(async () => (await queue.get(jobId))?.getState(), { timeout: 10_000 }).toBe('delayed');
     const gate = (await queue.get(jobId))!.data.gates.g2!;
+    expect(gate.msgTs).toBeDefined();
+    expect(gate.nonce).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(gate.kind).toBe('choice');
     expect(gate.options?.map((o) => o.id)).toEqual(['retry', 'stop']);
     const buttons = chat.messages.find((m) => m.ts === gate.msgTs)?.message.buttons ?? [];
     expect(buttons.map((b) => [b.label, b.value])).toEqual([
-      ['Retry the step', `${jobId}:g2:retry`],
-      ['Stop', `${jobId}:g2:stop`],
+      ['Retry the step', `${jobId}:g2:${gate.nonce}:retry`],
+      ['Stop', `${jobId}:g2:${gate.nonce}:stop`],
     ]);
     await redis.set(keys.decision(jobId, 'g2'), JSON.stringify({ decision: 'chosen', choice: 'retry', by: 'bob', at: Date.now() }), 'NX');
     await (await queue.get(jobId))!.promote();
@@ -286,7 +329,8 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     startWorker(800, 0);
     await waitState(jobId, 'failed', 30_000);
     expect(runs.get('ex0:third')).toBeUndefined();
-    expect(await queue.holder('a')).toBeUndefined();
+    // BullMQ drops the hold when it fails the job, around the time the state is written.
+    await expect.poll(() => queue.holder('a')).toBeUndefined();
     // The job's state is written first, then the chat is told: wait for the messages.
     const parent = await chat.waitFor(() => chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `) && m.message.text.includes('failed')));
     const reason = await chat.waitFor(() => chat.thread(parent.ts).find((m) => m.message.text.includes('stalled more than allowable limit')));

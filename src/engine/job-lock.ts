@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+import { keys } from '../queue/keys.ts';
+import type { RemoteShell } from '../ssh/types.ts';
+import type { JobData } from './job-data.ts';
+
+/**
+ * This activation no longer holds the job's BullMQ lock (its renewal failed, or another
+ * worker took the job after the lock expired: a paused process, a Redis blip). The job
+ * belongs to the new holder: this activation sends nothing more and writes nothing more.
+ */
+export class LockLostError extends Error {
+  override name = 'LockLostError';
+}
+
+/**
+ * Compare-and-write of the job's data: BullMQ's updateData checks no lock (any process
+ * may write any job), so a worker that lost its lock could overwrite the new holder's
+ * checkpoints. 1 written, 0 the lock is not ours, -1 the job is gone.
+ */
+const WRITE_IF_HELD = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+redis.call('HSET', KEYS[2], 'data', ARGV[2])
+return 1`;
+
+/**
+ * The lock of one activation of a job: BullMQ's token for it, and the abort signal the
+ * worker fires when the lock could not be renewed. Checked at every step boundary and
+ * before every remote command, so a job that lost its lock stops without touching a node.
+ */
+export class JobLock {
+  private lost = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly jobId: string,
+    private readonly token: string | undefined,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Known lost (signal fired, or a check failed); no Redis round trip. */
+  get isLost(): boolean {
+    return this.lost || this.signal?.aborted === true;
+  }
+
+  private fail(): never {
+    this.lost = true;
+    throw new LockLostError(`job ${this.jobId}: this worker no longer holds the job's lock; it stops here and leaves the job to its new holder`);
+  }
+
+  /** Throws LockLostError unless this activation still holds the lock in Redis. */
+  async assertHeld(): Promise<void> {
+    if (this.isLost) this.fail();
+    if (this.token === undefined) return; // not run by a worker (no lock to hold)
+    const owner = await this.redis.get(keys.bullLock(this.jobId));
+    if (owner !== this.token) this.fail();
+  }
+
+  /** Writes the whole job data, only while the lock is ours. */
+  async writeData(data: JobData): Promise<void> {
+    if (this.isLost) this.fail();
+    if (this.token === undefined) throw new Error(`job ${this.jobId}: cannot write job data without the job's lock token`);
+    const written = await this.redis.eval(WRITE_IF_HELD, 2, keys.bullLock(this.jobId), keys.bullJob(this.jobId), this.token, JSON.stringify(data));
+    if (written === 0) this.fail();
+    if (written !== 1) throw new Error(`job ${this.jobId} no longer exists in the queue`);
+  }
+}
+
+/** A shell that sends a command, upload or download only while the job's lock is held. */
+export function lockedShell(shell: RemoteShell, lock: JobLock): RemoteShell {
+  return {
+    node: shell.node,
+    async exec(argv, options) {
+      await lock.assertHeld();
+      return shell.exec(argv, options);
+    },
+    async download(remotePath, localPath) {
+      await lock.assertHeld();
+      return shell.download(remotePath, localPath);
+    },
+    async upload(data, remotePath, options) {
+      await lock.assertHeld();
+      return shell.upload(data, remotePath, options);
+    },
+    close: () => shell.close(),
+  };
+}
