@@ -4,7 +4,6 @@ import { wrongChannel } from '../commands/channel-rule.ts';
 import { RequestError } from '../commands/errors.ts';
 import { parseCommand, type ParsedCommand } from '../commands/parse.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
-import { clusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import { renderPlan } from '../engine/messages.ts';
 import type { JobRequest, Json, PrecheckContext, VerbSpec } from '../engine/runbook.ts';
@@ -12,6 +11,7 @@ import { MicroK8sNode } from '../microk8s/node.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 import { cancelJob } from './cancel.ts';
+import { rollbackFromJob } from './rollback-button.ts';
 import { decide } from './decisions.ts';
 import type { BotDeps } from './deps.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
@@ -152,7 +152,7 @@ export class Bot implements BotCore {
         case 'mk8s.choose':
           return await decide(this.deps, input, 'chosen');
         case 'mk8s.rollback':
-          return await this.rollbackFromJob(input);
+          return await rollbackFromJob(this.deps, input);
         default:
           return { text: `Unknown action ${input.actionId.slice(0, 40)}; nothing changed.` };
       }
@@ -160,24 +160,5 @@ export class Bot implements BotCore {
       this.deps.logger.error({ err: errorText(err) }, 'action failed');
       return { text: `Something went wrong handling that click (${errorText(err)}); nothing changed.` };
     }
-  }
-
-  /** The "Roll back" button of a failed upgrade: a rollback job with what the upgrade recorded. */
-  private async rollbackFromJob(input: ActionInput): Promise<ChatMessage> {
-    const { deps } = this;
-    if (!/^[0-9]{1,12}$/.test(input.value)) return { text: 'That button does not name a job; nothing changed.' };
-    const job = await deps.queue.get(input.value);
-    const info = job?.data?.rollback;
-    if (!job || !info) return { text: `Job ${input.value} recorded nothing to roll back.` };
-    const cluster = clusterConfig(deps.inventory, job.data.request.cluster);
-    const runbook = deps.runbooks.get('rollback');
-    if (!cluster || !runbook) return { text: 'Rollback is not available for this cluster.' };
-    const allowed = await mayRequest({ user: input.user, spec: runbook.spec, cluster, inventory: deps.inventory, members: deps.members });
-    if (!allowed.ok) return { text: `Not allowed: ${allowed.reason}.` };
-    const args = { node: info.node, fromJob: input.value, expectRevision: info.revision, expectVersion: info.version, wasCordoned: info.wasCordoned };
-    const request: JobRequest = {
-      verb: 'rollback', cluster: cluster.name, args, text: `rollback ${info.node} (undo job ${input.value})`, user: input.user, channel: job.data.request.channel, requestedAt: Date.now(),
-    };
-    return (await submitJob(deps, cluster, request)).ack;
   }
 }

@@ -1,13 +1,21 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { ActionInput, ChatMessage } from '../chat/port.ts';
 import { hasRole, mayApprove } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
-import type { DecisionRecord, GateRecord, JobData } from '../engine/job-data.ts';
+import type { DecisionRecord } from '../engine/job-data.ts';
 import { decidedGateMessage } from '../engine/messages.ts';
 import { keys } from '../queue/keys.ts';
 import type { Job } from 'bullmq';
 import type { BotDeps } from './deps.ts';
 
-const VALUE = /^([0-9]{1,12})(?::(g[0-9]{1,4}))?(?::([a-z][a-z0-9-]{0,30}))?$/;
+/** `<job>:<gate>:<nonce>[:<option>]`, as engine/messages.ts gateButtonValue writes it. */
+const VALUE = /^([0-9]{1,12}):(g[0-9]{1,4}):([A-Za-z0-9_-]{16})(?::([a-z][a-z0-9-]{0,30}))?$/;
+const GONE = 'This button belongs to a gate that no longer exists.';
+
+function sameNonce(a: string, b: string | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
 
 function note(text: string): ChatMessage {
   return { text };
@@ -22,33 +30,35 @@ async function promoteQuietly(job: Job): Promise<void> {
   }
 }
 
-function openGate(data: JobData): [string, GateRecord] | undefined {
-  const open = Object.entries(data.gates).filter(([, g]) => !g.decision);
-  return open[open.length - 1];
-}
-
 /**
- * An Approve or Reject click. The first decision recorded in Redis wins (SET NX),
- * which also settles a click against the expiry; then the job is woken.
- * Duplicate, unauthorised and late clicks are answered and change nothing.
+ * An Approve or Reject click. It counts only for the gate it was made with: the value's
+ * nonce, the channel and the message must be the stored gate's (a forged, replayed,
+ * copied or stale button does nothing). The first decision recorded in Redis wins
+ * (SET NX), which also settles a click against the expiry; then the job is woken.
+ * Duplicate, unauthorised and late clicks are answered, audited and change nothing.
  */
 export async function decide(deps: BotDeps, input: ActionInput, decision: 'approved' | 'rejected' | 'chosen'): Promise<ChatMessage> {
   const m = VALUE.exec(input.value);
-  if (!m) return note('That button does not name a job; nothing changed.');
-  const jobId = m[1] as string;
-  const job = await deps.queue.get(jobId);
-  if (!job?.data?.request) return note(`Job ${jobId} does not exist (or has been cleaned up); nothing changed.`);
-  const data = job.data;
-  const found = m[2] ? ([m[2], data.gates[m[2]]] as const) : openGate(data);
-  const cluster = data.request.cluster;
+  const jobId = m?.[1];
+  const job = jobId ? await deps.queue.get(jobId) : undefined;
+  const data = job?.data?.request ? job.data : undefined;
+  const gateKey = m?.[2] ?? '-';
   const reject = async (reason: string): Promise<ChatMessage> => {
     deps.metrics.decisions.inc({ decision, accepted: 'no' });
-    await deps.audit.record({ type: 'decision', cluster, jobId, gate: found?.[0] ?? '-', user: input.user, decision, accepted: false, reason });
+    // A button that names no job is audited under the cluster of the channel it came from.
+    const where = data?.request.cluster ?? Object.entries(deps.inventory.clusters).find(([, c]) => c.channel === input.channel)?.[0] ?? '-';
+    await deps.audit.record({ type: 'decision', cluster: where, jobId: jobId ?? '-', gate: gateKey, user: input.user, decision, accepted: false, reason });
     return note(`${reason} Nothing changed.`);
   };
-  if (!found || !found[1]) return reject(`Job ${jobId} has no open approval.`);
-  const [gateKey, gate] = found;
-  const choice = m[3];
+  if (!m || !jobId || !job || !data) return reject(m ? GONE : 'That button does not name a gate.');
+  const gate = data.gates[gateKey];
+  // Another gate, another job that got this id after Redis was reset: another nonce.
+  if (!gate || !sameNonce(m[3] as string, gate.nonce)) return reject(GONE);
+  if (!data.parent || input.channel !== data.parent.channel || input.messageTs !== gate.msgTs) {
+    return reject(`That click did not come from this gate's message in the job's thread.`);
+  }
+  const cluster = data.request.cluster;
+  const choice = m[4];
   const option = gate.options?.find((o) => o.id === choice);
   if ((decision === 'chosen') !== (gate.kind === 'choice') || (decision === 'chosen' && !option)) {
     return reject(`That button does not belong to this decision.`);
@@ -84,9 +94,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
   await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: option ? `chose ${option.id}` : decision, accepted: true });
   // Show the decision on the gate at once; the worker writes it into the job when it wakes.
-  if (gate.msgTs && data.parent) {
-    await deps.chat.update({ channel: data.parent.channel, ts: gate.msgTs }, decidedGateMessage(jobId, { ...gate, ...record }));
-  }
+  await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record }));
   await promoteQuietly(job);
   const what = decision === 'chosen' ? `chose "${option?.label}" for` : decision === 'approved' ? 'approved' : 'rejected';
   return note(`You ${what} "${gate.title}" (job ${jobId}).`);

@@ -171,7 +171,7 @@ describe('upgrade through Slack, on the simulated cluster', () => {
     await h.waitState(other.jobId!, 'awaiting approval');
     await h.waitState(first.jobId!, 'awaiting approval');
     // Both clusters run at once.
-    await h.click(bob, await h.waitButton(other.jobId!, 'Approve'), undefined, 'C0STAGE0001');
+    await h.click(bob, await h.waitButton(other.jobId!, 'Approve'));
     await h.click(bob, await h.waitButton(first.jobId!, 'Approve'));
     await h.waitState(first.jobId!, 'succeeded', 30_000);
     await h.waitState(other.jobId!, 'succeeded', 30_000);

@@ -67,13 +67,14 @@ export interface Harness {
   logs(): string;
   /** `text` is the ack's plain text; `full` adds the text of its blocks (plans, tables). */
   command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; full: string; jobId?: string }>;
+  /** Clicks as Slack reports it: from the button's own message and channel unless given. */
   click(user: string, button: FakeButton, messageTs?: string, channel?: string): Promise<number>;
   parent(jobId: string): FakeMessage | undefined;
   thread(jobId: string): FakeMessage[];
   waitState(jobId: string, state: string, timeoutMs?: number): Promise<FakeMessage>;
   /** The newest button with this label in the job's thread, and the message carrying it. */
-  gateButton(jobId: string, label: string): FakeButton & { messageTs: string };
-  waitButton(jobId: string, label: string, timeoutMs?: number): Promise<FakeButton & { messageTs: string }>;
+  gateButton(jobId: string, label: string): FakeButton & { messageTs: string; channel: string };
+  waitButton(jobId: string, label: string, timeoutMs?: number): Promise<FakeButton & { messageTs: string; channel: string }>;
   ephemeralsFor(user: string): string[];
   stop(): Promise<void>;
 }
@@ -137,7 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const msg = msgs[msgs.length - 1];
     const button = msg?.buttons.find((b) => b.label === label);
     if (!msg || !button) throw new Error(`no ${label} button in job ${jobId}'s thread`);
-    return { ...button, messageTs: msg.ts };
+    return { ...button, messageTs: msg.ts, channel: msg.channel };
   };
 
   const harness: Harness = {
@@ -158,8 +159,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
       return { status: res.status, text: body, full, jobId: body.startsWith('Queued as job') ? jobId : undefined };
     },
-    async click(user, button, messageTs, channel = firstChannel) {
-      const ts = messageTs ?? (button as FakeButton & { messageTs?: string }).messageTs ?? '';
+    async click(user, button, messageTs, channelArg) {
+      const where = button as FakeButton & { messageTs?: string; channel?: string };
+      const ts = messageTs ?? where.messageTs ?? '';
+      const channel = channelArg ?? where.channel ?? firstChannel;
       const res = await signedRequest(
         base,
         blockActionsBody({ user, channel, messageTs: ts, actionId: button.actionId, value: button.value, label: button.label, responseUrl: slack.responseUrl(`r${++responses}`) }),

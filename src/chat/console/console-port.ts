@@ -13,7 +13,7 @@ import type { Button, ChatMessage, ChatPort, MessageRef } from '../port.ts';
  *   (only you) not allowed: ...
  *
  * Buttons are printed with the console command that presses them: `approve N`
- * and `reject N` for approval buttons (value `<jobId>:<gateId>`), `press N` for
+ * and `reject N` for approval buttons (value `<jobId>:<gateId>:<nonce>`), `press N` for
  * any other; the port keeps the index `press` needs.
  */
 
@@ -58,6 +58,14 @@ export class ConsoleChatPort implements ChatPort {
   /** The user at the keyboard: ephemeral messages for them say `(only you)`. */
   setActingUser(user: string): void {
     this.acting = user;
+  }
+
+  /**
+   * The newest button shown with this action for `ref` (a job id, or `<job>:<gate>`): what
+   * `approve 42` presses. The bot honours a click only with the button's own value and message.
+   */
+  newestButton(actionId: string, ref: string): PressedButton | undefined {
+    return this.buttons.findLast((b) => b.actionId === actionId && (b.value === ref || b.value.startsWith(`${ref}:`)));
   }
 
   /** The button printed as `press n` (1-based), if any. */

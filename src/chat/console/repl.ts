@@ -9,7 +9,7 @@ import { ConsoleChatPort } from './console-port.ts';
  *
  *   /mk8s <text> or <text>   a command (`/mk8s status`, `upgrade k8s-1 1.23/stable`)
  *   as <user>                act as another user (lowercase name or Slack id)
- *   approve <job>            press Approve on the job's open gate (reject likewise)
+ *   approve <job>            press the newest Approve button shown for the job (reject likewise)
  *   press <n>                press button n as printed
  *   channel <id>             switch channel
  *   quit | exit              leave
@@ -91,9 +91,10 @@ export function createConsoleChat(opts: ConsoleChatOptions): ConsoleChat {
     else await port.post(channel, message);
   };
 
-  const action = async (actionId: string, value: string, messageTs: string): Promise<void> => {
+  /** A click, as Slack reports it: from the channel and message that carried the button. */
+  const action = async (button: { actionId: string; value: string; messageTs: string; channel: string }): Promise<void> => {
     if (!core) return say('no bot is attached yet');
-    const reply = await core.handleAction({ user, channel, messageTs, actionId, value });
+    const reply = await core.handleAction({ user, channel: button.channel, messageTs: button.messageTs, actionId: button.actionId, value: button.value });
     if (reply) await port.ephemeral(channel, user, reply);
   };
 
@@ -138,7 +139,12 @@ export function createConsoleChat(opts: ConsoleChatOptions): ConsoleChat {
           say(`usage: ${head} <job> — the job number, e.g. ${head} 42`);
           return true;
         }
-        await action(`mk8s.${head}`, arg, '');
+        const shown = port.newestButton(`mk8s.${head}`, arg);
+        if (!shown) {
+          say(`no ${head === 'approve' ? 'Approve' : 'Reject'} button of job ${arg} has been shown here; nothing pressed`);
+          return true;
+        }
+        await action(shown);
         return true;
       case 'press': {
         const button = /^\d{1,6}$/.test(arg) ? port.button(Number(arg)) : undefined;
@@ -146,7 +152,7 @@ export function createConsoleChat(opts: ConsoleChatOptions): ConsoleChat {
           say(`no button ${arg || '?'}; type press <n> with a number shown next to a button`);
           return true;
         }
-        await action(button.actionId, button.value, button.messageTs);
+        await action(button);
         return true;
       }
       default:

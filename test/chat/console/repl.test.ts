@@ -130,8 +130,9 @@ describe('console chat', () => {
       { user: 'bob', channel: 'C0STAGE001', text: 'status' },
     ]);
     expect(core.actions).toEqual([
-      { user: 'bob', channel: 'prod', messageTs: '', actionId: 'mk8s.approve', value: '42' },
-      { user: 'bob', channel: 'prod', messageTs: '', actionId: 'mk8s.reject', value: '42:plan' },
+      // approve/reject press the newest such button shown for the job: its value and message.
+      { user: 'bob', channel: 'prod', messageTs: expect.stringMatching(/^\d+\.\d{6}$/), actionId: 'mk8s.approve', value: '42:plan' },
+      { user: 'bob', channel: 'prod', messageTs: expect.stringMatching(/^\d+\.\d{6}$/), actionId: 'mk8s.reject', value: '42:plan' },
       { user: 'bob', channel: 'prod', messageTs: expect.stringMatching(/^\d+\.\d{6}$/), actionId: 'mk8s.rollback', value: '42:rollback' },
     ]);
     // Each command is awaited, follow-up included, before the next line runs.
@@ -163,7 +164,7 @@ describe('console chat', () => {
     expect(text).toContain('(only you) reading status of prod…\n');
     expect(text).toContain('(only you) prod: high-availability: yes\n    k8s-1  Ready  v1.22.3\n');
     expect(text).toContain('now acting as bob\n');
-    expect(text).toContain('(only you) approved job 42 as bob\n');
+    expect(text).toContain('(only you) approved job 42:plan as bob\n');
     expect(text).toContain('(only you) rejected job 42:plan as bob\n');
     expect(text).toContain('now in channel C0STAGE001\n');
     // The ack comes before its follow-up.
@@ -233,7 +234,7 @@ describe('console chat', () => {
     const done = chat.start();
     input.end('status\napprove 1\n');
     await done;
-    expect(output.text()).toBe('no bot is attached yet\nno bot is attached yet\n');
+    expect(output.text()).toBe('no bot is attached yet\nno Approve button of job 1 has been shown here; nothing pressed\n');
   });
 });
 
