@@ -28,8 +28,17 @@ return 1`;
  * worker fires when the lock could not be renewed. Checked at every step boundary and
  * before every remote command, so a job that lost its lock stops without touching a node.
  */
+/** The lock's owner and its remaining time, read in one round trip. */
+const READ_LOCK = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
+
 export class JobLock {
   private lost = false;
+  /**
+   * Until when (this process's clock) the lock is surely ours: read time + its TTL then. No
+   * one can take a lock before it expires, so until then no round trip is needed; after it, a
+   * reply read late (this process was paused while it arrived) is not trusted.
+   */
+  private validUntil = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -48,12 +57,18 @@ export class JobLock {
     throw new LockLostError(`job ${this.jobId}: this worker no longer holds the job's lock; it stops here and leaves the job to its new holder`);
   }
 
-  /** Throws LockLostError unless this activation still holds the lock in Redis. */
+  /** Throws LockLostError unless this activation surely holds the lock now. */
   async assertHeld(): Promise<void> {
     if (this.isLost) this.fail();
     if (this.token === undefined) return; // not run by a worker (no lock to hold)
-    const owner = await this.redis.get(keys.bullLock(this.jobId));
-    if (owner !== this.token) this.fail();
+    if (Date.now() < this.validUntil) return;
+    const sentAt = Date.now();
+    const [owner, pttl] = (await this.redis.eval(READ_LOCK, 1, keys.bullLock(this.jobId))) as [string | null, number];
+    if (owner !== this.token || pttl <= 0) this.fail();
+    this.validUntil = sentAt + pttl;
+    // The answer came back after the lock's TTL had run out: this process was paused (or
+    // starved) meanwhile, and another worker may hold the job now. Ask again.
+    if (Date.now() >= this.validUntil) return this.assertHeld();
   }
 
   /** Writes the whole job data, only while the lock is ours. */

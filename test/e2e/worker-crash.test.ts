@@ -7,47 +7,22 @@
  * a child process of the real entry point (`src/main.ts`, MK8S_ROLE=worker), so
  * the crash is a real process death: no finally blocks, no lock release.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Child {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<void>;
-}
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 describe('e2e: a worker killed mid-step and restarted', () => {
   let h: Harness;
-  const children: Child[] = [];
+  const children: WorkerProcess[] = [];
 
   /** Starts a worker-only process of this same bot (the node process itself, so SIGKILL hits it). */
-  const startWorker = (): Child => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...h.env, MK8S_ROLE: 'worker', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) resolve();
-      else proc.once('exit', () => resolve());
-    });
-    const child = { proc, output: () => out, exited };
+  const startWorker = (): WorkerProcess => {
+    const child = startWorkerProcess(h.env);
     children.push(child);
     return child;
   };
-
-  const kill = async (child: Child): Promise<void> => {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-    await child.exited;
-  };
+  const kill = stopWorkerProcess;
 
   const killAll = async () => {
     await Promise.all(children.map(kill));
