@@ -54,7 +54,8 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   const gate = data.gates[gateKey];
   // Another gate, another job that got this id after Redis was reset: another nonce.
   if (!gate || !sameNonce(m[3] as string, gate.nonce)) return reject(GONE);
-  if (!data.parent || input.channel !== data.parent.channel || input.messageTs !== gate.msgTs) {
+  // The message is checked once its ts is recorded (a click can beat that write by a moment).
+  if (!data.parent || input.channel !== data.parent.channel || (gate.msgTs !== undefined && input.messageTs !== gate.msgTs)) {
     return reject(`That click did not come from this gate's message in the job's thread.`);
   }
   const cluster = data.request.cluster;

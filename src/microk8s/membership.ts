@@ -8,10 +8,10 @@
  * A join token is a secret: `addNode` returns it only inside the JoinUrl, and `join` masks it
  * (ExecOptions.secrets) in errors, the audit trail and the error text it returns.
  */
-import { maskSecrets } from '../ssh/errors.ts';
+import { CommandFailedError } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
-import { joinError, parseJoinUrls, type JoinUrl } from './parse-join.ts';
-import { assertNodeName, assertSeconds } from './validate.ts';
+import { joinError, maskJoinText, parseJoinUrls, type JoinUrl } from './parse-join.ts';
+import { assertHostAddress, assertNodeName, assertPort, assertSeconds } from './validate.ts';
 
 /** A host name to look up: letters, digits, dots and dashes (Kubernetes node names may have dots). */
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
@@ -24,11 +24,21 @@ function firstLines(text: string, n: number): string {
   return text.split('\n').filter(Boolean).slice(0, n).join(' ');
 }
 
-/** `microk8s add-node --token-ttl <seconds>`: the connection strings it printed (each holds the token). */
+/**
+ * `microk8s add-node --token-ttl <seconds>`: the connection strings it printed (each holds the
+ * token). Its output is read for tokens whatever the exit code, so that a failure's error
+ * (CommandFailedError) carries its text with them masked.
+ */
 export async function addNode(shell: RemoteShell, tokenTtlSeconds: number): Promise<JoinUrl[]> {
   assertSeconds(tokenTtlSeconds, 'the token lifetime');
-  const r = await shell.exec(['microk8s', 'add-node', '--token-ttl', String(tokenTtlSeconds)], { privileged: true, timeoutMs: 60_000 });
-  return parseJoinUrls(r.stdout);
+  const argv = ['microk8s', 'add-node', '--token-ttl', String(tokenTtlSeconds)];
+  const r = await shell.exec(argv, { privileged: true, okExitCodes: ANY_EXIT, timeoutMs: 60_000 });
+  const urls = parseJoinUrls(r.stdout);
+  if (r.code !== 0) {
+    const secrets = urls.map((u) => u.token);
+    throw new CommandFailedError(shell.node, argv.join(' '), r.code, firstLines(maskJoinText(r.stderr, secrets), 3), undefined, firstLines(maskJoinText(r.stdout, secrets), 3));
+  }
+  return urls;
 }
 
 export type JoinOutcome = { ok: true } | { ok: false; code: number; error: string };
@@ -43,7 +53,7 @@ export async function join(shell: RemoteShell, url: JoinUrl, worker: boolean, ti
   const argv = ['microk8s', 'join', url.text, ...(worker ? ['--worker'] : [])];
   const r = await shell.exec(argv, { privileged: true, secrets, okExitCodes: ANY_EXIT, timeoutMs });
   if (r.code === 0) return { ok: true };
-  return { ok: false, code: r.code, error: maskSecrets(joinError(r.stdout, r.stderr, r.code), secrets) };
+  return { ok: false, code: r.code, error: maskJoinText(joinError(r.stdout, r.stderr, r.code), secrets) };
 }
 
 export type LeaveOutcome =
@@ -126,8 +136,8 @@ export interface Reach {
  * default): the check `join` itself needs to pass, without sending anything.
  */
 export async function canReach(shell: RemoteShell, host: string, port: number): Promise<Reach> {
-  if (!/^[0-9A-Za-z.:-]{1,253}$/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`not a host and port to check: ${JSON.stringify(`${host}:${port}`)}`);
-  const r = await shell.exec(['nc', '-z', '-v', '-w', '5', host, String(port)], { okExitCodes: ANY_EXIT, timeoutMs: 30_000 });
+  // host often comes from a node (add-node's output, an InternalIP): never an option such as `-e`
+  const r = await shell.exec(['nc', '-z', '-v', '-w', '5', assertHostAddress(host), String(assertPort(port))], { okExitCodes: ANY_EXIT, timeoutMs: 30_000 });
   const text = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '';
   if (r.code === 127 || /command not found/.test(r.stderr)) return { ok: false, checked: false, detail: 'nc is not installed' };
   return { ok: r.code === 0, checked: true, detail: text || `nc exit code ${r.code}` };

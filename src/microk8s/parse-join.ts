@@ -3,6 +3,25 @@
  * the connection strings printed, the ones worth trying, and the first real error of a failed join.
  */
 
+import { maskSecrets } from '../ssh/errors.ts';
+
+/**
+ * Text about a join with its secrets out: the tokens add-node printed, and any word that
+ * looks like a join address with a token in it (`host:port/<token>/…`) even when it is not
+ * one of them (another format, a token the parse did not recognise).
+ */
+export function maskJoinText(text: string, secrets: readonly string[]): string {
+  return maskSecrets(text, secrets)
+    .split('\n')
+    .map((line) =>
+      line
+        .split(' ')
+        .map((word) => (word.includes('/') && word.includes(':') && word.split('/').some((part) => /^[0-9A-Za-z]{16,}$/.test(part)) ? '***' : word))
+        .join(' '),
+    )
+    .join('\n');
+}
+
 export interface JoinUrl {
   host: string;
   port: number;

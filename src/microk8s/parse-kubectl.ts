@@ -5,6 +5,7 @@
  * A worker node answers every kubectl command with a notice and exit 0; that is reported as
  * WorkerNodeError rather than parsed as empty output.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod';
 import { OutputParseError, outputExcerpt, rejectWorkerNotice } from './errors.ts';
 import { outputLines } from './parse-snap.ts';
@@ -93,8 +94,10 @@ export function parseNodes(text: string): KubeNode[] {
       role: CONTROL_PLANE_LABEL in labels ? 'control-plane' : WORKER_LABEL in labels ? 'worker' : 'unknown',
       labels,
     };
+    // Used in commands (nc, curl) and files (the API-server proxy's endpoints): kept only
+    // when it really is an IP address, whatever a node's API says.
     const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-    if (ip) node.internalIp = ip;
+    if (ip && isIP(ip) !== 0) node.internalIp = ip;
     return node;
   });
 }

@@ -2,6 +2,7 @@
  * Checks on every value that reaches a command line, made before anything runs (defence in
  * depth: the command parser validates first, but this layer never trusts its callers).
  */
+import { isIP } from 'node:net';
 import { NODE_NAME } from '../config/inventory.ts';
 import { parseChannel } from './channels.ts';
 import { InvalidValueError } from './errors.ts';
@@ -16,6 +17,29 @@ export function assertNodeName(name: string): string {
     throw new InvalidValueError(`${typeof name === 'string' ? shown(name) : typeof name} is not a valid node name: lowercase letters, digits and "-", at most 63 characters`);
   }
   return name;
+}
+
+/** A DNS host name: dot-separated labels of letters, digits and inner `-` (never a leading `-`: no option). */
+function isHostName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  return value.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+/**
+ * An address to connect to (`nc`, `curl`), often read from a node (an InternalIP, a URL that
+ * add-node printed): an IPv4 or IPv6 address or a host name, nothing else.
+ */
+export function assertHostAddress(value: string, what = 'address'): string {
+  if (typeof value !== 'string' || (isIP(value) === 0 && !isHostName(value))) {
+    throw new InvalidValueError(`${typeof value === 'string' ? shown(value) : typeof value} is not a valid ${what}: expected an IPv4 or IPv6 address or a host name`);
+  }
+  return value;
+}
+
+/** A TCP port, 1 … 65535. */
+export function assertPort(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) throw new InvalidValueError(`${String(value)} is not a TCP port: expected 1 to 65535`);
+  return value;
 }
 
 /** `<track>/<risk>[/<branch>]`. */

@@ -143,6 +143,11 @@ export class SshConnection implements RemoteShell {
         durationMs: Math.round(performance.now() - started),
         error: maskSecrets(err instanceof Error ? err.message : String(err), options.secrets),
       });
+      // Whatever the error (a timeout, a dropped connection, ssh2's own), it leaves without the secrets.
+      if (options.secrets && err instanceof Error) {
+        err.message = maskSecrets(err.message, options.secrets);
+        if (err.stack) err.stack = maskSecrets(err.stack, options.secrets);
+      }
       throw err;
     }
   }

@@ -8,6 +8,14 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 const WORKER = 'This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s kubectl on the master.\n';
 
 describe('parseNodes', () => {
+  it('keeps an InternalIP only when it is an IP address (it reaches nc, curl and the proxy files)', () => {
+    const node = (address: string) => ({ kind: 'Node', apiVersion: 'v1', metadata: { name: 'k8s-1' }, status: { addresses: [{ type: 'InternalIP', address }] } });
+    const hostile = ['-oProxyCommand=touch /tmp/pwned', '10.0.0.1 -e /bin/sh', '10.0.0.1;reboot', '$(reboot)', '10.0.0.1\n10.0.0.2', 'k8s-1', ''];
+    for (const address of hostile) expect(parseNodes(JSON.stringify(node(address)))[0]?.internalIp, address).toBeUndefined();
+    expect(parseNodes(JSON.stringify(node('10.0.0.11')))[0]?.internalIp).toBe('10.0.0.11');
+    expect(parseNodes(JSON.stringify(node('fd00::11')))[0]?.internalIp).toBe('fd00::11');
+  });
+
   it('reads names, Ready, cordoned, kubelet version, role and InternalIP', () => {
     const nodes = parseNodes(fixture('nodes.json'));
     expect(nodes.map((n) => [n.name, n.ready, n.unschedulable, n.role, n.internalIp])).toEqual([
