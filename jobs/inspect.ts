@@ -30,7 +30,7 @@ export default defineRunbook(
       describe: (r) => `report at ${r.tarball}; ${r.findings.filter((f) => f.level === 'FAIL').length} FAIL, ${r.findings.filter((f) => f.level === 'WARNING').length} WARNING`,
     });
     const report = await run.step(`fetch the report from ${node}`, () => fetchInspectReport(run, node, found.tarball), {
-      describe: (r) => `${r.bytes} bytes, sha256 ${r.sha256} · kept at ${r.localPath}`,
+      describe: (r) => `${r.bytes} bytes, sha256 ${r.sha256} · kept at ${r.localPath}${r.pruned > 0 ? ` · ${r.pruned} older report(s) pruned` : ''}`,
     });
     await run.step('upload the report to this thread', async () => {
       await run.upload(report.localPath, `microk8s inspect report of ${node} (${run.cluster.name})`);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { parseInspect, type InspectReport } from './parse-inspect.ts';
@@ -59,14 +59,22 @@ export type FetchOutcome = { ok: true; sha256: string; bytes: number } | { ok: f
 /**
  * Copies `remotePath` to `localPath` over SFTP and compares the copy with what the node reported
  * (`expected`): a copy that does not match is deleted, and its own sha256 and size returned.
+ * The copy is made under a temporary name, readable by this user only (0600), and renamed into
+ * place once it matches: a failed fetch never replaces a file already there.
  */
 export async function fetchChecked(shell: RemoteShell, remotePath: string, localPath: string, expected: { sha256: string; bytes: number }): Promise<FetchOutcome> {
   assertPath(remotePath);
-  await shell.download(remotePath, localPath);
-  const [sha256, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
-  if (sha256 === expected.sha256 && info.size === expected.bytes) return { ok: true, sha256, bytes: info.size };
-  await rm(localPath, { force: true });
-  return { ok: false, sha256, bytes: info.size };
+  const partial = `${localPath}.part`;
+  try {
+    await shell.download(remotePath, partial);
+    await chmod(partial, 0o600);
+    const [sha256, info] = await Promise.all([sha256OfFile(partial), stat(partial)]);
+    if (sha256 !== expected.sha256 || info.size !== expected.bytes) return { ok: false, sha256, bytes: info.size };
+    await rename(partial, localPath);
+    return { ok: true, sha256, bytes: info.size };
+  } finally {
+    await rm(partial, { force: true });
+  }
 }
 
 /** `sudo rm -f <path>`. */

@@ -38,7 +38,7 @@ import type {
   SnapState,
   VersionInfo,
 } from './types.ts';
-import { assertChannel, assertNodeName, assertSeconds, holdDuration } from './validate.ts';
+import { assertChannel, assertNodeName, assertSeconds, assertUserName, holdDuration } from './validate.ts';
 
 export interface MicroK8sNodeOptions {
   /** Clock for backup names (tests). */
@@ -260,12 +260,21 @@ export class MicroK8sNode {
    * Tars the dqlite backend into `<backupDir>/mk8s-backup-<UTC stamp>.tar.gz` on the node,
    * then reads its sha256 and size there.
    */
-  async backupDatastore(): Promise<BackupResult> {
+  async backupDatastore(owner: string): Promise<BackupResult> {
     const remotePath = `${this.backupDir}/mk8s-backup-${backupStamp(this.now())}.tar.gz`;
-    // GNU tar exits 1 when a file changed while it was read (dqlite keeps writing while
-    // it runs) and still writes the archive; 2 is a real failure.
-    await this.shell.exec(['tar', '-czf', remotePath, '-C', this.kubernetesDir, 'backend'], { privileged: true, okExitCodes: [0, 1] });
-    return { remotePath, ...(await this.checksum(remotePath)) };
+    // The tarball holds every Secret of the cluster: made empty as 0600 <owner> (the SSH user,
+    // who fetches it) before tar writes into it (an existing file keeps its mode), so no other
+    // user of the node can ever read it. Any failure after this removes it again.
+    await this.shell.exec(['install', '-m', '0600', '-o', assertUserName(owner), '/dev/null', remotePath], { privileged: true });
+    try {
+      // GNU tar exits 1 when a file changed while it was read (dqlite keeps writing while
+      // it runs) and still writes the archive; 2 is a real failure.
+      await this.shell.exec(['tar', '-czf', remotePath, '-C', this.kubernetesDir, 'backend'], { privileged: true, okExitCodes: [0, 1] });
+      return { remotePath, ...(await this.checksum(remotePath)) };
+    } catch (err) {
+      await this.removeFile(remotePath).catch(() => undefined); // the first error is the one that matters
+      throw err;
+    }
   }
 
   /** `sha256sum` and `stat -c %s` of a file on the node. */

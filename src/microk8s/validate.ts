@@ -36,6 +36,12 @@ export function assertHostAddress(value: string, what = 'address'): string {
   return value;
 }
 
+/** A Unix user name (the SSH user a file is handed to), as the inventory allows it. */
+export function assertUserName(value: string): string {
+  if (typeof value !== 'string' || !/^[a-z_][a-z0-9_-]{0,31}$/.test(value)) throw new InvalidValueError(`${typeof value === 'string' ? shown(value) : typeof value} is not a Unix user name`);
+  return value;
+}
+
 /** A TCP port, 1 … 65535. */
 export function assertPort(value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 65_535) throw new InvalidValueError(`${String(value)} is not a TCP port: expected 1 to 65535`);

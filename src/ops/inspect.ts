@@ -1,14 +1,15 @@
 /**
  * `microk8s inspect` on a node (seed: "For diagnostic purposes, you may wish to run microk8s
  * inspect …before reverting the upgrade"): run it, then fetch the report tarball it names over
- * SFTP into `MK8S_BACKUP_DIR/<cluster>/inspect/`, checked against sha256 and size on the node.
+ * SFTP into `MK8S_BACKUP_DIR/<cluster>/inspect/` (0600 in 0700 directories; the newest
+ * `backups.keep` of the cluster are kept), checked against sha256 and size on the node.
  */
-import { mkdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import type { InspectFinding } from '../microk8s/parse-inspect.ts';
+import { privateDir, pruneInspectReports } from '../store/backup-store.ts';
 
 export interface InspectRun {
   node: string;
@@ -26,6 +27,8 @@ export interface FetchedReport {
   localPath: string;
   bytes: number;
   sha256: string;
+  /** Older reports of the cluster deleted to keep the newest `backups.keep`. */
+  pruned: number;
   [key: string]: string | number;
 }
 
@@ -53,14 +56,15 @@ export async function fetchInspectReport(run: RunContext, node: string, remotePa
   }
   const ops = run.node(node);
   const expected = await ops.checksum(remotePath);
-  const dir = resolve(run.backupDir, run.cluster.name, 'inspect');
-  await mkdir(dir, { recursive: true });
+  const dir = await privateDir(run.backupDir, run.cluster.name, 'inspect');
   const localPath = join(dir, `${node}-${basename(remotePath)}`);
   const copy = await ops.fetchChecked(remotePath, localPath, expected);
   if (!copy.ok) {
     throw new RunbookFailure(`The report fetched from ${node} does not match: ${node} says sha256 ${expected.sha256} (${expected.bytes} bytes), the copy is ${copy.sha256} (${copy.bytes} bytes). It is still on ${node} at ${remotePath}.`);
   }
-  return { localPath, bytes: copy.bytes, sha256: expected.sha256 };
+  // Reports are kept like backups: the newest `backups.keep` of the cluster.
+  const pruned = await pruneInspectReports(run.backupDir, run.cluster.name, run.cluster.backups.keep);
+  return { localPath, bytes: copy.bytes, sha256: expected.sha256, pruned: pruned.length };
 }
 
 /** The findings as thread lines: FAIL first, then WARNING. */
@@ -76,7 +80,7 @@ export function renderFindings(node: string, found: InspectRun): string {
 export function inspectPlan(node: string): PlanStep[] {
   return [
     { title: `run microk8s inspect on ${node}`, node, commands: ['sudo microk8s inspect'] },
-    { title: `fetch the report from ${node}`, node, commands: ['sudo sha256sum <report>; sudo stat -c %s <report>', '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/inspect/, compare sha256 and size)'] },
+    { title: `fetch the report from ${node}`, node, commands: ['sudo sha256sum <report>; sudo stat -c %s <report>', '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/inspect/, compare sha256 and size, keep the newest reports)'] },
     { title: 'upload the report to this thread', commands: ['(Slack files.uploadV2 into the thread; the console prints the path)'] },
     { title: 'report FAIL and WARNING lines', commands: [] },
   ];

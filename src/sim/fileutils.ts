@@ -150,3 +150,43 @@ export function chmod(ctx: CommandContext, args: string[]): CommandResult {
   }
   return { stdout: '', stderr, code: stderr ? 1 : 0 };
 }
+
+/**
+ * `install [-m MODE] [-o OWNER] SRC DEST`: a copy of SRC (`/dev/null`: an empty file) with
+ * that mode and owner from the start — how a private file is made before a root process
+ * writes into it. Only root may give a file to another user (chown's rule).
+ */
+export function install(ctx: CommandContext, args: string[]): CommandResult {
+  let mode = 0o755;
+  let owner: string | undefined;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '-m' || a === '-o') {
+      const v = args[++i];
+      if (v === undefined) return fail(1, `install: option requires an argument -- '${a.slice(1)}'\nTry 'install --help' for more information.\n`);
+      if (a === '-m') {
+        if (!/^[0-7]{1,4}$/.test(v)) return fail(1, `install: invalid mode '${v}'\n`);
+        mode = parseInt(v, 8);
+      } else owner = v;
+    } else if (a.startsWith('-')) return fail(1, `mk8s-sim: install ${a}: only -m and -o are simulated\n`);
+    else files.push(a);
+  }
+  const [src, dst, ...more] = files;
+  if (src === undefined || dst === undefined || more.length > 0) return fail(1, `install: missing destination file operand\nTry 'install --help' for more information.\n`);
+  if (owner !== undefined && owner !== 'root' && owner !== ctx.user) return fail(1, `install: invalid user '${owner}'\n`);
+  const fs = ctx.node.fs;
+  const data = src === '/dev/null' ? Buffer.alloc(0) : fs.readFile(src, ctx.root);
+  if (typeof data === 'string') return fail(1, `install: cannot stat '${src}': ${strerror(data)}\n`);
+  const to = fs.resolve(dst);
+  const written = fs.writeFile(to, Buffer.from(data), ctx.root, ctx.state.now());
+  if (written) return fail(1, `install: cannot create regular file '${dst}': ${strerror(written)}\n`);
+  const file = fs.files.get(to);
+  if (!file) return fail(1, `install: cannot create regular file '${dst}': Permission denied\n`);
+  const newOwner = owner ?? (ctx.root ? 'root' : ctx.user);
+  if (!ctx.root && newOwner !== ctx.user) return fail(1, `install: cannot change ownership of '${dst}': Operation not permitted\n`);
+  file.owner = newOwner;
+  delete file.group;
+  file.mode = mode;
+  return ok();
+}

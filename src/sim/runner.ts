@@ -1,7 +1,7 @@
 /** Runs one exec request on a simulated node: parsing, sudo, faults, latency, dispatch, and the command log. */
 import { cat, date, mkdir, rm, sha256sum, stat, tar, test } from './coreutils.ts';
 import { fail, ok, type CommandContext, type CommandResult, type SimLatency } from './context.ts';
-import { chmod, cp, mv } from './fileutils.ts';
+import { chmod, cp, install, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
 import { getent, nc, stateFor } from './membership.ts';
 import { microk8s } from './microk8s.ts';
@@ -161,6 +161,8 @@ export class Runner {
         return mv(ctx, args);
       case 'chmod':
         return chmod(ctx, args);
+      case 'install':
+        return install(ctx, args);
       case 'date':
         return date(ctx, args);
       case 'hostname':

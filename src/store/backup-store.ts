@@ -3,8 +3,22 @@
  * stamp>.tar.gz`, each with a manifest next to it (`….tar.gz.json`: node, sha256, bytes, job,
  * time). Listing (newest first) and pruning to the newest K of a cluster. Plain files, no SSH.
  */
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+
+/**
+ * `MK8S_BACKUP_DIR/<parts…>`, each level created or made 0700: backups hold every Secret of
+ * a cluster and inspect reports its configuration and logs; only the bot's user may look in.
+ */
+export async function privateDir(backupDir: string, ...parts: string[]): Promise<string> {
+  let dir = resolve(backupDir);
+  for (const part of ['', ...parts]) {
+    dir = part === '' ? dir : join(dir, part);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  }
+  return dir;
+}
 
 export const BACKUP_FILE = /^mk8s-backup-(\d{8}T\d{6}Z)\.tar\.gz$/;
 const MANIFEST_SUFFIX = '.json';
@@ -121,6 +135,24 @@ export async function pruneBackups(backupDir: string, cluster: string, keep: num
     await rm(manifestPath(b.path), { force: true });
   }
   return gone;
+}
+
+/** An inspect report kept on the bot host: `<cluster>/inspect/<node>-inspection-report-<stamp>.tar.gz`. */
+export const INSPECT_REPORT = /^[a-z0-9][a-z0-9-]{0,62}-inspection-report-[0-9_]+\.tar\.gz$/;
+
+/** Deletes all but the newest `keep` inspect reports of a cluster (by mtime); returns their paths. */
+export async function pruneInspectReports(backupDir: string, cluster: string, keep: number): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number of at least 1, got ${String(keep)}`);
+  const dir = join(clusterBackupDir(backupDir, cluster), 'inspect');
+  const reports: { path: string; name: string; mtimeMs: number }[] = [];
+  for (const f of await dirents(dir)) {
+    if (!f.isFile() || !INSPECT_REPORT.test(f.name)) continue;
+    const path = join(dir, f.name);
+    reports.push({ path, name: f.name, mtimeMs: (await stat(path)).mtimeMs });
+  }
+  const gone = reports.toSorted((a, b) => b.mtimeMs - a.mtimeMs || b.name.localeCompare(a.name)).slice(keep);
+  for (const r of gone) await rm(r.path, { force: true });
+  return gone.map((r) => r.path);
 }
 
 /** `1.2 MB`, `512 B`. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes, listBackups } from '../../src/store/backup-store.ts';
@@ -9,6 +9,7 @@ import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 /** `backup`, `backups` and `inspect` through Slack against the simulator. */
 describe('backup, backups and inspect through Slack', () => {
@@ -93,12 +94,44 @@ describe('backup, backups and inspect through Slack', () => {
     expect(remote).toMatch(/^\/var\/snap\/microk8s\/common\/mk8s-backup-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(h.sim.state.node('k8s-2').fs.files.has(remote)).toBe(false);
     expect(since(from)).toContain(`k8s-2: sudo rm -f ${remote}`);
+    // Private on the node from the start: made 0600 for the SSH user before tar writes into it.
+    const made = since(from).indexOf(`k8s-2: sudo install -m 0600 -o ${h.sim.user} /dev/null ${remote}`);
+    expect(made).toBeGreaterThanOrEqual(0);
+    expect(since(from).indexOf(`k8s-2: sudo tar -czf ${remote} -C /var/snap/microk8s/current/var/kubernetes backend`)).toBe(made + 1);
+    // Private here: 0600 files in 0700 directories.
+    expect([localPath!, `${localPath!}.json`].map(modeOf)).toEqual(['600', '600']);
+    expect([backupDir, join(backupDir, 'prod'), join(backupDir, 'prod', 'k8s-2')].map(modeOf)).toEqual(['700', '700', '700']);
 
     // keep: 3 → the new one and the two newest of the four older ones
     expect(existsSync(oldest) || existsSync(bare)).toBe(false);
     expect(existsSync(`${oldest}.json`)).toBe(false);
     expect(existsSync(older) && existsSync(old)).toBe(true);
     expect((await listBackups(backupDir, 'prod')).map((b) => b.node)).toEqual(['k8s-2', 'k8s-1', 'k8s-3']);
+  });
+
+  it('removes the tarball from the node when the fetch cannot be verified, and when a check after tar fails', async () => {
+    const tarballs = (node: string) => [...h.sim.state.node(node).fs.files.keys()].filter((p) => p.includes('mk8s-backup-'));
+    const before = (await listBackups(backupDir, 'prod')).map((b) => b.path);
+    // The tarball changes on the node between its sha256sum and the fetch: a mismatch.
+    const from = commandCount();
+    const { jobId: mismatch } = await h.command(alice, 'backup --node k8s-2');
+    await h.waitState(mismatch!, 'awaiting approval');
+    h.sim.inject({ node: 'k8s-2', match: /^stat -c %s \/var\/snap\/microk8s\/common\/mk8s-backup-/, kind: 'delay', ms: 500, times: 1 });
+    expect(await h.click(bob, await h.waitButton(mismatch!, 'Approve'))).toBe(200);
+    await h.slack.waitFor(() => h.sim.commandLog.slice(from).some((c) => c.node === 'k8s-2' && c.argv[0] === 'sha256sum') || undefined);
+    const [path] = tarballs('k8s-2');
+    h.sim.state.node('k8s-2').fs.files.get(path!)!.data = Buffer.from('changed under our feet');
+    await h.waitState(mismatch!, 'failed');
+    expect(h.thread(mismatch!).map((m) => m.text).join('\n')).toContain('Backup checksum mismatch');
+    expect(h.thread(mismatch!).map((m) => m.text).join('\n')).toContain('The copy was discarded. Nothing on the cluster was changed. The tarball was removed from k8s-2.');
+    expect(tarballs('k8s-2')).toEqual([]);
+    // stat fails after tar wrote the tarball: removed as well.
+    h.sim.inject({ node: 'k8s-2', match: /^stat -c %s \/var\/snap\/microk8s\/common\/mk8s-backup-/, kind: 'fail', exitCode: 1, times: 1, stderr: 'stat: cannot statx: Input/output error\n' });
+    await requestApproved(h, 'backup --node k8s-2', 'failed');
+    expect(tarballs('k8s-2')).toEqual([]);
+    expect(h.sim.commandLog.filter((c) => c.node === 'k8s-2' && c.argv[0] === 'rm').length).toBeGreaterThanOrEqual(3);
+    // Nothing new kept here, nothing pruned.
+    expect((await listBackups(backupDir, 'prod')).map((b) => b.path)).toEqual(before);
   });
 
   it('backups lists them newest first with age, node, size and sha256 prefix', async () => {
@@ -122,6 +155,15 @@ describe('backup, backups and inspect through Slack', () => {
   });
 
   it('inspect: no approval, the report tarball is uploaded to the thread, findings listed', async () => {
+    // Three older reports; keep is 3, so after this one the oldest goes.
+    const inspectDir = join(backupDir, 'prod', 'inspect');
+    mkdirSync(inspectDir, { recursive: true });
+    const olds = ['20200101_000000', '20200102_000000', '20200103_000000'].map((stamp, i) => {
+      const path = join(inspectDir, `k8s-1-inspection-report-${stamp}.tar.gz`);
+      writeFileSync(path, `old report ${stamp}`);
+      utimesSync(path, new Date(Date.UTC(2020, 0, i + 1)), new Date(Date.UTC(2020, 0, i + 1)));
+      return path;
+    });
     const from = commandCount();
     const { jobId, text } = await h.command(alice, 'inspect k8s-1');
     expect(text).toMatch(/^Queued as job \d+/);
@@ -136,6 +178,10 @@ describe('backup, backups and inspect through Slack', () => {
     const onNode = h.sim.state.node('k8s-1').fs.readFile(remote, true) as Buffer;
     expect(upload.bytes.equals(onNode)).toBe(true);
     expect(readFileSync(join(backupDir, 'prod', 'inspect', upload.filename)).equals(onNode)).toBe(true);
+    expect([modeOf(join(inspectDir, upload.filename)), modeOf(inspectDir)]).toEqual(['600', '700']);
+    expect(existsSync(olds[0]!)).toBe(false);
+    expect(readdirSync(inspectDir).toSorted()).toEqual([upload.filename, 'k8s-1-inspection-report-20200102_000000.tar.gz', 'k8s-1-inspection-report-20200103_000000.tar.gz'].toSorted());
+    expect(h.thread(jobId!).map((m) => m.text).join('\n')).toContain('1 older report(s) pruned');
     const thread = h.thread(jobId!).map((m) => m.text);
     expect(thread.some((t) => t.includes('No FAIL or WARNING lines in the inspect report of k8s-1'))).toBe(true);
     expect(since(from).filter((c) => c.includes('microk8s inspect'))).toEqual(['k8s-1: sudo microk8s inspect']);

@@ -86,9 +86,12 @@ describe('MicroK8sNode on the simulator', () => {
     sim.setClockSkew('k8s-3', 0);
   });
 
-  it('backs up the datastore; the downloaded copy has the same sha256', async () => {
+  it('backs up the datastore, private on the node; the downloaded copy has the same sha256', async () => {
     const k1 = node('k8s-1');
-    const backup = await k1.backupDatastore();
+    const backup = await k1.backupDatastore(sim.user);
+    // 0600, owned by the SSH user (who fetches it): no other user of the node can read it.
+    const onNode = sim.state.node('k8s-1').fs.stat(backup.remotePath, true);
+    expect(typeof onNode === 'string' ? onNode : [onNode.owner, onNode.mode.toString(8)]).toEqual([sim.user, '600']);
     expect(backup.remotePath).toMatch(/^\/var\/snap\/microk8s\/common\/mk8s-backup-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(backup.sha256).toMatch(/^[0-9a-f]{64}$/);
     const local = join(mkdtempSync(join(tmpdir(), 'mk8s-backup-')), 'backup.tar.gz');
@@ -96,6 +99,8 @@ describe('MicroK8sNode on the simulator', () => {
     expect(copy).toEqual({ ok: true, sha256: backup.sha256, bytes: backup.bytes });
     expect(await sha256OfFile(local)).toBe(backup.sha256);
     expect(readFileSync(local).length).toBe(backup.bytes);
+    await k1.removeFile(backup.remotePath);
+    expect(sim.state.node('k8s-1').fs.stat(backup.remotePath, true)).toBe('ENOENT');
   });
 
   it('holds and unholds refreshes', async () => {

@@ -3,7 +3,7 @@
  * (and with sudo or not), how it reads the answers, and that invalid values run nothing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ const SHA = createHash('sha256').update(BACKUP).digest('hex');
 /** Scripted answers, keyed by the command line without `sudo -n --`. */
 let answers: Map<string, Reply>;
 /** Commands that need root, as on a real node. */
-const needsRoot = (cmd: string) => /^(microk8s|snap (refresh|revert)|tar|sha256sum|stat) /.test(cmd) || cmd === 'microk8s version';
+const needsRoot = (cmd: string) => /^(microk8s|snap (refresh|revert)|install|tar|sha256sum|stat) /.test(cmd) || cmd === 'microk8s version';
 
 function handler(argv: string[]): Reply {
   const sudo = argv[0] === 'sudo';
@@ -32,6 +32,7 @@ function handler(argv: string[]): Reply {
     server.files.set(words[2] ?? '', BACKUP);
     return {};
   }
+  if (cmd.startsWith('install -m 0600 -o ubuntu /dev/null /var/snap/microk8s/common/mk8s-backup-')) return {};
   if (cmd.startsWith('sha256sum ')) return { stdout: `${SHA}  ${words[1] ?? ''}\n` };
   if (cmd.startsWith('stat -c %s ')) return { stdout: `${BACKUP.length}\n` };
   return answers.get(cmd) ?? { stderr: `unexpected command: ${cmd}\n`, code: 99 };
@@ -219,10 +220,11 @@ describe('MicroK8sNode kubectl operations', () => {
 describe('MicroK8sNode backup and clock', () => {
   it('tars the backend with sudo, reads sha256 and size, and the download matches', async () => {
     expect(backupStamp(new Date('2026-07-01T10:20:30.456Z'))).toBe('20260701T102030Z');
-    const b = await node.backupDatastore();
+    const b = await node.backupDatastore('ubuntu');
     const path = '/var/snap/microk8s/common/mk8s-backup-20260701T102030Z.tar.gz';
     expect(b).toEqual({ remotePath: path, sha256: SHA, bytes: BACKUP.length });
     expect(commands()).toEqual([
+      `sudo -n -- install -m 0600 -o ubuntu /dev/null ${path}`,
       `sudo -n -- tar -czf ${path} -C /var/snap/microk8s/current/var/kubernetes backend`,
       `sudo -n -- sha256sum ${path}`,
       `sudo -n -- stat -c %s ${path}`,
@@ -232,7 +234,10 @@ describe('MicroK8sNode backup and clock', () => {
     expect(readFileSync(local).equals(BACKUP)).toBe(true);
     // a copy that does not match what the node reported is deleted, and its own digest returned
     expect(await node.fetchChecked(b.remotePath, local, { ...b, sha256: '0'.repeat(64) })).toEqual({ ok: false, sha256: SHA, bytes: BACKUP.length });
-    expect(existsSync(local)).toBe(false);
+    // A failed fetch never replaces the good copy already there, and leaves no partial file.
+    expect(readFileSync(local).equals(BACKUP)).toBe(true);
+    expect(existsSync(`${local}.part`)).toBe(false);
+    expect((statSync(local).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('reads the clock without sudo', async () => {
