@@ -1,14 +1,18 @@
 /**
  * The seed's verification workload, "通过部署新工作负载进行验证": deploy microbot, scale it
  * to one more replica than there are nodes, expose it as a NodePort service, curl the
- * NodePort on every node (curl runs on the node, over SSH), report which pod answered each
- * request, require answers from more than one pod, and delete the workload — always, also
- * when a step failed. Used by `verify` and at the end of `upgrade-cluster`.
+ * NodePort of every node at its address (its InternalIP, else its inventory host) from a
+ * different node — the network path, as the seed's `curl k8s-1:30032` from one place tests
+ * it, not just kube-proxy on the node itself — report which pod answered each request,
+ * require answers from more than one pod, and delete the workload — always, also when a
+ * step failed. Used by `verify` and at the end of `upgrade-cluster`.
  */
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText, type RunContext } from '../engine/context.ts';
 import { RunbookFailure, StopRunbook } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
+import type { KubeNode } from '../microk8s/types.ts';
+import { assertHostAddress } from '../microk8s/validate.ts';
 import { pickControlPlane } from './controller.ts';
 
 export const VERIFY_IMAGE = 'dontrebootme/microbot:v1';
@@ -22,7 +26,10 @@ export function verifyWorkloadName(jobId: string): string {
 }
 
 export type VerifyAnswer = {
+  /** The node whose NodePort was curled. */
   node: string;
+  /** The node curl ran on (another one, unless the cluster has a single Linux node). */
+  from: string;
   url: string;
   /** The pod that answered (`Container hostname:`), or null when the request failed. */
   pod: string | null;
@@ -47,11 +54,31 @@ function linuxNodes(cluster: ClusterConfig) {
   return cluster.nodes.filter((n) => n.os !== 'windows');
 }
 
+/** Each Linux node and the node that curls it: the next one in the inventory (itself only when alone). */
+export function curlPairs(cluster: ClusterConfig): Array<{ target: string; from: string }> {
+  const nodes = linuxNodes(cluster);
+  return nodes.map((n, i) => ({ target: n.name, from: (nodes[(i + 1) % nodes.length] ?? n).name }));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * The address another node reaches `node` at: its InternalIP (what the cluster's nodes use
+ * between them), else its inventory host unless that is a loopback address (an SSH tunnel).
+ */
+export function nodeAddress(cluster: ClusterConfig, node: string, kube: readonly KubeNode[]): string | undefined {
+  const ip = kube.find((k) => k.name === node)?.internalIp;
+  if (ip) return assertHostAddress(ip, `InternalIP of ${node}`);
+  const host = cluster.nodes.find((n) => n.name === node)?.host;
+  return host && !isLoopback(host) ? assertHostAddress(host, `inventory host of ${node}`) : undefined;
+}
+
 /** The plan lines of the verification (dry run, plan gate). */
 export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
   const controller = cluster.nodes.find((n) => n.role === 'control-plane')?.name;
   const k = 'microk8s kubectl';
-  const nodes = linuxNodes(cluster);
   return [
     {
       title: `create the verification workload ${name}`,
@@ -61,8 +88,11 @@ export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
     { title: `wait for the ${name} pods to run`, ...(controller ? { node: controller } : {}), commands: [`${k} rollout status deploy/${name} --timeout=<readyTimeout>`, `${k} get pods -l app=${name} -o json`] },
     { title: `read the NodePort of ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} get svc ${name} -o json`] },
     {
-      title: `curl the NodePort of ${name} from every node`,
-      commands: nodes.map((n) => `on ${n.name}: curl --silent --max-time ${CURL_MAX_TIME_S} ${nodePortUrl(n.host, 0).replace(':0/', ':<nodePort>/')} (×${REQUESTS_PER_NODE})`),
+      title: `curl the NodePort of every node of ${name} from another node`,
+      commands: [
+        ...(controller ? [`on ${controller}: ${k} get nodes -o json (each node's InternalIP)`] : []),
+        ...curlPairs(cluster).map((p) => `on ${p.from}: curl --silent --max-time ${CURL_MAX_TIME_S} http://<${p.target} InternalIP, else its host>:<nodePort>/ (×${REQUESTS_PER_NODE})`),
+      ],
     },
     { title: `delete the verification workload ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} delete svc ${name} --ignore-not-found`, `${k} delete deploy ${name} --ignore-not-found`] },
   ];
@@ -130,17 +160,23 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
     });
 
     return await run.step(
-      `curl the NodePort of ${name} from every node`,
+      `curl the NodePort of every node of ${name} from another node`,
       async (): Promise<VerifyReport> => {
         const answers: VerifyAnswer[] = [];
-        for (const n of linuxNodes(run.cluster)) {
-          const url = nodePortUrl(n.host, nodePort);
+        const kube = await run.node(created.controller).nodes();
+        for (const { target, from } of curlPairs(run.cluster)) {
+          const address = nodeAddress(run.cluster, target, kube);
+          if (!address) {
+            answers.push({ node: target, from, url: '', pod: null, error: 'no address to reach it at: no InternalIP, and its inventory host is a loopback address' });
+            continue;
+          }
+          const url = nodePortUrl(address, nodePort);
           for (let i = 0; i < REQUESTS_PER_NODE; i++) {
             try {
-              const a = await run.node(n.name).curlPod(url, CURL_MAX_TIME_S);
-              answers.push(a.pod !== undefined ? { node: n.name, url, pod: a.pod, error: null } : { node: n.name, url, pod: null, error: a.error });
+              const a = await run.node(from).curlPod(url, CURL_MAX_TIME_S);
+              answers.push(a.pod !== undefined ? { node: target, from, url, pod: a.pod, error: null } : { node: target, from, url, pod: null, error: a.error });
             } catch (err) {
-              answers.push({ node: n.name, url, pod: null, error: errorText(err) });
+              answers.push({ node: target, from, url, pod: null, error: errorText(err) });
             }
           }
         }
@@ -161,11 +197,19 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
   }
 }
 
-/** `k8s-1: pod-a, pod-b · k8s-2: pod-c, (curl exit 7: connection refused)` */
+/** `k8s-1 (10.0.0.11, from k8s-2): pod-a, pod-b · k8s-2 (10.0.0.12, from k8s-3): (curl exit 7: connection refused)` */
 export function describeAnswers(r: VerifyReport): string {
-  const byNode = new Map<string, string[]>();
-  for (const a of r.answers) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.pod ?? `(${a.error ?? 'no answer'})`]);
-  return [...byNode].map(([node, got]) => `${node}: ${got.join(', ')}`).join(' · ');
+  const byNode = new Map<string, { where: string; got: string[] }>();
+  for (const a of r.answers) {
+    const entry = byNode.get(a.node) ?? { where: `${a.url ? `${urlHost(a.url)}, ` : ''}from ${a.from}`, got: [] };
+    entry.got.push(a.pod ?? `(${a.error ?? 'no answer'})`);
+    byNode.set(a.node, entry);
+  }
+  return [...byNode].map(([node, e]) => `${node} (${e.where}): ${e.got.join(', ')}`).join(' · ');
+}
+
+function urlHost(url: string): string {
+  return url.slice('http://'.length, url.lastIndexOf(':'));
 }
 
 /**

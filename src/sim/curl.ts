@@ -4,11 +4,14 @@
  * answered by one of its Running pods, in turn. A microbot pod serves its page with
  * `<p class="centered">Container hostname: <pod-name></p>`.
  *
+ * Any node's address (its IP or name) works from any node; a node that is down, or whose
+ * packets to that address are dropped (`simMembership(state).setBlocked`), times out.
  * Exit codes and messages are curl's: 6 could not resolve host, 7 connection refused,
  * 28 timeout; `--silent` hides the message unless `--show-error` is given.
  */
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
 import type { SimNode } from './state.ts';
+import { dropsPacketsTo } from './membership.ts';
 import { workloadStore } from './workloads.ts';
 
 /** The page the dontrebootme/microbot:v1 image serves; its start script writes the container's hostname into it. */
@@ -100,7 +103,8 @@ export async function nodePortCurl(ctx: CommandContext, args: string[]): Promise
   const target = resolveHost(ctx, host);
   if (!target) return say(6, `Could not resolve host: ${host}`);
   const refused = () => say(7, `Failed to connect to ${host} port ${port} after 0 ms: Connection refused`);
-  if (!target.up) {
+  // down, or the path from here is cut (`simMembership(state).setBlocked(from, ip, true)`)
+  if (!target.up || (target !== ctx.node && dropsPacketsTo(ctx, target.ip))) {
     // nothing answers: the SYN goes unanswered until the time limit
     const wait = parsed.maxTimeMs ?? 10_000;
     await ctx.sleep(wait);

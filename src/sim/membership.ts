@@ -388,6 +388,11 @@ function ctxMain(ctx: CommandContext): SimState {
   return viewOwners.get(ctx.state) ?? ctx.state;
 }
 
+/** The node this command runs on drops packets to `ip` (`setBlocked`): a connection there times out. */
+export function dropsPacketsTo(ctx: CommandContext, ip: string): boolean {
+  return world(ctxMain(ctx)).host(ctx.node).blocked.has(ip);
+}
+
 // ------------------------------------------------------------------ join
 
 const JOIN_USAGE_122 = "Join a cluster: microk8s join <master>:<port>/<token> [options]\n\nOptions:\n--skip-verify  skip the certificate verification of the node we are joining to (default: false).\n";

@@ -198,7 +198,11 @@ describe('upgrade-cluster through Slack', () => {
     const cmds = ran(s, from).map((r) => `${r.node}: ${r.argv.join(' ')}`);
     expect(cmds.some((c) => c.includes(`kubectl create deploy --image dontrebootme/microbot:v1 ${name}`))).toBe(true);
     expect(cmds.some((c) => c.includes(`kubectl scale deploy ${name} --replicas 7`))).toBe(true);
-    for (const n of NODES) expect(cmds.filter((c) => c.startsWith(`${n.name}: curl --silent --max-time 5 http://127.0.0.1:`)), n.name).toHaveLength(2);
+    // Each node's NodePort, at its InternalIP, from the next node (the network path between them).
+    NODES.forEach((n, i) => {
+      const from = NODES[(i + 1) % NODES.length]!.name;
+      expect(cmds.filter((c) => c.startsWith(`${from}: curl --silent --max-time 5 http://${s.state.node(n.name).ip}:`)), n.name).toHaveLength(2);
+    });
     expect(workloadStore(s.state).deployment('default', name)).toBeUndefined();
     expect(s.state.pods.filter((p) => p.labels.app === name)).toEqual([]);
 

@@ -5,7 +5,7 @@
  * is cancelled.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCluster } from '../../src/sim/index.ts';
+import { simMembership, type SimCluster } from '../../src/sim/index.ts';
 import { workloadStore } from '../../src/sim/workloads.ts';
 import { approveGate, controlPlanes, workers } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
@@ -39,7 +39,8 @@ describe('verify through Slack', () => {
     expect(dry.full).toContain('create deploy --image dontrebootme/microbot:v1 microbot-verify-');
     expect(dry.full).toContain('scale deploy microbot-verify-<job> --replicas 5');
     expect(dry.full).toContain('expose deploy microbot-verify-<job> --port 80 --type NodePort');
-    expect(dry.full).toContain('curl --silent --max-time 5 http://127.0.0.1:<nodePort>/');
+    expect(dry.full).toContain('on k8s-2: curl --silent --max-time 5 http://<k8s-1 InternalIP, else its host>:<nodePort>/');
+    expect(dry.full).toContain('on k8s-1: curl --silent --max-time 5 http://<w1 InternalIP, else its host>:<nodePort>/');
     expect(dry.full).toContain('delete deploy microbot-verify-<job> --ignore-not-found');
     for (const text of ['verify now', 'verify --batch 2', 'verify --cluster nope']) {
       const res = await h.command(alice, text);
@@ -67,20 +68,26 @@ describe('verify through Slack', () => {
     expect(cmds).toContainEqual(expect.stringMatching(new RegExp(`: microk8s kubectl scale deploy ${name} --replicas 5$`)));
     expect(cmds).toContainEqual(expect.stringMatching(new RegExp(`: microk8s kubectl expose deploy ${name} --port 80 --type NodePort$`)));
     expect(cmds).toContainEqual(expect.stringMatching(new RegExp(`: microk8s kubectl get svc ${name} -o json$`)));
-    // curl runs on each node, against that node's address and the NodePort
-    for (const n of NODES) expect(cmds.filter((c) => new RegExp(`^${n.name}: curl --silent --max-time 5 http://127\\.0\\.0\\.1:3\\d{4}/$`).test(c)), n.name).toHaveLength(2);
+    // Each node's NodePort is curled at its InternalIP from another node (the next one): the network path.
+    NODES.forEach((n, i) => {
+      const from = NODES[(i + 1) % NODES.length]!.name;
+      const ip = s.state.node(n.name).ip.replaceAll('.', '\\.');
+      expect(cmds.filter((c) => new RegExp(`^${from}: curl --silent --max-time 5 http://${ip}:3\\d{4}/$`).test(c)), n.name).toHaveLength(2);
+    });
+    expect(cmds.filter((c) => c.includes('curl') && c.includes('127.0.0.1'))).toEqual([]);
 
-    const curlLine = lines(id).find((t) => t.startsWith(`✅ curl the NodePort of ${name}`))!;
+    const curlLine = lines(id).find((t) => t.startsWith(`✅ curl the NodePort of every node of ${name}`))!;
     const pods = new Set([...curlLine.matchAll(new RegExp(`${name}-[a-z0-9]+-[a-z0-9]{5}`, 'g'))].map((m) => m[0]));
     expect(pods.size).toBeGreaterThan(1);
-    for (const n of NODES) expect(curlLine).toContain(`${n.name}: ${name}-`);
+    NODES.forEach((n, i) => expect(curlLine).toContain(`${n.name} (${s.state.node(n.name).ip}, from ${NODES[(i + 1) % NODES.length]!.name}): ${name}-`));
     expect(curlLine).toMatch(/\d+ different pods answered 8 requests/);
     expect(lines(id)).toContainEqual(expect.stringMatching(new RegExp(`^✅ delete the verification workload ${name} — service "${name}" deleted; deployment.apps "${name}" deleted`)));
     expect(verifyObjects()).toEqual({ deployments: [], services: [], pods: [] });
   });
 
   it('fails when a node gets no answer, says which, and still deletes the workload', async () => {
-    s.inject({ node: 'k8s-2', match: /^curl /, kind: 'fail', exitCode: 7, stderr: '' });
+    // k8s-2's NodePort is curled from k8s-3.
+    s.inject({ node: 'k8s-3', match: /^curl /, kind: 'fail', exitCode: 7, stderr: '' });
     const res = await h.command(alice, 'verify');
     const id = res.jobId!;
     await h.click(bob, await h.waitButton(id, 'Approve'));
@@ -88,9 +95,27 @@ describe('verify through Slack', () => {
     const name = `microbot-verify-${id}`;
     const text = lines(id).join('\n');
     expect(text).toContain('The verification workload failed: no pod answered on k8s-2');
-    expect(text).toContain('k8s-2: (curl exit 7: connection refused), (curl exit 7: connection refused)');
+    expect(text).toContain(`k8s-2 (${s.state.node('k8s-2').ip}, from k8s-3): (curl exit 7: connection refused), (curl exit 7: connection refused)`);
     expect(text).toMatch(new RegExp(`✅ delete the verification workload ${name}`));
     expect(verifyObjects()).toEqual({ deployments: [], services: [], pods: [] });
+  });
+
+  it('fails when the network path to a node is cut, though kube-proxy on the node itself answers', async () => {
+    const ip = s.state.node('w1').ip;
+    simMembership(s.state).setBlocked('k8s-1', ip, true); // k8s-1 drops packets to w1
+    try {
+      const res = await h.command(alice, 'verify');
+      const id = res.jobId!;
+      await h.click(bob, await h.waitButton(id, 'Approve'));
+      await h.waitState(id, 'failed', 45_000);
+      const text = lines(id).join('\n');
+      expect(text).toContain('The verification workload failed: no pod answered on w1');
+      expect(text).toContain(`w1 (${ip}, from k8s-1): (curl exit 28: no answer within 5 s), (curl exit 28: no answer within 5 s)`);
+      expect(text).toMatch(/k8s-1 \(10\.[0-9.]+, from k8s-2\): microbot-verify-/);
+      expect(verifyObjects()).toEqual({ deployments: [], services: [], pods: [] });
+    } finally {
+      simMembership(s.state).setBlocked('k8s-1', ip, false);
+    }
   });
 
   it('fails when only one pod answers (no load balancing), and cleans up', async () => {
