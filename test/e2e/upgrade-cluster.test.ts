@@ -200,8 +200,8 @@ describe('upgrade-cluster through Slack', () => {
     expect(cmds.some((c) => c.includes(`kubectl scale deploy ${name} --replicas 7`))).toBe(true);
     // Each node's NodePort, at its InternalIP, from the next node (the network path between them).
     NODES.forEach((n, i) => {
-      const from = NODES[(i + 1) % NODES.length]!.name;
-      expect(cmds.filter((c) => c.startsWith(`${from}: curl --silent --max-time 5 http://${s.state.node(n.name).ip}:`)), n.name).toHaveLength(2);
+      const source = NODES[(i + 1) % NODES.length]!.name;
+      expect(cmds.filter((c) => c.startsWith(`${source}: curl --silent --max-time 5 http://${s.state.node(n.name).ip}:`)), n.name).toHaveLength(2);
     });
     expect(workloadStore(s.state).deployment('default', name)).toBeUndefined();
     expect(s.state.pods.filter((p) => p.labels.app === name)).toEqual([]);

@@ -70,9 +70,9 @@ describe('verify through Slack', () => {
     expect(cmds).toContainEqual(expect.stringMatching(new RegExp(`: microk8s kubectl get svc ${name} -o json$`)));
     // Each node's NodePort is curled at its InternalIP from another node (the next one): the network path.
     NODES.forEach((n, i) => {
-      const from = NODES[(i + 1) % NODES.length]!.name;
+      const source = NODES[(i + 1) % NODES.length]!.name;
       const ip = s.state.node(n.name).ip.replaceAll('.', '\\.');
-      expect(cmds.filter((c) => new RegExp(`^${from}: curl --silent --max-time 5 http://${ip}:3\\d{4}/$`).test(c)), n.name).toHaveLength(2);
+      expect(cmds.filter((c) => new RegExp(`^${source}: curl --silent --max-time 5 http://${ip}:3\\d{4}/$`).test(c)), n.name).toHaveLength(2);
     });
     expect(cmds.filter((c) => c.includes('curl') && c.includes('127.0.0.1'))).toEqual([]);
 
