@@ -6,6 +6,8 @@ import { runbookMap } from '../jobs/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { cachedMembers } from './auth/rbac.ts';
 import { Bot } from './bot/core.ts';
+import { RateLimiter } from './bot/rate-limit.ts';
+import { StatusCache } from './bot/status-cache.ts';
 import { createConsoleChat } from './chat/console/repl.ts';
 import type { ChatPort } from './chat/port.ts';
 import { createSlackChat } from './chat/slack/app.ts';
@@ -140,6 +142,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       members: cachedMembers((group) => chat.usergroupMembers(group)),
       precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
       backupDir: env.MK8S_BACKUP_DIR,
+      rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
+      statusCache: new StatusCache(env.MK8S_STATUS_CACHE_MS),
     });
     attach?.(bot);
   }

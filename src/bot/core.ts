@@ -10,6 +10,7 @@ import type { JobRequest, Json, PrecheckContext, VerbSpec } from '../engine/runb
 import { MicroK8sNode } from '../microk8s/node.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
+import { auditedText } from './audit-text.ts';
 import { cancelJob } from './cancel.ts';
 import { rollbackFromJob } from './rollback-button.ts';
 import { decide } from './decisions.ts';
@@ -33,6 +34,14 @@ export class Bot implements BotCore {
     const started = Date.now();
     let verb = 'invalid';
     try {
+      // Before anything is parsed or looked up: a flood from one user costs one Redis call each.
+      const rate = await this.deps.rateLimiter.take(input.user);
+      if (!rate.ok) {
+        verb = 'rate-limited';
+        if (rate.first) await this.refused(input, undefined, `rate limit: more than ${rate.limit} commands in a minute (later ones this minute are not audited)`);
+        else this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'rate-limited' });
+        return ephemeral(`Slow down: you sent more than ${rate.limit} commands in the last minute (the limit per user; MK8S_USER_COMMANDS_PER_MINUTE). Try again in ${rate.retryInSeconds} s. Nothing was run.`);
+      }
       const parsed = parseCommand(input.text, { channel: input.channel, inventory: this.deps.inventory, registry: this.deps.registry });
       verb = parsed.verb;
       const elsewhere = wrongChannel(parsed, input.channel);
@@ -60,7 +69,7 @@ export class Bot implements BotCore {
 
   private async refused(input: CommandInput, cluster: string | undefined, reason: string): Promise<void> {
     this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'refused' });
-    await this.deps.audit.record({ type: 'request', cluster, user: input.user, text: input.text.slice(0, 200), outcome: 'refused', reason });
+    await this.deps.audit.record({ type: 'request', cluster, user: input.user, text: auditedText(input.text), outcome: 'refused', reason: auditedText(reason) });
   }
 
   private async dispatch(parsed: ParsedCommand, input: CommandInput): Promise<CommandAnswer> {

@@ -8,6 +8,9 @@ import type { Inventory } from '../config/inventory.ts';
 import type { Runbook } from '../engine/define.ts';
 import type { Metrics } from '../metrics.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { StatusCache } from './status-cache.ts';
+import type { ClusterStatus } from './status-report.ts';
 
 /** What the bot core needs; src/app.ts builds it from the config. */
 export interface BotDeps {
@@ -25,4 +28,8 @@ export interface BotDeps {
   precheckTimeoutMs: number;
   /** MK8S_BACKUP_DIR: where the worker keeps datastore backups (`backups` lists them). */
   backupDir: string;
+  /** Per-user command rate limit (Redis-backed). */
+  rateLimiter: RateLimiter;
+  /** `status` reads per cluster: short cache, single flight. */
+  statusCache: StatusCache<ClusterStatus>;
 }

@@ -17,7 +17,9 @@ export function clustersMessage(inv: Inventory): ChatMessage {
 /** `status` (HA state, node table, drift flags) or, with `drift`, only the drift check. Read-only; never waits for a job. */
 export async function statusMessage(deps: BotDeps, cluster: ClusterConfig, options: { drift?: boolean } = {}): Promise<ChatMessage> {
   const driftOnly = options.drift === true;
-  const [status, holder] = await Promise.all([readClusterStatus(cluster, { redis: deps.redis, driftOnly }), deps.queue.holder(cluster.name)]);
+  // The nodes' answers are shared (cache, single flight); who holds the cluster is read fresh.
+  const read = deps.statusCache.get(`${cluster.name}\u0000${driftOnly ? 'drift' : 'all'}`, () => readClusterStatus(cluster, { redis: deps.redis, driftOnly }));
+  const [status, holder] = await Promise.all([read, deps.queue.holder(cluster.name)]);
   const held = holder ? `job ${holder.jobId} (${holder.verb}, ${holder.state})` : undefined;
   const drifted = status.rows.filter((r) => r.drift.length > 0).map((r) => r.name);
   const driftText = drifted.length > 0 ? `drift on ${drifted.join(', ')}` : 'no drift';

@@ -14,6 +14,10 @@ const EnvSchema = z.object({
   /** Advanced: BullMQ lock duration; a crashed worker's job is resumed after about this long. */
   MK8S_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   MK8S_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /** Commands one user may send per minute, across all bot processes (0: no limit). */
+  MK8S_USER_COMMANDS_PER_MINUTE: z.coerce.number().int().min(0).max(10_000).default(30),
+  /** How long a `status` read of a cluster serves later requests (ms; 0: only requests at the same time share it). */
+  MK8S_STATUS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

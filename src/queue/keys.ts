@@ -16,6 +16,8 @@ export const keys = {
   workerHeartbeat: `${PREFIX}:worker-heartbeat`,
   /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/ops/node-records.ts). */
   nodeRecords: (cluster: string) => `${PREFIX}:nodes:${cluster}`,
+  /** Commands a user sent in one minute (the per-user rate limit, src/bot/rate-limit.ts). */
+  rateLimit: (user: string, minute: number) => `${PREFIX}:rate:${user}:${minute}`,
   /** BullMQ's hash of a job (its layout: `<prefix>:<queue>:<id>`, queue-keys.ts toKey). */
   bullJob: (jobId: string) => `${PREFIX}:${QUEUE_NAME}:${jobId}`,
   /** BullMQ's lock of an active job: the token of the worker processing it. */

@@ -112,6 +112,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     MK8S_BACKUP_DIR: join(dir, 'backups'),
     LOG_LEVEL: 'debug',
     MK8S_WORKER_LOCK_MS: String(options.workerLockMs ?? 30_000),
+    // Tests send many commands fast and change the simulator between reads: no limit, no cache
+    // unless a test asks (test/e2e/rate-limit.test.ts).
+    MK8S_USER_COMMANDS_PER_MINUTE: '0',
+    MK8S_STATUS_CACHE_MS: '0',
     ...options.env,
   };
   const logStream = new PassThrough();
