@@ -1,5 +1,6 @@
 /** `kubectl` as MicroK8s ships it, against the simulated API server. */
 import { fail, formatGoDuration, ok, parseGoDuration, waitFor, type CommandContext, type CommandResult } from './context.ts';
+import { DS_TYPES, getDaemonSets, kubectlApply } from './calico.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { KUBECTL_GLOBAL_FLAGS, apiUnavailable } from './kubectl-common.ts';
 import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObject, podsTable } from './kube-output.ts';
@@ -45,6 +46,10 @@ const SPECS: Record<string, FlagSpec[]> = {
     { name: 'all', type: 'bool' },
     { name: 'selector', short: 'l', type: 'string' },
     { name: 'output', short: 'o', type: 'string' },
+  ],
+  apply: [
+    { name: 'filename', short: 'f', type: 'string' },
+    { name: 'dry-run', type: 'string' },
   ],
   version: [
     { name: 'short', type: 'bool' },
@@ -114,6 +119,11 @@ export async function kubectl(ctx: CommandContext, args: string[]): Promise<Comm
     case 'wait':
       result = await wait(ctx, positional, flags);
       break;
+    case 'apply': {
+      const down = apiUnavailable(ctx, 'get openapi/v2');
+      result = down ?? kubectlApply(ctx, flags.has('filename') ? [flags.get('filename') ?? ''] : []);
+      break;
+    }
     default:
       result = version(ctx, flags);
   }
@@ -216,6 +226,7 @@ async function get(ctx: CommandContext, positional: string[], flags: Map<string,
   const isNode = NODE_TYPES.has(what.type);
   const isPod = POD_TYPES.has(what.type);
   if (WORKLOAD_TYPES.has(what.type)) return getWorkloads(ctx, what.type, what.names, flags);
+  if (DS_TYPES.has(what.type)) return apiUnavailable(ctx, 'get daemonsets.apps') ?? getDaemonSets(ctx, what.names, flags);
   if (!isNode && !isPod) return fail(1, `error: the server doesn't have a resource type "${what.type}"\n`);
   const down = apiUnavailable(ctx, `get ${isNode ? 'nodes' : 'pods'}`);
   if (down) return down;

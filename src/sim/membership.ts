@@ -21,6 +21,7 @@
  *   like workers) until they leave, enable ha-cluster and join again.
  */
 import { randomBytes } from 'node:crypto';
+import { calicoNodeImage } from './calico.ts';
 import { minorOf, type ChannelRelease } from './catalogue.ts';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
 import { lacksPermission, permissionText } from './microk8s.ts';
@@ -564,7 +565,7 @@ async function join(ctx: CommandContext, args: string[]): Promise<CommandResult>
   joiner.stopped = false;
   joiner.restartingUntil = now + ctx.latency.restartMs;
   if (!targetState.podsOn(joiner.name).some((p) => p.app === 'calico-node')) {
-    targetState.addPod({ namespace: 'kube-system', app: 'calico-node', labels: { 'k8s-app': 'calico-node', 'controller-revision-hash': '7d8f6c4b9', 'pod-template-generation': '1' }, owner: { kind: 'DaemonSet', name: 'calico-node' }, nodeName: joiner.name, image: 'docker.io/calico/node:v3.19.1', hostNetwork: true });
+    targetState.addPod({ namespace: 'kube-system', app: 'calico-node', labels: { 'k8s-app': 'calico-node', 'controller-revision-hash': '7d8f6c4b9', 'pod-template-generation': '1' }, owner: { kind: 'DaemonSet', name: 'calico-node' }, nodeName: joiner.name, image: calicoNodeImage(targetState), hostNetwork: true });
   }
   rebalance(targetState);
   targetState.bump();

@@ -2,6 +2,7 @@
  * `microk8s <sub>`: the dispatcher (`microk8s.wrapper`), `status`, `version`, `start`, `stop`,
  * and `kubectl`, with the texts and exit codes of the MicroK8s release the node runs.
  */
+import { xable } from './addons.ts';
 import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { inspect } from './inspect.ts';
@@ -66,6 +67,9 @@ export async function microk8s(ctx: CommandContext, args: string[]): Promise<Com
     case 'start':
     case 'stop':
       return startStop(ctx, sub, minor);
+    case 'enable':
+    case 'disable':
+      return (await xable(ctx, sub, rest)) ?? (await membership(ctx, sub, rest)) ?? fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
     default:
       return (await membership(ctx, sub, rest)) ?? fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
   }
@@ -164,7 +168,8 @@ const ADDONS_CORE: Array<[string, string, string]> = [
   ['storage', 'Alias to hostpath-storage add-on, deprecated', '1.0.0'],
 ];
 
-function addonsFor(minor: number): Addon[] {
+/** The add-ons `microk8s status` lists on a release (no repositories before 1.24). */
+export function addonsFor(minor: number): Addon[] {
   if (minor < 24) return ADDONS_122.map(([name, description, version]) => ({ name, repository: '', description, version }));
   return ADDONS_CORE.map(([name, description, version]) => ({ name, repository: 'core', description, version }));
 }

@@ -17,6 +17,7 @@
 import { parse as parseYaml } from 'yaml';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import type { SimFile } from './fs.ts';
+import { seedCalicoFiles } from './calico.ts';
 import { kubeJson, kubeYaml } from './kube-output.ts';
 import { apiUnavailable } from './kubectl-common.ts';
 import { uuid, type SimNode, type SimState } from './state.ts';
@@ -94,13 +95,17 @@ export function ensureNodeConfig(state: SimState, node: SimNode): void {
   // snapd copies the data of the revision it refreshes from
   const previous = seen?.last;
   if (previous !== undefined) {
-    const from = `${revDir(node, previous)}/args/`;
     const copies: Array<[string, SimFile]> = [];
-    for (const [path, file] of fs.files) {
-      if (path.startsWith(from)) copies.push([`${base}/args/${path.slice(from.length)}`, { ...file, data: Buffer.from(file.data) }]);
+    for (const sub of ['args/', 'var/lock/']) {
+      const from = `${revDir(node, previous)}/${sub}`;
+      for (const [path, file] of fs.files) {
+        if (path.startsWith(from)) copies.push([`${base}/${sub}${path.slice(from.length)}`, { ...file, data: Buffer.from(file.data) }]);
+      }
     }
+    seedCalicoFiles(state, node, rev, false);
     for (const [path, file] of copies) fs.files.set(path, file);
   } else {
+    seedCalicoFiles(state, node, rev, true);
     const now = state.now();
     const args = `${base}/args`;
     fs.files.set(`${args}/ha-conf`, rootFile(`failure-domain=${node.failureDomain}\n`, now));

@@ -5,6 +5,7 @@ import { chmod, cp, install, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
 import { getent, nc, stateFor } from './membership.ts';
 import { microk8s } from './microk8s.ts';
+import { calicoTick } from './calico.ts';
 import { beforeCommand } from './node-config.ts';
 import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
@@ -125,6 +126,7 @@ export class Runner {
     const args = argv.slice(1);
     ctx.state.reconcile();
     beforeCommand(ctx.state, ctx.node);
+    calicoTick(ctx.state);
     if (program.startsWith('microk8s.')) return microk8s(ctx, [program.slice('microk8s.'.length), ...args]);
     switch (program) {
       case 'microk8s':

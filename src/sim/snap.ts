@@ -1,8 +1,9 @@
 /** `snap list|info|refresh|revert microk8s` as snapd prints them over a non-interactive SSH session. */
+import { calicoAfterRefresh } from './calico.ts';
 import { CHANNELS, RISKS, isRisk, channelDisplayName, fullChannel, parseChannel, resolveChannel, tracks, type ParsedChannel } from './catalogue.ts';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
-import { snapRestart, snapServices } from './node-config.ts';
+import { ensureNodeConfig, snapRestart, snapServices } from './node-config.ts';
 import type { SimNode, SimRevision } from './state.ts';
 import { proxyResolve, snapAck, snapGet, snapSet } from './snap-proxy.ts';
 import { afterRevert, afterRevisionChange, configureHookFailure } from './refresh-faults.ts';
@@ -321,6 +322,9 @@ async function refresh(ctx: CommandContext, args: string[]): Promise<CommandResu
     node.refreshDate = now;
     node.restartingUntil = ctx.state.now() + ctx.latency.restartMs;
     afterRevisionChange(node);
+    // the configure hook: $SNAP_DATA copied to the new revision, then Calico upgraded if MicroK8s manages it
+    ensureNodeConfig(ctx.state, node);
+    calicoAfterRefresh(ctx.state, node);
   }
   node.tracking = target;
   node.history.push({ at: ctx.state.now(), action: 'refresh', fromRevision: from, toRevision: rel.revision, channel: target });

@@ -1,6 +1,7 @@
 /** The simulated cluster's state: nodes, snap revisions, pods, dqlite members, files. Shared by every node's SSH server. */
 import { createHash } from 'node:crypto';
-import { CHANNELS, DEFAULT_CHANNEL, resolveChannel, type ChannelRelease } from './catalogue.ts';
+import { CHANNELS, DEFAULT_CHANNEL, minorOf, resolveChannel, type ChannelRelease } from './catalogue.ts';
+import { calicoNodeVersion } from './calico-manifest.ts';
 import { SimFs, type SimFile } from './fs.ts';
 
 export type DqliteRole = 'voter' | 'standby' | 'spare';
@@ -403,12 +404,13 @@ export class SimState {
     const names = nodes.map((n) => n.name);
     const at = (i: number) => names[i % names.length] ?? '';
     const cps = nodes.filter((n) => n.role === 'control-plane');
+    const calicoTag = calicoNodeVersion(minorOf(nodes[0]?.version ?? 'v1.22'));
     for (const node of nodes) {
-      this.addPod({ namespace: 'kube-system', app: 'calico-node', labels: { 'k8s-app': 'calico-node', 'controller-revision-hash': '7d8f6c4b9', 'pod-template-generation': '1' }, owner: { kind: 'DaemonSet', name: 'calico-node' }, nodeName: node.name, image: 'docker.io/calico/node:v3.19.1', hostNetwork: true, createdAt: this.createdAt + 60_000 });
+      this.addPod({ namespace: 'kube-system', app: 'calico-node', labels: { 'k8s-app': 'calico-node', 'controller-revision-hash': '7d8f6c4b9', 'pod-template-generation': '1' }, owner: { kind: 'DaemonSet', name: 'calico-node' }, nodeName: node.name, image: `docker.io/calico/node:${calicoTag}`, hostNetwork: true, createdAt: this.createdAt + 60_000 });
     }
     const first = cps[0] ?? nodes[0];
     if (first) {
-      this.addPod({ namespace: 'kube-system', app: 'calico-kube-controllers', labels: { 'k8s-app': 'calico-kube-controllers', 'pod-template-hash': 'f7868dd95' }, owner: { kind: 'ReplicaSet', name: 'calico-kube-controllers-f7868dd95' }, nodeName: first.name, image: 'docker.io/calico/kube-controllers:v3.17.3', createdAt: this.createdAt + 60_000 });
+      this.addPod({ namespace: 'kube-system', app: 'calico-kube-controllers', labels: { 'k8s-app': 'calico-kube-controllers', 'pod-template-hash': 'f7868dd95' }, owner: { kind: 'ReplicaSet', name: 'calico-kube-controllers-f7868dd95' }, nodeName: first.name, image: `docker.io/calico/kube-controllers:${minorOf(first.version) <= 23 ? 'v3.17.3' : calicoTag}`, createdAt: this.createdAt + 60_000 });
       this.addPod({ namespace: 'kube-system', app: 'coredns', labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '7f9c69c78c' }, owner: { kind: 'ReplicaSet', name: 'coredns-7f9c69c78c' }, nodeName: first.name, image: 'coredns/coredns:1.8.0', createdAt: this.createdAt + 120_000 });
     }
     for (let i = 0; i < 3; i++) {

@@ -13,6 +13,7 @@
  * untouched; the pods are ordinary SimPods owned by the deployment's ReplicaSet, so drain,
  * `get pods -l app=NAME` and the scheduler treat them like any other.
  */
+import { DS_TYPES, daemonSetRolloutStatus } from './calico.ts';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { KUBECTL_GLOBAL_FLAGS, apiUnavailable } from './kubectl-common.ts';
@@ -402,6 +403,7 @@ async function rollout(ctx: CommandContext, store: WorkloadStore, ns: string, po
   if (sub !== 'status') return fail(1, `mk8s-sim: \`kubectl rollout ${sub ?? ''}\` is not simulated (only rollout status)\n`);
   const what = typeAndNames(positional.slice(1));
   if (!what || what.names.length === 0) return usageError('rollout status', 'required resource not specified');
+  if (DS_TYPES.has(what.type)) return apiUnavailable(ctx, `get daemonsets.apps ${what.names[0] ?? ''}`) ?? daemonSetRolloutStatus(ctx, ns, what.names[0] ?? '', flags);
   if (!DEPLOY_TYPES.has(what.type)) return fail(1, `mk8s-sim: \`kubectl rollout status ${what.type}\` is not simulated\n`);
   const name = what.names[0] ?? '';
   const timeoutText = flags.get('timeout') ?? '0s';
