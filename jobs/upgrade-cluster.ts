@@ -16,6 +16,7 @@ import { describeOrder, rolloutBatches, type RolloutNode } from '../src/ops/roll
 import { describeRolloutPin, pinForRollout, pinPlanStep } from '../src/ops/snap-proxy.ts';
 import { nodeUpgradeCommands, type UpgradePreflight } from '../src/ops/upgrade.ts';
 import { runVerifyWorkload, verifyPlan, verifyWorkloadName } from '../src/ops/verify-workload.ts';
+import { reportWhatTheUpgradeLeft } from '../src/ops/upgrade-report.ts';
 
 /**
  * `upgrade-cluster <channel>` — the seed's "升级 MicroK8s 集群" walk-through (3 nodes,
@@ -338,6 +339,9 @@ export default defineRunbook(
       },
       { describe: () => `upgraded: ${progress.done.join(', ')}${skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : ''}` },
     );
+
+    // 5. What the upgrade does not upgrade: the enabled add-ons and the CNI (the seed's IMPORTANT NOTE).
+    await reportWhatTheUpgradeLeft(run, channel);
   },
   { describeState: (run) => clusterState(run) },
 );

@@ -9,6 +9,7 @@ import { preflightStep, upgradeNodes } from '../src/ops/node-upgrade.ts';
 import { rollbackOffer } from '../src/engine/offers.ts';
 import { displayController } from '../src/ops/controller.ts';
 import { describeNodes, preflightUpgrade, upgradePlan } from '../src/ops/upgrade.ts';
+import { reportWhatTheUpgradeLeft } from '../src/ops/upgrade-report.ts';
 
 /**
  * Upgrade one node — the seed's "升级第一个节点" (upgrade the first node) with
@@ -78,6 +79,9 @@ export default defineRunbook(
         );
       }
     });
+
+    // 8. What the upgrade does not upgrade: the enabled add-ons and the CNI (the seed's IMPORTANT NOTE).
+    await reportWhatTheUpgradeLeft(run, channel);
   },
   {
     describeState: (run, { node }) => describeNodes(run, [node]),

@@ -14,6 +14,7 @@ import { createSlackChat } from './chat/slack/app.ts';
 import { createSlackPort } from './chat/slack/port.ts';
 import { builtinVerbs } from './commands/builtin-verbs.ts';
 import { opsReadVerbs } from './commands/ops-verbs.ts';
+import { addonReadVerbs } from './commands/addon-verbs.ts';
 import { createRegistry } from './commands/registry.ts';
 import { chatMode, type Env } from './config/env.ts';
 import type { Inventory } from './config/inventory.ts';
@@ -65,7 +66,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const audit = new AuditLog(redis, logger);
   const metrics = createMetrics();
   const runbooks = runbookMap();
-  const registry = createRegistry([...builtinVerbs, ...opsReadVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
+  const registry = createRegistry([...builtinVerbs, ...opsReadVerbs, ...addonReadVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
 
   let worker: Worker<JobData> | undefined;
   const health = async () => {

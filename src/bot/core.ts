@@ -15,6 +15,7 @@ import { cancelJob } from './cancel.ts';
 import { rollbackFromJob } from './rollback-button.ts';
 import { decide } from './decisions.ts';
 import type { BotDeps } from './deps.ts';
+import { addonsMessage } from './addons-read-verb.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
 import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
 import { busyMessage, submitJob } from './submit.ts';
@@ -95,6 +96,8 @@ export class Bot implements BotCore {
         return { ack: { text: `Reading the Snap Store Proxy of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => snapProxyListMessage(cluster) };
       case 'backups':
         return { ack: await backupsMessage(deps.backupDir, cluster), visibility: 'ephemeral' };
+      case 'addons':
+        return { ack: { text: `Reading the add-ons and the CNI of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => addonsMessage(cluster) };
     }
     const runbook = deps.runbooks.get(parsed.verb);
     if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');

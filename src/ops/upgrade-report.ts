@@ -1,0 +1,30 @@
+/**
+ * The last message of a successful `upgrade` / `upgrade-cluster`: what the upgrade did not
+ * upgrade (the seed's IMPORTANT NOTE) — "Calico v3.23.5 is running; 1.27 ships v3.25.0 —
+ * `upgrade-cni` to move", "add-ons not upgraded: core/dns 1.10.1, …". Never fails the job.
+ */
+import type { RunContext } from '../engine/context.ts';
+import { errorText } from '../engine/context.ts';
+import { plain, readAddonsReport, renderAddonsReport } from './addons-report.ts';
+
+export async function reportWhatTheUpgradeLeft(run: RunContext, channel: string): Promise<void> {
+  const track = channel.split('/')[0];
+  await run.step(
+    'report add-ons and the CNI',
+    async () => {
+      let headline: string;
+      let lines: string[];
+      try {
+        const rendered = renderAddonsReport(await readAddonsReport(run.cluster, (n) => run.node(n).shell), track === undefined || track === 'latest' ? undefined : track);
+        headline = rendered.headline;
+        lines = rendered.lines;
+      } catch (err) {
+        headline = `could not read the add-ons and the CNI (${plain(errorText(err), 200)}); run \`addons\``;
+        lines = [];
+      }
+      await run.say({ text: `After the upgrade to ${channel}: ${headline}`, body: [`*What the upgrade to ${channel} did not upgrade:* ${headline}`, ...lines].join('\n') });
+      return headline;
+    },
+    { describe: (h) => h },
+  );
+}
