@@ -1,5 +1,6 @@
 import type { Runbook } from '../src/engine/define.ts';
 import addNode from './add-node.ts';
+import addonRefresh from './addon-refresh.ts';
 import apiserverProxy from './apiserver-proxy.ts';
 import backup from './backup.ts';
 import cordon from './cordon.ts';
@@ -14,13 +15,14 @@ import snapProxyConnect from './snap-proxy-connect.ts';
 import snapProxyPin from './snap-proxy-pin.ts';
 import snapProxyUnpin from './snap-proxy-unpin.ts';
 import uncordon from './uncordon.ts';
+import upgradeCni from './upgrade-cni.ts';
 import unhold from './unhold.ts';
 import upgradeCluster from './upgrade-cluster.ts';
 import upgradeNode from './upgrade-node.ts';
 import verify from './verify.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa, upgradeCni, addonRefresh] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

@@ -15,7 +15,7 @@ import { cancelJob } from './cancel.ts';
 import { rollbackFromJob } from './rollback-button.ts';
 import { decide } from './decisions.ts';
 import type { BotDeps } from './deps.ts';
-import { addonsMessage } from './addons-read-verb.ts';
+import { addonsMessage, upgradeCniPreviewMessage } from './addons-read-verb.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
 import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
 import { busyMessage, submitJob } from './submit.ts';
@@ -98,6 +98,13 @@ export class Bot implements BotCore {
         return { ack: await backupsMessage(deps.backupDir, cluster), visibility: 'ephemeral' };
       case 'addons':
         return { ack: { text: `Reading the add-ons and the CNI of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => addonsMessage(cluster) };
+      case 'upgrade-cni':
+        // Its dry run reads the nodes to show the new manifest as a diff (still read-only).
+        if (parsed.dryRun && parsed.args.restore !== true) {
+          await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
+          return { ack: { text: `Building the new Calico manifest of ${cluster.name} (dry run)…` }, visibility: 'ephemeral', followUp: () => upgradeCniPreviewMessage(cluster) };
+        }
+        break;
     }
     const runbook = deps.runbooks.get(parsed.verb);
     if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');

@@ -299,7 +299,7 @@ export async function waitCalicoRollout(shell: RemoteShell, timeoutSeconds: numb
     timeoutMs: timeoutSeconds * 1000 + 60_000,
   });
   const last = outputLines(r.stdout).filter((l) => l.trim() !== '').pop() ?? '';
-  if (!/successfully rolled out$/.test(last)) throw OutputParseError.of('microk8s kubectl rollout status ds/calico-node', '"daemon set "calico-node" successfully rolled out"', r.stdout);
+  if (!last.endsWith('successfully rolled out')) throw OutputParseError.of('microk8s kubectl rollout status ds/calico-node', '"daemon set "calico-node" successfully rolled out"', r.stdout);
   return last;
 }
 

@@ -10,7 +10,7 @@
  *   cni.yaml.backup                    the copy MicroK8s keeps when a refresh replaced cni.yaml
  *   var/lock/no-manage-calico          present: MicroK8s never upgrades Calico on a refresh
  */
-import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { OutputParseError } from './errors.ts';
 
 export const BUNDLED_CALICO = '/snap/microk8s/current/upgrade-scripts/000-switch-to-calico/resources/calico.yaml';
@@ -56,9 +56,10 @@ function get(node: unknown, key: string): unknown {
 
 function str(node: unknown): string | undefined {
   if (isScalar(node)) {
-    const v = (node as Scalar).value;
+    const v: unknown = node.value;
     if (v === null || v === undefined) return '';
-    return typeof v === 'string' ? v : String(v);
+    if (typeof v === 'string') return v;
+    return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : undefined;
   }
   return undefined;
 }
@@ -173,11 +174,11 @@ export function compareCalicoVersions(a: string, b: string): number | undefined 
 // ---------------------------------------------------------------- rewriting the bundled manifest
 
 /** One change to make in a manifest's text: a value of the calico-node env, or of calico-config. */
-export interface ManifestEdit {
+export type ManifestEdit = {
   target: 'env' | 'config';
   key: string;
   value: string;
-}
+};
 
 interface TextEdit {
   at: number;

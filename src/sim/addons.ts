@@ -90,7 +90,7 @@ export async function xable(ctx: CommandContext, action: 'enable' | 'disable', a
   if (bare !== 'hostpath-storage' && bare !== 'storage') return { stdout: stdout + text.disable, stderr: infer, code: 0 };
   const reclaimed = minor >= 24 ? 'Storage space reclaimed.\n' : 'Storage space reclaimed\n';
   if (argv[0] === 'destroy-storage') {
-    for (const path of [...node.fs.files.keys()]) if (path.startsWith(`${DEFAULT_STORAGE}/`)) node.fs.files.delete(path);
+    for (const path of Array.from(node.fs.files.keys())) if (path.startsWith(`${DEFAULT_STORAGE}/`)) node.fs.files.delete(path);
     return { stdout: stdout + text.disable + reclaimed, stderr: infer, code: 0 };
   }
   // `read -p …` on EOF (no terminal over SSH): no prompt, non-zero → `|| exit 1`; the data stays

@@ -96,6 +96,10 @@ function docsOf(text: string): Array<Record<string, unknown>> | string {
 
 type Obj = Record<string, unknown>;
 const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Obj)[k] : undefined), o);
+const textAt = (o: unknown, ...path: string[]): string => {
+  const v = at(o, ...path);
+  return typeof v === 'string' ? v : '';
+};
 
 function containerImage(doc: Obj, name: string): string | undefined {
   const list = at(doc, 'spec', 'template', 'spec', 'containers');
@@ -115,7 +119,7 @@ const RESOURCE: Record<string, string> = {
 };
 
 function keyOf(doc: Obj): string {
-  return `${String(doc.kind)}/${String(at(doc, 'metadata', 'namespace') ?? '')}/${String(at(doc, 'metadata', 'name'))}`;
+  return `${textAt(doc, 'kind')}/${textAt(doc, 'metadata', 'namespace')}/${textAt(doc, 'metadata', 'name')}`;
 }
 
 /** What the cluster holds before any apply: the first control-plane node's deployed manifest. */
@@ -136,8 +140,8 @@ function applyDocs(state: SimState, docs: Obj[]): string {
   const applied = appliedObjects(state);
   let out = '';
   for (const doc of docs) {
-    const kind = String(doc.kind ?? '');
-    const name = String(at(doc, 'metadata', 'name') ?? '');
+    const kind = textAt(doc, 'kind');
+    const name = textAt(doc, 'metadata', 'name');
     const key = keyOf(doc);
     const json = JSON.stringify(doc);
     const before = applied.get(key);
