@@ -157,10 +157,11 @@ export function renderAddonsReport(report: AddonsReport, track?: string): Render
   const ship = shipped(report);
   if (report.running && ship) {
     const cmp = compareCalicoVersions(report.running, ship.version);
-    const who = track ?? (ship.nodes.length === report.nodes.length ? 'this release' : ship.nodes.join(', '));
+    const who = track ?? (ship.nodes.length === report.nodes.length ? 'this release ships' : `${ship.nodes.join(', ')} ${ship.nodes.length > 1 ? 'ship' : 'ships'}`);
+    const ships = track ? `${who} ships` : who;
     if (cmp !== undefined && cmp < 0) {
-      heads.push(`Calico ${plain(report.running, 40)} is running; ${who} ships ${plain(ship.version, 40)} — \`upgrade-cni\` to move`);
-    } else heads.push(`Calico ${plain(report.running, 40)} is running (${who} ships ${plain(ship.version, 40)}): up to date`);
+      heads.push(`Calico ${plain(report.running, 40)} is running; ${ships} ${plain(ship.version, 40)} — \`upgrade-cni\` to move`);
+    } else heads.push(`Calico ${plain(report.running, 40)} is running (${ships} ${plain(ship.version, 40)}): up to date`);
   } else if (report.running) heads.push(`Calico ${plain(report.running, 40)} is running; no node's shipped manifest could be read`);
   else heads.push(`CNI: ${plain(report.cniProblem ?? 'not read', 160)}`);
   for (const n of report.nodes.filter((x) => x.lost.length > 0)) {
@@ -184,7 +185,16 @@ export function renderAddonsReport(report: AddonsReport, track?: string): Render
       lines.push(`• ${names}: could not read the manifests (${plain(nodes[0]?.problem ?? '', 160)})`);
       continue;
     }
-    lines.push(`• ${names}: revision ships ${plain(bundled ?? '?', 40)}; cni.yaml has ${plain(deployed ?? '?', 40)}; ${lock === 'true' ? 'MicroK8s does not manage Calico here (var/lock/no-manage-calico)' : 'MicroK8s manages Calico here (it replaces a 3.21 manifest on refresh)'}`);
+    const managed =
+      lock === 'true'
+        ? 'MicroK8s does not manage Calico here (var/lock/no-manage-calico): a refresh never touches cni.yaml'
+        : (deployed ?? '').includes('3.21')
+          ? 'MicroK8s manages Calico here: a refresh to 1.25+ replaces this 3.21 cni.yaml with the shipped one, keeping only a can-reach IP autodetection (other customisations are lost) — create var/lock/no-manage-calico to prevent it'
+          : 'MicroK8s manages Calico here, but a refresh only replaces 3.21 manifests: this one stays as it is';
+    lines.push(`• ${names}: revision ships ${plain(bundled ?? '?', 40)}; cni.yaml has ${plain(deployed ?? '?', 40)}; ${managed}`);
+    if (report.running && deployed && (compareCalicoVersions(deployed, report.running) ?? 0) < 0) {
+      lines.push(`  ⚠️ ${names}: cni.yaml (${plain(deployed, 40)}) is older than the running Calico (${plain(report.running, 40)}); if MicroK8s re-applies it there (its reconcile hook does when var/lock/cni-loaded is gone), Calico goes back to ${plain(deployed, 40)}`);
+    }
   }
   const custom = report.nodes.find((n) => n.customisations.length > 0);
   if (custom) {
