@@ -91,6 +91,7 @@ export async function xable(ctx: CommandContext, action: 'enable' | 'disable', a
   const reclaimed = minor >= 24 ? 'Storage space reclaimed.\n' : 'Storage space reclaimed\n';
   if (argv[0] === 'destroy-storage') {
     for (const path of Array.from(node.fs.files.keys())) if (path.startsWith(`${DEFAULT_STORAGE}/`)) node.fs.files.delete(path);
+    for (const dir of Array.from(node.fs.dirs.keys())) if (dir === DEFAULT_STORAGE || dir.startsWith(`${DEFAULT_STORAGE}/`)) node.fs.dirs.delete(dir);
     return { stdout: stdout + text.disable + reclaimed, stderr: infer, code: 0 };
   }
   // `read -p …` on EOF (no terminal over SSH): no prompt, non-zero → `|| exit 1`; the data stays
