@@ -4,6 +4,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import { errorText } from '../src/engine/context.ts';
 import { addonRisk } from '../src/microk8s/addon-facts.ts';
 import { fileExists, xableAddon } from '../src/microk8s/addons.ts';
+import { plain } from '../src/ops/addons-report.ts';
 import { HOSTPATH_DATA, addonNameProblem, addonRefreshPlan, addonRefusal, bareAddon, readAddon } from '../src/ops/addon-refresh.ts';
 
 const AddonName = z.string().check((ctx) => {
@@ -34,21 +35,21 @@ export default defineRunbook(
 
     // 0. The add-on must be enabled (refreshing a disabled one would enable it).
     const before = await run.step(`check ${addon} is enabled`, () => readAddon(run, addon), {
-      describe: (a) => `${a.repository ? `${a.repository}/` : ''}${a.name} ${a.version ?? ''} ${a.enabled ? 'enabled' : 'disabled'} (read on ${a.controller})`,
+      describe: (a) => `${plain(`${a.repository ? `${a.repository}/` : ''}${a.name} ${a.version ?? ''}`, 100)} ${a.enabled ? 'enabled' : 'disabled'} (read on ${a.controller})`,
     });
     if (!before.enabled) throw new RunbookFailure(`${addon} is not enabled: there is nothing to refresh (\`microk8s enable ${addon}\` would install it). Nothing was changed.`);
 
     // The approval names what the disable does and what is lost.
     await run.approval({
       title: `Refresh ${addon}: disable, then enable`,
-      what: `\`microk8s disable ${addon}\` on ${before.controller} ${risk.disable}. Then \`microk8s enable ${addon}\` installs the version this MicroK8s revision ships${before.version ? ` (now ${before.version})` : ''}.`,
+      what: `\`microk8s disable ${addon}\` on ${before.controller} ${risk.disable}. Then \`microk8s enable ${addon}\` installs the version this MicroK8s revision ships${before.version ? ` (now ${plain(before.version, 40)})` : ''}.`,
       why: `While it is disabled: ${risk.loss}.`,
       nodes: [before.controller],
       destructive: risk.level === 'destructive',
     });
     await run.step('re-check what the plan depended on', async () => {
       const now = await readAddon(run, addon);
-      if (!now.enabled || now.version !== before.version) throw new RunbookFailure(`${addon} changed since the approval (now ${now.enabled ? `enabled, ${now.version ?? 'no version'}` : 'disabled'}). Nothing was done; request it again.`);
+      if (!now.enabled || now.version !== before.version) throw new RunbookFailure(`${addon} changed since the approval (now ${now.enabled ? `enabled, ${plain(now.version ?? 'no version', 40)}` : 'disabled'}). Nothing was done; request it again.`);
       return true;
     });
 
@@ -73,7 +74,7 @@ export default defineRunbook(
       const a = await readAddon(run, addon);
       if (!a.enabled) throw new RunbookFailure(`${addon} is not listed as enabled after \`microk8s enable ${addon}\`. Check it on ${a.controller}.`);
       return a;
-    }, { describe: (a) => `${a.name} ${a.version ?? ''} enabled` });
-    await run.say(`${addon} refreshed on ${run.cluster.name}: ${before.version ?? '?'} → ${after.version ?? '?'}.${before.dataKept ? ` PV data kept at ${HOSTPATH_DATA}.` : ''}`);
+    }, { describe: (a) => `${plain(`${a.name} ${a.version ?? ''}`, 100)} enabled` });
+    await run.say(`${addon} refreshed on ${run.cluster.name}: ${plain(before.version ?? '?', 40)} → ${plain(after.version ?? '?', 40)}.${before.dataKept ? ` PV data kept at ${HOSTPATH_DATA}.` : ''}`);
   },
 );

@@ -5,12 +5,14 @@ import { errorText, type RunContext } from '../src/engine/context.ts';
 import { applyManifestFile, fileExists } from '../src/microk8s/addons.ts';
 import { DEPLOYED_CNI, imageTag } from '../src/microk8s/calico-manifest.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
-import { readNodeCalicoFiles } from '../src/ops/addons-report.ts';
+import { plain, readNodeCalicoFiles } from '../src/ops/addons-report.ts';
 import { awaitCalicoRollout } from '../src/ops/cni-rollout.ts';
 import { backupRemoteFile, writeRemoteFile } from '../src/ops/node-files.ts';
 import { buildCniPlan, cniPlanSteps, diffBlock, loadCniBackup, rebuildManifest, restoreRemoteFile, saveCniBackup, type CniPlan } from '../src/ops/upgrade-cni.ts';
 
 const shellOf = (run: RunContext) => (node: string) => run.node(node).shell;
+/** The carried-over customisations (values read from the nodes: escaped). */
+const keptText = (plan: CniPlan) => (plan.kept.length > 0 ? plan.kept.map((k) => plain(k, 160)).join('; ') : 'no customisations');
 const readySeconds = (run: RunContext) => Math.max(1, Math.round(run.cluster.policy.readyTimeout / 1000));
 
 /**
@@ -43,7 +45,7 @@ export default defineRunbook(
     // The new manifest, as a diff against the deployed one, is approved (always: it restarts calico-node everywhere).
     await run.approval({
       title: `Upgrade Calico from ${plan.running} to ${plan.to}`,
-      what: `${diffBlock(plan)}\nKept: ${plan.kept.length > 0 ? plan.kept.join('; ') : 'no customisations'}.\nBack up cni.yaml on ${plan.nodes.map((n) => n.node).join(', ')}, write the new one there, apply it from ${plan.controller} and wait for calico-node to roll out on every node.`,
+      what: `${diffBlock(plan)}\nKept: ${keptText(plan)}.\nBack up cni.yaml on ${plan.nodes.map((n) => n.node).join(', ')}, write the new one there, apply it from ${plan.controller} and wait for calico-node to roll out on every node.`,
       why: 'Every calico-node pod restarts, one node at a time: pod networking on a node blips while its pod is replaced. The old cni.yaml is kept for `upgrade-cni --restore`.',
       nodes: plan.nodes.map((n) => n.node),
     });
@@ -78,12 +80,12 @@ export default defineRunbook(
 
     // 3. Apply it, and 4. wait for the rollout on every node (bounded by the ready timeout).
     await applyAndWait(run, plan.controller, plan.newImage, plan.nodes.map((n) => n.node), `\`upgrade-cni --restore\` puts back ${Object.values(backups).join(', ')}`);
-    await run.say(`Calico moved from ${plan.running} to ${plan.to} on ${plan.nodes.map((n) => n.node).join(', ')}. Kept: ${plan.kept.length > 0 ? plan.kept.join('; ') : 'no customisations'}. The previous cni.yaml is kept on each node (${Object.values(backups).join(', ')}): \`upgrade-cni --restore\` puts it back.`);
+    await run.say(`Calico moved from ${plan.running} to ${plan.to} on ${plan.nodes.map((n) => n.node).join(', ')}. Kept: ${keptText(plan)}. The previous cni.yaml is kept on each node (${Object.values(backups).join(', ')}): \`upgrade-cni --restore\` puts it back.`);
   },
   {
     describeState: async (run) => {
       const p = (await buildCniPlan(run.cluster, shellOf(run))).plan;
-      return p.runningImage ? `calico-node runs ${p.runningImage}` : (p.refusal ?? 'unknown');
+      return p.runningImage ? `calico-node runs ${plain(p.runningImage, 120)}` : (p.refusal ?? 'unknown');
     },
   },
 );
@@ -109,12 +111,12 @@ async function restoreCni(run: RunContext): Promise<void> {
     for (const [node, path] of Object.entries(r.backups)) if (!(await fileExists(run.node(node).shell, path))) missing.push(`${node} (${path})`);
     if (missing.length > 0) throw new RunbookFailure(`The backups of job ${r.job} are gone from ${missing.join(', ')}. Nothing was changed.`);
     return r;
-  }, { describe: (r) => `job ${r.job}: Calico ${r.from}, on ${Object.keys(r.backups).join(', ')}` });
+  }, { describe: (r) => `job ${r.job}: Calico ${plain(r.from, 40)}, on ${Object.keys(r.backups).join(', ')}` });
   const controller = run.cluster.nodes.find((n) => n.role === 'control-plane' && Object.hasOwn(record.backups, n.name))?.name;
   if (!controller) throw new RunbookFailure('No control-plane node has a recorded backup. Nothing was changed.');
   await run.approval({
-    title: `Restore the cni.yaml replaced by job ${record.job} (Calico ${record.from})`,
-    what: `Put ${Object.values(record.backups).join(', ')} back as cni.yaml, apply it from ${controller} and wait for calico-node to roll out (back to ${record.from}).`,
+    title: `Restore the cni.yaml replaced by job ${record.job} (Calico ${plain(record.from, 40)})`,
+    what: `Put ${Object.values(record.backups).join(', ')} back as cni.yaml, apply it from ${controller} and wait for calico-node to roll out (back to ${plain(record.from, 40)}).`,
     why: 'Every calico-node pod restarts, one node at a time.',
     nodes: Object.keys(record.backups),
   });
@@ -126,8 +128,8 @@ async function restoreCni(run: RunContext): Promise<void> {
     const f = await readNodeCalicoFiles(run.node(controller).shell);
     if (!f.deployed) throw new Error(`${controller} has no cni.yaml after the restore`);
     return f.deployed.manifest.image;
-  }, { describe: (image) => image });
+  }, { describe: (image) => plain(image, 120) });
   await applyAndWait(run, controller, files, Object.keys(record.backups), 'The backups are still on the nodes; request `upgrade-cni --restore` again');
   await saveCniBackup(run.redis, run.cluster.name, { ...record, restoredBy: run.jobId });
-  await run.say(`cni.yaml restored from job ${record.job}'s backups; calico-node runs ${imageTag(files)} again.`);
+  await run.say(`cni.yaml restored from job ${record.job}'s backups; calico-node runs ${plain(imageTag(files), 60)} again.`);
 }

@@ -1,7 +1,7 @@
 /** `addons` (read-only; nothing is queued): the add-ons and the CNI of one cluster, and what is behind. */
 import type { ChatMessage } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
-import { readAddonsReport, renderAddonsReport } from '../ops/addons-report.ts';
+import { plain, readAddonsReport, renderAddonsReport } from '../ops/addons-report.ts';
 import { buildCniPlan, diffBlock } from '../ops/upgrade-cni.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -42,7 +42,7 @@ export async function upgradeCniPreviewMessage(cluster: ClusterConfig): Promise<
       body: [
         `*Calico ${plan.running} → ${plan.to}* (the manifest MicroK8s ships, with cni.yaml's customisations carried over), as a diff against the deployed cni.yaml of ${plan.controller}:`,
         diffBlock(plan, 60),
-        `Kept: ${plan.kept.length > 0 ? plan.kept.join('; ') : 'no customisations'}.`,
+        `Kept: ${plan.kept.length > 0 ? plan.kept.map((k) => plain(k, 160)).join('; ') : 'no customisations'}.`,
         `\`upgrade-cni\` backs up cni.yaml on ${plan.nodes.map((n) => n.node).join(', ')}, writes the new one, applies it from ${plan.controller} after an approval and waits for calico-node to roll out on every node.`,
       ].join('\n'),
     };

@@ -155,7 +155,8 @@ export function parseCalicoManifest(text: string, what = 'the Calico manifest'):
 
 /** `v3.25.0` → [3, 25, 0]; undefined when it is not a release tag. */
 function versionParts(tag: string): number[] | undefined {
-  const m = /^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?/.exec(tag);
+  // the whole tag: it also reaches approvals and thread messages
+  const m = /^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?:[-+][A-Za-z0-9.]{1,40})?$/.exec(tag);
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
 }
 
