@@ -15,6 +15,7 @@ import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { readCalicoDaemonSet, type DaemonSetState } from '../microk8s/addons.ts';
+import { MicroK8sNode } from '../microk8s/node.ts';
 import { customisations, describeCustomisation, manifestDiff } from '../microk8s/calico-customisations.ts';
 import { BUNDLED_CALICO, DEPLOYED_CNI, applyManifestEdits, compareCalicoVersions, imageTag, parseCalicoManifest, type ManifestEdit } from '../microk8s/calico-manifest.ts';
 import { PREFIX } from '../queue/keys.ts';
@@ -70,7 +71,16 @@ export async function buildCniPlan(cluster: ClusterConfig, shellOf: (n: string) 
   if (!ctl.ds) return { plan: refused(base, 'The cluster has no calico-node DaemonSet in kube-system: it does not run the Calico CNI MicroK8s ships, so there is nothing to upgrade.'), text: undefined };
   base.runningImage = ctl.ds.image;
   base.running = imageTag(ctl.ds.image);
-  const linux = cluster.nodes.filter((n) => n.os !== 'windows').map((n) => n.name);
+  // Every Linux node of the cluster (as kubectl lists it) must be Ready: a rollout stalls on a NotReady one.
+  let kube;
+  try {
+    kube = await new MicroK8sNode(shellOf(ctl.node)).nodes();
+  } catch (err) {
+    return { plan: refused(base, `Cannot list the nodes on ${ctl.node}: ${errorText(err)}.`), text: undefined };
+  }
+  const linux = cluster.nodes.filter((n) => n.os !== 'windows' && kube.some((k) => k.name === n.name)).map((n) => n.name);
+  const notReady = linux.filter((n) => !kube.find((k) => k.name === n)?.ready);
+  if (notReady.length > 0) return { plan: refused(base, `${notReady.join(', ')} ${notReady.length > 1 ? 'are' : 'is'} NotReady: the calico-node rollout would stall there. Bring ${notReady.length > 1 ? 'them' : 'it'} back first.`), text: undefined };
   const files = new Map<string, NodeCalicoFiles>();
   for (const node of linux) {
     try {

@@ -50,7 +50,7 @@ describe('add-ons and the Calico CNI after an upgrade', () => {
   beforeAll(async () => {
     h = await startHarness({
       clusters: [
-        { name: 'cni', channel: CNI, nodes: controlPlanes(3, { channel: '1.26/stable' }) },
+        { name: 'cni', channel: CNI, nodes: controlPlanes(3, { channel: '1.26/stable' }), policy: { readyTimeout: '2s' } },
         { name: 'auto', channel: AUTO, nodes: controlPlanes(3, { channel: '1.24/stable' }) },
         { name: 'add', channel: ADD, nodes: controlPlanes(1, { channel: '1.26/stable' }) },
       ],
@@ -121,6 +121,34 @@ describe('add-ons and the Calico CNI after an upgrade', () => {
     expect(calico.image()).toBe('docker.io/calico/node:v3.23.5');
     expect(calico.cniYaml('k8s-2')).toContain('image: docker.io/calico/node:v3.23.5');
     expect(last(restore)).toContain('calico-node runs v3.23.5 again');
+  }, 120_000);
+
+  it('upgrade-cni refuses while a node is NotReady, and a rollout that stalls ends at its bound with the way back', async () => {
+    const sim = h.sims.get('cni')!;
+    const calico = simCalico(sim.state);
+    sim.state.node('k8s-3').ready = false;
+    const refused = await read('upgrade-cni --dry-run', CNI, /^Dry run of upgrade-cni/);
+    expect(refused).toContain('k8s-3 is NotReady: the calico-node rollout would stall there');
+    sim.state.node('k8s-3').ready = true;
+
+    // k8s-3 goes NotReady while the apply runs: its calico-node pod is never replaced.
+    sim.inject({ node: 'k8s-1', match: 'kubectl apply -f', kind: 'delay', ms: 400, times: 1 });
+    const { jobId } = await h.command(alice, 'upgrade-cni', CNI);
+    await h.waitState(jobId!, 'awaiting approval');
+    expect(await h.click(bob, await h.waitButton(jobId!, 'Approve'))).toBe(200);
+    await h.slack.waitFor(() => h.thread(jobId!).find((m) => m.text.includes('apply cni.yaml from k8s-1')), 20_000);
+    sim.state.node('k8s-3').ready = false;
+    await h.waitState(jobId!, 'failed', 30_000);
+    const from = sim.commandLog.length;
+    expect(h.thread(jobId!).map((m) => m.text).join('\n')).toMatch(/calico-node did not finish rolling out within 2 s: .*`upgrade-cni --restore` puts back/s);
+    expect(sim.commandLog.some((c) => words(c) === 'microk8s kubectl rollout status ds/calico-node -n kube-system --timeout=2s')).toBe(true);
+    expect(calico.image()).toBe('docker.io/calico/node:v3.25.0');
+
+    sim.state.node('k8s-3').ready = true;
+    await approved('upgrade-cni --restore', CNI);
+    expect(calico.image()).toBe('docker.io/calico/node:v3.23.5');
+    expect(sim.state.pods.filter((p) => p.app === 'calico-node').map((p) => p.image)).toEqual(['k8s-1', 'k8s-2', 'k8s-3'].map(() => 'docker.io/calico/node:v3.23.5'));
+    expect(sim.commandLog.slice(from).some((c) => words(c).startsWith('cp -p /var/snap/microk8s/current/args/cni-network/cni.yaml.mk8s-'))).toBe(true);
   }, 120_000);
 
   it('flags a refresh that auto-upgraded Calico 3.21 and reset the pod CIDR, and honours no-manage-calico', async () => {
