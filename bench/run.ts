@@ -1,16 +1,17 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a table of the
  * figures measured in this run; `tsx bench/run.ts ack` (or `approval`,
- * `overhead`, `rolling`) runs only the named ones. Nothing is asserted.
+ * `overhead`, `rolling`, `cni`) runs only the named ones. Nothing is asserted.
  */
 import { availableParallelism } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
 import { approvalWake } from './approval-wake.ts';
+import { cni } from './cni.ts';
 import { log, printTable, type Benchmark, type Row } from './lib.ts';
 import { rollingUpgrade } from './rolling-upgrade.ts';
 import { upgradeOverhead } from './upgrade-overhead.ts';
 
-const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade];
+const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni];
 const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling' };
 
 async function main(): Promise<void> {

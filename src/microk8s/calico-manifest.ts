@@ -48,6 +48,33 @@ interface Located {
   container: YAMLMap;
   envSeq: YAMLSeq | undefined;
   configData: YAMLMap | undefined;
+  /** Where the documents holding `container` and `configData` start in the text (node ranges are relative to them). */
+  containerBase: number;
+  configBase: number;
+}
+
+/**
+ * The manifest's documents that can matter here (they name an image or calico-config), each with
+ * its offset. A line that is exactly `---` (or `--- …`) at column 0 always starts a document in
+ * YAML, even after a block scalar, so splitting there is exact; the CRDs (most of the 300 kB) are
+ * then never parsed.
+ */
+function relevantChunks(text: string): Array<{ at: number; text: string }> {
+  const starts = [0];
+  let i = 0;
+  while (i < text.length) {
+    const nl = text.indexOf('\n', i);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(i, end);
+    if (i > 0 && (line === '---' || line === '---\r' || line.startsWith('--- '))) starts.push(i);
+    i = end + 1;
+  }
+  const chunks: Array<{ at: number; text: string }> = [];
+  for (const [k, at] of starts.entries()) {
+    const chunk = text.slice(at, starts[k + 1] ?? text.length);
+    if (chunk.includes('image:') || chunk.includes('calico-config')) chunks.push({ at, text: chunk });
+  }
+  return chunks;
 }
 
 function get(node: unknown, key: string): unknown {
@@ -78,28 +105,40 @@ export function imageTag(image: string): string {
 
 function locate(text: string, what: string): Located {
   if (text.length > MAX_MANIFEST_BYTES) throw new OutputParseError(what, `a manifest under ${MAX_MANIFEST_BYTES} bytes`, `${text.length} bytes`);
-  const docs = parseAllDocuments(text, { uniqueKeys: false });
-  if (!Array.isArray(docs)) throw OutputParseError.of(what, 'a YAML manifest', text);
-  const broken = docs.find((d) => d.errors.length > 0);
-  if (broken) throw new OutputParseError(what, 'valid YAML', broken.errors[0]?.message.split('\n')[0] ?? 'a YAML error');
+  const docs: Document.Parsed[] = [];
   let container: YAMLMap | undefined;
   let configData: YAMLMap | undefined;
-  for (const doc of docs) {
-    const root = doc.contents;
-    const kind = str(get(root, 'kind'));
-    const name = str(get(get(root, 'metadata'), 'name'));
-    if (kind === 'ConfigMap' && name === 'calico-config') {
-      const data = get(root, 'data');
-      if (isMap(data)) configData = data;
-    }
-    if (kind === 'DaemonSet' && name === 'calico-node' && !container) {
-      const c = items(get(get(get(get(root, 'spec'), 'template'), 'spec'), 'containers')).find((x) => str(get(x, 'name')) === 'calico-node');
-      if (isMap(c)) container = c;
+  let containerBase = 0;
+  let configBase = 0;
+  for (const chunk of relevantChunks(text)) {
+    const parsed = parseAllDocuments(chunk.text, { uniqueKeys: false });
+    if (!Array.isArray(parsed)) continue;
+    const broken = parsed.find((d) => d.errors.length > 0);
+    if (broken) throw new OutputParseError(what, 'valid YAML', broken.errors[0]?.message.split('\n')[0] ?? 'a YAML error');
+    for (const doc of parsed) {
+      docs.push(doc);
+      const root = doc.contents;
+      const kind = str(get(root, 'kind'));
+      const name = str(get(get(root, 'metadata'), 'name'));
+      if (kind === 'ConfigMap' && name === 'calico-config') {
+        const data = get(root, 'data');
+        if (isMap(data)) {
+          configData = data;
+          configBase = chunk.at;
+        }
+      }
+      if (kind === 'DaemonSet' && name === 'calico-node' && !container) {
+        const c = items(get(get(get(get(root, 'spec'), 'template'), 'spec'), 'containers')).find((x) => str(get(x, 'name')) === 'calico-node');
+        if (isMap(c)) {
+          container = c;
+          containerBase = chunk.at;
+        }
+      }
     }
   }
   if (!container) throw OutputParseError.of(what, 'a Calico manifest (DaemonSet calico-node with a calico-node container)', text);
   const env = get(container, 'env');
-  return { docs, container, envSeq: isSeq(env) ? env : undefined, configData };
+  return { docs, container, envSeq: isSeq(env) ? env : undefined, configData, containerBase, configBase };
 }
 
 function describeFrom(node: unknown): string {
@@ -137,8 +176,21 @@ function imagesOf(docs: Document.Parsed[]): CalicoManifest['images'] {
   return out;
 }
 
+/** The last few manifests read: every node of a revision ships the same one. Callers never mutate the result. */
+const recent = new Map<string, CalicoManifest>();
+const RECENT_MAX = 4;
+
 /** Reads a Calico manifest; `what` names it in errors (`cni.yaml on k8s-1`). */
 export function parseCalicoManifest(text: string, what = 'the Calico manifest'): CalicoManifest {
+  const known = recent.get(text);
+  if (known) return known;
+  const manifest = readManifest(text, what);
+  recent.set(text, manifest);
+  if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value ?? '');
+  return manifest;
+}
+
+function readManifest(text: string, what: string): CalicoManifest {
   const { docs, container, envSeq, configData } = locate(text, what);
   const image = str(get(container, 'image'));
   if (!image) throw OutputParseError.of(what, 'an image on the calico-node container', text);
@@ -199,7 +251,7 @@ function scalarRange(node: unknown): [number, number] | undefined {
  * double-quoted strings; a new env entry is added at the top of the list.
  */
 export function applyManifestEdits(text: string, edits: readonly ManifestEdit[]): string {
-  const { container, envSeq, configData } = locate(text, 'the bundled Calico manifest');
+  const { container, envSeq, configData, containerBase, configBase } = locate(text, 'the bundled Calico manifest');
   const out: TextEdit[] = [];
   const added: ManifestEdit[] = [];
   for (const e of edits) {
@@ -207,7 +259,7 @@ export function applyManifestEdits(text: string, edits: readonly ManifestEdit[])
     if (e.target === 'config') {
       const range = scalarRange(configData?.get(e.key, true));
       if (!range) throw new Error(`the bundled manifest's calico-config has no ${e.key}`);
-      out.push({ at: range[0], end: range[1], text: quoted });
+      out.push({ at: configBase + range[0], end: configBase + range[1], text: quoted });
       continue;
     }
     const item = items(envSeq).find((x) => str(get(x, 'name')) === e.key);
@@ -217,15 +269,16 @@ export function applyManifestEdits(text: string, edits: readonly ManifestEdit[])
     }
     const range = scalarRange(get(item, 'value'));
     if (!range) throw new Error(`the bundled manifest's ${e.key} is not a literal value`);
-    out.push({ at: range[0], end: range[1], text: quoted });
+    out.push({ at: containerBase + range[0], end: containerBase + range[1], text: quoted });
   }
   if (added.length > 0) {
     // New entries go first in the list, indented like its first entry (a position that is
     // always a line start, whatever the last entry's shape).
     const first = (items(envSeq)[0] as Node | undefined)?.range;
     if (!first) throw new Error(`the bundled manifest's calico-node container has no env list (${str(get(container, 'name')) ?? ''})`);
-    const lineStart = text.lastIndexOf('\n', first[0]) + 1;
-    const prefix = text.slice(lineStart, first[0]);
+    const itemAt = containerBase + first[0];
+    const lineStart = text.lastIndexOf('\n', itemAt) + 1;
+    const prefix = text.slice(lineStart, itemAt);
     const dash = prefix.indexOf('-');
     if (dash < 0 || prefix.slice(0, dash).trim() !== '') throw new Error('the bundled manifest\'s env list is not a block list');
     const dashIndent = ' '.repeat(dash);

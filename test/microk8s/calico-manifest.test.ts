@@ -39,7 +39,7 @@ describe('parseCalicoManifest (real MicroK8s manifests)', () => {
 
   it('refuses what is not a Calico manifest, naming it', () => {
     expect(() => parseCalicoManifest('kind: ConfigMap\nmetadata:\n  name: x\n', 'cni.yaml on k8s-1')).toThrow(OutputParseError);
-    expect(() => parseCalicoManifest('kind: [\n', 'cni.yaml on k8s-1')).toThrow(/cni.yaml on k8s-1.*valid YAML/);
+    expect(() => parseCalicoManifest('kind: DaemonSet\nimage: [\n', 'cni.yaml on k8s-1')).toThrow(/cni.yaml on k8s-1.*valid YAML/);
   });
 
   it('compares release tags', () => {
