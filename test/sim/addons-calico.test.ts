@@ -60,6 +60,8 @@ describe('simulated add-ons and Calico', () => {
 
   it('kubectl apply -f: configured / unchanged, and a rollout that waits for NotReady nodes', async () => {
     const text = (await k1.exec(`${SUDO}cat ${BUNDLED}`)).stdout;
+    // k8s-2's refresh just restarted it: with two voters the API answers once it is back
+    expect((await k1.exec(`${SUDO}microk8s status --wait-ready --timeout 10`)).code).toBe(0);
     expect((await k1.exec(`${SUDO}microk8s kubectl apply -f ${CNI}`)).stdout).toContain('daemonset.apps/calico-node unchanged');
     old.state.node('k8s-2').ready = false;
     const next = text.replaceAll('v3.23.3', 'v3.23.9');
