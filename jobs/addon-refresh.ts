@@ -3,7 +3,6 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { errorText } from '../src/engine/context.ts';
 import { addonRisk } from '../src/microk8s/addon-facts.ts';
-import { fileExists, xableAddon } from '../src/microk8s/addons.ts';
 import { plain } from '../src/ops/addons-report.ts';
 import { HOSTPATH_DATA, addonNameProblem, addonRefreshPlan, addonRefusal, bareAddon, readAddon } from '../src/ops/addon-refresh.ts';
 
@@ -39,24 +38,25 @@ export default defineRunbook(
     });
     if (!before.enabled) throw new RunbookFailure(`${addon} is not enabled: there is nothing to refresh (\`microk8s enable ${addon}\` would install it). Nothing was changed.`);
 
-    // The approval names what the disable does and what is lost.
-    await run.approval({
+    // The approval names what the disable does and what is lost (always asked).
+    await run.approvePlan({
       title: `Refresh ${addon}: disable, then enable`,
       what: `\`microk8s disable ${addon}\` on ${before.controller} ${risk.disable}. Then \`microk8s enable ${addon}\` installs the version this MicroK8s revision ships${before.version ? ` (now ${plain(before.version, 40)})` : ''}.`,
       why: `While it is disabled: ${risk.loss}.`,
       nodes: [before.controller],
       destructive: risk.level === 'destructive',
-    });
-    await run.step('re-check what the plan depended on', async () => {
-      const now = await readAddon(run, addon);
-      if (!now.enabled || now.version !== before.version) throw new RunbookFailure(`${addon} changed since the approval (now ${now.enabled ? `enabled, ${plain(now.version ?? 'no version', 40)}` : 'disabled'}). Nothing was done; request it again.`);
-      return true;
+      always: true,
+      recheck: async () => {
+        const now = await readAddon(run, addon);
+        if (!now.enabled || now.version !== before.version) throw new RunbookFailure(`${addon} changed since the approval (now ${now.enabled ? `enabled, ${plain(now.version ?? 'no version', 40)}` : 'disabled'}). Nothing was done; request it again.`);
+        return true;
+      },
     });
 
     // 1. microk8s disable <addon> (no arguments; no terminal, so hostpath-storage keeps its data).
     const disabled = await run.step(`disable ${addon}`, async () => {
-      const r = await xableAddon(run.node(before.controller).shell, 'disable', addon, timeoutMs);
-      if (before.dataKept && !(await fileExists(run.node(before.controller).shell, HOSTPATH_DATA))) {
+      const r = await run.node(before.controller).addons.xable('disable', addon, timeoutMs);
+      if (before.dataKept && !(await run.node(before.controller).addons.exists(HOSTPATH_DATA))) {
         throw new RunbookFailure(`${HOSTPATH_DATA} is gone on ${before.controller} after \`microk8s disable ${addon}\`. Stop and check the node.`);
       }
       return r.outcome;
@@ -64,7 +64,7 @@ export default defineRunbook(
 
     // 2. microk8s enable <addon>.
     try {
-      await run.step(`enable ${addon}`, async () => (await xableAddon(run.node(before.controller).shell, 'enable', addon, timeoutMs)).outcome, { describe: (o) => (o === 'unchanged' ? 'already enabled' : 'enabled') });
+      await run.step(`enable ${addon}`, async () => (await run.node(before.controller).addons.xable('enable', addon, timeoutMs)).outcome, { describe: (o) => (o === 'unchanged' ? 'already enabled' : 'enabled') });
     } catch (err) {
       throw new RunbookFailure(`${addon} was disabled (${disabled}) but enabling it again failed: ${errorText(err)}. It is disabled now: run \`microk8s enable ${addon}\` on ${before.controller}.`);
     }

@@ -3,24 +3,24 @@ import type { ChatMessage } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { plain, readAddonsReport, renderAddonsReport } from '../ops/addons-report.ts';
 import { buildCniPlan, diffBlock } from '../ops/upgrade-cni.ts';
-import type { RemoteShell } from '../ssh/types.ts';
+import { MicroK8sNode } from '../microk8s/node.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 
 /** Bounds of the SSH reads (someone waits in chat); the manifests are a few hundred kB each. */
 const READ_TIMEOUT_MS = 20_000;
 
-function boundedShells(pool: SshPool, cluster: ClusterConfig): (node: string) => RemoteShell {
+function boundedNodes(pool: SshPool, cluster: ClusterConfig): (node: string) => MicroK8sNode {
   return (node) => {
     const target = sshTargetFor(cluster, node);
-    return pool.shell({ ...target, connectTimeoutMs: Math.min(target.connectTimeoutMs, READ_TIMEOUT_MS), commandTimeoutMs: READ_TIMEOUT_MS });
+    return new MicroK8sNode(pool.shell({ ...target, connectTimeoutMs: Math.min(target.connectTimeoutMs, READ_TIMEOUT_MS), commandTimeoutMs: READ_TIMEOUT_MS }));
   };
 }
 
 export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage> {
   const pool = new SshPool({});
   try {
-    const report = await readAddonsReport(cluster, boundedShells(pool, cluster));
+    const report = await readAddonsReport(cluster, boundedNodes(pool, cluster));
     const rendered = renderAddonsReport(report);
     return { text: `add-ons and CNI of ${cluster.name}: ${rendered.headline}`, body: [`*Add-ons and CNI of ${cluster.name}:* ${rendered.headline}`, ...rendered.lines].join('\n') };
   } finally {
@@ -35,7 +35,7 @@ export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage
 export async function upgradeCniPreviewMessage(cluster: ClusterConfig): Promise<ChatMessage> {
   const pool = new SshPool({});
   try {
-    const { plan } = await buildCniPlan(cluster, boundedShells(pool, cluster));
+    const { plan } = await buildCniPlan(cluster, boundedNodes(pool, cluster));
     if (plan.refusal) return { text: `Dry run of upgrade-cni on ${cluster.name}: it would refuse. ${plan.refusal} Nothing was run.` };
     return {
       text: `Dry run of upgrade-cni on ${cluster.name}: Calico ${plan.running} → ${plan.to}; nothing will run.`,

@@ -1,7 +1,8 @@
 /**
- * Add-on and CNI commands on a node, with their parsers (reference §C1, §C2, B6):
+ * Add-on and CNI commands on a node (reference §C1, §C2, B6), reached through
+ * `MicroK8sNode.addons`; their parsers are in parse-addons.ts:
  *
- *   microk8s status --format yaml                     the add-ons (with `repository:` from 1.24)
+ *   microk8s status --format yaml                     the add-ons
  *   microk8s enable|disable <addon>                   one add-on per command, never with arguments
  *   microk8s kubectl get ds calico-node -n kube-system -o json
  *   microk8s kubectl get pods -n kube-system -l k8s-app=calico-node -o json
@@ -9,14 +10,24 @@
  *   microk8s kubectl rollout status ds/calico-node -n kube-system --timeout=<N>s
  *   test -e <lock file>
  */
-import { parse as parseYaml } from 'yaml';
-import * as z from 'zod';
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
-import { InvalidValueError, OutputParseError, excerpt } from './errors.ts';
+import { InvalidValueError, OutputParseError } from './errors.ts';
+import {
+  parseAddonStatus,
+  parseApplyOutput,
+  parseCalicoDaemonSet,
+  parseCalicoPods,
+  parseXable,
+  type AddonStatus,
+  type CalicoPod,
+  type DaemonSetState,
+  type XableResult,
+} from './parse-addons.ts';
 import { outputLines } from './parse-snap.ts';
-import { parseStatus } from './parse-status.ts';
 import { assertSeconds } from './validate.ts';
+
+export type { AddonInfo, AddonStatus, CalicoPod, DaemonSetState, XableOutcome, XableResult } from './parse-addons.ts';
 
 /** `dns`, `hostpath-storage`, `core/dns`, `community/argocd`: lowercase words, no arguments (`:`), one add-on. */
 export const ADDON_NAME = /^(?:[a-z][a-z0-9-]{0,30}\/)?[a-z0-9][a-z0-9-]{0,40}$/;
@@ -28,284 +39,85 @@ export function assertAddonName(name: string): string {
   return name;
 }
 
-export interface AddonInfo {
-  name: string;
-  /** `core`, `community`; absent before 1.24 (no repositories). */
-  repository?: string;
-  version?: string;
-  description?: string;
-  enabled: boolean;
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+
+function assertPlainPath(path: string, what: string): string {
+  if (!PLAIN_PATH.test(path) || path.includes('..')) throw new InvalidValueError(`refusing to ${what} ${JSON.stringify(path)}: not a plain absolute path`);
+  return path;
 }
 
-export interface AddonStatus {
-  running: boolean;
-  addons: AddonInfo[];
-  /** Why no add-ons were listed (not running, a worker node, …). */
-  message?: string;
-}
+/** The add-on and Calico commands of one node (made by MicroK8sNode.addons). */
+export class AddonCommands {
+  constructor(private readonly shell: RemoteShell) {}
 
-const STATUS_CMD = 'microk8s status --format yaml';
-
-function text(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v.trim();
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return undefined;
-}
-
-/**
- * `microk8s status --format yaml`. It is YAML (PyYAML reads it); a description with `: ` in it
- * would break that, so anything that does not parse falls back to the line reader.
- */
-export function parseAddonStatus(output: string): AddonStatus {
-  let doc: unknown;
-  try {
-    doc = parseYaml(output);
-  } catch {
-    doc = undefined;
-  }
-  if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'microk8s' in doc) {
-    const d = doc as Record<string, unknown>;
-    const running = (d.microk8s as Record<string, unknown> | null)?.running;
-    const ha = d['high-availability'] as Record<string, unknown> | null | undefined;
-    const list = Array.isArray(d.addons) ? (d.addons as unknown[]) : [];
-    const addons: AddonInfo[] = [];
-    for (const item of list) {
-      if (!item || typeof item !== 'object') continue;
-      const a = item as Record<string, unknown>;
-      const name = text(a.name);
-      if (!name) continue;
-      const info: AddonInfo = { name, enabled: text(a.status) === 'enabled' };
-      const repository = text(a.repository);
-      const version = text(a.version);
-      const description = text(a.description);
-      if (repository) info.repository = repository;
-      if (version) info.version = version;
-      if (description) info.description = description;
-      addons.push(info);
+  private named<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw err instanceof OutputParseError ? err.onNode(this.shell.node) : err;
     }
-    const status: AddonStatus = { running: running === true, addons };
-    const message = text(ha?.message) ?? text((d.microk8s as Record<string, unknown> | null)?.message);
-    if (message) status.message = message;
-    return status;
   }
-  // Not YAML: the plain-text answers (stopped, a worker), or a status that broke the YAML.
-  const s = parseStatus(output);
-  const status: AddonStatus = { running: s.running, addons: (s.addons ?? []).map((a) => ({ ...a })) };
-  if (s.message) status.message = s.message;
-  if (s.running && status.addons.length === 0) throw OutputParseError.of(STATUS_CMD, 'the add-on list', output);
-  return status;
-}
 
-/** `microk8s status --format yaml` on a control-plane node. */
-export async function readAddonStatus(shell: RemoteShell): Promise<AddonStatus> {
-  const r = await shell.exec(['microk8s', 'status', '--format', 'yaml'], { privileged: true, okExitCodes: [0, 1] });
-  try {
-    return parseAddonStatus(r.stdout);
-  } catch (err) {
-    if (r.code !== 0) throw new CommandFailedError(shell.node, r.command, r.code, tail(r.stderr), undefined, tail(r.stdout, 10, 1000));
-    if (err instanceof OutputParseError) throw err.onNode(shell.node);
-    throw err;
+  /** `microk8s status --format yaml`: the add-ons (with repository and version where listed). */
+  async status(): Promise<AddonStatus> {
+    const r = await this.shell.exec(['microk8s', 'status', '--format', 'yaml'], { privileged: true, okExitCodes: [0, 1] });
+    try {
+      return parseAddonStatus(r.stdout);
+    } catch (err) {
+      if (r.code !== 0) throw new CommandFailedError(this.shell.node, r.command, r.code, tail(r.stderr), undefined, tail(r.stdout, 10, 1000));
+      throw err instanceof OutputParseError ? err.onNode(this.shell.node) : err;
+    }
   }
-}
 
-export type XableOutcome =
-  /** The add-on script ran and exited 0. */
-  | 'done'
-  /** `Addon core/dns is already enabled`: nothing ran. */
-  | 'unchanged'
-  /** hostpath-storage's disable without a terminal: provisioner removed, PV data kept, exit 1. */
-  | 'done-data-kept';
-
-export interface XableResult {
-  outcome: XableOutcome;
-  /** stdout and stderr, as printed (untrusted: escape before posting). */
-  output: string;
-}
-
-function hostpathKept(action: string, name: string, out: string, code: number): boolean {
-  const bare = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name;
-  if (action !== 'disable' || (bare !== 'hostpath-storage' && bare !== 'storage') || code !== 1) return false;
-  // "Storage removed." (1.24+) / "Storage removed" (≤1.23), and never "Storage space reclaimed".
-  return /^Storage removed\.?$/m.test(out) && !/Storage space reclaimed/.test(out);
-}
-
-/** Reads what `microk8s enable|disable <name>` printed and its exit code. */
-export function parseXable(action: 'enable' | 'disable', name: string, r: { stdout: string; stderr: string; code: number }, node = 'the node'): XableResult {
-  const output = `${r.stdout}${r.stdout && r.stderr ? '\n' : ''}${r.stderr}`;
-  const lines = outputLines(output).filter((l) => l.trim() !== '');
-  const has = (re: RegExp) => lines.some((l) => re.test(l));
-  const cmd = `microk8s ${action} ${name}`;
-  if (has(/is already (?:enabled|disabled)\.?$/)) return { outcome: 'unchanged', output };
-  if (has(/was not found in any repository$/) || has(/^Nothing to do for `/) || has(/^Addon \S+ not found$/)) {
-    throw new InvalidValueError(`${node} has no add-on ${name}: ${excerpt(output)}`);
+  /**
+   * `microk8s enable|disable <name>`: exactly one add-on, no arguments (so never
+   * `hostpath-storage:destroy-storage`), stdin closed (no terminal: prompts read EOF).
+   */
+  async xable(action: 'enable' | 'disable', name: string, timeoutMs: number): Promise<XableResult> {
+    assertAddonName(name);
+    const r = await this.shell.exec(['microk8s', action, name], { privileged: true, okExitCodes: [0, 1, 2], timeoutMs });
+    return parseXable(action, name, r, this.shell.node);
   }
-  if (has(/acting as a node in a cluster/)) throw new OutputParseError(cmd, 'a control-plane node', 'the notice of a worker node', node);
-  if (hostpathKept(action, name, output, r.code)) return { outcome: 'done-data-kept', output };
-  if (r.code === 0) return { outcome: 'done', output };
-  throw new CommandFailedError(node, cmd, r.code, tail(r.stderr), undefined, tail(r.stdout, 10, 1000));
-}
 
-/**
- * `microk8s enable|disable <name>`: exactly one add-on, no arguments (so never
- * `hostpath-storage:destroy-storage`), stdin closed (no terminal: prompts read EOF).
- */
-export async function xableAddon(shell: RemoteShell, action: 'enable' | 'disable', name: string, timeoutMs: number): Promise<XableResult> {
-  assertAddonName(name);
-  const r = await shell.exec(['microk8s', action, name], { privileged: true, okExitCodes: [0, 1, 2], timeoutMs });
-  return parseXable(action, name, r, shell.node);
-}
-
-// ---------------------------------------------------------------- the calico-node DaemonSet
-
-export interface DaemonSetState {
-  image: string;
-  desired: number;
-  updated: number;
-  available: number;
-  ready: number;
-  generation: number;
-  observedGeneration: number;
-}
-
-const Container = z.object({ name: z.string(), image: z.string().optional() });
-const DaemonSetJson = z.object({
-  kind: z.literal('DaemonSet'),
-  metadata: z.object({ name: z.string(), generation: z.number().optional() }),
-  spec: z.object({ template: z.object({ spec: z.object({ containers: z.array(Container) }) }) }),
-  status: z
-    .object({
-      desiredNumberScheduled: z.number().optional(),
-      updatedNumberScheduled: z.number().optional(),
-      numberAvailable: z.number().optional(),
-      numberReady: z.number().optional(),
-      observedGeneration: z.number().optional(),
-    })
-    .optional(),
-});
-
-function parseJson(cmd: string, out: string): unknown {
-  if (/acting as a node in a cluster/.test(out)) throw new OutputParseError(cmd, 'a control-plane node', 'the notice of a worker node');
-  try {
-    return JSON.parse(out) as unknown;
-  } catch {
-    throw OutputParseError.of(cmd, 'JSON', out);
+  /** The calico-node DaemonSet, or undefined when the cluster has none (another CNI). */
+  async calicoDaemonSet(): Promise<DaemonSetState | undefined> {
+    const r = await this.shell.exec(['microk8s', 'kubectl', 'get', 'ds', 'calico-node', '-n', 'kube-system', '-o', 'json'], { privileged: true, okExitCodes: [0, 1] });
+    if (r.code !== 0) {
+      if (/\(NotFound\)/.test(r.stderr)) return undefined;
+      throw new CommandFailedError(this.shell.node, r.command, r.code, tail(r.stderr));
+    }
+    return this.named(() => parseCalicoDaemonSet(r.stdout));
   }
-}
 
-/** `kubectl get ds calico-node -n kube-system -o json`: the calico-node container's image and the rollout counts. */
-export function parseCalicoDaemonSet(out: string): DaemonSetState {
-  const cmd = 'microk8s kubectl get ds calico-node -n kube-system -o json';
-  const parsed = DaemonSetJson.safeParse(parseJson(cmd, out));
-  if (!parsed.success) throw OutputParseError.of(cmd, 'a DaemonSet object', out);
-  const ds = parsed.data;
-  const image = ds.spec.template.spec.containers.find((c) => c.name === 'calico-node')?.image;
-  if (!image) throw OutputParseError.of(cmd, 'a calico-node container with an image', out);
-  const s = ds.status ?? {};
-  return {
-    image,
-    desired: s.desiredNumberScheduled ?? 0,
-    updated: s.updatedNumberScheduled ?? 0,
-    available: s.numberAvailable ?? 0,
-    ready: s.numberReady ?? 0,
-    generation: ds.metadata.generation ?? 0,
-    observedGeneration: s.observedGeneration ?? 0,
-  };
-}
-
-/** The calico-node DaemonSet, or undefined when the cluster has none (another CNI). */
-export async function readCalicoDaemonSet(shell: RemoteShell): Promise<DaemonSetState | undefined> {
-  const r = await shell.exec(['microk8s', 'kubectl', 'get', 'ds', 'calico-node', '-n', 'kube-system', '-o', 'json'], { privileged: true, okExitCodes: [0, 1] });
-  if (r.code !== 0) {
-    if (/\(NotFound\)/.test(r.stderr)) return undefined;
-    throw new CommandFailedError(shell.node, r.command, r.code, tail(r.stderr));
+  /** The calico-node pods: node, image, Ready. */
+  async calicoPods(): Promise<CalicoPod[]> {
+    const r = await this.shell.exec(['microk8s', 'kubectl', 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node', '-o', 'json'], { privileged: true });
+    return this.named(() => parseCalicoPods(r.stdout));
   }
-  try {
-    return parseCalicoDaemonSet(r.stdout);
-  } catch (err) {
-    throw err instanceof OutputParseError ? err.onNode(shell.node) : err;
+
+  /** `microk8s kubectl apply -f <path>` (a fixed, validated file on the node). */
+  async apply(path: string): Promise<Array<{ object: string; action: string }>> {
+    assertPlainPath(path, 'apply');
+    const r = await this.shell.exec(['microk8s', 'kubectl', 'apply', '-f', path], { privileged: true });
+    return this.named(() => parseApplyOutput(r.stdout));
   }
-}
 
-export interface CalicoPod {
-  name: string;
-  node?: string;
-  image?: string;
-  ready: boolean;
-}
-
-const PodList = z.object({
-  items: z.array(
-    z.object({
-      metadata: z.object({ name: z.string() }),
-      spec: z.object({ nodeName: z.string().optional(), containers: z.array(Container) }).optional(),
-      status: z.object({ conditions: z.array(z.object({ type: z.string(), status: z.string() })).optional() }).optional(),
-    }),
-  ),
-});
-
-export function parseCalicoPods(out: string): CalicoPod[] {
-  const cmd = 'microk8s kubectl get pods -n kube-system -l k8s-app=calico-node -o json';
-  const parsed = PodList.safeParse(parseJson(cmd, out));
-  if (!parsed.success) throw OutputParseError.of(cmd, 'a List of Pods', out);
-  return parsed.data.items.map((p) => {
-    const pod: CalicoPod = { name: p.metadata.name, ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') };
-    if (p.spec?.nodeName) pod.node = p.spec.nodeName;
-    const image = p.spec?.containers.find((c) => c.name === 'calico-node')?.image;
-    if (image) pod.image = image;
-    return pod;
-  });
-}
-
-export async function readCalicoPods(shell: RemoteShell): Promise<CalicoPod[]> {
-  const r = await shell.exec(['microk8s', 'kubectl', 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node', '-o', 'json'], { privileged: true });
-  try {
-    return parseCalicoPods(r.stdout);
-  } catch (err) {
-    throw err instanceof OutputParseError ? err.onNode(shell.node) : err;
+  /** `kubectl rollout status ds/calico-node` until done or `timeoutSeconds`; a timeout is a CommandFailedError. */
+  async waitCalicoRollout(timeoutSeconds: number): Promise<string> {
+    assertSeconds(timeoutSeconds, 'the rollout timeout');
+    const r = await this.shell.exec(['microk8s', 'kubectl', 'rollout', 'status', 'ds/calico-node', '-n', 'kube-system', `--timeout=${timeoutSeconds}s`], {
+      privileged: true,
+      timeoutMs: timeoutSeconds * 1000 + 60_000,
+    });
+    const last = outputLines(r.stdout).filter((l) => l.trim() !== '').pop() ?? '';
+    if (!last.endsWith('successfully rolled out')) throw OutputParseError.of('microk8s kubectl rollout status ds/calico-node', '"daemon set "calico-node" successfully rolled out"', r.stdout).onNode(this.shell.node);
+    return last;
   }
-}
 
-/** `kubectl apply -f` lines: `daemonset.apps/calico-node configured`. */
-export function parseApplyOutput(out: string): Array<{ object: string; action: string }> {
-  const result: Array<{ object: string; action: string }> = [];
-  for (const line of outputLines(out)) {
-    const space = line.indexOf(' ');
-    if (space < 0) continue;
-    const object = line.slice(0, space);
-    const action = line.slice(space + 1).trim();
-    if (object.includes('/') && /^(?:created|configured|unchanged|serverside-applied)(?: \(.*\))?$/.test(action)) result.push({ object, action });
+  /** `test -e <path>` as root: does the file exist? */
+  async exists(path: string): Promise<boolean> {
+    assertPlainPath(path, 'test');
+    const r = await this.shell.exec(['test', '-e', path], { privileged: true, okExitCodes: [0, 1] });
+    return r.code === 0;
   }
-  if (result.length === 0) throw OutputParseError.of('microk8s kubectl apply -f', 'lines such as "daemonset.apps/calico-node configured"', out);
-  return result;
-}
-
-/** `microk8s kubectl apply -f <path>` (the path is a fixed, validated file on the node). */
-export async function applyManifestFile(shell: RemoteShell, path: string): Promise<Array<{ object: string; action: string }>> {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.includes('..')) throw new InvalidValueError(`refusing to apply ${JSON.stringify(path)}: not a plain absolute path`);
-  const r = await shell.exec(['microk8s', 'kubectl', 'apply', '-f', path], { privileged: true });
-  try {
-    return parseApplyOutput(r.stdout);
-  } catch (err) {
-    throw err instanceof OutputParseError ? err.onNode(shell.node) : err;
-  }
-}
-
-/** `kubectl rollout status ds/calico-node` until done or `timeoutSeconds`; a timeout is a CommandFailedError. */
-export async function waitCalicoRollout(shell: RemoteShell, timeoutSeconds: number): Promise<string> {
-  assertSeconds(timeoutSeconds, 'the rollout timeout');
-  const r = await shell.exec(['microk8s', 'kubectl', 'rollout', 'status', 'ds/calico-node', '-n', 'kube-system', `--timeout=${timeoutSeconds}s`], {
-    privileged: true,
-    timeoutMs: timeoutSeconds * 1000 + 60_000,
-  });
-  const last = outputLines(r.stdout).filter((l) => l.trim() !== '').pop() ?? '';
-  if (!last.endsWith('successfully rolled out')) throw OutputParseError.of('microk8s kubectl rollout status ds/calico-node', '"daemon set "calico-node" successfully rolled out"', r.stdout);
-  return last;
-}
-
-/** `test -e <path>`: does the file exist (as root)? */
-export async function fileExists(shell: RemoteShell, path: string): Promise<boolean> {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.includes('..')) throw new InvalidValueError(`refusing to test ${JSON.stringify(path)}: not a plain absolute path`);
-  const r = await shell.exec(['test', '-e', path], { privileged: true, okExitCodes: [0, 1] });
-  return r.code === 0;
 }

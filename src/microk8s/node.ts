@@ -15,6 +15,7 @@
  */
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
+import { AddonCommands } from './addons.ts';
 import * as diagnostics from './diagnostics.ts';
 import { NotReadyError, OutputParseError } from './errors.ts';
 import * as files from './files.ts';
@@ -312,6 +313,13 @@ export class MicroK8sNode {
   /** Puts a backup made by backupFile back in place (atomic rename, metadata of the backup). */
   restoreFile(backup: string, path: string): Promise<void> {
     return files.restoreRemoteFile(this.shell, backup, path);
+  }
+
+  // ---- add-ons and the Calico CNI: see addons.ts ----------------------------------------
+
+  /** `microk8s status` add-ons, `enable|disable`, the calico-node DaemonSet and pods, `kubectl apply`, `test -e`. */
+  get addons(): AddonCommands {
+    return new AddonCommands(this.shell);
   }
 
   // ---- membership: see membership.ts -------------------------------------------------

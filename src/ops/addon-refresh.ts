@@ -9,7 +9,7 @@ import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { BUILT_IN_ADDONS, addonRisk } from '../microk8s/addon-facts.ts';
-import { ADDON_NAME, fileExists, readAddonStatus, type AddonInfo } from '../microk8s/addons.ts';
+import { ADDON_NAME, type AddonInfo } from '../microk8s/addons.ts';
 import { plain } from './addons-report.ts';
 
 /** Where hostpath-storage keeps PV data ($SNAP_COMMON/default-storage). */
@@ -64,7 +64,7 @@ export async function readAddon(run: RunContext, name: string): Promise<AddonSee
   const problems: string[] = [];
   for (const cp of run.cluster.nodes.filter((n) => n.role === 'control-plane' && n.os !== 'windows')) {
     try {
-      const status = await readAddonStatus(run.node(cp.name).shell);
+      const status = await run.node(cp.name).addons.status();
       if (!status.running) {
         problems.push(`${cp.name}: ${status.message ?? 'not running'}`);
         continue;
@@ -74,7 +74,7 @@ export async function readAddon(run: RunContext, name: string): Promise<AddonSee
       const seen: AddonSeen = { controller: cp.name, name: a.name, enabled: a.enabled };
       if (a.repository) seen.repository = a.repository;
       if (a.version) seen.version = a.version;
-      if (bareAddon(name) === 'hostpath-storage' || bareAddon(name) === 'storage') seen.dataKept = await fileExists(run.node(cp.name).shell, HOSTPATH_DATA);
+      if (bareAddon(name) === 'hostpath-storage' || bareAddon(name) === 'storage') seen.dataKept = await run.node(cp.name).addons.exists(HOSTPATH_DATA);
       return seen;
     } catch (err) {
       if (err instanceof RunbookFailure) throw err;

@@ -9,11 +9,10 @@
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import { calicoShippedBy } from '../microk8s/addon-facts.ts';
-import { readAddonStatus, readCalicoDaemonSet, fileExists, type AddonInfo, type DaemonSetState } from '../microk8s/addons.ts';
+import type { AddonInfo, DaemonSetState } from '../microk8s/addons.ts';
 import { customisations, describeCustomisation, lostCustomisations, type Customisation, type LostCustomisation } from '../microk8s/calico-customisations.ts';
 import { BUNDLED_CALICO, CNI_AUTO_BACKUP, DEPLOYED_CNI, NO_MANAGE_CALICO, compareCalicoVersions, imageTag, parseCalicoManifest, type CalicoManifest } from '../microk8s/calico-manifest.ts';
-import type { RemoteShell } from '../ssh/types.ts';
-import { readRemoteFile } from './node-files.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
 
 export interface NodeCni {
   node: string;
@@ -50,17 +49,17 @@ export interface NodeCalicoFiles {
   noManage: boolean;
 }
 
-async function readManifest(shell: RemoteShell, path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
-  const text = await readRemoteFile(shell, path);
+async function readManifest(node: MicroK8sNode, path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
+  const text = await node.readFile(path);
   if (text === undefined) return undefined;
-  return { text, manifest: parseCalicoManifest(text, `${what} on ${shell.node}`) };
+  return { text, manifest: parseCalicoManifest(text, `${what} on ${node.name}`) };
 }
 
-export async function readNodeCalicoFiles(shell: RemoteShell): Promise<NodeCalicoFiles> {
-  const bundled = await readManifest(shell, BUNDLED_CALICO, 'the bundled calico.yaml');
-  const deployed = await readManifest(shell, DEPLOYED_CNI, 'cni.yaml');
-  const backup = await readManifest(shell, CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined);
-  const noManage = await fileExists(shell, NO_MANAGE_CALICO);
+export async function readNodeCalicoFiles(node: MicroK8sNode): Promise<NodeCalicoFiles> {
+  const bundled = await readManifest(node, BUNDLED_CALICO, 'the bundled calico.yaml');
+  const deployed = await readManifest(node, DEPLOYED_CNI, 'cni.yaml');
+  const backup = await readManifest(node, CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined);
+  const noManage = await node.addons.exists(NO_MANAGE_CALICO);
   return { bundled, deployed, backup, noManage };
 }
 
@@ -76,13 +75,13 @@ function nodeCni(node: string, f: NodeCalicoFiles): NodeCni {
   return out;
 }
 
-/** Reads the report; `shellOf` gives a shell on a node (the job's connections, or the bot's bounded ones). */
-export async function readAddonsReport(cluster: ClusterConfig, shellOf: (node: string) => RemoteShell): Promise<AddonsReport> {
+/** Reads the report; `nodeOf` gives a node's operations (the job's connections, or the bot's bounded ones). */
+export async function readAddonsReport(cluster: ClusterConfig, nodeOf: (node: string) => MicroK8sNode): Promise<AddonsReport> {
   const report: AddonsReport = { cluster: cluster.name, addons: [], nodes: [] };
   const linux = cluster.nodes.filter((n) => n.os !== 'windows');
   for (const cp of linux.filter((n) => n.role === 'control-plane')) {
     try {
-      const status = await readAddonStatus(shellOf(cp.name));
+      const status = await nodeOf(cp.name).addons.status();
       if (!status.running) {
         report.addonsProblem = `${cp.name}: ${status.message ?? 'microk8s is not running'}`;
         continue;
@@ -97,7 +96,7 @@ export async function readAddonsReport(cluster: ClusterConfig, shellOf: (node: s
   }
   if (report.controller) {
     try {
-      const ds = await readCalicoDaemonSet(shellOf(report.controller));
+      const ds = await nodeOf(report.controller).addons.calicoDaemonSet();
       if (ds) {
         report.daemonSet = ds;
         report.running = imageTag(ds.image);
@@ -109,7 +108,7 @@ export async function readAddonsReport(cluster: ClusterConfig, shellOf: (node: s
   report.nodes = await Promise.all(
     linux.map(async (n): Promise<NodeCni> => {
       try {
-        return nodeCni(n.name, await readNodeCalicoFiles(shellOf(n.name)));
+        return nodeCni(n.name, await readNodeCalicoFiles(nodeOf(n.name)));
       } catch (err) {
         return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(err) };
       }

@@ -14,12 +14,11 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { readCalicoDaemonSet, type DaemonSetState } from '../microk8s/addons.ts';
-import { MicroK8sNode } from '../microk8s/node.ts';
+import type { DaemonSetState } from '../microk8s/addons.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
 import { customisations, describeCustomisation, manifestDiff } from '../microk8s/calico-customisations.ts';
 import { BUNDLED_CALICO, DEPLOYED_CNI, applyManifestEdits, compareCalicoVersions, imageTag, parseCalicoManifest, type ManifestEdit } from '../microk8s/calico-manifest.ts';
 import { PREFIX } from '../queue/keys.ts';
-import type { RemoteShell } from '../ssh/types.ts';
 import { plain, readNodeCalicoFiles, type NodeCalicoFiles } from './addons-report.ts';
 
 export function sha256(text: string): string {
@@ -46,11 +45,11 @@ export type CniPlan = {
   refusal?: string;
 };
 
-async function controllerWithCalico(cluster: ClusterConfig, shellOf: (n: string) => RemoteShell): Promise<{ node: string; ds: DaemonSetState | undefined } | string> {
+async function controllerWithCalico(cluster: ClusterConfig, nodeOf: (n: string) => MicroK8sNode): Promise<{ node: string; ds: DaemonSetState | undefined } | string> {
   const problems: string[] = [];
   for (const cp of cluster.nodes.filter((n) => n.role === 'control-plane' && n.os !== 'windows')) {
     try {
-      return { node: cp.name, ds: await readCalicoDaemonSet(shellOf(cp.name)) };
+      return { node: cp.name, ds: await nodeOf(cp.name).addons.calicoDaemonSet() };
     } catch (err) {
       problems.push(`${cp.name}: ${errorText(err).slice(0, 160)}`);
     }
@@ -63,9 +62,9 @@ function refused(base: Omit<CniPlan, 'refusal'>, refusal: string): CniPlan {
 }
 
 /** Reads every Linux node and works out the new manifest; `text` is it (undefined when refused). */
-export async function buildCniPlan(cluster: ClusterConfig, shellOf: (n: string) => RemoteShell): Promise<{ plan: CniPlan; text: string | undefined }> {
+export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) => MicroK8sNode): Promise<{ plan: CniPlan; text: string | undefined }> {
   const empty: Omit<CniPlan, 'refusal'> = { controller: '', running: '', runningImage: '', from: '', to: '', nodes: [], edits: [], kept: [], newSha: '', newImage: '', diff: [] };
-  const ctl = await controllerWithCalico(cluster, shellOf);
+  const ctl = await controllerWithCalico(cluster, nodeOf);
   if (typeof ctl === 'string') return { plan: refused(empty, `Cannot read the cluster: ${ctl}.`), text: undefined };
   const base = { ...empty, controller: ctl.node };
   if (!ctl.ds) return { plan: refused(base, 'The cluster has no calico-node DaemonSet in kube-system: it does not run the Calico CNI MicroK8s ships, so there is nothing to upgrade.'), text: undefined };
@@ -74,7 +73,7 @@ export async function buildCniPlan(cluster: ClusterConfig, shellOf: (n: string) 
   // Every Linux node of the cluster (as kubectl lists it) must be Ready: a rollout stalls on a NotReady one.
   let kube;
   try {
-    kube = await new MicroK8sNode(shellOf(ctl.node)).nodes();
+    kube = await nodeOf(ctl.node).nodes();
   } catch (err) {
     return { plan: refused(base, `Cannot list the nodes on ${ctl.node}: ${errorText(err)}.`), text: undefined };
   }
@@ -84,7 +83,7 @@ export async function buildCniPlan(cluster: ClusterConfig, shellOf: (n: string) 
   const files = new Map<string, NodeCalicoFiles>();
   for (const node of linux) {
     try {
-      files.set(node, await readNodeCalicoFiles(shellOf(node)));
+      files.set(node, await readNodeCalicoFiles(nodeOf(node)));
     } catch (err) {
       return { plan: refused(base, `Cannot read the Calico manifests on ${node}: ${errorText(err)}.`), text: undefined };
     }
@@ -132,11 +131,11 @@ export async function buildCniPlan(cluster: ClusterConfig, shellOf: (n: string) 
 }
 
 /** The new manifest again (from the controller's bundled one), checked against the approved sha256. */
-export async function rebuildManifest(shell: RemoteShell, plan: CniPlan): Promise<string> {
-  const files = await readNodeCalicoFiles(shell);
-  if (!files.bundled) throw new Error(`${shell.node} has no ${BUNDLED_CALICO} any more`);
+export async function rebuildManifest(node: MicroK8sNode, plan: CniPlan): Promise<string> {
+  const files = await readNodeCalicoFiles(node);
+  if (!files.bundled) throw new Error(`${node.name} has no ${BUNDLED_CALICO} any more`);
   const text = applyManifestEdits(files.bundled.text, plan.edits);
-  if (sha256(text) !== plan.newSha) throw new Error(`the manifest built on ${shell.node} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
+  if (sha256(text) !== plan.newSha) throw new Error(`the manifest built on ${node.name} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
   return text;
 }
 
@@ -192,11 +191,4 @@ export async function loadCniBackup(redis: Redis, cluster: string): Promise<CniB
   } catch {
     return undefined;
   }
-}
-
-/** `cp -p BACKUP FILE.mk8s-next; mv -f FILE.mk8s-next FILE` (atomic; FILE keeps the backup's owner and mode). */
-export async function restoreRemoteFile(shell: RemoteShell, backup: string, path: string): Promise<void> {
-  if (!backup.startsWith(`${path}.mk8s-`) || !/^[A-Za-z0-9._/-]+$/.test(backup)) throw new Error(`refusing to restore from ${JSON.stringify(backup)}`);
-  await shell.exec(['cp', '-p', backup, `${path}.mk8s-next`], { privileged: true });
-  await shell.exec(['mv', '-f', `${path}.mk8s-next`, path], { privileged: true });
 }

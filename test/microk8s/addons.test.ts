@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertAddonName, parseAddonStatus, parseApplyOutput, parseCalicoDaemonSet, parseCalicoPods, parseXable } from '../../src/microk8s/addons.ts';
+import { assertAddonName } from '../../src/microk8s/addons.ts';
+import { parseAddonStatus, parseApplyOutput, parseCalicoDaemonSet, parseCalicoPods, parseXable } from '../../src/microk8s/parse-addons.ts';
 import { InvalidValueError } from '../../src/microk8s/errors.ts';
 import { CommandFailedError } from '../../src/ssh/errors.ts';
 
