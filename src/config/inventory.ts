@@ -59,6 +59,49 @@ const Policy = strict({
   maxClockSkew: Duration.default(30_000),
 });
 
+/** A URL the nodes download from (no quotes, spaces or shell/PowerShell metacharacters). */
+const URL_TEXT = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%/+-]*)?$/;
+const Url = z.string().regex(URL_TEXT, 'expected an http(s) URL made of letters, digits and ._~%/+- (no spaces or quotes)');
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const octetsOk = (m: RegExpExecArray | null, last?: number): boolean =>
+  m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && (last === undefined || Number(m[5]) <= last);
+/** A Windows network adapter name as kubelet-service.ps1 takes it inside a double-quoted string: no `"`, `$` or backtick. */
+export const ADAPTER_NAME = /^[A-Za-z0-9 ()#._-]{1,64}$/;
+
+/**
+ * Windows workers of the cluster (the seed's 向 MicroK8s 添加 Windows 工作节点). Every field has
+ * the seed's default; the URLs can point at an internal mirror with the same layout.
+ */
+const Windows = strict({
+  /** The SSH user on Windows nodes (an Administrator); default: ssh.user. */
+  user: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a Windows account name: letters, digits, ".", "_" and "-"').optional(),
+  /** Microsoft's install-containerd-runtime.ps1. */
+  containerdScriptUrl: Url.default('https://raw.githubusercontent.com/microsoft/Windows-Containers/Main/helpful_tools/Install-ContainerdRuntime/install-containerd-runtime.ps1'),
+  /** install-calico-windows.ps1 (the seed takes v3.25.1's; the Calico version installed is chosen separately). */
+  calicoScriptUrl: Url.default('https://github.com/projectcalico/calico/releases/download/v3.25.1/install-calico-windows.ps1'),
+  /** Calico releases: `<base>/v<version>/calico-windows-v<version>.zip` and `…/calicoctl-linux-amd64`. */
+  calicoReleaseBaseUrl: Url.default('https://github.com/projectcalico/calico/releases/download'),
+  /** The Calico version when it cannot be read from the calico-node DaemonSet, e.g. 3.25.0. */
+  calicoVersion: z.string().regex(/^v?\d{1,2}\.\d{1,3}\.\d{1,3}$/, 'expected a Calico version such as 3.25.0').optional(),
+  /** Where calicoctl is on the control-plane nodes. */
+  calicoctlPath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path such as /usr/local/bin/calicoctl').default('/usr/local/bin/calicoctl'),
+  /** true: when calicoctl is missing, download the cluster's version from calicoReleaseBaseUrl to calicoctlPath. */
+  fetchCalicoctl: z.boolean().default(false),
+  serviceCidr: z.string().refine((s) => octetsOk(CIDR.exec(s), 32), { message: 'expected an IPv4 CIDR such as 10.152.183.0/24' }).default('10.152.183.0/24'),
+  dnsIp: z.string().refine((s) => octetsOk(IPV4.exec(s)), { message: 'expected an IPv4 address such as 10.152.183.10' }).default('10.152.183.10'),
+  /** The adapter kubelet-service.ps1 reads the node IP from; default: detected on the node. */
+  interfaceName: z.string().regex(ADAPTER_NAME, 'expected an adapter name such as "vEthernet (Ethernet)": letters, digits, spaces and ()#._-').optional(),
+  /** The verification pod's image. */
+  testImage: z.string().regex(/^[a-z0-9][a-z0-9._/:-]{0,200}$/, 'expected an image reference such as mcr.microsoft.com/windows/nanoserver:ltsc2022').default('mcr.microsoft.com/windows/nanoserver:ltsc2022'),
+  /** Longest the test pod may take to start (pulling nanoserver takes longer than kubectl's 60 s). */
+  podTimeout: Duration.default(5 * 60_000),
+  /** Longest one install script may run. */
+  scriptTimeout: Duration.default(20 * 60_000),
+  /** Longest the node may take to come back over SSH after a reboot. */
+  rebootTimeout: Duration.default(10 * 60_000),
+});
+
 const Cluster = strict({
   channel: Channel,
   auditChannel: Channel.optional(),
@@ -68,6 +111,7 @@ const Cluster = strict({
   /** Datastore backups fetched to MK8S_BACKUP_DIR/<cluster>/: how many to keep (the newest). */
   backups: strict({ keep: z.number().int().min(1, 'expected a count from 1 to 1000').max(1000, 'expected a count from 1 to 1000').default(10) }).prefault({}),
   policy: Policy.prefault({}),
+  windows: Windows.prefault({}),
   /** Per-cluster RBAC; falls back to the top-level lists. */
   rbac: Rbac.optional(),
 });
@@ -98,6 +142,7 @@ export type Inventory = z.infer<typeof InventorySchema>;
 export type ClusterConfig = Inventory['clusters'][string] & { name: string };
 export type NodeConfig = ClusterConfig['nodes'][number];
 export type RbacConfig = z.infer<typeof Rbac>;
+export type WindowsConfig = z.infer<typeof Windows>;
 
 export class InventoryError extends Error {
   override name = 'InventoryError';

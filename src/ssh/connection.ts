@@ -102,7 +102,7 @@ export class SshConnection implements RemoteShell {
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     let line = commandLine(argv);
     if (options.privileged && this.target.sudo) line = `sudo -n -- ${line}`;
-    const shown = maskSecrets(line, options.secrets);
+    const shown = options.display ?? maskSecrets(line, options.secrets);
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs;
     const ok = options.okExitCodes ?? [0];
     const started = performance.now();
@@ -113,7 +113,7 @@ export class SshConnection implements RemoteShell {
         const client = await this.connect();
         const result = await this.run(client, line, shown, timeoutMs);
         code = result.code;
-        if (result.code === null || !ok.includes(result.code)) {
+        if (result.code === null || (ok !== 'any' && !ok.includes(result.code))) {
           throw new CommandFailedError(
             this.node,
             shown,

@@ -13,13 +13,15 @@ export function sshTargetFor(cluster: ClusterConfig, nodeName: string, env: Node
     throw new UnknownNodeError(`node "${nodeName}" is not in cluster ${cluster.name} (its nodes: ${known})`);
   }
   const ssh = cluster.ssh;
+  const windows = node.os === 'windows';
   const target: SshTarget = {
     node: node.name,
     host: node.host,
     port: node.port,
-    user: ssh.user,
+    // Windows: its own account (an Administrator), and never `sudo -n` (cmd.exe has none)
+    user: windows ? (cluster.windows?.user ?? ssh.user) : ssh.user,
     knownHostsPath: ssh.knownHostsPath,
-    sudo: ssh.sudo,
+    sudo: windows ? false : ssh.sudo,
     connectTimeoutMs: ssh.connectTimeout,
     commandTimeoutMs: ssh.commandTimeout,
   };

@@ -22,8 +22,13 @@ export interface ExecOptions {
   privileged?: boolean;
   /** Overrides the target's commandTimeoutMs. */
   timeoutMs?: number;
-  /** Exit codes that are not errors (default: only 0). */
-  okExitCodes?: number[];
+  /** Exit codes that are not errors (default: only 0); `any`: the caller reads the code itself. */
+  okExitCodes?: number[] | 'any';
+  /**
+   * What errors and the audit hook show instead of the command line (a PowerShell script sent
+   * as -EncodedCommand is shown by its name, not as base64).
+   */
+  display?: string;
   /**
    * Values that must never be shown (a join token in argv, say): masked as `***` in the
    * command line given to errors and the audit hook, and in the output tails of errors.
