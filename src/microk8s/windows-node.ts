@@ -192,7 +192,7 @@ export class WindowsNode {
     const services = parseServices((this.json(script, r) as { Services?: unknown }).Services);
     const notRunning = names.filter((n) => serviceStatus(services, n) !== 'Running');
     if (notRunning.length > 0) {
-      throw new WindowsStepError(this.name, script.name, `${notRunning.map((n) => `${n} is ${serviceStatus(services, n) ?? 'not installed'}`).join(', ')}`);
+      throw new WindowsStepError(this.name, script.name, notRunning.map((n) => `${n} is ${serviceStatus(services, n) ?? 'not installed'}`).join(', '));
     }
     return services;
   }

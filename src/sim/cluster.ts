@@ -12,7 +12,10 @@ import { Runner, type SimCommandRecord } from './runner.ts';
 import { startSimSnapProxy, type SimSnapProxyHost } from './snap-proxy-host.ts';
 import type { SimSnapProxyInfo, SimStoreProxy } from './snap-proxy.ts';
 import { SimSshNode, generateEd25519 } from './ssh-server.ts';
-import { SimState } from './state.ts';
+import { SimState, type SimNode } from './state.ts';
+import type { SimWindowsOptions } from './windows/host.ts';
+import { syncWindowsNode } from './windows/join.ts';
+import { WindowsRunner } from './windows/runner.ts';
 
 const { utils } = ssh2;
 
@@ -29,6 +32,9 @@ export interface SimNodeSpec {
   joined?: boolean;
   /** With `joined: false`: the host already belongs to another cluster, as a control-plane node or a worker. */
   otherCluster?: 'control-plane' | 'worker';
+  /** A Windows Server host (src/sim/windows): cmd.exe shell, PowerShell scripts; a worker once its kubelet joins. */
+  os?: 'windows';
+  windows?: SimWindowsOptions;
 }
 
 export interface SimClusterOptions {
@@ -36,6 +42,10 @@ export interface SimClusterOptions {
   nodes?: SimNodeSpec[];
   /** The one SSH user accepted, default `ubuntu`. */
   user?: string;
+  /** The SSH user of Windows hosts, default `Administrator`. */
+  windowsUser?: string;
+  /** How long a Windows host takes to reboot (SSH refused meanwhile), default 150 ms. */
+  windowsRebootMs?: number;
   /** default true: microk8s, snap writes and the backend tar fail without sudo, as on a real node. */
   sudoRequired?: boolean;
   latency?: Partial<SimLatency>;
@@ -94,15 +104,20 @@ export interface SimCluster {
 
 export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
   const user = options.user ?? 'ubuntu';
+  const windowsUser = options.windowsUser ?? 'Administrator';
   const host = options.host ?? '127.0.0.1';
   const specs = options.nodes ?? [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }];
   const latency: SimLatency = { ...DEFAULT_LATENCY, ...options.latency };
   const state = new SimState({
-    nodes: specs.map((s) => ({ name: s.name, role: s.role ?? 'control-plane', channel: s.channel ?? DEFAULT_CHANNEL, failureDomain: s.failureDomain ?? 1, joined: s.joined })),
+    nodes: specs.map((s) => ({
+      name: s.name, role: s.os === 'windows' ? 'worker' : (s.role ?? 'control-plane'), channel: s.channel ?? DEFAULT_CHANNEL, failureDomain: s.failureDomain ?? 1, joined: s.joined,
+      ...(s.os === 'windows' ? { windows: s.windows ?? {} } : {}),
+    })),
     user,
+    windowsUser,
     workloads: options.workloads ?? true,
   });
-  for (const node of state.machines.values()) ensureNodeConfig(state, node);
+  for (const node of state.machines.values()) if (!node.windows) ensureNodeConfig(state, node);
   initMembership(state, { specs, haCluster: options.haCluster });
   const sudoRequired = options.sudoRequired ?? true;
   // without sudo the user must be in the microk8s group, which also opens the backend to them
@@ -113,9 +128,28 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const clientKey = utils.parseKey(clientPair.public);
   if (clientKey instanceof Error) throw clientKey;
   const servers = new Map<string, SimSshNode>();
+  const rebootMs = options.windowsRebootMs ?? 150;
+  // a reboot: connections drop at once, SSH is refused until the machine is back
+  const reboot = (node: SimNode): void => {
+    const s = servers.get(node.name);
+    setTimeout(() => {
+      node.up = false;
+      state.reconcile();
+      void s?.setDown(true).then(() => {
+        setTimeout(() => {
+          node.up = true;
+          node.windows?.booted(state.now());
+          syncWindowsNode(state, node);
+          state.reconcile();
+          void s.setDown(false);
+        }, rebootMs);
+      });
+    }, 5);
+  };
+  const windowsRunner = new WindowsRunner(state, runner.log, latency, { reboot });
   try {
     for (const node of state.machines.values()) {
-      const server = new SimSshNode(node, host, user, clientKey, runner);
+      const server = node.windows ? new SimSshNode(node, host, windowsUser, clientKey, windowsRunner) : new SimSshNode(node, host, user, clientKey, runner);
       await server.listen(0);
       servers.set(node.name, server);
     }
@@ -162,11 +196,16 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         ssh: { user, privateKeyPath: opts.privateKeyPath, knownHostsPath: opts.knownHostsPath, sudo: true },
         nodes: [...servers.values()].map((s) => {
           const n: Record<string, unknown> = { name: s.node.name, host, port: s.port, role: specs.some((p) => p.name === s.node.name) ? (specs.find((p) => p.name === s.node.name)?.role ?? 'control-plane') : s.node.role };
+          if (s.node.windows) {
+            n.role = 'worker';
+            n.os = 'windows';
+          }
           if (s.node.failureDomain !== 1) n.failureDomain = s.node.failureDomain;
           return n;
         }),
       };
       if (opts.policy) cfg.policy = opts.policy;
+      if ([...servers.values()].some((s) => s.node.windows)) cfg.windows = { user: windowsUser };
       if (proxyHost) cfg.snapProxy = { host, port: proxyHost.info.port };
       const doc: Record<string, unknown> = { clusters: { [opts.clusterName]: cfg } };
       if (opts.rbac) doc.rbac = { operators: opts.rbac.operators, approvers: opts.rbac.approvers, ...(opts.rbac.viewers ? { viewers: opts.rbac.viewers } : {}) };
@@ -194,7 +233,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       const s = server(name);
       if (i >= 0) nodes[i] = { name, host, port: s.port, hostKeyFingerprint: s.hostKey.fingerprint };
     },
-    simulatedMs: () => runner.simulatedMs,
+    simulatedMs: () => runner.simulatedMs + windowsRunner.simulatedMs,
     async stop() {
       runner.abortAll();
       await Promise.all([...servers.values(), ...(proxyHost ? [proxyHost.server] : [])].map((s) => s.close()));

@@ -53,7 +53,7 @@ export class SimFs {
     private readonly virtual: VirtualFiles,
   ) {
     const root = { owner: 'root', mode: 0o755 };
-    for (const d of ['/', '/bin', '/etc', '/home', '/root', '/snap', '/usr', '/usr/bin', '/var', '/var/backups', '/var/lib', '/var/snap', '/var/snap/microk8s', '/var/snap/microk8s/common']) {
+    for (const d of ['/', '/bin', '/etc', '/home', '/root', '/snap', '/usr', '/usr/bin', '/usr/local', '/usr/local/bin', '/var', '/var/backups', '/var/lib', '/var/snap', '/var/snap/microk8s', '/var/snap/microk8s/common']) {
       this.dirs.set(d, d === '/root' ? { owner: 'root', mode: 0o700 } : root);
     }
     this.dirs.set('/tmp', { owner: 'root', mode: 0o1777 });

@@ -63,6 +63,10 @@ export function humanDuration(ms: number): string {
 }
 
 export function nodeLabels(node: SimNode): Record<string, string> {
+  if (node.windows) {
+    // what kubelet on Windows registers (no MicroK8s role label: it did not join through MicroK8s)
+    return { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'windows', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'windows', 'node.kubernetes.io/windows-build': `10.0.${node.windows.build}` };
+  }
   const labels: Record<string, string> = {
     'beta.kubernetes.io/arch': 'amd64',
     'beta.kubernetes.io/os': 'linux',
@@ -143,13 +147,13 @@ export function nodeObject(state: SimState, node: SimNode): Json {
       nodeInfo: {
         architecture: 'amd64',
         bootID: node.bootId,
-        containerRuntimeVersion: containerdVersion(node.kubeletVersion),
-        kernelVersion: '5.4.0-90-generic',
+        containerRuntimeVersion: node.windows ? 'containerd://1.6.6' : containerdVersion(node.kubeletVersion),
+        kernelVersion: node.windows ? `10.0.${node.windows.build}.${node.windows.ubr}` : '5.4.0-90-generic',
         kubeProxyVersion: node.kubeletVersion,
         kubeletVersion: node.kubeletVersion,
         machineID: node.machineId,
-        operatingSystem: 'linux',
-        osImage: 'Ubuntu 20.04.3 LTS',
+        operatingSystem: node.windows ? 'windows' : 'linux',
+        osImage: node.windows ? `${node.windows.productName} Evaluation` : 'Ubuntu 20.04.3 LTS',
         systemUUID: node.uid,
       },
     },

@@ -1,4 +1,5 @@
 /** `kubectl` as MicroK8s ships it, against the simulated API server. */
+import { windowsKubectl } from './windows/cluster-side.ts';
 import { fail, formatGoDuration, ok, parseGoDuration, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { DS_TYPES, getDaemonSets, kubectlApply } from './calico.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
@@ -89,6 +90,8 @@ export async function kubectl(ctx: CommandContext, args: string[]): Promise<Comm
   if (verb === undefined) {
     return ok('kubectl controls the Kubernetes cluster manager.\n\n Find more information at: https://kubernetes.io/docs/reference/kubectl/overview/\n');
   }
+  const windows = await windowsKubectl(ctx, verb, [...pre, ...args.slice(i + 1)]);
+  if (windows) return windows;
   if (WORKLOAD_VERBS.has(verb)) return workloadKubectl(ctx, verb, [...pre, ...args.slice(i + 1)]);
   const specs = SPECS[verb];
   if (!specs) return fail(1, `error: unknown command "${verb}" for "kubectl"\nRun 'kubectl --help' for usage.\n`);

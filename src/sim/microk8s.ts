@@ -3,6 +3,7 @@
  * and `kubectl`, with the texts and exit codes of the MicroK8s release the node runs.
  */
 import { xable } from './addons.ts';
+import { microk8sConfig } from './windows/cluster-side.ts';
 import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
 import { inspect } from './inspect.ts';
@@ -70,6 +71,8 @@ export async function microk8s(ctx: CommandContext, args: string[]): Promise<Com
     case 'enable':
     case 'disable':
       return (await xable(ctx, sub, rest)) ?? (await membership(ctx, sub, rest)) ?? fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
+    case 'config':
+      return microk8sConfig(ctx);
     default:
       return (await membership(ctx, sub, rest)) ?? fail(1, `mk8s-sim: \`microk8s ${sub}\` is not simulated\n`);
   }

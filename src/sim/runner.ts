@@ -1,4 +1,5 @@
 /** Runs one exec request on a simulated node: parsing, sudo, faults, latency, dispatch, and the command log. */
+import { calicoctl, curlDownload, splitEnv } from './windows/cluster-side.ts';
 import { cat, date, mkdir, rm, sha256sum, stat, tar, test } from './coreutils.ts';
 import { fail, ok, type CommandContext, type CommandResult, type SimLatency } from './context.ts';
 import { chmod, cp, install, mv } from './fileutils.ts';
@@ -26,6 +27,9 @@ export interface SimCommandRecord {
   durationMs: number;
   /** The injected fault that shaped this command, if any. */
   fault?: SimFault['kind'];
+  /** Windows: the decoded -EncodedCommand script, and its first line of work. */
+  decoded?: string;
+  script?: string;
 }
 
 export type ExecOutcome = { kind: 'result'; result: CommandResult } | { kind: 'hang' } | { kind: 'drop' };
@@ -112,7 +116,7 @@ export class Runner {
     return { kind: 'result', result };
   }
 
-  private async dispatch(ctx: CommandContext, argv: string[], viaSudo: boolean): Promise<CommandResult> {
+  private async dispatch(ctx: CommandContext, argv: string[], viaSudo: boolean, env = new Map<string, string>()): Promise<CommandResult> {
     const first = argv[0];
     if (first === undefined) return ok();
     let program = first;
@@ -148,7 +152,14 @@ export class Runner {
       case '[':
         return args[args.length - 1] === ']' ? test(ctx, args) : fail(2, 'bash: [: missing `]\'\n');
       case 'curl':
-        return proxyCurl(ctx, args) ?? nodePortCurl(ctx, args);
+        return curlDownload(ctx, args) ?? proxyCurl(ctx, args) ?? nodePortCurl(ctx, args);
+      case 'env': {
+        const split = splitEnv(args);
+        for (const [k, v] of env) if (!split.env.has(k)) split.env.set(k, v);
+        return this.dispatch(ctx, split.argv, viaSudo, split.env);
+      }
+      case 'calicoctl':
+        return calicoctl(ctx, first.includes('/') ? first : '/usr/local/bin/calicoctl', args, env);
       case 'mktemp':
         return mktemp(ctx, args);
       case 'getent':

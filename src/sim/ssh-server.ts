@@ -4,7 +4,13 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session, SFTPWrapper } from 'ssh2';
 import type { SimNode } from './state.ts';
-import type { Runner } from './runner.ts';
+import type { ExecOutcome, SimCommandRecord } from './runner.ts';
+
+/** What runs an exec request on a node: the Linux shell (Runner) or cmd.exe (WindowsRunner). */
+export interface SimExecRunner {
+  readonly log: SimCommandRecord[];
+  run(node: SimNode, command: string, signal: AbortSignal): Promise<ExecOutcome>;
+}
 import { SftpWriter } from './sftp-write.ts';
 
 const { Server, utils } = ssh2;
@@ -71,7 +77,7 @@ export class SimSshNode {
     readonly host: string,
     private readonly user: string,
     private readonly clientKey: ParsedKey,
-    private readonly runner: Runner,
+    private readonly runner: SimExecRunner,
   ) {
     this.hostKey = generateHostKey();
     this.ssh = this.makeServer();

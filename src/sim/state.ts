@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { CHANNELS, DEFAULT_CHANNEL, minorOf, resolveChannel, type ChannelRelease } from './catalogue.ts';
 import { calicoNodeVersion } from './calico-manifest.ts';
 import { SimFs, type SimFile } from './fs.ts';
+import { SimWindows, WindowsFs, type SimWindowsOptions } from './windows/host.ts';
 
 export type DqliteRole = 'voter' | 'standby' | 'spare';
 export type NodeRole = 'control-plane' | 'worker';
@@ -58,11 +59,14 @@ export class SimNode {
   readonly uid: string;
   readonly bootId: string;
   readonly machineId: string;
-  readonly fs: SimFs;
+  /** Its files (a WindowsFs on a Windows host). */
+  fs: SimFs;
   /** Ready condition last seen, and when it changed (for lastTransitionTime). */
   lastCondition: ReadyCondition = 'True';
   lastTransition: number;
   readonly taintsAddedAt = new Map<string, number>();
+  /** A Windows worker (src/sim/windows): no snap, its own shell; a Node object once kubelet joins. */
+  windows: SimWindows | undefined;
 
   constructor(
     readonly name: string,
@@ -109,7 +113,7 @@ export class SimNode {
     return this.installed.revision;
   }
   get kubeletVersion(): string {
-    return this.installed.kubeletVersion;
+    return this.windows?.kubeletVersion ?? this.installed.kubeletVersion;
   }
   get dqliteAddress(): string {
     return `${this.ip}:19001`;
@@ -151,11 +155,15 @@ export interface SimPod {
   /** Static (mirror) pod: drain skips it. */
   mirror: boolean;
   createdAt: number;
+  /** spec.nodeSelector (the Windows test pod's `kubernetes.io/os: windows`). */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface SimStateOptions {
   /** `joined: false`: a host with its own single-node MicroK8s, not (yet) in this cluster (src/sim/membership.ts). */
-  nodes: Array<{ name: string; role: NodeRole; channel: string; failureDomain: number; joined?: boolean }>;
+  nodes: Array<{ name: string; role: NodeRole; channel: string; failureDomain: number; joined?: boolean; windows?: SimWindowsOptions }>;
+  /** The SSH user of Windows nodes. */
+  windowsUser?: string;
   user: string;
   workloads: boolean;
   now?: () => number;
@@ -186,6 +194,16 @@ export class SimState {
       const release = CHANNELS[spec.channel] ?? resolveChannel(spec.channel)?.release;
       if (!release) throw new Error(`simulator: unknown channel "${spec.channel}" for node ${spec.name}`);
       if (this.machines.has(spec.name)) throw new Error(`simulator: duplicate node name ${spec.name}`);
+      if (spec.windows) {
+        // a Windows host: in the cluster only once its kubelet registers (src/sim/windows/join.ts)
+        const win = new SimNode(spec.name, 'worker', index, `10.0.0.${11 + index}`, release, spec.channel, spec.failureDomain, options.user, now, this);
+        const wfs = new WindowsFs(options.windowsUser ?? 'Administrator');
+        win.fs = wfs;
+        win.windows = new SimWindows(wfs, now, spec.windows);
+        win.ready = false;
+        this.machines.set(spec.name, win);
+        return;
+      }
       const outside = spec.joined === false;
       const node = new SimNode(spec.name, outside ? 'control-plane' : spec.role, index, `10.0.0.${11 + index}`, release, spec.channel, spec.failureDomain, options.user, now, this);
       this.machines.set(spec.name, node);
@@ -286,17 +304,22 @@ export class SimState {
     }
     for (const pod of this.pods) {
       if (pod.phase !== 'Pending' || pod.nodeName) continue;
-      const target = this.pickNode();
+      const target = this.pickNode(undefined, pod.nodeSelector);
       if (target) this.place(pod, target, now);
     }
   }
 
   /** The Ready, schedulable node with the fewest pods (the scheduler's spreading, simplified). */
-  pickNode(exclude?: string): SimNode | undefined {
+  pickNode(exclude?: string, selector?: Record<string, string>): SimNode | undefined {
     let best: SimNode | undefined;
     let bestCount = Infinity;
     for (const node of this.nodes.values()) {
       if (node.name === exclude || !this.schedulable(node)) continue;
+      // Linux workloads stay off Windows nodes; a nodeSelector must match the node's labels
+      const os = node.windows ? 'windows' : 'linux';
+      if ((selector?.['kubernetes.io/os'] ?? 'linux') !== os) continue;
+      const host = selector?.['kubernetes.io/hostname'];
+      if (host !== undefined && host !== node.name) continue;
       const count = this.pods.filter((p) => p.nodeName === node.name && !p.owner?.kind.startsWith('Daemon')).length;
       if (count < bestCount) {
         best = node;
