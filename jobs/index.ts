@@ -20,9 +20,10 @@ import unhold from './unhold.ts';
 import upgradeCluster from './upgrade-cluster.ts';
 import upgradeNode from './upgrade-node.ts';
 import verify from './verify.ts';
+import windowsWorkerAdd from './windows-worker-add.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa, upgradeCni, addonRefresh] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa, upgradeCni, addonRefresh, windowsWorkerAdd] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

@@ -5,6 +5,7 @@ import type { ChatMessage, MessageRef } from '../chat/port.ts';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import { SnapProxy } from '../microk8s/snap-proxy.ts';
+import { WindowsNode } from '../microk8s/windows-node.ts';
 import { keys } from '../queue/keys.ts';
 import { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -35,6 +36,7 @@ export class RunContext {
   private readonly pool: SshPool;
   private readonly pendingAudit: Promise<void>[] = [];
   private readonly nodes = new Map<string, MicroK8sNode>();
+  private readonly windowsNodes = new Map<string, WindowsNode>();
   private planSteps: PlanStep[] = [];
   private proxy: SnapProxy | undefined;
   private readonly lock: JobLock;
@@ -98,6 +100,17 @@ export class RunContext {
       this.nodeConfig(name);
       ops = new MicroK8sNode(this.pool.shell(sshTargetFor(this.cluster, name)));
       this.nodes.set(name, ops);
+    }
+    return ops;
+  }
+
+  /** PowerShell operations on a Windows worker (an `os: windows` node), over the same one connection. */
+  windowsNode(name: string): WindowsNode {
+    let ops = this.windowsNodes.get(name);
+    if (!ops) {
+      if (this.nodeConfig(name).os !== 'windows') throw new Error(`node ${name} is not a Windows node in the inventory of cluster ${this.cluster.name}`);
+      ops = new WindowsNode(this.pool.shell(sshTargetFor(this.cluster, name)), this.cluster.windows.scriptTimeout);
+      this.windowsNodes.set(name, ops);
     }
     return ops;
   }

@@ -20,7 +20,7 @@ const NodeJson = z.object({
   status: z
     .object({
       conditions: z.array(z.object({ type: z.string(), status: z.string() })).nullish(),
-      nodeInfo: z.object({ kubeletVersion: z.string() }).nullish(),
+      nodeInfo: z.object({ kubeletVersion: z.string(), osImage: z.string().optional(), kernelVersion: z.string().optional(), operatingSystem: z.string().optional() }).nullish(),
       addresses: z.array(z.object({ type: z.string(), address: z.string() })).nullish(),
     })
     .nullish(),
@@ -98,6 +98,10 @@ export function parseNodes(text: string): KubeNode[] {
     // when it really is an IP address, whatever a node's API says.
     const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     if (ip && isIP(ip) !== 0) node.internalIp = ip;
+    const info = n.status?.nodeInfo;
+    if (info?.osImage) node.osImage = info.osImage;
+    if (info?.kernelVersion) node.kernelVersion = info.kernelVersion;
+    if (info?.operatingSystem) node.operatingSystem = info.operatingSystem;
     return node;
   });
 }

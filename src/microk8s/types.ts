@@ -36,6 +36,10 @@ export interface KubeNode {
   role: 'control-plane' | 'worker' | 'unknown';
   internalIp?: string;
   labels: Record<string, string>;
+  /** status.nodeInfo: `Windows Server 2022 Datacenter`, `10.0.20348.587`, `windows` */
+  osImage?: string;
+  kernelVersion?: string;
+  operatingSystem?: string;
 }
 
 export interface KubePod {

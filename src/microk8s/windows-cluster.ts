@@ -35,7 +35,14 @@ export async function calicoVersion(shell: RemoteShell): Promise<{ image: string
  * straight to the Windows node and keeps it in no step result, log or message.
  */
 export async function readKubeconfig(shell: RemoteShell): Promise<string> {
-  const r = await shell.exec(['microk8s', 'config'], { privileged: true });
+  let r;
+  try {
+    r = await shell.exec(['microk8s', 'config'], { privileged: true });
+  } catch (err) {
+    // the error's output tails could hold part of the kubeconfig: say only what failed
+    if (err instanceof CommandFailedError) throw new CommandFailedError(shell.node, err.command, err.code, '(output withheld: it may hold credentials)', err.signal);
+    throw err;
+  }
   rejectWorkerNotice('microk8s config', r.stdout);
   if (!r.stdout.includes('kind: Config') || !r.stdout.includes('server: https://')) {
     // never quote the output: it may hold credentials

@@ -1,0 +1,81 @@
+import * as z from 'zod';
+import { NodeName } from '../src/commands/validators.ts';
+import { defineRunbook } from '../src/engine/define.ts';
+import { RunbookFailure } from '../src/engine/errors.ts';
+import { pickControlPlane } from '../src/ops/membership.ts';
+import { preflightWindows, prepareCalico, validateWindowsNode, type WindowsPreflight } from '../src/ops/windows-cluster.ts';
+import {
+  addFirewallRule,
+  configureKubelet,
+  downloadCalico,
+  installCalico,
+  installContainerd,
+  installKubeServices,
+  startKubeServices,
+  writeKubeconfig,
+} from '../src/ops/windows-install.ts';
+import { addPlan, windowsTitles } from '../src/ops/windows-plan.ts';
+import { verifyTestPod, waitWindowsReady } from '../src/ops/windows-verify.ts';
+
+const Args = z.object({ node: NodeName });
+
+/**
+ * Add a Windows worker — the seed's 向 MicroK8s 添加 Windows 工作节点, step by step: the cluster
+ * side on a control-plane node, then the Windows side over SSH and PowerShell, then the seed's
+ * verification.
+ */
+export default defineRunbook(
+  {
+    verb: 'windows-worker add',
+    usage: 'windows-worker add <node>',
+    example: 'windows-worker add w1',
+    summary: 'Join a Windows Server node (os: windows in the inventory) as a worker: containerd, Calico for Windows, kubelet and kube-proxy at the cluster\'s versions, then a nanoserver test pod',
+    positional: ['node'],
+    args: Args,
+    mutating: true,
+    validate: ({ node }, cluster) => validateWindowsNode(node, cluster),
+    plan: ({ node }, cluster) => addPlan(cluster, node),
+  },
+  async (run, { node }) => {
+    // 0. Preflight (reads only): the versions, the Windows node, calicoctl.
+    const pre: WindowsPreflight = await run.step(`preflight: ${node} can join as a Windows worker`, () => preflightWindows(run, node), {
+      describe: (p) => `Kubernetes ${p.kubeVersion}, Calico ${p.calicoVersion} (from ${p.calicoFrom}); ${node}: ${p.productName}, OS build ${p.osBuild}; calicoctl ${p.calicoctl === 'present' ? `v${p.calicoctlVersion} on ${p.controller}` : 'to be downloaded'}`,
+    });
+    if (pre.inCluster) throw new RunbookFailure(`${node} is already a node of the cluster (kubectl on ${pre.controller} lists it). To reinstall it at the cluster's versions use \`windows-worker upgrade ${node}\`. Nothing was changed.`);
+    for (const w of pre.warnings) await run.say(`:warning: ${w}`);
+    run.setPlan(addPlan(run.cluster, node, pre));
+    const t = windowsTitles(node, pre);
+
+    if (run.cluster.policy.approvePlan) {
+      await run.approval({
+        title: `Add the Windows worker ${node} to ${run.cluster.name}`,
+        what: `Install containerd (${node} may restart), Calico for Windows v${pre.calicoVersion} and Kubernetes ${pre.kubeVersion} on ${node}, join it as a worker, then run a nanoserver test pod on it.${pre.warnings.length ? ` Warning: ${pre.warnings.join(' ')}` : ''}`,
+        nodes: [node],
+        plan: run.plan(),
+      });
+      await run.step('re-check what the plan depended on', async () => {
+        const controller = await pickControlPlane(run, [node]);
+        if (controller.nodes.some((n) => n.name === node)) throw new RunbookFailure(`${node} joined the cluster meanwhile. Nothing was done.`);
+        return controller.name;
+      });
+    }
+
+    // Prepare the MicroK8s cluster, 4: strict affinity (calicoctl of the cluster's version).
+    await run.step(t.affinity, () => prepareCalico(run, pre), { describe: (s) => s });
+    // Prepare the Windows node, 1–2: containerd (the machine may restart), c:\k\config.
+    await run.step(t.containerd, () => installContainerd(run, node, pre.lastBoot), { describe: (r) => (r.reboots > 0 ? `installed after ${r.reboots} restart(s)` : 'installed') });
+    await run.step(t.kubeconfig, () => writeKubeconfig(run, node, pre.controller), { describe: (s) => s });
+    // Install Calico, 1–8.
+    await run.step(t.download, () => downloadCalico(run, pre), { describe: (s) => s });
+    await run.step(t.calico, () => installCalico(run, node), { describe: (s) => s });
+    await run.step(t.services, () => installKubeServices(run, node), { describe: (s) => s });
+    await run.step(t.firewall, () => addFirewallRule(run, node), { describe: (s) => s });
+    await run.step(t.kubelet, () => configureKubelet(run, node, pre.kubeVersion), {
+      describe: (k) => `InterfaceName "${k.interfaceName}"; ${k.removed.length ? `removed ${k.removed.join(', ')}` : 'no flag to remove'}`,
+    });
+    await run.step(t.start, () => startKubeServices(run, node), { describe: (s) => s });
+    // Verify the Windows node, 1–3.
+    await run.step(t.ready, () => waitWindowsReady(run, node), { describe: (s) => s });
+    await run.step(t.pod, () => verifyTestPod(run, node), { describe: (s) => s });
+  },
+);
