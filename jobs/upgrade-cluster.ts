@@ -1,3 +1,4 @@
+import { offerWindowsUpgrades } from '../src/ops/windows-offers.ts';
 import * as z from 'zod';
 import { SnapRevision, snapProxyConfigured } from '../src/commands/ops-verbs.ts';
 import { Count, SnapChannel } from '../src/commands/validators.ts';
@@ -342,6 +343,8 @@ export default defineRunbook(
 
     // 5. What the upgrade does not upgrade: the enabled add-ons and the CNI (the seed's IMPORTANT NOTE).
     await reportWhatTheUpgradeLeft(run, channel);
+    // 6. Windows workers are no snap nodes: offer `windows-worker upgrade` for each one behind.
+    await offerWindowsUpgrades(run);
   },
   { describeState: (run) => clusterState(run) },
 );

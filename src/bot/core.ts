@@ -1,3 +1,5 @@
+import { WINDOWS_UPGRADE_ACTION } from '../ops/windows-offers.ts';
+import { windowsUpgradeFromJob } from './windows-upgrade-button.ts';
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../chat/port.ts';
 import { mayRequest } from '../auth/rbac.ts';
 import { wrongChannel } from '../commands/channel-rule.ts';
@@ -172,6 +174,8 @@ export class Bot implements BotCore {
           return await decide(this.deps, input, 'chosen');
         case 'mk8s.rollback':
           return await rollbackFromJob(this.deps, input);
+        case WINDOWS_UPGRADE_ACTION:
+          return await windowsUpgradeFromJob(this.deps, input);
         default:
           return { text: `Unknown action ${input.actionId.slice(0, 40)}; nothing changed.` };
       }

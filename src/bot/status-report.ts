@@ -7,6 +7,7 @@ import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
 import { driftOf, readNodeRecords, readSnapFacts, type NodeRecord, type SnapFacts } from '../ops/node-records.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
+import { windowsStatusLines } from './windows-status.ts';
 
 /** `$SNAP_DATA/args/ha-conf`: `failure-domain=<n>` (MK default-args; 1 when absent). */
 const DEFAULT_FAILURE_DOMAIN = 1;
@@ -196,7 +197,7 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
       r.role,
       r.datastore ?? '-',
       fd,
-      snap(r.facts?.version),
+      r.windows ? (r.kube?.kubeletVersion ?? '-') : snap(r.facts?.version),
       snap(r.facts?.revision),
       snap(r.facts?.channel),
       ready,
@@ -205,6 +206,7 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
     ]);
   }
   lines.push('```', pad(table), '```');
+  lines.push(...windowsStatusLines(s.rows, s.rows.find((r) => r.name === s.via)?.kube?.kubeletVersion));
   const drifted = s.rows.filter((r) => r.drift.length > 0);
   for (const r of drifted) lines.push(driftLine(r));
   if (drifted.length > 0) lines.push(`(! marks a drifted node${holderNote(holder)}.)`);

@@ -7,7 +7,7 @@ import type { ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import { KB5040437, kubeVersionOf, type WindowsFacts } from '../microk8s/parse-windows.ts';
+import { KB5040437, kubeVersionOf, minorOf, type WindowsFacts } from '../microk8s/parse-windows.ts';
 import { calicoctlVersion, calicoVersion, fetchCalicoctl, setStrictAffinity } from '../microk8s/windows-cluster.ts';
 import { pickControlPlane } from './membership.ts';
 
@@ -143,3 +143,16 @@ export async function prepareCalico(run: RunContext, pre: WindowsPreflight): Pro
   await setStrictAffinity(shell, path);
   return `${fetched}StrictAffinity true (on ${pre.controller})`;
 }
+
+/** --to: not newer than the control plane (kubelet must never be ahead of the API server), at most two minors older. */
+export function upgradeTarget(pre: Pick<WindowsPreflight, 'kubeVersion'>, to: string | undefined): string {
+  if (!to) return pre.kubeVersion;
+  const want = to.replace(/^v/, '');
+  const cm = minorOf(pre.kubeVersion) ?? 0;
+  const wm = minorOf(want) ?? 0;
+  const newer = wm > cm || (wm === cm && want.localeCompare(pre.kubeVersion, undefined, { numeric: true }) > 0);
+  if (newer) throw new RunbookFailure(`--to ${want} is newer than the control plane (${pre.kubeVersion}): a kubelet must not be ahead of the API server. Upgrade the cluster first. Nothing was changed.`);
+  if (cm - wm > 2) throw new RunbookFailure(`--to ${want} is more than two minor versions behind the control plane (${pre.kubeVersion}). Nothing was changed.`);
+  return want;
+}
+
