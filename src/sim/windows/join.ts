@@ -47,6 +47,9 @@ export function syncWindowsNode(state: SimState, node: SimNode): void {
   const kubeletUp = win.running('kubelet') && kubeletProblem(win, now) === undefined;
   const healthy = kubeletUp && win.running('kube-proxy') && node.up;
   if (healthy && !state.nodes.has(node.name)) {
+    // a new Node object: not cordoned, no taints (whatever the deleted one had)
+    node.cordoned = false;
+    node.taintsAddedAt.clear();
     state.nodes.set(node.name, node);
     node.lastTransition = now;
     state.bump();
