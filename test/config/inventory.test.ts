@@ -169,3 +169,34 @@ describe('environment', () => {
     expect(message).not.toContain('secret-host');
   });
 });
+
+describe('inventory: windows settings', () => {
+  it('has the seed\'s defaults when absent', () => {
+    const w = parseInventory(good, '/etc/mk8s/inventory.yml').clusters.prod!.windows;
+    expect(w.serviceCidr).toBe('10.152.183.0/24');
+    expect(w.dnsIp).toBe('10.152.183.10');
+    expect(w.calicoScriptUrl).toBe('https://github.com/projectcalico/calico/releases/download/v3.25.1/install-calico-windows.ps1');
+    expect(w.containerdScriptUrl).toContain('Install-ContainerdRuntime/install-containerd-runtime.ps1');
+    expect(w.calicoctlPath).toBe('/usr/local/bin/calicoctl');
+    expect(w.fetchCalicoctl).toBe(false);
+    expect(w.interfaceName).toBeUndefined();
+    expect(w.user).toBeUndefined();
+  });
+
+  it('takes an internal mirror, a Calico version, an adapter and a Windows account', () => {
+    const text = good.replace('    policy:', '    windows: { user: Administrator, calicoReleaseBaseUrl: "https://mirror.internal/calico", calicoVersion: 3.25.0, interfaceName: "vEthernet (Ethernet 2)", serviceCidr: 10.152.0.0/16 }\n    policy:');
+    const w = parseInventory(text, '/etc/mk8s/inventory.yml').clusters.prod!.windows;
+    expect(w).toMatchObject({ user: 'Administrator', calicoReleaseBaseUrl: 'https://mirror.internal/calico', calicoVersion: '3.25.0', interfaceName: 'vEthernet (Ethernet 2)', serviceCidr: '10.152.0.0/16' });
+  });
+
+  it('names the path and what is allowed for bad values', () => {
+    const bad = (windows: string) => errorOf(good.replace('    policy:', `    windows: ${windows}\n    policy:`));
+    expect(bad('{ calicoScriptUrl: "https://x/a b.ps1" }')).toContain('clusters.prod.windows.calicoScriptUrl: expected an http(s) URL');
+    expect(bad('{ calicoScriptUrl: "https://x/a\'; rm.ps1" }')).toContain('clusters.prod.windows.calicoScriptUrl');
+    expect(bad('{ dnsIp: 10.152.183.300 }')).toContain('clusters.prod.windows.dnsIp: expected an IPv4 address such as 10.152.183.10');
+    expect(bad('{ serviceCidr: 10.152.183.0 }')).toContain('clusters.prod.windows.serviceCidr: expected an IPv4 CIDR');
+    expect(bad('{ interfaceName: "Ethernet$(whoami)" }')).toContain('clusters.prod.windows.interfaceName: expected an adapter name');
+    expect(bad('{ calicoVersion: latest }')).toContain('clusters.prod.windows.calicoVersion: expected a Calico version such as 3.25.0');
+    expect(bad('{ shell: cmd }')).toContain('clusters.prod.windows');
+  });
+});

@@ -17,6 +17,8 @@ clusters:
     nodes:
       - { name: k8s-1, host: 10.0.0.11, port: 2201, role: control-plane }
       - { name: k8s-2, host: 10.0.0.12, role: control-plane }
+      - { name: w1, host: 10.0.0.21, role: worker, os: windows }
+    windows: { user: Administrator }
   lab:
     channel: C0999999999
     ssh: { user: ops, agent: true, knownHostsPath: ./kh, sudo: false }
@@ -27,6 +29,12 @@ clusters:
 );
 
 describe('sshTargetFor', () => {
+  it('a Windows node: its own account and never sudo (cmd.exe has none)', () => {
+    const prod = clusterConfig(inv, 'prod')!;
+    expect(sshTargetFor(prod, 'w1')).toMatchObject({ node: 'w1', host: '10.0.0.21', user: 'Administrator', sudo: false });
+    expect(sshTargetFor(prod, 'k8s-2')).toMatchObject({ user: 'ubuntu', sudo: true });
+  });
+
   it('takes host and port from the node and the rest from the cluster', () => {
     const prod = clusterConfig(inv, 'prod')!;
     expect(sshTargetFor(prod, 'k8s-1', { PROD_KEY_PASSPHRASE: 'hunter2' })).toEqual({
@@ -55,7 +63,7 @@ describe('sshTargetFor', () => {
   it('refuses a node that is not in the cluster, listing the ones that are', () => {
     const prod = clusterConfig(inv, 'prod')!;
     expect(() => sshTargetFor(prod, 'k8s-9')).toThrow(UnknownNodeError);
-    expect(() => sshTargetFor(prod, 'k8s-9')).toThrow('node "k8s-9" is not in cluster prod (its nodes: k8s-1, k8s-2)');
+    expect(() => sshTargetFor(prod, 'k8s-9')).toThrow('node "k8s-9" is not in cluster prod (its nodes: k8s-1, k8s-2, w1)');
   });
 
   it('builds the snap proxy target with the cluster ssh settings', () => {
