@@ -1,7 +1,7 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a table of the
  * figures measured in this run; `tsx bench/run.ts ack` (or `approval`,
- * `overhead`, `rolling`, `cni`) runs only the named ones. Nothing is asserted.
+ * `overhead`, `rolling`, `cni`, `windows`) runs only the named ones. Nothing is asserted.
  */
 import { availableParallelism } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
@@ -10,9 +10,10 @@ import { cni } from './cni.ts';
 import { log, printTable, type Benchmark, type Row } from './lib.ts';
 import { rollingUpgrade } from './rolling-upgrade.ts';
 import { upgradeOverhead } from './upgrade-overhead.ts';
+import { windowsAdd } from './windows-add.ts';
 
-const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni];
-const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling' };
+const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd];
+const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling', 'windows-add': 'windows', 'windows-worker': 'windows' };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).map((a) => ALIASES[a] ?? a);

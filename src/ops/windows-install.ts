@@ -18,7 +18,8 @@ const MAX_CONTAINERD_RUNS = 3;
 /** Polls the node until it answers with a boot time other than `before` (it rebooted and is back). */
 export async function waitForReboot(win: WindowsNode, before: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  const pause = Math.min(5_000, Math.max(50, Math.floor(timeoutMs / 120)));
+  // a real restart takes a minute or more; a refused connection answers at once, so poll briskly
+  const pause = Math.min(2_000, Math.max(50, Math.floor(timeoutMs / 600)));
   let last = 'no answer yet';
   for (;;) {
     try {

@@ -4,7 +4,6 @@
  * success texts, the job stops there and says why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WindowsFs } from '../../src/sim/windows/host.ts';
 import { requestApproved } from '../support/e2e.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
@@ -53,7 +52,7 @@ describe('windows-worker add on 1.25, KB5040437 build, scripts that fail with ex
     expect(t).toContain('OS build 20348.2582 is the Windows Server 2022 July 2024 update (KB5040437)');
     expect(t).toContain('https://github.com/microsoft/Windows-Containers/issues/516');
     expect(t).toMatch(/✅ set InterfaceName and the kubelet flags for 1\.25\.2 — InterfaceName "vEthernet \(Ethernet\)"; no flag to remove/);
-    const ps1 = (win().fs as WindowsFs).text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
+    const ps1 = win().fs.text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
     expect(ps1).toContain('"--logtostderr=true"');
     expect(ps1).toContain('"--container-runtime=remote"');
     expect(h.sim.state.nodes.get('w1')?.ready).toBe(true);

@@ -4,7 +4,6 @@
  * kubelet as behind, and the offered upgrade reinstalls it at 1.27 (both flags removed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WindowsFs } from '../../src/sim/windows/host.ts';
 import { approveGate, requestApproved } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
@@ -27,7 +26,7 @@ describe('windows-worker upgrade after upgrade-cluster 1.26 → 1.27', () => {
   });
 
   const thread = (id: string) => h.thread(id).map((m) => m.text).join('\n');
-  const ps1 = () => (h.sim.state.node('w1').windows!.fs as WindowsFs).text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
+  const ps1 = () => h.sim.state.node('w1').windows!.fs.text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
   async function status(): Promise<string> {
     const before = h.slack.responses.length;
     await h.command(USERS.alice, 'status');

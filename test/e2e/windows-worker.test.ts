@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
-import type { WindowsFs } from '../../src/sim/windows/host.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
 import { approveGate, requestApproved } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
@@ -73,7 +72,7 @@ describe('windows-worker on 1.27 (k8s-1, k8s-2 and the Windows host w1)', () => 
     expect(h.sim.state.nodes.get('w1')?.ready).toBe(true);
     expect(win().reboots).toBe(1);
     expect(win().firewallRules.has('Kubelet-In-TCP')).toBe(true);
-    const ps1 = (win().fs as WindowsFs).text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
+    const ps1 = win().fs.text('c:\\CalicoWindows\\kubernetes\\kubelet-service.ps1')!;
     expect(ps1).toContain('[string]$InterfaceName="vEthernet (Ethernet)"');
     expect(ps1).not.toContain('--logtostderr=true');
     expect(ps1).not.toContain('--container-runtime=remote');
@@ -102,7 +101,7 @@ describe('windows-worker on 1.27 (k8s-1, k8s-2 and the Windows host w1)', () => 
   });
 
   it('the kubeconfig never reaches a log, the thread, Slack, Redis, the audit stream or a command line', async () => {
-    const config = (win().fs as WindowsFs).text('c:\\k\\config')!;
+    const config = win().fs.text('c:\\k\\config')!;
     expect(config).toContain('server: https://');
     const key = /client-key-data: (\S+)/.exec(config)![1]!;
     const cert = /client-certificate-data: (\S+)/.exec(config)![1]!;

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommand, renderScript, type PsScript } from '../../src/microk8s/powershell.ts';
 import * as scripts from '../../src/microk8s/windows-scripts.ts';
 import { startSimCluster, type SimCluster } from '../../src/sim/index.ts';
-import type { WindowsFs } from '../../src/sim/windows/host.ts';
 import { clientFiles, connect, type Conn } from './helpers.ts';
 
 const ps = (s: PsScript, flags = '-NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass') => `powershell.exe ${flags} -EncodedCommand ${encodeCommand(renderScript(s))}`;
@@ -65,7 +64,7 @@ describe('sim: a Windows Server 2022 host (1.26 cluster)', () => {
 
   it('a leftover --logtostderr=true keeps kubelet from starting on 1.26: the node never joins, kubelet.err.log says why', async () => {
     const host = sim.state.node('w1').windows!;
-    const fs = host.fs as WindowsFs;
+    const fs = host.fs;
     expect((await w.exec(ps(scripts.installContainerdScript('https://example.test/install-containerd-runtime.ps1')))).stdout).toContain('Script complete!');
     fs.put('c:\\k\\config', 'apiVersion: v1\n    server: https://10.0.0.11:16443\n', Date.now());
     const dl = await w.exec(ps(scripts.downloadCalicoScript({ scriptUrl: 'https://example.test/i.ps1', releaseBaseUrl: 'https://example.test/v3.23.5', releaseFile: 'calico-windows-v3.23.5.zip', kubeVersion: '1.26.1', serviceCidr: '10.152.183.0/24', dnsIp: '10.152.183.10' })));

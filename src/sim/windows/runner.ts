@@ -73,7 +73,8 @@ export class WindowsRunner {
     const words = cmdWords(command);
     const record: SimCommandRecord = { node: node.name, command, argv: words, sudo: false, code: null, startedAt, durationMs: 0 };
     let outcome: ExecOutcome;
-    if (this.latency.defaultMs > 0) await new Promise((r) => setTimeout(r, this.latency.defaultMs / 2));
+    // each PowerShell process: a fixed cost (startup, the script), no jitter
+    if (this.latency.defaultMs > 0) await new Promise((r) => setTimeout(r, this.latency.defaultMs));
     if (command.length > CMD_LIMIT) outcome = { kind: 'result', result: { stdout: '', stderr: 'The command line is too long.\r\n', code: 1 } };
     else outcome = this.dispatch(node, words, record);
     record.code = outcome.kind === 'result' ? outcome.result.code : null;
