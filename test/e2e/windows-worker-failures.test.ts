@@ -18,6 +18,8 @@ describe('windows-worker add on 1.25, KB5040437 build, scripts that fail with ex
           nodes: [{ name: 'k8s-1', channel: '1.25/stable' }, { name: 'w1', os: 'windows', windows: { ubr: 2582 } }],
           extra: { windows: { user: 'Administrator', fetchCalicoctl: true, rebootTimeout: '10s', podTimeout: '2m' } },
         },
+        // calicoctl is not on its control-plane node and the bot may not download it
+        { name: 'lab', channel: 'C0LAB000001', nodes: [{ name: 'lab-1', channel: '1.27/stable' }, { name: 'lw1', os: 'windows' }], extra: { windows: { user: 'Administrator' } } },
       ],
     });
   });
@@ -27,6 +29,26 @@ describe('windows-worker add on 1.25, KB5040437 build, scripts that fail with ex
 
   const thread = (id: string) => h.thread(id).map((m) => m.text).join('\n');
   const win = () => h.sim.state.node('w1').windows!;
+
+  it('--dry-run shows the plan (the seed\'s commands, calicoctl downloaded) and runs nothing', async () => {
+    const from = h.sim.commandLog.length;
+    const r = await h.command('U0ALICE', 'windows-worker add w1 --dry-run');
+    expect(r.jobId).toBeUndefined();
+    expect(r.full).toContain('calicoctl-linux-amd64 (calicoctl is not on k8s-1)');
+    expect(r.full).toContain('-DownloadOnly \\"yes\\" -ServiceCidr \\"10.152.183.0/24\\" -DNSServerIPs \\"10.152.183.10\\"');
+    expect(r.full).toContain('New-NetFirewallRule -Name');
+    expect(r.full).toContain('--timeout=120s');
+    expect(h.sim.commandLog.length).toBe(from);
+  });
+
+  it('without calicoctl on the control plane (and no fetchCalicoctl) the preflight says how to provide it; nothing changes', async () => {
+    const lab = h.sims.get('lab')!;
+    const { jobId } = await h.command('U0ALICE', 'windows-worker add lw1 --cluster lab', 'C0LAB000001');
+    await h.waitState(jobId!, 'failed', 30_000);
+    const t = h.thread(jobId!).map((m) => m.text).join('\n');
+    expect(t).toContain('calicoctl is not on lab-1 at /usr/local/bin/calicoctl. Install calicoctl v3.25.0 there (`sudo curl -L https://github.com/projectcalico/calico/releases/download/v3.25.0/calicoctl-linux-amd64 -o /usr/local/bin/calicoctl && sudo chmod +x /usr/local/bin/calicoctl`), or set windows.fetchCalicoctl: true');
+    expect(lab.state.node('lw1').windows!.services.size).toBe(0);
+  });
 
   it('the containerd installer fails inside its try/catch and exits 0: the step fails on its missing "Script complete!"', async () => {
     win().faults.containerdFailsQuietly = true;
