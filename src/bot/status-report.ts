@@ -197,7 +197,7 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
       r.role,
       r.datastore ?? '-',
       fd,
-      r.windows ? (r.kube?.kubeletVersion ?? '-') : snap(r.facts?.version),
+      snap(r.facts?.version),
       snap(r.facts?.revision),
       snap(r.facts?.channel),
       ready,
