@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { NodeName } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
-import { pickControlPlane } from '../src/ops/membership.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 import { preflightWindows, prepareCalico, validateWindowsNode, type WindowsPreflight } from '../src/ops/windows-cluster.ts';
 import {
   addFirewallRule,
@@ -46,19 +46,16 @@ export default defineRunbook(
     run.setPlan(addPlan(run.cluster, node, pre));
     const t = windowsTitles(node, pre);
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({
-        title: `Add the Windows worker ${node} to ${run.cluster.name}`,
-        what: `Install containerd (${node} may restart), Calico for Windows v${pre.calicoVersion} and Kubernetes ${pre.kubeVersion} on ${node}, join it as a worker, then run a nanoserver test pod on it.${pre.warnings.length ? ` Warning: ${pre.warnings.join(' ')}` : ''}`,
-        nodes: [node],
-        plan: run.plan(),
-      });
-      await run.step('re-check what the plan depended on', async () => {
-        const controller = await pickControlPlane(run, [node]);
+    await run.approvePlan({
+      title: `Add the Windows worker ${node} to ${run.cluster.name}`,
+      what: `Install containerd (${node} may restart), Calico for Windows v${pre.calicoVersion} and Kubernetes ${pre.kubeVersion} on ${node}, join it as a worker, then run a nanoserver test pod on it.${pre.warnings.length ? ` Warning: ${pre.warnings.join(' ')}` : ''}`,
+      nodes: [node],
+      recheck: async () => {
+        const controller = await pickControlPlane(run, { exclude: [node] });
         if (controller.nodes.some((n) => n.name === node)) throw new RunbookFailure(`${node} joined the cluster meanwhile. Nothing was done.`);
         return controller.name;
-      });
-    }
+      },
+    });
 
     // Prepare the MicroK8s cluster, 4: strict affinity (calicoctl of the cluster's version).
     await run.step(t.affinity, () => prepareCalico(run, pre), { describe: (s) => s });

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { NodeName } from '../src/commands/validators.ts';
 import { errorText } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { pickControlPlane } from '../src/ops/membership.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 import { validateWindowsNode } from '../src/ops/windows-cluster.ts';
 import { uninstallComponents } from '../src/ops/windows-install.ts';
 import { removePlan, windowsTitles } from '../src/ops/windows-plan.ts';
@@ -31,7 +31,7 @@ export default defineRunbook(
   async (run, { node }) => {
     const t = windowsTitles(node, NO_VERSIONS);
     const pre = await run.step(`preflight: read ${node} and the cluster`, async () => {
-      const controller = await pickControlPlane(run, [node]);
+      const controller = await pickControlPlane(run, { exclude: [node] });
       const seen = controller.nodes.find((n) => n.name === node);
       let reachable = 'reachable';
       try {
@@ -44,13 +44,13 @@ export default defineRunbook(
     run.setPlan(removePlan(run.cluster, node, pre));
 
     // destructive: always its own gate, whatever the plan policy
-    await run.approval({
+    await run.approvePlan({
       title: `Remove the Windows worker ${node} from ${run.cluster.name}`,
       what: `Drain ${node}, uninstall kubelet, kube-proxy and Calico on it, then \`kubectl delete node ${node}\`.`,
       why: `Its pods move to other Windows nodes or stay Pending; ${node} has to be added again (windows-worker add) to run workloads.`,
       nodes: [node],
-      plan: run.plan(),
       destructive: true,
+      always: true,
     });
 
     // 0. Drain (the careful operator's first step before taking a node away).

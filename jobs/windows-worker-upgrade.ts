@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { NodeName } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { kubeVersionOf } from '../src/microk8s/parse-windows.ts';
-import { pickControlPlane } from '../src/ops/membership.ts';
+import { pickControlPlane } from '../src/ops/controller.ts';
 import { preflightWindows, upgradeTarget, validateWindowsNode } from '../src/ops/windows-cluster.ts';
 import {
   addFirewallRule,
@@ -41,7 +41,7 @@ export default defineRunbook(
   async (run, { node, to }) => {
     const read = await run.step(`preflight: ${node} and the cluster's versions`, async () => {
       const p = await preflightWindows(run, node);
-      const kube = (await pickControlPlane(run, [node])).nodes.find((n) => n.name === node);
+      const kube = (await pickControlPlane(run, { exclude: [node] })).nodes.find((n) => n.name === node);
       return { ...p, kubeVersion: upgradeTarget(p, to), nodeKubelet: kubeVersionOf(kube?.kubeletVersion ?? '') ?? '' };
     }, { describe: (p) => `${node} runs kubelet ${p.nodeKubelet || '(not in the cluster)'}; install Kubernetes ${p.kubeVersion}, Calico ${p.calicoVersion}` });
     const { nodeKubelet, ...pre } = read;
@@ -53,12 +53,12 @@ export default defineRunbook(
     run.setPlan(upgradePlan(run.cluster, node, pre));
     const t = windowsTitles(node, pre);
 
-    await run.approval({
+    await run.approvePlan({
+      always: true,
       title: `Upgrade the Windows worker ${node} to Kubernetes ${pre.kubeVersion}`,
       what: `Uninstall kubelet, kube-proxy and Calico on ${node} (it leaves the cluster's workloads meanwhile), then install Kubernetes ${pre.kubeVersion} and Calico for Windows v${pre.calicoVersion} again and verify with a nanoserver pod.`,
       why: `${node} is NotReady from the uninstall until the new kubelet joins.`,
       nodes: [node],
-      plan: run.plan(),
       destructive: true,
     });
 

@@ -1,4 +1,4 @@
-import { WINDOWS_UPGRADE_ACTION } from '../ops/windows-offers.ts';
+import { WINDOWS_UPGRADE_ACTION } from '../engine/offers.ts';
 import { windowsUpgradeFromJob } from './windows-upgrade-button.ts';
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../chat/port.ts';
 import { mayRequest } from '../auth/rbac.ts';

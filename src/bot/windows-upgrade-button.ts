@@ -8,7 +8,7 @@ import { mayRequest } from '../auth/rbac.ts';
 import type { ActionInput, ChatMessage } from '../chat/port.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import type { JobRequest } from '../engine/runbook.ts';
-import { parseWindowsUpgradeValue } from '../ops/windows-offers.ts';
+import { parseWindowsUpgradeValue } from '../engine/offers.ts';
 import type { BotDeps } from './deps.ts';
 import { submitJob } from './submit.ts';
 

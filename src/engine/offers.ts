@@ -19,3 +19,15 @@ export function rollbackOffer(jobId: string, node: string): Button {
     },
   };
 }
+
+export const WINDOWS_UPGRADE_ACTION = 'mk8s.windows-upgrade';
+
+/** "Upgrade <node>" after upgrade-cluster: requests `windows-worker upgrade <node>`; the value is `<job>/<node>`, re-checked on the click. */
+export function windowsUpgradeOffer(jobId: string, node: string): Button {
+  return { label: `Upgrade ${node}`, actionId: WINDOWS_UPGRADE_ACTION, value: `${jobId}/${node}` };
+}
+
+export function parseWindowsUpgradeValue(value: string): { jobId: string; node: string } | undefined {
+  const m = /^([0-9]{1,12})\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/.exec(value);
+  return m?.[1] && m[2] ? { jobId: m[1], node: m[2] } : undefined;
+}

@@ -26,6 +26,7 @@ import { parseEpoch } from './parse-misc.ts';
 import { parseHoldOutput, parseKeptRevisions, parseRefreshOutput, parseRevertOutput, parseSnapInfo, parseSnapList, parseVersion, type KeptRevision } from './parse-snap.ts';
 import { parseStatus } from './parse-status.ts';
 import * as proxyNode from './snap-proxy.ts';
+import { WindowsClusterSide } from './windows-cluster.ts';
 import * as workload from './workload.ts';
 import type {
   BackupResult,
@@ -433,6 +434,11 @@ export class MicroK8sNode {
   /** `sudo snap set core proxy.store=<id>`. */
   setProxyStore(storeId: string): Promise<void> {
     return proxyNode.setProxyStore(this.shell, storeId);
+  }
+
+  /** The cluster side of the Windows procedure on this control-plane node: see windows-cluster.ts. */
+  get windows(): WindowsClusterSide {
+    return new WindowsClusterSide(this.shell);
   }
 
   // ---- misc --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * or array — PowerShell 5.1 unrolls one-element arrays on the pipeline) and the success texts
  * of the third-party scripts, which often exit 0 after a failure (reference §B2–B4).
  */
+import { excerpt } from '../util/excerpt.ts';
 import { OutputParseError, outputExcerpt } from './errors.ts';
 import { asArray } from './powershell.ts';
 
@@ -101,10 +102,10 @@ export function parseAdapters(value: unknown): NetAdapter[] {
 /** Why a script's run is not a success, or undefined when it is. */
 export type Verdict = { ok: true } | { ok: false; problem: string };
 
-/** The last `max` non-empty lines of an output, for a failure message. */
+/** The last `max` non-empty lines of an output, for a failure message: each printable and at most 200 characters. */
 export function lastLines(text: string, max = 6): string {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !l.startsWith('{'));
-  return lines.slice(-max).join('\n');
+  const lines = text.slice(-16_384).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+  return lines.slice(-max).map((l) => excerpt(l, 200)).join('\n');
 }
 
 export type ContainerdOutcome = { kind: 'installed' } | { kind: 'reboot' } | { kind: 'failed'; problem: string };

@@ -118,3 +118,51 @@ export async function deleteNode(shell: RemoteShell, node: string): Promise<void
   assertNodeName(node);
   await shell.exec([...KUBECTL, 'delete', 'node', node, '--ignore-not-found'], { privileged: true });
 }
+
+/**
+ * The functions above on one control-plane node (MicroK8sNode.windows): the shell stays inside
+ * src/microk8s; a parse failure names the node.
+ */
+export class WindowsClusterSide {
+  constructor(private readonly shell: RemoteShell) {}
+
+  private async named<T>(pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (err) {
+      if (err instanceof OutputParseError) throw err.onNode(this.shell.node);
+      throw err;
+    }
+  }
+
+  calicoVersion(): Promise<{ image: string; version: string }> {
+    return this.named(calicoVersion(this.shell));
+  }
+  kubeconfig(): Promise<string> {
+    return this.named(readKubeconfig(this.shell));
+  }
+  calicoctlVersion(path: string): Promise<string | undefined> {
+    return this.named(calicoctlVersion(this.shell, path));
+  }
+  fetchCalicoctl(url: string, path: string): Promise<void> {
+    return fetchCalicoctl(this.shell, url, path);
+  }
+  setStrictAffinity(path: string): Promise<void> {
+    return setStrictAffinity(this.shell, path);
+  }
+  runTestPod(pod: string, image: string, node: string): Promise<void> {
+    return runTestPod(this.shell, pod, image, node);
+  }
+  waitPodReady(pod: string, timeoutSeconds: number): Promise<void> {
+    return waitPodReady(this.shell, pod, timeoutSeconds);
+  }
+  curlKubernetesFromPod(pod: string): Promise<{ ok: boolean; answer: string }> {
+    return curlKubernetesFromPod(this.shell, pod);
+  }
+  deletePod(pod: string): Promise<void> {
+    return deletePod(this.shell, pod);
+  }
+  deleteNode(node: string): Promise<void> {
+    return deleteNode(this.shell, node);
+  }
+}

@@ -8,8 +8,7 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { KB5040437, kubeVersionOf, minorOf, type WindowsFacts } from '../microk8s/parse-windows.ts';
-import { calicoctlVersion, calicoVersion, fetchCalicoctl, setStrictAffinity } from '../microk8s/windows-cluster.ts';
-import { pickControlPlane } from './membership.ts';
+import { pickControlPlane } from './controller.ts';
 
 /** What the plan depends on; checkpointed. */
 export interface WindowsPreflight {
@@ -60,7 +59,7 @@ export function knownBuildWarning(facts: Pick<WindowsFacts, 'build' | 'ubr' | 'o
 
 async function readCalico(run: RunContext, controller: string): Promise<{ version: string; from: string }> {
   try {
-    const c = await calicoVersion(run.node(controller).shell);
+    const c = await run.node(controller).windows.calicoVersion();
     return { version: c.version, from: `the calico-node DaemonSet (${c.image})` };
   } catch (err) {
     const configured = run.cluster.windows.calicoVersion;
@@ -75,7 +74,7 @@ async function readCalico(run: RunContext, controller: string): Promise<{ versio
  * OS build (KB5040437 warning), whether it is a node of the cluster already; and calicoctl.
  */
 export async function preflightWindows(run: RunContext, node: string): Promise<WindowsPreflight> {
-  const controller = await pickControlPlane(run, [node]);
+  const controller = await pickControlPlane(run, { exclude: [node] });
   const self = controller.nodes.find((n) => n.name === controller.name);
   const kubeVersion = kubeVersionOf(self?.kubeletVersion ?? '');
   if (!kubeVersion) throw new RunbookFailure(`Cannot tell the Kubernetes version from ${controller.name}'s kubelet version "${self?.kubeletVersion ?? ''}". Nothing was changed.`);
@@ -102,7 +101,7 @@ export async function preflightWindows(run: RunContext, node: string): Promise<W
   const path = run.cluster.windows.calicoctlPath;
   let found: string | undefined;
   try {
-    found = await calicoctlVersion(run.node(controller.name).shell, path);
+    found = await run.node(controller.name).windows.calicoctlVersion(path);
   } catch (err) {
     found = undefined;
     warnings.push(`calicoctl at ${path} on ${controller.name} could not be run (${errorText(err)})`);
@@ -133,14 +132,14 @@ export async function preflightWindows(run: RunContext, node: string): Promise<W
 
 /** Seed "Prepare the MicroK8s cluster" 4: calicoctl (downloaded when planned so), strict affinity. */
 export async function prepareCalico(run: RunContext, pre: WindowsPreflight): Promise<string> {
-  const shell = run.node(pre.controller).shell;
+  const side = run.node(pre.controller).windows;
   const path = run.cluster.windows.calicoctlPath;
   let fetched = '';
-  if (pre.calicoctl === 'fetch' && !(await calicoctlVersion(shell, path))) {
-    await fetchCalicoctl(shell, calicoctlUrl(run.cluster, pre.calicoVersion), path);
+  if (pre.calicoctl === 'fetch' && !(await side.calicoctlVersion(path))) {
+    await side.fetchCalicoctl(calicoctlUrl(run.cluster, pre.calicoVersion), path);
     fetched = `calicoctl v${pre.calicoVersion} downloaded to ${path}; `;
   }
-  await setStrictAffinity(shell, path);
+  await side.setStrictAffinity(path);
   return `${fetched}StrictAffinity true (on ${pre.controller})`;
 }
 

@@ -8,7 +8,6 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { flagsToRemove, serviceStatus, type NetAdapter } from '../microk8s/parse-windows.ts';
-import { readKubeconfig } from '../microk8s/windows-cluster.ts';
 import type { WindowsNode } from '../microk8s/windows-node.ts';
 import { ConnectionLostError } from '../ssh/errors.ts';
 import { calicoReleaseUrl, type WindowsPreflight } from './windows-cluster.ts';
@@ -74,7 +73,7 @@ export async function installContainerd(run: RunContext, node: string, lastBoot:
  * step result, a command line, a log or a message.
  */
 export async function writeKubeconfig(run: RunContext, node: string, controller: string): Promise<string> {
-  const kubeconfig = await readKubeconfig(run.node(controller).shell);
+  const kubeconfig = await run.node(controller).windows.kubeconfig();
   const win = run.windowsNode(node);
   await win.prepareKubeconfig();
   await win.uploadKubeconfig(kubeconfig);

@@ -3,33 +3,21 @@
  * snap), each with its kubelet version, and a button that requests `windows-worker upgrade
  * <node>` (the seed's reinstall at the cluster's new version) as a new job.
  */
-import type { Button } from '../chat/port.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
+import { windowsUpgradeOffer } from '../engine/offers.ts';
 import { kubeVersionOf } from '../microk8s/parse-windows.ts';
-import { pickController } from './controller.ts';
+import { pickControlPlane } from './controller.ts';
 import { windowsNodes } from './windows-cluster.ts';
-
-export const WINDOWS_UPGRADE_ACTION = 'mk8s.windows-upgrade';
-
-/** The button's value: `<job>/<node>`; the bot re-checks both on the click. */
-export function windowsUpgradeOffer(jobId: string, node: string): Button {
-  return { label: `Upgrade ${node}`, actionId: WINDOWS_UPGRADE_ACTION, value: `${jobId}/${node}` };
-}
-
-export function parseWindowsUpgradeValue(value: string): { jobId: string; node: string } | undefined {
-  const m = /^([0-9]{1,12})\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/.exec(value);
-  return m?.[1] && m[2] ? { jobId: m[1], node: m[2] } : undefined;
-}
 
 /** Posts the Windows workers left behind, with an offer each; returns what it said. */
 export async function offerWindowsUpgrades(run: RunContext): Promise<string | undefined> {
   const win = windowsNodes(run.cluster);
   if (win.length === 0) return undefined;
   let text: string;
-  const buttons: Button[] = [];
+  const buttons: ReturnType<typeof windowsUpgradeOffer>[] = [];
   try {
-    const controller = await pickController(run);
+    const controller = await pickControlPlane(run);
     const cp = kubeVersionOf(controller.nodes.find((n) => n.name === controller.name)?.kubeletVersion ?? '') ?? '?';
     const parts = win.map((name) => {
       const k = controller.nodes.find((n) => n.name === name);

@@ -5,6 +5,7 @@
 import type { ClusterConfig } from '../config/inventory.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { flagsToRemove } from '../microk8s/parse-windows.ts';
+import { drainPlanStep } from './drain.ts';
 import { calicoReleaseUrl, calicoctlUrl, type WindowsPreflight } from './windows-cluster.ts';
 
 export function windowsTitles(node: string, v: { kubeVersion: string; calicoVersion: string }) {
@@ -95,7 +96,7 @@ export function removePlan(cluster: ClusterConfig, node: string, pre?: { control
   const t = windowsTitles(node, UNREAD);
   const controller = controllerOf(cluster, pre);
   return [
-    { title: t.drain, node: controller, commands: [`microk8s kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=${Math.round(cluster.policy.drainTimeout / 1000)}s`] },
+    drainPlanStep(node, controller, t.drain),
     { title: t.uninstall, node, commands: ['c:\\calicowindows\\kubernetes\\uninstall-kube-services.ps1', 'c:\\calicowindows\\uninstall-calico.ps1'], destructive: true },
     { title: t.delete, node: controller, commands: [`microk8s kubectl delete node ${node}`], destructive: true },
   ];

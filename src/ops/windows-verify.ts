@@ -6,12 +6,13 @@
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import { curlKubernetesFromPod, deleteNode, deletePod, runTestPod, waitPodReady } from '../microk8s/windows-cluster.ts';
-import { pickControlPlane, waitForNode } from './membership.ts';
+import { pickControlPlane } from './controller.ts';
+import { drain } from './drain.ts';
+import { waitForNode } from './membership.ts';
 
 /** The Node object Ready with a Windows OS image; else why, with kubelet's own last words. */
 export async function waitWindowsReady(run: RunContext, node: string): Promise<string> {
-  const controller = await pickControlPlane(run, [node]);
+  const controller = await pickControlPlane(run, { exclude: [node] });
   let seen;
   try {
     seen = await waitForNode(controller.ops, node, 'ready', run.cluster.policy.readyTimeout);
@@ -37,38 +38,38 @@ export function testPodName(jobId: string): string {
 
 /** The nanoserver pod: scheduled on the node, Ready within windows.podTimeout, curl of https://kubernetes from it. */
 export async function verifyTestPod(run: RunContext, node: string): Promise<string> {
-  const controller = await pickControlPlane(run, [node]);
-  const shell = controller.ops.shell;
+  const controller = await pickControlPlane(run, { exclude: [node] });
+  const side = controller.ops.windows;
   const pod = testPodName(run.jobId);
   const seconds = Math.max(61, Math.round(run.cluster.windows.podTimeout / 1000));
-  await deletePod(shell, pod); // a leftover of an interrupted run
+  await side.deletePod(pod); // a leftover of an interrupted run
   try {
-    await runTestPod(shell, pod, run.cluster.windows.testImage, node);
+    await side.runTestPod(pod, run.cluster.windows.testImage, node);
     try {
-      await waitPodReady(shell, pod, seconds);
+      await side.waitPodReady(pod, seconds);
     } catch (err) {
       throw new RunbookFailure(`The test pod ${pod} (${run.cluster.windows.testImage}) did not start on ${node} within ${seconds} s: ${errorText(err)}`);
     }
-    const answer = await curlKubernetesFromPod(shell, pod);
+    const answer = await side.curlKubernetesFromPod(pod);
     if (!answer.ok) throw new RunbookFailure(`The test pod on ${node} started but cannot reach the kubernetes service (curl https://kubernetes answered ${answer.answer}): check kube-proxy and Calico on ${node}.`);
     return `${pod} ran on ${node} and reached https://kubernetes (the API server answered ${answer.answer.includes('401') ? '401 Unauthorized' : 'with a Status'}); deleted`;
   } finally {
-    await deletePod(shell, pod).catch(() => undefined);
+    await side.deletePod(pod).catch(() => undefined);
   }
 }
 
 /** Seed "Uninstall", on the MicroK8s machine: `kubectl delete node`. */
 export async function deleteWindowsNode(run: RunContext, node: string): Promise<string> {
-  const controller = await pickControlPlane(run, [node]);
-  await deleteNode(controller.ops.shell, node);
+  const controller = await pickControlPlane(run, { exclude: [node] });
+  await controller.ops.windows.deleteNode(node);
   await waitForNode(controller.ops, node, 'gone', 60_000);
   return `${node} deleted from the cluster (kubectl on ${controller.name})`;
 }
 
 /** Drain before removal: the node's pods go elsewhere (DaemonSet pods stay). Not in the cluster: nothing to do. */
 export async function drainWindowsNode(run: RunContext, node: string): Promise<string> {
-  const controller = await pickControlPlane(run, [node]);
+  const controller = await pickControlPlane(run, { exclude: [node] });
   if (!controller.nodes.some((n) => n.name === node)) return `${node} is not in the cluster; nothing to drain`;
-  const r = await controller.ops.drain(node, Math.round(run.cluster.policy.drainTimeout / 1000));
-  return r.evicted.length > 0 ? `evicted ${r.evicted.join(', ')}` : 'no pods to evict';
+  const evicted = await drain(run, controller.name, node);
+  return evicted.length > 0 ? `evicted ${evicted.join(', ')}` : 'no pods to evict';
 }
