@@ -4,12 +4,14 @@
  * services, the firewall rule, the kubelet-service.ps1 edits, starting kubelet and kube-proxy.
  * Every helper is safe to run again (the step that was in flight during a crash re-runs).
  */
+import { ADAPTER_NAME } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { flagsToRemove, serviceStatus, type NetAdapter } from '../microk8s/parse-windows.ts';
 import type { WindowsNode } from '../microk8s/windows-node.ts';
 import { ConnectionLostError } from '../ssh/errors.ts';
+import { excerpt } from '../util/excerpt.ts';
 import { calicoReleaseUrl, type WindowsPreflight } from './windows-cluster.ts';
 
 const MAX_CONTAINERD_RUNS = 3;
@@ -138,6 +140,8 @@ export async function configureKubelet(run: RunContext, node: string, kubeVersio
   const host = run.nodeConfig(node).host;
   const picked = pickAdapter(await win.adapters(), host, run.cluster.windows.interfaceName);
   if ('problem' in picked) throw new RunbookFailure(`${node}: ${picked.problem}.`);
+  // it lands inside a double-quoted string of a .ps1 file: no quote, `$` or backtick may come with it
+  if (!ADAPTER_NAME.test(picked.name)) throw new RunbookFailure(`${node}'s adapter name "${excerpt(picked.name, 64)}" has characters kubelet-service.ps1 cannot take safely; set windows.interfaceName (letters, digits, spaces and ()#._-).`);
   const flags = flagsToRemove(kubeVersion);
   await win.editKubeletService(picked.name, flags);
   return { interfaceName: picked.name, removed: flags };

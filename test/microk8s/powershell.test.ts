@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ADAPTER_NAME } from '../../src/config/inventory.ts';
 import { OutputParseError } from '../../src/microk8s/errors.ts';
 import { containerdOutcome, expectTexts, flagsToRemove, kubeVersionOf, parseAdapters, parseCalicoctlVersion, parseCalicoDaemonSet, parseFacts, parseServices } from '../../src/microk8s/parse-windows.ts';
 import { CMD_LINE_LIMIT, UnsafePowerShellValueError, decodeCommand, encodeCommand, lastJson, powershellArgv, psLiteral, psString, renderScript, stripClixml } from '../../src/microk8s/powershell.ts';
@@ -91,5 +92,9 @@ describe('parsers of the Windows scripts', () => {
     expect(pickAdapter(adapters, 'w1', 'Wi-Fi')).toEqual({ problem: expect.stringContaining('windows.interfaceName is "Wi-Fi"') });
     const two = parseAdapters({ Adapters: [{ Name: 'A', Status: 'Up' }, { Name: 'B', Status: 'Up' }], Addresses: [{ InterfaceAlias: 'A', IPAddress: '10.1.1.1' }, { InterfaceAlias: 'B', IPAddress: '10.2.2.2' }] });
     expect(pickAdapter(two, 'w1', undefined)).toEqual({ problem: expect.stringContaining('set windows.interfaceName') });
+    // a name that could break out of kubelet-service.ps1's double quotes is refused by the step (ADAPTER_NAME)
+    expect(ADAPTER_NAME.test('vEthernet (Ethernet 2)')).toBe(true);
+    expect(ADAPTER_NAME.test('x"; Invoke-Evil; "')).toBe(false);
+    expect(ADAPTER_NAME.test('$(whoami)')).toBe(false);
   });
 });
