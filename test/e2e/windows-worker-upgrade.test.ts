@@ -56,8 +56,21 @@ describe('windows-worker upgrade after upgrade-cluster 1.26 → 1.27', () => {
   });
 
   it('the offered upgrade uninstalls and reinstalls w1 at 1.27 (both flags removed), verified with the test pod', async () => {
+    // a copy of the button clicked elsewhere, and a forged value: answered, nothing queued
+    const button = h.gateButton(rollout, 'Upgrade w1');
+    const early = h.ephemeralsFor(USERS.alice).length;
+    expect(await h.click(USERS.alice, button, undefined, 'C0ELSEWHERE')).toBe(200);
+    expect(await h.click(USERS.alice, { ...button, value: `${rollout}/k8s-1` })).toBe(200);
+    const refusals = await h.slack.waitFor(() => {
+      const got = h.ephemeralsFor(USERS.alice).slice(early);
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(refusals.join('\n')).toContain(`That click did not come from job ${rollout}'s thread; nothing changed.`);
+    expect(refusals.join('\n')).toContain('k8s-1 is a Linux node in the inventory');
+    expect(refusals.join('\n')).not.toContain('Queued as job');
+
     const before = h.ephemeralsFor(USERS.alice).length;
-    expect(await h.click(USERS.alice, h.gateButton(rollout, 'Upgrade w1'))).toBe(200);
+    expect(await h.click(USERS.alice, button)).toBe(200);
     const ack = await h.slack.waitFor(() => h.ephemeralsFor(USERS.alice).slice(before).find((t) => t.startsWith('Queued as job')));
     const id = /job (\d+)/.exec(ack)![1]!;
     await h.waitState(id, 'awaiting approval');
