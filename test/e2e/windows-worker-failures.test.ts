@@ -1,5 +1,5 @@
 /**
- * windows-worker add on 1.25 (Calico 3.23.5: no kubelet flag to remove) on the KB5040437 build,
+ * windows-worker add on 1.25 (Calico 3.23.3: no kubelet flag to remove) on the KB5040437 build,
  * and the third-party scripts' habit of printing a failure and exiting 0: caught by their
  * success texts, the job stops there and says why.
  */
@@ -65,7 +65,7 @@ describe('windows-worker add on 1.25, KB5040437 build, scripts that fail with ex
   it('install-calico-windows.ps1 stops at "Calico services are still running" with exit 0: caught', async () => {
     win().faults.calicoSaysStillRunning = true;
     const id = await requestApproved(h, 'windows-worker add w1', 'failed').finally(() => (win().faults.calicoSaysStillRunning = false));
-    expect(thread(id)).toMatch(/❌ download Calico v3\.23\.5 and Kubernetes 1\.25\.2 on w1 — download Calico and Kubernetes on w1 failed: it stopped early and exited 0:\n[\s\S]*Calico services are still running/);
+    expect(thread(id)).toMatch(/❌ download Calico v3\.23\.3 and Kubernetes 1\.25\.2 on w1 — download Calico and Kubernetes on w1 failed: it stopped early and exited 0:\n[\s\S]*Calico services are still running/);
   }, 60_000);
 
   it('then adds w1 on 1.25: the KB5040437 warning with the seed link, no kubelet flag removed, Ready', async () => {

@@ -1,38 +1,21 @@
 /**
  * The Linux control-plane side of the Windows procedure in the simulator: `microk8s config`,
- * the calico-node DaemonSet, calicoctl (downloaded with `curl -o`, run through `env
+ * calicoctl (downloaded with `curl -o`, run through `env
  * KUBECONFIG=…`), and the kubectl verbs of the verification pod (`run`, `wait pod/…`, `exec`,
  * `delete pod|node`).
  */
 import { createHash } from 'node:crypto';
-import { minorOf } from '../catalogue.ts';
+import { calicoNodeImage } from '../calico.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from '../context.ts';
-import { apiUnavailable } from '../kubectl-common.ts';
 import type { SimState } from '../state.ts';
 import { syncWindowsNode } from './join.ts';
 
-/** calico-node's tag per MicroK8s minor at its release (reference §C4; a refresh keeps it, past 3.21). */
-export function calicoForMinor(minor: number): string {
-  if (minor >= 33) return '3.29.3';
-  if (minor >= 32) return '3.28.1';
-  if (minor >= 28) return '3.25.1';
-  if (minor >= 27) return '3.25.0';
-  if (minor >= 25) return '3.23.5';
-  if (minor >= 24) return '3.21.4';
-  return '3.19.1';
-}
+const strictAffinity = new WeakMap<SimState, boolean>();
 
-const calico = new WeakMap<SimState, { version: string; strictAffinity: boolean }>();
-
-/** The cluster's Calico: from the first control-plane node's release, then fixed. */
+/** The cluster's Calico as calicoctl sees it: the calico-node DaemonSet's tag (src/sim/calico.ts) and IPAM strict affinity. */
 export function clusterCalico(state: SimState): { version: string; strictAffinity: boolean } {
-  let c = calico.get(state);
-  if (!c) {
-    const cp = state.nodeList().find((n) => n.role === 'control-plane');
-    c = { version: calicoForMinor(minorOf(cp?.version ?? 'v1.22.0')), strictAffinity: false };
-    calico.set(state, c);
-  }
-  return c;
+  const tag = calicoNodeImage(state).split(':').pop() ?? '';
+  return { version: tag.replace(/^v/, ''), strictAffinity: strictAffinity.get(state) === true };
 }
 
 function b64(seed: string, bytes: number): string {
@@ -120,7 +103,7 @@ export function calicoctl(ctx: CommandContext, path: string, args: readonly stri
     }
     const v = args.find((a) => a.startsWith('--strictaffinity='))?.split('=')[1];
     if (v !== 'true' && v !== 'false') return fail(1, 'Invalid value. Use true or false to set strictaffinity\n');
-    cluster.strictAffinity = v === 'true';
+    strictAffinity.set(ctx.state, v === 'true');
     return ok(`Successfully set StrictAffinity to: ${v}\n`);
   }
   return fail(1, `Invalid option: ${args.join(' ')}\n`);
@@ -135,19 +118,9 @@ function flagValue(args: readonly string[], name: string): string | undefined {
   return undefined;
 }
 
-const DAEMONSET = new Set(['ds/calico-node', 'daemonset/calico-node', 'daemonsets/calico-node']);
-
-/** The kubectl verbs of the Windows procedure; undefined: not one of them. */
+/** The kubectl verbs of the Windows procedure's verification pod and node removal; undefined: not one of them. */
 export async function windowsKubectl(ctx: CommandContext, verb: string, args: readonly string[]): Promise<CommandResult | undefined> {
-  const s = ctx.state;
   const first = args.find((a) => !a.startsWith('-')) ?? '';
-  if (verb === 'get' && DAEMONSET.has(first)) {
-    const down = apiUnavailable(ctx, 'get daemonsets');
-    if (down) return down;
-    const image = `docker.io/calico/node:v${clusterCalico(s).version}`;
-    const ds = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'calico-node', namespace: 'kube-system' }, spec: { template: { spec: { containers: [{ name: 'calico-node', image }], nodeSelector: { 'kubernetes.io/os': 'linux' } } } } };
-    return ok(`${JSON.stringify(ds, null, 4)}\n`);
-  }
   if (verb === 'run') return runPod(ctx, args);
   if (verb === 'exec') return execPod(ctx, args);
   if (verb === 'wait' && args.some((a) => a.startsWith('pod/'))) return waitPod(ctx, args);
