@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
+import { parseWindow, type MaintenanceWindow } from '../schedule/windows.ts';
 import { parseDuration } from './duration.ts';
 import { Channel, Principal, describeIssue, strict } from './inventory-fields.ts';
 
@@ -16,6 +17,30 @@ const Duration = z
   .string({ error: DURATION_HINT })
   .refine((s) => parseDuration(s) !== undefined, { message: DURATION_HINT })
   .transform((s) => parseDuration(s) as number);
+
+/** A duration, or 0 (a number or "0") for off: the watch's interval. */
+const DurationOrOff = z
+  .union([z.literal(0), z.literal('0'), z.string()], { error: 'expected a duration such as 15m, or 0 to turn it off' })
+  .refine((v) => v === 0 || v === '0' || parseDuration(v) !== undefined, { message: 'expected a duration such as 30s, 15m or 1h, or 0 to turn it off' })
+  .transform((v) => (v === 0 || v === '0' ? 0 : (parseDuration(v) as number)));
+
+/** `sat 02:00-06:00 Europe/Berlin` (src/schedule/windows.ts); the error names what is allowed. */
+const Window = z.string({ error: 'expected a window such as "sat 02:00-06:00 Europe/Berlin"' }).transform((text, ctx): MaintenanceWindow => {
+  const parsed = parseWindow(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** The watch (src/watch): a read-only check of every node, every `interval`, that alerts in the cluster's channel. */
+const Watch = strict({
+  /** 0 turns the watch off for the cluster. */
+  interval: DurationOrOff.default(15 * 60_000),
+  /** A node NotReady for longer than this is a problem. */
+  notReadyAfter: Duration.default(5 * 60_000),
+});
 
 const Port = z.number({ error: 'expected a port number from 1 to 65535' }).int('expected a port number from 1 to 65535').min(1, 'expected a port number from 1 to 65535').max(65535, 'expected a port number from 1 to 65535');
 
@@ -57,6 +82,8 @@ const Policy = strict({
   readyTimeout: Duration.default(10 * 60_000),
   /** Largest clock difference allowed between nodes. */
   maxClockSkew: Duration.default(30_000),
+  /** Maintenance windows: when set, mutating jobs run only inside one (`--now` overrides, approved). */
+  windows: z.array(Window).max(50, 'expected at most 50 windows').default([]),
 });
 
 /** A URL the nodes download from (no quotes, spaces or shell/PowerShell metacharacters). */
@@ -112,6 +139,7 @@ const Cluster = strict({
   backups: strict({ keep: z.number().int().min(1, 'expected a count from 1 to 1000').max(1000, 'expected a count from 1 to 1000').default(10) }).prefault({}),
   policy: Policy.prefault({}),
   windows: Windows.prefault({}),
+  watch: Watch.prefault({}),
   /** Per-cluster RBAC; falls back to the top-level lists. */
   rbac: Rbac.optional(),
 });
