@@ -6,6 +6,7 @@ import type { ClusterConfig } from '../src/config/inventory.ts';
 import { errorText, type RunContext } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
+import { awaitWindow } from '../src/engine/start-waits.ts';
 import type { ChoiceOption } from '../src/engine/job-data.ts';
 import type { PlanStep } from '../src/engine/runbook.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
@@ -310,6 +311,8 @@ export default defineRunbook(
     // 2. Each node (or batch of workers) in turn: exactly the steps of `upgrade`.
     const progress: Progress = { channel, done: [], current: [], pending: todo.map((n) => n.name) };
     for (const [i, b] of batches.entries()) {
+      // A maintenance window that closed stops the rollout here, between two nodes, until the next one opens.
+      if (i > 0) await awaitWindow(run, 'boundary', progress.done.join(', '));
       const names = b.map((n) => n.name);
       progress.current = names;
       progress.pending = progress.pending.filter((n) => !names.includes(n));

@@ -24,6 +24,8 @@ import { startHealthServer } from './http/health-server.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedis } from './queue/connection.ts';
 import { JobQueue } from './queue/job-queue.ts';
+import { systemClock, type Clock } from './schedule/clock.ts';
+import { wakeDueOnClockChange } from './engine/wake-due.ts';
 
 export interface AppOptions {
   env: Env;
@@ -35,6 +37,8 @@ export interface AppOptions {
   /** Slack WebClient retries (tests: 0). */
   slackRetries?: number;
   precheckTimeoutMs?: number;
+  /** The bot's clock (maintenance windows, --at, the watch); tests pass a fake one. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface App {
@@ -54,6 +58,7 @@ export interface App {
 /** Builds the app from config, the same way for production, the demo and tests. */
 export async function startApp(options: AppOptions): Promise<App> {
   const { env, inventory, logger } = options;
+  const clock = options.clock ?? systemClock;
   const mode = chatMode(env);
   const roles = env.MK8S_ROLE;
   const redis = createRedis(env.REDIS_URL);
@@ -145,11 +150,14 @@ export async function startApp(options: AppOptions): Promise<App> {
       backupDir: env.MK8S_BACKUP_DIR,
       rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
       statusCache: new StatusCache(env.MK8S_STATUS_CACHE_MS),
+      clock,
     });
     attach?.(bot);
   }
+  let stopWaker = (): void => undefined;
   if (roles !== 'bot') {
-    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks }, {
+    stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
+    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock }, {
       concurrency: env.MK8S_WORKER_CONCURRENCY,
       lockDurationMs: env.MK8S_WORKER_LOCK_MS,
       stalledIntervalMs: Math.max(250, Math.floor(env.MK8S_WORKER_LOCK_MS / 2)),
@@ -162,6 +170,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   return {
     mode, httpPort, chat, bot, worker, queue, redis, done,
     stop: async () => {
+      stopWaker();
       await stopChat();
       await worker?.close();
       await queue.close();

@@ -20,6 +20,7 @@ import type { BotDeps } from './deps.ts';
 import { addonsMessage, upgradeCniPreviewMessage } from './addons-read-verb.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
 import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
+import { startTiming, timingNote } from './start-timing.ts';
 import { busyMessage, submitJob } from './submit.ts';
 
 function ephemeral(text: string, body?: string): CommandAnswer {
@@ -116,9 +117,10 @@ export class Bot implements BotCore {
   private async mutating(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig, input: CommandInput): Promise<CommandAnswer> {
     const { deps } = this;
     const plan = spec.plan(parsed.args, cluster);
+    const timing = startTiming(parsed, cluster, deps.clock.now());
     if (parsed.dryRun) {
       await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
-      return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `Plan:\n${renderPlan(plan)}`);
+      return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `${timingNote(timing, cluster)}Plan:\n${renderPlan(plan)}`);
     }
     // Refuse a busy cluster before looking at any node (a verb that takes no hold runs alongside).
     const takesHold = spec.hold !== false;
@@ -134,9 +136,10 @@ export class Bot implements BotCore {
         return ephemeral(`${problem} Nothing was queued.`);
       }
     }
-    const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now() };
+    const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now(), ...timing };
     const result = await submitJob(deps, cluster, request, takesHold);
-    return { ack: result.ack, visibility: 'ephemeral' };
+    const note = result.ok && takesHold ? timingNote(timing, cluster, deps.clock.now()).trim() : '';
+    return { ack: note ? { ...result.ack, text: `${result.ack.text} ${note}` } : result.ack, visibility: 'ephemeral' };
   }
 
   /** A quick read-only look at the nodes (bounded: Slack wants an answer within 3 s). */

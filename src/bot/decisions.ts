@@ -61,7 +61,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   const cluster = data.request.cluster;
   const choice = m[4];
   const option = gate.options?.find((o) => o.id === choice);
-  if ((decision === 'chosen') !== (gate.kind === 'choice') || (decision === 'chosen' && !option)) {
+  if ((decision === 'chosen') !== (gate.kind === 'choice' || gate.kind === 'wait') || (decision === 'chosen' && !option)) {
     return reject(`That button does not belong to this decision.`);
   }
 
@@ -70,8 +70,9 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
     const d = existing ? (JSON.parse(existing) as DecisionRecord) : { decision: gate.decision, by: gate.by ?? '?', at: gate.at ?? 0 };
     return reject(d.decision === 'expired' ? `This approval already expired.` : `This was already ${d.decision} by <@${d.by}>.`);
   }
-  if (Date.now() >= gate.expiresAt) {
-    const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: Date.now() };
+  const now = deps.clock.now();
+  if (now >= gate.expiresAt) {
+    const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: now };
     await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(expired), 'EX', 30 * 86_400, 'NX');
     await promoteQuietly(job);
     return reject(`This approval expired at ${new Date(gate.expiresAt).toISOString()}.`);

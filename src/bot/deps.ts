@@ -11,6 +11,7 @@ import type { JobQueue } from '../queue/job-queue.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
 import type { ClusterStatus } from './status-report.ts';
+import type { Clock } from '../schedule/clock.ts';
 
 /** What the bot core needs; src/app.ts builds it from the config. */
 export interface BotDeps {
@@ -32,4 +33,6 @@ export interface BotDeps {
   rateLimiter: RateLimiter;
   /** `status` reads per cluster: short cache, single flight. */
   statusCache: StatusCache<ClusterStatus>;
+  /** The bot's clock: maintenance windows, `--at`, gate expiry (tests move a fake one). */
+  clock: Clock;
 }

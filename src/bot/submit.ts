@@ -11,7 +11,8 @@ import type { BotDeps } from './deps.ts';
 export type SubmitResult = { ok: true; jobId: string; ack: ChatMessage } | { ok: false; ack: ChatMessage };
 
 export function busyMessage(cluster: string, holder: HolderInfo): string {
-  return `cluster ${cluster} is busy: job ${holder.jobId} (${holder.verb}, ${holder.state}, requested by <@${holder.user}>) holds it. Nothing was queued; try again when it has ended, or \`cancel ${holder.jobId}\`.`;
+  const scheduled = holder.startsAt !== undefined ? `, scheduled to start at ${new Date(holder.startsAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  return `cluster ${cluster} is busy: job ${holder.jobId} (${holder.verb}, ${holder.state}${scheduled}, requested by <@${holder.user}>) holds it. Nothing was queued; try again when it has ended, or \`cancel ${holder.jobId}\`.`;
 }
 
 /**

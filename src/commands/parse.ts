@@ -20,6 +20,10 @@ export interface ParsedCommand {
   args: Record<string, Json>;
   /** `--dry-run` was given (only accepted on mutating verbs). */
   dryRun: boolean;
+  /** `--now`: run outside the cluster's maintenance windows (mutating verbs; approved as destructive). */
+  now?: boolean;
+  /** `--at <time>`: when the job may start changing the cluster, as typed (mutating verbs; resolved by the bot). */
+  at?: string;
   /** The command, normalised (single spaces), for the thread and the audit trail. */
   text: string;
 }
@@ -41,7 +45,7 @@ function flagList(spec: VerbSpec): string {
   const own = Object.entries(spec.flags ?? {}).map(([name, f]) => (f.type === 'string' ? `--${name} VALUE` : `--${name}`));
   const global: string[] = [];
   if ((spec.scope ?? 'cluster') === 'cluster') global.push('--cluster NAME');
-  if (spec.mutating) global.push('--dry-run');
+  if (spec.mutating) global.push('--dry-run', '--now', '--at TIME');
   const all = [...own, ...global];
   return all.length === 0 ? `\`${spec.verb}\` takes no flags` : `\`${spec.verb}\` takes ${all.join(', ')}`;
 }
@@ -168,6 +172,8 @@ export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
   const seen = new Set<string>();
   let cluster: string | undefined;
   let dryRun = false;
+  let now = false;
+  let at: string | undefined;
 
   for (let i = 0; i < rest.length; i++) {
     const word = rest[i];
@@ -215,6 +221,18 @@ export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
       dryRun = true;
       continue;
     }
+    if ((name === 'now' || name === 'at') && !spec.flags?.[name]) {
+      if (!spec.mutating || spec.hold === false) {
+        throw new RequestError(`--${name} is only for verbs that change a cluster and wait for its maintenance windows; \`${spec.verb}\` does not`, 'unknown-flag');
+      }
+      if (name === 'now') {
+        noValue();
+        now = true;
+      } else {
+        at = takeValue();
+      }
+      continue;
+    }
     const flag = spec.flags?.[name];
     if (!flag) throw new RequestError(`unknown flag --${name}; ${flagList(spec)}`, 'unknown-flag');
     if (flag.type === 'boolean') {
@@ -247,5 +265,5 @@ export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
   const resolved = resolveCluster(spec, cluster, ctx);
   const problem = spec.validate?.(result.data, resolved);
   if (problem) throw new RequestError(problem, 'bad-argument');
-  return { spec, verb: spec.verb, cluster: resolved, args, dryRun, text };
+  return { spec, verb: spec.verb, cluster: resolved, args, dryRun, text, ...(now ? { now } : {}), ...(at !== undefined ? { at } : {}) };
 }

@@ -8,6 +8,7 @@ import { SnapProxy } from '../microk8s/snap-proxy.ts';
 import { WindowsNode } from '../microk8s/windows-node.ts';
 import { keys } from '../queue/keys.ts';
 import { SshConnection } from '../ssh/connection.ts';
+import { realTime, systemClock, type Clock } from '../schedule/clock.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';
 import type { CommandEvent } from '../ssh/types.ts';
@@ -15,6 +16,7 @@ import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts
 import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
+import { awaitStart } from './start-waits.ts';
 import type { Json, PlanStep } from './runbook.ts';
 import { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions } from './run-types.ts';
 
@@ -63,6 +65,10 @@ export class RunContext {
   /** This activation lost the job's lock (it must stop without touching anything). */
   get lockLost(): boolean {
     return this.lock.isLost;
+  }
+
+  get clock(): Clock {
+    return this.deps.clock ?? systemClock;
   }
 
   get backupDir(): string {
@@ -253,9 +259,37 @@ export class RunContext {
    * as a BullMQ delayed job until the gate expires, and woken by the click.
    * Approved → returns. Rejected or expired → StopRunbook.
    */
-  async approval(spec: GateSpec): Promise<void> {
+  async approval(spec: GateSpec, options: { thenAwaitStart?: boolean } = {}): Promise<void> {
     const gate = await this.gate(spec, 'approval');
     this.applyDecision(gate);
+    // Approved: a scheduled start (--at) and the maintenance windows come next (src/engine/start-waits.ts).
+    if (options.thenAwaitStart !== false) await awaitStart(this);
+  }
+
+  /** Parks the job until `until` (a window opens, a scheduled start); an option's button ends it early. Returns the option picked or 'time'. */
+  async wait(spec: GateSpec & { until: number; options: ChoiceOption[] }): Promise<string> {
+    const gate = await this.gate({ ...spec, expiresAt: spec.until }, 'wait');
+    return gate.decision === 'chosen' && gate.choice ? gate.choice : 'time';
+  }
+
+  /** A silent checkpoint: `fn` runs once; a later activation gets its first answer (decisions that must replay the same). */
+  async memo<T extends Json>(fn: () => T): Promise<T> {
+    const key = `m${++this.seq}`;
+    const marks = (this.data.marks ??= {});
+    if (key in marks) return marks[key] as T;
+    marks[key] = fn();
+    await this.save();
+    return marks[key] as T;
+  }
+
+  /** `--now` was approved for this job: remembered for the rest of it. */
+  async setWindowOverride(): Promise<void> {
+    this.data.windowOverride = true;
+    await this.save();
+  }
+
+  get windowOverride(): boolean {
+    return this.data.windowOverride === true;
   }
 
   /**
@@ -293,7 +327,7 @@ export class RunContext {
     return gate.decision === 'chosen' && gate.choice ? gate.choice : spec.onExpiry;
   }
 
-  private async gate(spec: GateSpec & { options?: ChoiceOption[] }, kind: 'approval' | 'choice'): Promise<GateRecord> {
+  private async gate(spec: GateSpec & { options?: ChoiceOption[] }, kind: 'approval' | 'choice' | 'wait'): Promise<GateRecord> {
     const key = `g${++this.seq}`;
     let gate = this.data.gates[key];
     if (gate && gate.title !== spec.title) {
@@ -303,12 +337,13 @@ export class RunContext {
     await this.checkCancelled(spec.title);
     await this.lock.assertHeld();
 
+    const parked = kind === 'wait' ? 'queued' : 'awaiting approval';
     // Also when the gate was checkpointed but its message never went up (a crash in between).
     if (!gate?.msgTs) {
       if (!gate) {
-        const now = Date.now();
+        const now = this.clock.now();
         gate = {
-          title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: now + this.cluster.policy.approvalTtl,
+          title: spec.title, destructive: spec.destructive ?? false, createdAt: now, expiresAt: spec.expiresAt ?? now + this.cluster.policy.approvalTtl,
           kind, ...(spec.options ? { options: spec.options } : {}),
           // Binds the buttons to this gate for good: a button of another gate (or of a job
           // that had this id before Redis was reset) carries another nonce and does nothing.
@@ -316,7 +351,8 @@ export class RunContext {
         };
         // Checkpoint the gate before its buttons exist, so a fast click finds it.
         this.data.gates[key] = gate;
-        this.data.state = 'awaiting approval';
+        this.data.state = parked;
+        if (kind === 'wait') this.data.summary = spec.what;
         await this.save();
       }
       const ref = await this.say(
@@ -328,8 +364,8 @@ export class RunContext {
     }
 
     let decision = await this.readDecision(key);
-    if (!decision && Date.now() >= gate.expiresAt) {
-      const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: Date.now() };
+    if (!decision && this.clock.now() >= gate.expiresAt) {
+      const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: this.clock.now() };
       // NX: a click that landed first wins over the expiry.
       await this.deps.redis.set(keys.decision(this.jobId, key), JSON.stringify(expired), 'EX', 30 * 86_400, 'NX');
       decision = await this.readDecision(key);
@@ -339,7 +375,8 @@ export class RunContext {
       if (decision.choice) gate.choice = decision.choice;
       gate.by = decision.by;
       gate.at = decision.at;
-      if (this.data.state === 'awaiting approval') this.data.state = 'running';
+      if (this.data.state === parked) this.data.state = 'running';
+      if (kind === 'wait') delete this.data.summary;
       await this.save();
       if (gate.msgTs) {
         await this.deps.chat.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
@@ -348,8 +385,13 @@ export class RunContext {
       return gate;
     }
 
+    if (this.data.state !== parked) {
+      this.data.state = parked; // woken early (the clock moved, a stray promote): parked again
+      await this.save();
+      await this.updateParent();
+    }
     // Park until the gate expires; a click (or cancel) promotes the job early.
-    await this.job.moveToDelayed(gate.expiresAt, this.token);
+    await this.job.moveToDelayed(realTime(this.clock, gate.expiresAt), this.token);
     const raced = (await this.deps.redis.exists(keys.decision(this.jobId, key), keys.cancel(this.jobId))) > 0;
     if (raced) await promoteQuietly(this.job);
     throw new DelayedError();

@@ -42,8 +42,12 @@ export interface GateRecord {
   msgTs?: string;
   /** Random, made with the gate and carried by its buttons: a click counts only with it. */
   nonce?: string;
-  /** approval (Approve / Reject) or choice (one button per option). */
-  kind?: 'approval' | 'choice';
+  /**
+   * approval (Approve / Reject), choice (one button per option), or wait: parked until
+   * `expiresAt` (a maintenance window opens, a scheduled start comes), which is its
+   * normal end; its options end it early ("Start now").
+   */
+  kind?: 'approval' | 'choice' | 'wait';
   options?: ChoiceOption[];
   decision?: Decision;
   /** The option picked, for a choice gate. */
@@ -75,8 +79,12 @@ export interface JobData {
   parent?: MessageRef;
   activations: number;
   rollback?: RollbackInfo;
-  /** Last outcome line, shown by `jobs` and in the audit channel. */
+  /** Last outcome line, shown by `jobs` and in the audit channel (while parked for a window: when it starts). */
   summary?: string;
+  /** Silent checkpoints (RunContext.memo): decisions that must replay the same, such as "was the window open". */
+  marks?: Record<string, Json>;
+  /** `--now` was approved: the maintenance windows no longer hold this job back. */
+  windowOverride?: boolean;
 }
 
 export function newJobData(requestId: string, request: JobRequest): JobData {

@@ -70,10 +70,11 @@ export function gateMessage(v: GateView): ChatMessage {
   if (v.nodes && v.nodes.length > 0) lines.push(`Nodes: ${v.nodes.join(', ')}`);
   if (v.why) lines.push(`Why this needs approval: ${v.why}`);
   if (v.plan && v.plan.length > 0) lines.push(`Plan:\n${renderPlan(v.plan)}`);
-  if (v.gate.kind === 'choice' && v.gate.options) {
-    lines.push(`Expires at ${time(v.gate.expiresAt)}.`);
+  if ((v.gate.kind === 'choice' || v.gate.kind === 'wait') && v.gate.options) {
+    const waiting = v.gate.kind === 'wait';
+    lines.push(waiting ? `Parked until then (no worker is held); the button goes on early.` : `Expires at ${time(v.gate.expiresAt)}.`);
     return {
-      text: `job ${v.jobId}: decision needed — ${v.gate.title}`,
+      text: `job ${v.jobId}: ${waiting ? 'waiting' : 'decision needed'} — ${v.gate.title}`,
       body: lines.join('\n'),
       buttons: v.gate.options.map((o) => ({
         label: o.label,
@@ -108,7 +109,9 @@ export function gateMessage(v: GateView): ChatMessage {
 export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage {
   const chosen = gate.options?.find((o) => o.id === gate.choice)?.label ?? gate.choice;
   const verdict =
-    gate.decision === 'chosen'
+    gate.kind === 'wait' && gate.decision === 'expired'
+      ? '🕑 The time came; going on'
+      : gate.decision === 'chosen'
       ? `➡️ ${chosen} — chosen by <@${gate.by}>`
       : gate.decision === 'approved'
       ? `✅ Approved by <@${gate.by}>`

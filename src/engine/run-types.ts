@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ChatPort } from '../chat/port.ts';
+import type { Clock } from '../schedule/clock.ts';
 import type { Json, PlanStep } from './runbook.ts';
 
 export interface GateSpec {
@@ -14,6 +15,8 @@ export interface GateSpec {
   nodes?: string[];
   plan?: PlanStep[];
   destructive?: boolean;
+  /** When the gate expires, if not after the policy's approvalTtl (epoch ms, the bot's clock). */
+  expiresAt?: number;
 }
 
 /** The plan gate of a runbook: the gate, shown with the plan the runbook declared (run.setPlan). */
@@ -44,4 +47,6 @@ export interface EngineDeps {
   audit: AuditLog;
   logger: Logger;
   backupDir: string;
+  /** The bot's clock (maintenance windows, scheduled starts, gate expiry); default the system clock. */
+  clock?: Clock;
 }

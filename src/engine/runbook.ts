@@ -35,6 +35,10 @@ export interface JobRequest {
   user: string;
   channel: string;
   requestedAt: number;
+  /** `--at`: epoch ms (the bot's clock) before which the job does not change anything. */
+  startAt?: number;
+  /** `--now`: run outside the maintenance windows, after a destructive approval that says so. */
+  overrideWindow?: boolean;
 }
 
 /** Read access the bot core gives a verb's precheck, before anything is queued. */

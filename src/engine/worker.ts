@@ -11,6 +11,7 @@ import { LockLostError } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
 import { FINAL_STATES } from './job-data.ts';
 import { parentMessage } from './messages.ts';
+import { awaitStart } from './start-waits.ts';
 
 export interface WorkerOptions {
   /** Jobs run at once across clusters (a parked approval holds none). */
@@ -75,6 +76,8 @@ async function processJob(deps: EngineWorkerDeps, job: Job<JobData>, token: stri
     run.setPlan(runbook.spec.plan(parsed, cluster));
     let outcome: Outcome;
     try {
+      // No plan approval to wait behind: the scheduled start and the maintenance window come first.
+      if (!cluster.policy.approvePlan && runbook.spec.hold !== false) await awaitStart(run);
       await runbook.run(run, parsed);
       outcome = { state: 'succeeded', what: `Succeeded: ${run.doneSteps().length} steps done.`, offers: [] };
     } catch (err) {

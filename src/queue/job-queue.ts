@@ -12,6 +12,8 @@ export interface HolderInfo {
   state: ChatState;
   user: string;
   text: string;
+  /** `--at`: when the job starts changing the cluster (it holds the cluster from the time it was scheduled). */
+  startsAt?: number;
 }
 
 export type EnqueueResult = { ok: true; jobId: string } | { ok: false; holder: HolderInfo };
@@ -69,7 +71,8 @@ export class JobQueue {
 
   private async describeHolder(jobId: string, job: Job<JobData> | undefined): Promise<HolderInfo> {
     if (!job) return { jobId, verb: 'unknown', state: 'running', user: 'unknown', text: '' };
-    return { jobId, verb: job.name, state: await this.chatState(job), user: job.data.request.user, text: job.data.request.text };
+    const startsAt = job.data.request.startAt;
+    return { jobId, verb: job.name, state: await this.chatState(job), user: job.data.request.user, text: job.data.request.text, ...(startsAt !== undefined ? { startsAt } : {}) };
   }
 
   async get(jobId: string): Promise<Job<JobData> | undefined> {

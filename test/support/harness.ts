@@ -21,6 +21,7 @@ import { startApp, type App } from '../../src/app.ts';
 import { parseEnv } from '../../src/config/env.ts';
 import { parseInventory } from '../../src/config/inventory.ts';
 import { createLogger } from '../../src/logging.ts';
+import type { Clock } from '../../src/schedule/clock.ts';
 import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
 import { startFakeSlack, type FakeButton, type FakeMessage, type FakeSlack } from './fake-slack.ts';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   workerLockMs?: number;
   /** Extra environment for the app (and a child worker). */
   env?: Record<string, string>;
+  /** The app's clock (maintenance windows, --at, the watch): a FakeClock the test moves. */
+  clock?: Clock;
 }
 
 export interface Harness {
@@ -96,7 +99,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const one = parse(sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: { approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy } })) as {
       clusters: Record<string, unknown>;
     };
-    Object.assign(one.clusters[c.name] as object, c.extra ?? {});
+    // The watch is off unless a test turns it on (its SSH reads would show in every command log).
+    Object.assign(one.clusters[c.name] as object, { watch: { interval: '0' } }, c.extra ?? {});
     Object.assign(doc.clusters, one.clusters);
   }
   const inventoryPath = join(dir, 'inventory.yml');
@@ -127,6 +131,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     inventory: parseInventory(stringify(doc), inventoryPath),
     logger,
     slackRetries: 0,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const base = `http://127.0.0.1:${app.httpPort}/slack/events`;
   const firstChannel = clusters[0]!.channel;
