@@ -119,7 +119,7 @@ export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage
         ? `🚫 Rejected by <@${gate.by}>`
         : '⌛ Expired with no decision';
   return {
-    text: `job ${jobId}: ${gate.title} — ${gate.decision === 'chosen' ? `chose ${chosen}` : (gate.decision ?? 'decided')}`,
+    text: `job ${jobId}: ${gate.title} — ${gate.decision === 'chosen' ? `chose ${chosen}` : gate.kind === 'wait' && gate.decision === 'expired' ? 'the time came' : (gate.decision ?? 'decided')}`,
     body: `*${gate.title}*\n${verdict} at ${time(gate.at ?? Date.now())}`,
   };
 }
