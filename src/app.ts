@@ -26,6 +26,7 @@ import { createRedis } from './queue/connection.ts';
 import { JobQueue } from './queue/job-queue.ts';
 import { systemClock, type Clock } from './schedule/clock.ts';
 import { wakeDueOnClockChange } from './engine/wake-due.ts';
+import { startWatch, type WatchService } from './watch/scheduler.ts';
 
 export interface AppOptions {
   env: Env;
@@ -39,6 +40,8 @@ export interface AppOptions {
   precheckTimeoutMs?: number;
   /** The bot's clock (maintenance windows, --at, the watch); tests pass a fake one. Default: the system clock. */
   clock?: Clock;
+  /** SSH command timeout of the watch's reads (default 20 s). */
+  watchTimeoutMs?: number;
 }
 
 export interface App {
@@ -48,6 +51,8 @@ export interface App {
   chat: ChatPort;
   bot?: Bot;
   worker?: Worker<JobData>;
+  /** The watch's queue and worker (worker role). */
+  watch?: WatchService;
   queue: JobQueue;
   redis: Redis;
   /** Resolves when the console input ends (console mode); never in Slack mode. */
@@ -64,6 +69,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const redis = createRedis(env.REDIS_URL);
   const workerConnection = createRedis(env.REDIS_URL, { blocking: true });
   const queueConnection = createRedis(env.REDIS_URL, { blocking: true });
+  const watchConnection = createRedis(env.REDIS_URL, { blocking: true });
+  watchConnection.on('error', () => undefined);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   workerConnection.on('error', () => undefined);
   queueConnection.on('error', () => undefined);
@@ -155,7 +162,13 @@ export async function startApp(options: AppOptions): Promise<App> {
     attach?.(bot);
   }
   let stopWaker = (): void => undefined;
+  let watch: WatchService | undefined;
   if (roles !== 'bot') {
+    watch = await startWatch({
+      redis, chat, audit, logger, clock, connection: watchConnection, inventory,
+      knownVerb: (verb) => registry.get(verb) !== undefined,
+      ...(options.watchTimeoutMs !== undefined ? { timeoutMs: options.watchTimeoutMs } : {}),
+    });
     stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
     worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock }, {
       concurrency: env.MK8S_WORKER_CONCURRENCY,
@@ -168,15 +181,17 @@ export async function startApp(options: AppOptions): Promise<App> {
   logger.info({ mode, role: roles, httpPort }, 'mk8s-ops started');
 
   return {
-    mode, httpPort, chat, bot, worker, queue, redis, done,
+    mode, httpPort, chat, bot, worker, watch, queue, redis, done,
     stop: async () => {
       stopWaker();
       await stopChat();
+      await watch?.close();
       await worker?.close();
       await queue.close();
       redis.disconnect();
       workerConnection.disconnect();
       queueConnection.disconnect();
+      watchConnection.disconnect();
     },
   };
 }

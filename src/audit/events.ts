@@ -6,7 +6,9 @@ export type AuditEvent =
   | { type: 'step.end'; cluster: string; jobId: string; step: string; title: string; ok: boolean; durationMs: number; error?: string }
   | { type: 'command'; cluster: string; jobId: string; node: string; command: string; code: number | null; durationMs: number; error?: string }
   | { type: 'cancel'; cluster: string; jobId: string; user: string }
-  | { type: 'job.end'; cluster: string; jobId: string; verb: string; state: string; summary: string; durationMs: number };
+  | { type: 'job.end'; cluster: string; jobId: string; verb: string; state: string; summary: string; durationMs: number }
+  | { type: 'alert'; cluster: string; key: string; state: 'open' | 'resolved'; text: string }
+  | { type: 'watch.check'; cluster: string; iteration: string; problems: number; durationMs: number; skipped?: string };
 
 export type StoredAuditEvent = AuditEvent & { id: string; at: number };
 
@@ -30,6 +32,10 @@ export function renderAuditEvent(e: StoredAuditEvent): string {
       return `${when}${job}${who} asked to cancel`;
     case 'job.end':
       return `${when}${job} ${e.verb} ${e.state}: ${e.summary}`;
+    case 'alert':
+      return `${when} watch alert ${e.state === 'open' ? 'opened' : 'resolved'}: ${e.text}`;
+    case 'watch.check':
+      return `${when} watch check ${e.iteration}: ${e.skipped ? `skipped (${e.skipped})` : `${e.problems} problem(s), ${(e.durationMs / 1000).toFixed(1)} s`}`;
     default:
       return `${when}${job} ${JSON.stringify(e)}`;
   }

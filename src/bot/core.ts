@@ -179,6 +179,8 @@ export class Bot implements BotCore {
           return await rollbackFromJob(this.deps, input);
         case WINDOWS_UPGRADE_ACTION:
           return await windowsUpgradeFromJob(this.deps, input);
+        case 'mk8s.run':
+          return await this.runFromButton(input);
         default:
           return { text: `Unknown action ${input.actionId.slice(0, 40)}; nothing changed.` };
       }
@@ -186,5 +188,15 @@ export class Bot implements BotCore {
       this.deps.logger.error({ err: errorText(err) }, 'action failed');
       return { text: `Something went wrong handling that click (${errorText(err)}); nothing changed.` };
     }
+  }
+
+  /**
+   * A watch alert's "next safe action" button: the command it names, exactly as if the
+   * clicker had typed it in that channel (same parsing, same RBAC, same refusals).
+   */
+  private async runFromButton(input: ActionInput): Promise<ChatMessage> {
+    if (input.value.length > 200) return { text: 'That button does not name a command; nothing changed.' };
+    const answer = await this.handleCommand({ user: input.user, channel: input.channel, text: input.value });
+    return answer.followUp ? await answer.followUp() : answer.ack;
   }
 }

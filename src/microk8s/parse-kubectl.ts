@@ -19,7 +19,7 @@ const NodeJson = z.object({
   spec: z.object({ unschedulable: z.boolean().nullish() }).nullish(),
   status: z
     .object({
-      conditions: z.array(z.object({ type: z.string(), status: z.string() })).nullish(),
+      conditions: z.array(z.object({ type: z.string(), status: z.string(), lastTransitionTime: z.string().nullish() })).nullish(),
       nodeInfo: z.object({ kubeletVersion: z.string(), osImage: z.string().optional(), kernelVersion: z.string().optional(), operatingSystem: z.string().optional() }).nullish(),
       addresses: z.array(z.object({ type: z.string(), address: z.string() })).nullish(),
     })
@@ -102,6 +102,8 @@ export function parseNodes(text: string): KubeNode[] {
     if (info?.osImage) node.osImage = info.osImage;
     if (info?.kernelVersion) node.kernelVersion = info.kernelVersion;
     if (info?.operatingSystem) node.operatingSystem = info.operatingSystem;
+    const since = ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+    if (!Number.isNaN(since)) node.readySince = since;
     return node;
   });
 }

@@ -40,6 +40,8 @@ export interface KubeNode {
   osImage?: string;
   kernelVersion?: string;
   operatingSystem?: string;
+  /** When the Ready condition last changed (its lastTransitionTime), epoch ms: how long a node has been NotReady. */
+  readySince?: number;
 }
 
 export interface KubePod {

@@ -1,6 +1,8 @@
 /** Every Redis key the bot owns, in one place. BullMQ's own keys live under the same prefix. */
 export const PREFIX = 'mk8s';
 export const QUEUE_NAME = 'jobs';
+/** The watch's own queue (job schedulers, one per cluster): it never waits behind a job of the cluster. */
+export const WATCH_QUEUE_NAME = 'watch';
 
 export const keys = {
   /** First decision on a gate wins (SET NX): approve/reject by a person, or expiry. */
@@ -22,6 +24,14 @@ export const keys = {
   bullJob: (jobId: string) => `${PREFIX}:${QUEUE_NAME}:${jobId}`,
   /** BullMQ's lock of an active job: the token of the worker processing it. */
   bullLock: (jobId: string) => `${PREFIX}:${QUEUE_NAME}:${jobId}:lock`,
+  /** Hash per cluster: problem key → JSON OpenAlert, the watch's open alerts (src/watch/alerts.ts). */
+  alerts: (cluster: string) => `${PREFIX}:alerts:${cluster}`,
+  /** JSON WatchSnapshot: what the watch's last check saw (the App Home shows it). */
+  watchSnapshot: (cluster: string) => `${PREFIX}:watch:snapshot:${cluster}`,
+  /** One check per cluster at a time, whichever worker runs it (SET NX PX). */
+  watchLock: (cluster: string) => `${PREFIX}:watch:lock:${cluster}`,
+  /** Set of users who opened the App Home tab: republished when what it shows changes. */
+  homeViewers: `${PREFIX}:home:viewers`,
 } as const;
 
 /** Keys that die with the job (decisions, cancel, parent) expire after this long anyway. */
