@@ -27,6 +27,7 @@ import { JobQueue } from './queue/job-queue.ts';
 import { systemClock, type Clock } from './schedule/clock.ts';
 import { wakeDueOnClockChange } from './engine/wake-due.ts';
 import { startWatch, type WatchService } from './watch/scheduler.ts';
+import { startHomeRefresher } from './bot/home-refresh.ts';
 
 export interface AppOptions {
   env: Env;
@@ -148,11 +149,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     stopChat = () => slack.stop();
   }
 
+  const members = cachedMembers((group) => chat.usergroupMembers(group));
+  const homeConnection = createRedis(env.REDIS_URL, { blocking: true });
+  homeConnection.on('error', () => undefined);
+  const homes = startHomeRefresher({ inventory, redis, queue, members, clock, chat }, homeConnection, logger);
   let bot: Bot | undefined;
   if (roles !== 'worker') {
     bot = new Bot({
       inventory, chat, queue, redis, audit, logger, registry, runbooks, metrics,
-      members: cachedMembers((group) => chat.usergroupMembers(group)),
+      members,
       precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
       backupDir: env.MK8S_BACKUP_DIR,
       rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
@@ -167,6 +172,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     watch = await startWatch({
       redis, chat, audit, logger, clock, connection: watchConnection, inventory,
       knownVerb: (verb) => registry.get(verb) !== undefined,
+      onChange: () => homes.poke(),
       ...(options.watchTimeoutMs !== undefined ? { timeoutMs: options.watchTimeoutMs } : {}),
     });
     stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
@@ -186,12 +192,14 @@ export async function startApp(options: AppOptions): Promise<App> {
       stopWaker();
       await stopChat();
       await watch?.close();
+      await homes.close();
       await worker?.close();
       await queue.close();
       redis.disconnect();
       workerConnection.disconnect();
       queueConnection.disconnect();
       watchConnection.disconnect();
+      homeConnection.disconnect();
     },
   };
 }

@@ -20,6 +20,7 @@ import type { BotDeps } from './deps.ts';
 import { addonsMessage, upgradeCniPreviewMessage } from './addons-read-verb.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
 import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
+import { buildHome, homeText, publishHome } from './home.ts';
 import { startTiming, timingNote } from './start-timing.ts';
 import { busyMessage, submitJob } from './submit.ts';
 
@@ -84,6 +85,10 @@ export class Bot implements BotCore {
         return ephemeral('mk8s help', deps.registry.helpText(typeof parsed.args.verb === 'string' ? parsed.args.verb : undefined));
       case 'clusters':
         return { ack: clustersMessage(deps.inventory), visibility: 'ephemeral' };
+      case 'home': {
+        const view = await buildHome(deps, input.user);
+        return ephemeral(view.title, homeText(view));
+      }
     }
     if (!cluster) throw new RequestError(`\`${parsed.verb}\` needs a cluster`, 'cluster');
     switch (parsed.verb) {
@@ -164,6 +169,10 @@ export class Bot implements BotCore {
       clearTimeout(timer);
       pool.closeAll();
     }
+  }
+
+  async homeOpened(user: string): Promise<void> {
+    await publishHome(this.deps, user);
   }
 
   async handleAction(input: ActionInput): Promise<ChatMessage | undefined> {

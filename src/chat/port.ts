@@ -33,6 +33,21 @@ export interface ChatMessage {
   buttons?: Button[];
 }
 
+/** The App Home tab, neutral: a section per cluster; Slack renders Block Kit, the console prints it. */
+export interface HomeView {
+  /** One line over everything ("3 clusters · 2 open alerts"). */
+  title: string;
+  sections: HomeSection[];
+}
+
+export interface HomeSection {
+  /** Plain text, ≤ 150 chars (a Slack header). */
+  header: string;
+  /** mrkdwn, any length (split into sections by the renderer). */
+  body: string;
+  context?: string;
+}
+
 export interface MessageRef {
   channel: string;
   ts: string;
@@ -49,6 +64,8 @@ export interface ChatPort {
   uploadFile(channel: string, threadTs: string, path: string, title: string): Promise<void>;
   /** Expands a user-group id (S…) into user ids; the console has none. */
   usergroupMembers(groupId: string): Promise<string[]>;
+  /** Publishes a user's App Home tab (Slack views.publish); surfaces without one leave it out. */
+  publishHome?(user: string, view: HomeView): Promise<void>;
 }
 
 /** What an adapter hands the bot core for a `/mk8s ...` command. */
@@ -81,4 +98,6 @@ export interface BotCore {
   handleCommand(input: CommandInput): Promise<CommandAnswer>;
   /** Returns an ephemeral note for the clicker (why nothing changed, or what happened). */
   handleAction(input: ActionInput): Promise<ChatMessage | undefined>;
+  /** The user opened the App Home tab: publish it, and keep it fresh from now on. */
+  homeOpened?(user: string): Promise<void>;
 }

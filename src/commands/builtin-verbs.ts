@@ -85,4 +85,16 @@ export const auditVerb: VerbSpec = {
   plan: () => [],
 };
 
-export const builtinVerbs: VerbSpec[] = [helpVerb, clustersVerb, statusVerb, jobsVerb, cancelVerb, auditVerb];
+export const homeVerb: VerbSpec = {
+  verb: 'home',
+  usage: 'home',
+  example: 'home',
+  summary: "the App Home view as text: per cluster you may view, HA state, nodes (version, Ready, hold), the job holding it, scheduled jobs, open alerts",
+  positional: [],
+  args: z.object({}),
+  mutating: false,
+  scope: 'global',
+  plan: () => [],
+};
+
+export const builtinVerbs: VerbSpec[] = [helpVerb, clustersVerb, statusVerb, jobsVerb, cancelVerb, auditVerb, homeVerb];

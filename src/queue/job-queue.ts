@@ -27,6 +27,8 @@ export interface JobSummary {
   state: ChatState;
   requestedAt: number;
   summary?: string;
+  /** `--at`: when it starts changing the cluster. */
+  startAt?: number;
 }
 
 /** The per-cluster hold: BullMQ's deduplication id, alive while the job is in any non-final state. */
@@ -101,6 +103,7 @@ export class JobQueue {
         state: await this.chatState(job),
         requestedAt: job.data.request.requestedAt,
         summary: job.data.summary,
+        ...(job.data.request.startAt !== undefined ? { startAt: job.data.request.startAt } : {}),
       });
       if (out.length >= limit) break;
     }

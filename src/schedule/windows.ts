@@ -110,7 +110,7 @@ export function nextWindow(windows: readonly MaintenanceWindow[], now: number): 
 export function describeInstant(ms: number, zone: string): string {
   const utc = new Date(ms).toISOString();
   const sameZone = zone === 'UTC' || zone === 'Etc/UTC';
-  return sameZone ? `${formatLocal(ms, 'UTC')}` : `${formatLocal(ms, zone)} (${utc.slice(0, 10)} ${utc.slice(11, 16)} UTC)`;
+  return sameZone ? formatLocal(ms, 'UTC') : `${formatLocal(ms, zone)} (${utc.slice(0, 10)} ${utc.slice(11, 16)} UTC)`;
 }
 
 export function describeWindows(windows: readonly MaintenanceWindow[]): string {

@@ -24,6 +24,9 @@
  *   `setResponseStatus(code)` makes response URLs fail (e.g. 404) to test fallbacks.
  * - `uploads`: files received through files.getUploadURLExternal → upload →
  *   files.completeUploadExternal: `{ id, filename, bytes, title?, channel?, thread_ts? }`.
+ * - `homeView(user)`: the last view views.publish set for a user's App Home tab (`{ type, blocks }`),
+ *   `homePublishes(user)` how many times; like Slack it refuses a view over 100 blocks or with a
+ *   header over 150 / a section over 3000 characters (`invalid_blocks`).
  * - `setUsergroup(id, users)`; `failNext(method, error)` makes the next call of
  *   `method` answer `{ ok: false, error }`.
  * - `waitFor(predicate, timeoutMs = 5000)`: polls (every 10 ms; the predicate may be
@@ -128,6 +131,8 @@ export interface FakeSlack {
   setResponseStatus(status: number): void;
   uploads: FakeUpload[];
   setUsergroup(id: string, users: string[]): void;
+  homeView(user: string): { type: string; blocks: unknown[] } | undefined;
+  homePublishes(user: string): number;
   failNext(method: string, error: string): void;
   waitFor<T>(predicate: () => T | Falsy | Promise<T | Falsy>, timeoutMs?: number): Promise<T>;
   socketMode: {
@@ -140,7 +145,7 @@ export interface FakeSlack {
   stop(): Promise<void>;
 }
 
-const JSON_ARGS = new Set(['blocks', 'attachments', 'files', 'metadata', 'file_uploads']);
+const JSON_ARGS = new Set(['blocks', 'attachments', 'files', 'metadata', 'file_uploads', 'view']);
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -239,6 +244,18 @@ export function buttonsOf(blocks: unknown[]): FakeButton[] {
   return out;
 }
 
+/** Slack's limits for a Home tab: ≤ 100 blocks, header text ≤ 150, section text ≤ 3000, context ≤ 10 elements. */
+function homeBlocksValid(blocks: unknown[]): boolean {
+  if (blocks.length > 100) return false;
+  return blocks.every((b) => {
+    if (!isRecord(b)) return false;
+    if (b.type === 'header') return textOf(b.text).length <= 150;
+    if (b.type === 'section') return textOf(b.text).length > 0 && textOf(b.text).length <= 3000;
+    if (b.type === 'context') return Array.isArray(b.elements) && b.elements.length <= 10 && b.elements.every((e) => textOf(e).length <= 2000);
+    return b.type === 'divider' || b.type === 'actions';
+  });
+}
+
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const botUserId = options.botUserId ?? 'U0BOT';
   const botId = options.botId ?? 'B0BOT';
@@ -250,6 +267,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const ephemerals: FakeEphemeral[] = [];
   const usergroups = new Map(Object.entries(options.usergroups ?? {}));
   const failures = new Map<string, string[]>();
+  const homes = new Map<string, { view: { type: string; blocks: unknown[] }; count: number }>();
   let responseStatus = 200;
   let tsCounter = 0;
   let fileCounter = 0;
@@ -310,6 +328,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         if (!channel || !user) return { ok: false, error: 'invalid_arguments' };
         ephemerals.push({ channel, user, text: str('text') ?? '', blocks: blocksArg ?? [] });
         return { ok: true, message_ts: nextTs() };
+      }
+      case 'views.publish': {
+        const user = str('user_id');
+        const view = typeof args.view === 'string' ? (JSON.parse(args.view) as unknown) : args.view;
+        if (!user || !isRecord(view) || view.type !== 'home' || !Array.isArray(view.blocks)) return { ok: false, error: 'invalid_arguments' };
+        if (!homeBlocksValid(view.blocks)) return { ok: false, error: 'invalid_blocks' };
+        homes.set(user, { view: { type: 'home', blocks: view.blocks }, count: (homes.get(user)?.count ?? 0) + 1 });
+        return { ok: true, view: { id: `V${homes.size}`, type: 'home' } };
       }
       case 'usergroups.users.list': {
         const users = usergroups.get(str('usergroup') ?? '');
@@ -483,6 +509,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     setUsergroup: (id, users) => {
       usergroups.set(id, [...users]);
     },
+    homeView: (user) => homes.get(user)?.view,
+    homePublishes: (user) => homes.get(user)?.count ?? 0,
     failNext: (method, error) => {
       failures.set(method, [...(failures.get(method) ?? []), error]);
     },

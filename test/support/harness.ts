@@ -25,7 +25,7 @@ import type { Clock } from '../../src/schedule/clock.ts';
 import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
 import { startFakeSlack, type FakeButton, type FakeMessage, type FakeSlack } from './fake-slack.ts';
-import { blockActionsBody, signedRequest, slashCommandBody } from './slack-signing.ts';
+import { blockActionsBody, eventCallbackBody, signedRequest, slashCommandBody } from './slack-signing.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2c91d4';
 export const BOT_TOKEN = 'xoxb-test-bot-token-5e7a1b3c9d';
@@ -79,6 +79,8 @@ export interface Harness {
   gateButton(jobId: string, label: string): FakeButton & { messageTs: string; channel: string };
   waitButton(jobId: string, label: string, timeoutMs?: number): Promise<FakeButton & { messageTs: string; channel: string }>;
   ephemeralsFor(user: string): string[];
+  /** The user opens the App Home tab (an app_home_opened event); returns the HTTP status. */
+  homeOpened(user: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -204,6 +206,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         }
       }, timeoutMs),
     ephemeralsFor: (user) => slack.ephemerals().filter((e) => e.user === user).map((e) => e.text),
+    async homeOpened(user) {
+      const res = await signedRequest(base, eventCallbackBody({ type: 'app_home_opened', user, channel: 'D0HOME00001', tab: 'home' }), SIGNING_SECRET);
+      await res.text();
+      return res.status;
+    },
     async stop() {
       await app.stop();
       for (const sim of sims.values()) await sim.stop();

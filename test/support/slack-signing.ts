@@ -129,3 +129,16 @@ export function blockActionsPayload(input: BlockActionInput): Record<string, unk
 export function blockActionsBody(input: BlockActionInput): Record<string, string> {
   return { payload: JSON.stringify(blockActionsPayload(input)) };
 }
+
+/** An Events API `event_callback` body (JSON) carrying `event`, e.g. `{ type: 'app_home_opened', user, tab: 'home' }`. */
+export function eventCallbackBody(event: Record<string, unknown>): string {
+  return JSON.stringify({
+    token: 'legacy-verification-token-unused',
+    team_id: TEAM.id,
+    api_app_id: APP_ID,
+    event: { event_ts: `${Math.floor(Date.now() / 1000)}.000100`, ...event },
+    type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+  });
+}

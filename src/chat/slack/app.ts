@@ -274,6 +274,13 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
   });
 
   // Other buttons (none today): ack so Slack shows no error, do nothing.
+  // The App Home tab (manifest: features.app_home, event app_home_opened): the core publishes it.
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home' || !core?.homeOpened) return;
+    const result = await settle(() => core!.homeOpened!(event.user));
+    if ('error' in result) logError(newRef(), 'could not publish the App Home', result.error, { user: event.user });
+  });
+
   app.action({ type: 'block_actions', action_id: new RegExp(`^(?!${ACTION_PREFIX.replace('.', '\\.')})`) }, async ({ ack }) => {
     await ack();
   });

@@ -12,7 +12,8 @@
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
-import type { ChatMessage, ChatPort, MessageRef } from '../port.ts';
+import type { ChatMessage, ChatPort, HomeView, MessageRef } from '../port.ts';
+import { renderHome } from './home.ts';
 import { boltLogger, field, secretScrubber, type Scrub } from './logger.ts';
 import { renderMessage } from './render.ts';
 
@@ -98,6 +99,11 @@ export class SlackChatPort implements ChatPort {
     await this.call('files.uploadV2', () =>
       this.client.files.uploadV2({ channel_id: channel, thread_ts: threadTs, file: path, filename: basename(path), title }),
     );
+  }
+
+  async publishHome(user: string, view: HomeView): Promise<void> {
+    const rendered = renderHome(view);
+    await this.call('views.publish', () => this.client.views.publish({ user_id: user, view: rendered as unknown as Parameters<SlackWebClient['views']['publish']>[0]['view'] }));
   }
 
   usergroupMembers(groupId: string): Promise<string[]> {
