@@ -103,7 +103,7 @@ export class SlackChatPort implements ChatPort {
 
   async publishHome(user: string, view: HomeView): Promise<void> {
     const rendered = renderHome(view);
-    await this.call('views.publish', () => this.client.views.publish({ user_id: user, view: rendered as unknown as Parameters<SlackWebClient['views']['publish']>[0]['view'] }));
+    await this.call('views.publish', () => this.client.views.publish({ user_id: user, view: rendered }));
   }
 
   usergroupMembers(groupId: string): Promise<string[]> {

@@ -8,7 +8,7 @@ function view(clusters: number, bodyLines: number): HomeView {
     title: `mk8s · ${clusters} cluster(s)`,
     sections: Array.from({ length: clusters }, (_, i) => ({
       header: `Cluster c${i} ${'x'.repeat(200)}`,
-      body: Array.from({ length: bodyLines }, (_, l) => `line ${l} of cluster c${i} ${'y'.repeat(60)}`).join('\n'),
+      body: Array.from({ length: bodyLines }, (__, l) => `line ${l} of cluster c${i} ${'y'.repeat(60)}`).join('\n'),
       context: 'as of now',
     })),
   };
