@@ -45,7 +45,8 @@ function flagList(spec: VerbSpec): string {
   const own = Object.entries(spec.flags ?? {}).map(([name, f]) => (f.type === 'string' ? `--${name} VALUE` : `--${name}`));
   const global: string[] = [];
   if ((spec.scope ?? 'cluster') === 'cluster') global.push('--cluster NAME');
-  if (spec.mutating) global.push('--dry-run', '--now', '--at TIME');
+  if (spec.mutating) global.push('--dry-run');
+  if (spec.mutating && spec.hold !== false) global.push('--now', '--at TIME');
   const all = [...own, ...global];
   return all.length === 0 ? `\`${spec.verb}\` takes no flags` : `\`${spec.verb}\` takes ${all.join(', ')}`;
 }
@@ -221,7 +222,7 @@ export function parseCommand(input: string, ctx: ParseContext): ParsedCommand {
       dryRun = true;
       continue;
     }
-    if ((name === 'now' || name === 'at') && !spec.flags?.[name]) {
+    if (name === 'now' || name === 'at') {
       if (!spec.mutating || spec.hold === false) {
         throw new RequestError(`--${name} is only for verbs that change a cluster and wait for its maintenance windows; \`${spec.verb}\` does not`, 'unknown-flag');
       }

@@ -23,7 +23,7 @@ export interface Registry {
 /** One word, or two (`snap-proxy pin`): a group word and its sub-verb. */
 const VERB_NAME = /^[a-z][a-z0-9-]{0,30}(?: [a-z][a-z0-9-]{0,30})?$/;
 const FLAG_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const GLOBAL_FLAGS = new Set(['cluster', 'dry-run', 'help']);
+const GLOBAL_FLAGS = new Set(['cluster', 'dry-run', 'help', 'now', 'at']);
 
 /** Optimal string alignment distance (Damerau–Levenshtein with adjacent transpositions). */
 export function editDistance(a: string, b: string): number {

@@ -137,7 +137,7 @@ describe('parseCommand: refusals say what was wrong and what is allowed', () => 
 
   it('--dry-run only on mutating verbs; unknown flags name the flags the verb takes', () => {
     expect(refusal('status --dry-run')).toMatch(/--dry-run is only for verbs that change a cluster; `status` changes nothing/);
-    expect(refusal('upgrade k8s-1 1.23/stable --fast')).toBe('unknown flag --fast; `upgrade` takes --timeout VALUE, --force, --cluster NAME, --dry-run');
+    expect(refusal('upgrade k8s-1 1.23/stable --fast')).toBe('unknown flag --fast; `upgrade` takes --timeout VALUE, --force, --cluster NAME, --dry-run, --now, --at TIME');
     expect(refusal('status --verbose')).toBe('unknown flag --verbose; `status` takes --drift, --cluster NAME');
     expect(refusal('clusters --all')).toBe('unknown flag --all; `clusters` takes no flags');
     expect(refusal('upgrade k8s-1 1.23/stable -f')).toMatch(/'-f' is not a flag: flags are written --name/);

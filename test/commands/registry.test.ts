@@ -7,7 +7,7 @@ describe('registry', () => {
   it('gets and lists verbs in order', () => {
     expect(registry.get('upgrade')).toBe(upgradeVerb);
     expect(registry.get('nope')).toBeUndefined();
-    expect(registry.list().map((s) => s.verb)).toEqual(['help', 'clusters', 'status', 'jobs', 'cancel', 'audit', 'upgrade']);
+    expect(registry.list().map((s) => s.verb)).toEqual(['help', 'clusters', 'status', 'jobs', 'cancel', 'audit', 'home', 'upgrade']);
   });
 
   it('refuses duplicate verbs, bad names and redefined global flags', () => {

@@ -115,6 +115,22 @@ describe('inventory', () => {
     expect(rbacFor(inv, 'constructor')).toBe(inv.rbac);
   });
 
+  it('takes maintenance windows and the watch, and names the path of a bad one and what is allowed', () => {
+    const inv = parseInventory(good.replace('approvalTtl: 30m }', 'approvalTtl: 30m, windows: ["sat 02:00-06:00 Europe/Berlin"] }\n    watch: { interval: 5m, notReadyAfter: 2m }'), 'inv.yml');
+    expect(inv.clusters.prod!.policy.windows.map((w) => w.text)).toEqual(['sat 02:00-06:00 Europe/Berlin']);
+    expect(inv.clusters.prod!.watch).toEqual({ interval: 5 * 60_000, notReadyAfter: 2 * 60_000 });
+    const defaults = parseInventory(good, 'inv.yml').clusters.prod!;
+    expect(defaults.watch).toEqual({ interval: 15 * 60_000, notReadyAfter: 5 * 60_000 });
+    expect(defaults.policy.windows).toEqual([]);
+    expect(parseInventory(good.replace('approvalTtl: 30m }', 'approvalTtl: 30m }\n    watch: { interval: 0 }'), 'inv.yml').clusters.prod!.watch.interval).toBe(0);
+
+    const msg = errorOf(good.replace('approvalTtl: 30m }', 'approvalTtl: 30m, windows: ["sat 02:00-06:00 Europe/Berlin", "sun 1-5 UTC", "mon 01:00-02:00 Mars/Base"] }\n    watch: { interval: often }'));
+    expect(msg).toContain("clusters.prod.policy.windows[1]: '1-5' is not a time range HH:MM-HH:MM");
+    expect(msg).toContain("clusters.prod.policy.windows[2]: 'Mars/Base' is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)");
+    expect(msg).toContain('clusters.prod.watch.interval: expected a duration such as 30s, 15m or 1h, or 0 to turn it off');
+    expect(msg).not.toContain('windows[0]');
+  });
+
   it('needs a control-plane node in each cluster', () => {
     const msg = errorOf(good.replaceAll('role: control-plane', 'role: worker'));
     expect(msg).toContain('expected at least one control-plane node');
