@@ -67,9 +67,7 @@ export class RunContext {
     return this.lock.isLost;
   }
 
-  get clock(): Clock {
-    return this.deps.clock ?? systemClock;
-  }
+  get clock(): Clock { return this.deps.clock ?? systemClock; }
 
   get backupDir(): string {
     return this.deps.backupDir;
@@ -282,15 +280,9 @@ export class RunContext {
     return marks[key] as T;
   }
 
-  /** `--now` was approved for this job: remembered for the rest of it. */
-  async setWindowOverride(): Promise<void> {
-    this.data.windowOverride = true;
-    await this.save();
-  }
-
-  get windowOverride(): boolean {
-    return this.data.windowOverride === true;
-  }
+  /** `--now` approved, or "Start now" pressed outside a window: the windows no longer hold this job back. */
+  get windowOverride(): boolean { return this.data.windowOverride === true; }
+  async setWindowOverride(): Promise<void> { this.data.windowOverride = true; await this.save(); }
 
   /**
    * The plan gate: unless the policy skips it (`approvePlan: false`, and not `always`), waits
