@@ -69,9 +69,16 @@ export async function reconcileAlerts(deps: AlertDeps, cluster: ClusterConfig, p
   const key = keys.alerts(cluster.name);
   const open = new Map((await openAlerts(deps.redis, cluster.name)).map((a) => [a.key, a]));
   let changed = false;
+  // Cleared problems first, so that a thread reads "resolved" before a new alert that follows from the fix.
+  const current = new Set(problems.map((p) => p.key));
+  for (const gone of [...open.values()].filter((a) => !current.has(a.key))) {
+    changed = true;
+    await deps.redis.hdel(key, gone.key);
+    await deps.audit.record({ type: 'alert', cluster: cluster.name, key: gone.key, state: 'resolved', text: gone.text.slice(0, 300) });
+    await deps.chat.post(gone.channel, { text: `✅ Resolved: ${safe(gone.text, 300)} — cleared at the watch's check of ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')} UTC.` }, gone.ts);
+  }
   for (const p of problems) {
     const existing = open.get(p.key);
-    open.delete(p.key);
     if (existing && existing.text === p.text) continue; // the same problem: not repeated
     changed = true;
     if (existing) {
@@ -79,16 +86,10 @@ export async function reconcileAlerts(deps: AlertDeps, cluster: ClusterConfig, p
       await deps.redis.hset(key, p.key, JSON.stringify({ ...existing, text: p.text, action: p.action }));
       continue;
     }
+    await deps.audit.record({ type: 'alert', cluster: cluster.name, key: p.key, state: 'open', text: p.text.slice(0, 300) });
     const ref = await deps.chat.post(cluster.channel, alertMessage(cluster, p, deps));
     const alert: OpenAlert = { key: p.key, severity: p.severity, text: p.text, action: p.action, channel: ref.channel, ts: ref.ts, since: now };
     await deps.redis.hset(key, p.key, JSON.stringify(alert));
-    await deps.audit.record({ type: 'alert', cluster: cluster.name, key: p.key, state: 'open', text: p.text.slice(0, 300) });
-  }
-  for (const gone of open.values()) {
-    changed = true;
-    await deps.chat.post(gone.channel, { text: `✅ Resolved: ${safe(gone.text, 300)} — cleared at the watch's check of ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')} UTC.` }, gone.ts);
-    await deps.redis.hdel(key, gone.key);
-    await deps.audit.record({ type: 'alert', cluster: cluster.name, key: gone.key, state: 'resolved', text: gone.text.slice(0, 300) });
   }
   return changed;
 }

@@ -83,20 +83,21 @@ describe('the watch', () => {
     await h.waitState(/^job (\d+)/.exec(hold.text)![1]!, 'succeeded');
     await h.slack.waitFor(() => replies(alert!).some((r) => r.startsWith('✅ Resolved: k8s-1 changed outside the bot')), 20_000);
 
-    // The holds it set end within 24 h: one warning for the cluster, naming every node.
-    const [ending] = await h.slack.waitFor(() => {
+    // The holds it set end within 24 h: one warning for the cluster (a check in the middle of the job saw some
+    // nodes held: the alert's thread then says what it is now), naming every node.
+    const latest = (m: FakeMessage) => replies(m).filter((r) => r.startsWith('Still open, now:')).at(-1) ?? m.text;
+    const ending = await h.slack.waitFor(() => {
       const found = alerts(PROD, 'Refresh holds end within 24 h');
-      return found.length > 0 ? found : undefined;
+      return found.length === 1 && ['k8s-1', 'k8s-2', 'k8s-3'].every((n) => latest(found[0]!).includes(`${n} at `)) ? found[0] : undefined;
     }, 20_000);
-    for (const n of ['k8s-1', 'k8s-2', 'k8s-3']) expect(ending!.text).toContain(`${n} at `);
-    expect(ending!.buttons.map((b) => b.label)).toEqual(['hold all forever']);
+    expect(ending.buttons.map((b) => b.label)).toEqual(['hold all forever']);
 
     const opened = (await events('prod', 'alert')).map((e) => `${(e as { state: string }).state} ${(e as { key: string }).key}`);
     expect(opened).toEqual(expect.arrayContaining(['open drift:k8s-1', 'resolved drift:k8s-1', 'open hold-ending']));
   }, 90_000);
 
   it('two voters lost: a quorum alert at the next check, resolved when they are back', async () => {
-    const before = (await checks('quorum')).length;
+    const before = (await h.app.bot!['deps'].audit.recent(5000, { cluster: 'quorum' })).length;
     await sim('quorum').setDown('k8s-2', true);
     await sim('quorum').setDown('k8s-3', true);
     const [alert] = await h.slack.waitFor(() => {
@@ -105,9 +106,13 @@ describe('the watch', () => {
     }, 20_000);
     expect(alert!.text).toContain('🚨');
     expect(JSON.stringify(alert!.blocks)).toContain('`recover-quorum --dry-run --cluster quorum`');
-    // Within one interval: the check in flight when the voters went, or the one after it.
-    const checksSince = (await checks('quorum')).length - before;
-    expect(checksSince).toBeLessThanOrEqual(3);
+    // Within one interval: raised by the check in flight when the voters went, or by the one after it —
+    // at most one full check completed between the outage and the alert.
+    const since = (await h.app.bot!['deps'].audit.recent(5000, { cluster: 'quorum' })).slice(before);
+    const raised = since.findIndex((e: StoredAuditEvent) => e.type === 'alert' && e.key === 'quorum-lost');
+    const completedBefore = since.slice(0, raised).filter((e: StoredAuditEvent) => e.type === 'watch.check' && !e.skipped);
+    expect(raised).toBeGreaterThan(-1);
+    expect(completedBefore.length).toBeLessThanOrEqual(1);
     await sim('quorum').setDown('k8s-2', false);
     await sim('quorum').setDown('k8s-3', false);
     await h.slack.waitFor(() => replies(alert!).some((r) => r.startsWith('✅ Resolved: Datastore quorum lost')), 30_000);
@@ -120,6 +125,10 @@ describe('the watch', () => {
     const runs = (await checks('prod')).slice(start).map((e) => (e as { iteration: string }).iteration);
     expect(new Set(runs).size).toBe(runs.length); // no iteration ran twice
     const times = runs.map((id) => Number(id.split(':').pop())).toSorted((a, b) => a - b);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(1000); // and none was added in between
+    // …and none was added in between: iterations are whole intervals apart (a busy machine may skip a slot, never add one).
+    for (let i = 1; i < times.length; i++) {
+      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+      expect((times[i]! - times[i - 1]!) % 1000).toBe(0);
+    }
   }, 60_000);
 });

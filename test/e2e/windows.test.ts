@@ -56,7 +56,7 @@ describe('maintenance windows, --at and --now', () => {
     expect(parked.blocks.length).toBeGreaterThan(0);
     await h.slack.waitFor(() => text(id).includes('Waiting for the maintenance window: starts Sat 2026-12-05 02:00 UTC'));
     // Parked as a delayed BullMQ job (no worker held), and nothing was cordoned.
-    expect(await (await h.app.queue.get(id))!.getState()).toBe('delayed');
+    await h.slack.waitFor(async () => (await (await h.app.queue.get(id))!.getState()) === 'delayed');
     expect(ran('win', from, 'kubectl cordon')).toEqual([]);
     expect(sim('win').state.node('k8s-2').cordoned).toBe(false);
 
