@@ -28,11 +28,16 @@ export async function statusMessage(deps: BotDeps, cluster: ClusterConfig, optio
   return { text: `status of ${cluster.name}: ${ha}; ${driftText}`, body: renderClusterStatus(status, held) };
 }
 
+function utcMinute(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
 export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {
   const jobs = await deps.queue.list(15, cluster.name);
   if (jobs.length === 0) return { text: `No jobs on ${cluster.name} yet.` };
   const lines = jobs.map(
-    (j) => `job ${j.jobId} · ${j.state} · \`${j.text}\` by <@${j.user}> at ${new Date(j.requestedAt).toISOString().slice(0, 16).replace('T', ' ')}${j.summary ? ` — ${j.summary.slice(0, 200)}` : ''}`,
+    (j) =>
+      `job ${j.jobId} · ${j.state} · \`${j.text}\` by <@${j.user}> at ${utcMinute(j.requestedAt)}${j.startAt !== undefined ? ` · scheduled for ${utcMinute(j.startAt)}` : ''}${j.summary ? ` — ${j.summary.slice(0, 200)}` : ''}`,
   );
   return { text: `${jobs.length} recent job(s) on ${cluster.name}`, body: lines.join('\n') };
 }

@@ -136,6 +136,9 @@ describe('maintenance windows, --at and --now', () => {
     expect(busy.jobId).toBeUndefined();
     expect(busy.text).toContain(`job ${id} (upgrade-cluster, queued, scheduled to start at 2026-12-05 03:00 UTC`);
     expect(sim('sched').state.node('k8s-1').tracking).toBe('1.22/stable');
+    const jobs = await h.command(alice, 'jobs', SCHED);
+    expect(jobs.full).toContain(`job ${id} · queued · \`upgrade-cluster 1.23/stable --pause-after none --at 2026-12-05T03:00:00Z\``);
+    expect(jobs.full).toContain('scheduled for 2026-12-05 03:00');
 
     clock.set('2026-12-05T03:00:00Z');
     await h.waitState(id, 'succeeded', 60_000);
@@ -145,4 +148,17 @@ describe('maintenance windows, --at and --now', () => {
     expect(scheduled).toBeGreaterThan(-1);
     expect(recheck).toBeGreaterThan(scheduled);
   }, 90_000);
+
+  it('cancelling a scheduled job ends it before it starts and frees the cluster', async () => {
+    const r = await h.command(alice, 'cordon k8s-3 --at next-window', SCHED);
+    const id = r.jobId!;
+    await h.waitState(id, 'awaiting approval');
+    await h.click(bob, await h.waitButton(id, 'Approve'), undefined, SCHED);
+    await h.waitState(id, 'queued');
+    const c = await h.command(alice, `cancel ${id}`, SCHED);
+    expect(c.text).toContain(`Cancel requested for job ${id}`);
+    await h.waitState(id, 'cancelled');
+    expect(await h.app.queue.holder('sched')).toBeUndefined();
+    expect(sim('sched').state.node('k8s-3').cordoned).toBe(false);
+  });
 });
