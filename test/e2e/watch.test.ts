@@ -17,7 +17,7 @@ import { quietLogger, startHarness, USERS, type Harness } from '../support/harne
 const { alice } = USERS;
 const PROD = 'C0PROD00001';
 const QUORUM = 'C0QUORUM001';
-const EVERY_SECOND = { watch: { interval: '1s' } };
+const EVERY_SECOND = { watch: { interval: '1s', notReadyAfter: '1s' } };
 
 /** Commands the watch may send: reads only. */
 const READ_ONLY = [/^snap list microk8s$/, /^snap info --abs-time microk8s$/, /^microk8s status( |$)/, /^microk8s kubectl get nodes -o json$/, /^cat \/var\/snap\/microk8s\/current\/args\/ha-conf$/];
@@ -117,6 +117,24 @@ describe('the watch', () => {
     await sim('quorum').setDown('k8s-3', false);
     await h.slack.waitFor(() => replies(alert!).some((r) => r.startsWith('✅ Resolved: Datastore quorum lost')), 30_000);
   }, 60_000);
+
+  it('a voter NotReady too long: NotReady and HA-lost alerts; a node cordoned by hand: its uncordon offered', async () => {
+    const k3 = sim('prod').state.node('k8s-3');
+    k3.ready = false; // its kubelet stops reporting Ready
+    const notReady = await h.slack.waitFor(() => alerts(PROD, 'k8s-3 has been NotReady for')[0], 20_000);
+    expect(JSON.stringify(notReady.blocks)).toContain('`inspect k8s-3 --cluster prod`');
+    const haLost = await h.slack.waitFor(() => alerts(PROD, 'High availability lost')[0], 20_000);
+    expect(haLost.text).toContain('2 working datastore voter(s) (k8s-1, k8s-2), 3 needed; not working: k8s-3');
+    k3.ready = true;
+    await h.slack.waitFor(() => replies(notReady).some((r) => r.startsWith('✅ Resolved')) && replies(haLost).some((r) => r.startsWith('✅ Resolved')), 20_000);
+
+    sim('prod').state.node('k8s-2').cordoned = true; // `kubectl cordon` by hand
+    const cordoned = await h.slack.waitFor(() => alerts(PROD, 'k8s-2 is cordoned, and no job of the bot cordoned it')[0], 20_000);
+    const button = cordoned.buttons.find((b) => b.label === 'uncordon k8s-2')!;
+    await h.click(alice, { ...button, messageTs: cordoned.ts } as typeof button & { messageTs: string }, cordoned.ts, PROD);
+    await h.slack.waitFor(() => replies(cordoned).some((r) => r.startsWith('✅ Resolved')), 20_000);
+    expect(sim('prod').state.node('k8s-2').cordoned).toBe(false);
+  }, 90_000);
 
   it('with two workers each check runs once per interval', async () => {
     second = await startApp({ env: parseEnv({ ...h.env, MK8S_ROLE: 'worker' }), inventory: loadInventory(h.env.MK8S_INVENTORY!), logger: quietLogger(), slackRetries: 0 });
