@@ -14,7 +14,7 @@ import type { JobQueue } from '../queue/job-queue.ts';
 import { keys } from '../queue/keys.ts';
 import type { Clock } from '../schedule/clock.ts';
 import { describeWindows } from '../schedule/windows.ts';
-import { openAlerts } from '../watch/alerts.ts';
+import { openAlerts, safe } from '../watch/alerts.ts';
 import { readSnapshot, type WatchSnapshot } from '../watch/snapshot.ts';
 
 export interface HomeDeps {
@@ -31,11 +31,6 @@ const MAX_VIEWERS = 500;
 
 function utc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-/** Slack mrkdwn control characters in untrusted text (node output). */
-function safe(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 function nodeTable(s: WatchSnapshot): string {

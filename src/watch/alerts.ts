@@ -30,7 +30,7 @@ export interface AlertDeps {
 }
 
 /** Slack mrkdwn control characters in untrusted text (node output), and a cap on its size. */
-function safe(text: string, max = 1500): string {
+export function safe(text: string, max = 1500): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
   return cut.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
