@@ -21,7 +21,12 @@ export function startHomeRefresher(deps: HomeDeps, connection: Redis, logger: Lo
     if (timer || !deps.chat.publishHome) return;
     timer = setTimeout(() => {
       timer = undefined;
-      running = running.then(() => refreshHomes(deps)).catch((err: unknown) => logger.warn({ err }, 'could not refresh the App Home tabs'));
+      running = running
+        .then(async () => {
+          const failed = await refreshHomes(deps);
+          if (failed.length > 0) logger.warn({ users: failed.length }, 'could not republish some App Home tabs');
+        })
+        .catch((err: unknown) => logger.warn({ err }, 'could not refresh the App Home tabs'));
     }, debounceMs);
   };
   const events = deps.chat.publishHome ? new QueueEvents(QUEUE_NAME, { connection, prefix: PREFIX }) : undefined;

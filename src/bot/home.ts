@@ -98,9 +98,17 @@ export async function publishHome(deps: HomeDeps, user: string): Promise<void> {
   await deps.chat.publishHome(user, await buildHome(deps, user));
 }
 
-/** Republishes the Home tab of everyone who opened it (after alerts, jobs or nodes changed). */
-export async function refreshHomes(deps: HomeDeps): Promise<void> {
-  if (!deps.chat.publishHome) return;
+/** Republishes the Home tab of everyone who opened it (after alerts, jobs or nodes changed); returns the users it failed for. */
+export async function refreshHomes(deps: HomeDeps): Promise<string[]> {
+  if (!deps.chat.publishHome) return [];
   const users = (await deps.redis.smembers(keys.homeViewers)).slice(0, MAX_VIEWERS);
-  for (const user of users) await deps.chat.publishHome(user, await buildHome(deps, user));
+  const failed: string[] = [];
+  for (const user of users) {
+    try {
+      await deps.chat.publishHome(user, await buildHome(deps, user));
+    } catch {
+      failed.push(user); // one user's tab (a deactivated account) must not keep the others stale
+    }
+  }
+  return failed;
 }
