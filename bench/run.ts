@@ -10,9 +10,10 @@ import { cni } from './cni.ts';
 import { log, printTable, type Benchmark, type Row } from './lib.ts';
 import { rollingUpgrade } from './rolling-upgrade.ts';
 import { upgradeOverhead } from './upgrade-overhead.ts';
+import { watchCheck } from './watch-check.ts';
 import { windowsAdd } from './windows-add.ts';
 
-const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd];
+const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd, watchCheck];
 const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling', 'windows-add': 'windows', 'windows-worker': 'windows' };
 
 async function main(): Promise<void> {
