@@ -7,7 +7,7 @@
  */
 import type { StoredAuditEvent } from '../src/audit/events.ts';
 import { controlPlanes, workers } from '../test/support/e2e.ts';
-import { log, ms, ratio, spread, stats, withHarness, type Benchmark, type Row } from './lib.ts';
+import { log, ratio, spread, stats, withHarness, type Benchmark, type Row } from './lib.ts';
 
 const CHECKS = 8;
 const SHAPES = [
