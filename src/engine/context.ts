@@ -16,14 +16,14 @@ import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts
 import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
+import { errorText, isControlFlow, promoteQuietly } from './control-flow.ts';
+import { findOrPostParent } from './parent-ref.ts';
 import { awaitStart } from './start-waits.ts';
 import type { Json, PlanStep } from './runbook.ts';
 import { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions } from './run-types.ts';
 
+export { errorText };
 export { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions };
-
-/** How long a worker waits for the bot to post the parent message before posting it itself. */
-const PARENT_WAIT_MS = 5_000;
 
 /**
  * The context a runbook runs in, for one activation of its job. Steps replay
@@ -136,7 +136,7 @@ export class RunContext {
 
   async begin(): Promise<void> {
     this.data.activations += 1;
-    this.data.parent ??= await this.parentRef();
+    this.data.parent ??= await findOrPostParent(this.deps, this.jobId, this.data);
     const wasQueued = this.data.state === 'queued';
     if (wasQueued) this.data.state = 'running';
     await this.save();
@@ -434,23 +434,6 @@ export class RunContext {
     await this.deps.chat.update(this.data.parent, parentMessage(this.jobId, this.data));
   }
 
-  /** The parent message the bot posted at enqueue time; posted here if the bot never did. */
-  private async parentRef(): Promise<MessageRef> {
-    const { redis } = this.deps;
-    const deadline = Date.now() + PARENT_WAIT_MS;
-    for (;;) {
-      const raw = await redis.get(keys.parent(this.jobId));
-      if (raw) return JSON.parse(raw) as MessageRef;
-      const claimed = await redis.set(keys.parentClaim(this.jobId), 'worker', 'EX', 86_400, 'NX');
-      if (claimed === 'OK' || Date.now() > deadline) {
-        const ref = await this.deps.chat.post(this.request.channel, parentMessage(this.jobId, this.data));
-        await redis.set(keys.parent(this.jobId), JSON.stringify(ref), 'EX', 30 * 86_400);
-        return ref;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   private onCommand(e: CommandEvent): void {
     this.pendingAudit.push(
       this.deps.audit.record({ type: 'command', cluster: this.cluster.name, jobId: this.jobId, ...e, error: e.error }),
@@ -460,24 +443,5 @@ export class RunContext {
   private async flushAudit(): Promise<void> {
     const pending = this.pendingAudit.splice(0);
     await Promise.allSettled(pending);
-  }
-}
-
-/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
-function isControlFlow(err: unknown): boolean {
-  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-
-async function promoteQuietly(job: Job): Promise<void> {
-  try {
-    await job.promote();
-  } catch (err) {
-    // -3: not delayed any more (someone else promoted it first) — fine.
-    if ((err as { code?: number }).code !== -3) throw err;
   }
 }

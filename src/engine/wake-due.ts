@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../schedule/clock.ts';
+import { promoteQuietly } from './control-flow.ts';
 import type { JobData } from './job-data.ts';
 
 /**
@@ -21,12 +22,8 @@ export async function wakeDue(queue: Queue<JobData>, now: number): Promise<numbe
     const gates = Object.values(job.data?.gates ?? {});
     const open = gates.find((g) => !g.decision);
     if (!open || open.expiresAt > now) continue;
-    try {
-      await job.promote();
-      woken += 1;
-    } catch (err) {
-      if ((err as { code?: number }).code !== -3) throw err; // -3: not delayed any more
-    }
+    await promoteQuietly(job);
+    woken += 1;
   }
   return woken;
 }

@@ -1,0 +1,21 @@
+import { DelayedError, type Job } from 'bullmq';
+import { ReplayMismatchError, StopRunbook } from './errors.ts';
+
+/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
+export function isControlFlow(err: unknown): boolean {
+  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Wakes a parked job; -3 (not delayed any more: someone else promoted it first) is fine. */
+export async function promoteQuietly(job: Job): Promise<void> {
+  try {
+    await job.promote();
+  } catch (err) {
+    if ((err as { code?: number }).code !== -3) throw err;
+  }
+}
