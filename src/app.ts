@@ -61,6 +61,13 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Waits for `p` (its failure ignored) at most `ms`. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Builds the app from config, the same way for production, the demo and tests. */
 export async function startApp(options: AppOptions): Promise<App> {
   const { env, inventory, logger } = options;
@@ -191,8 +198,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     stop: async () => {
       stopWaker();
       await stopChat();
-      await watch?.close();
-      await homes.close();
+      // The watch and the Home refresher hold no job: bounded, so a Redis that just came back cannot stall the shutdown.
+      await settleWithin(Promise.all([watch?.close(), homes.close()]), 5_000);
       await worker?.close();
       await queue.close();
       redis.disconnect();

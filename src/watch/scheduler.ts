@@ -58,7 +58,8 @@ export async function startWatch(deps: WatchDeps & { connection: Redis; inventor
   return {
     queue, worker,
     close: async () => {
-      await worker.close();
+      // force: a check in flight is only reads; its lock expires and the next interval runs anyway
+      await worker.close(true);
       await queue.close();
     },
   };
