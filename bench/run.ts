@@ -1,7 +1,7 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a table of the
  * figures measured in this run; `tsx bench/run.ts ack` (or `approval`,
- * `overhead`, `rolling`, `cni`, `windows`) runs only the named ones. Nothing is asserted.
+ * `overhead`, `rolling`, `cni`, `windows`, `watch`) runs only the named ones. Nothing is asserted.
  */
 import { availableParallelism } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
