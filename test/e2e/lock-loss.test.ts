@@ -16,7 +16,7 @@ import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../su
 
 const LOCK_MS = 1500;
 /** Mutating commands of an upgrade (the reads may repeat; these never may). */
-const MUTATING = [/^tar -czf /, /^microk8s kubectl drain /, /^snap refresh /, /^microk8s kubectl uncordon /, /^microk8s kubectl cordon /, /^rm -f /];
+const MUTATING = [/^tar -czf /, /^microk8s kubectl drain /, /^snap refresh /, /^microk8s kubectl uncordon /, /^microk8s kubectl cordon /, /^rm -f /, /^install /, /^mv /, /^snap revert /];
 
 describe('e2e: a worker paused past its lock never touches the job again', () => {
   let h: Harness;
@@ -71,7 +71,11 @@ describe('e2e: a worker paused past its lock never touches the job again', () =>
     await new Promise((r) => setTimeout(r, LOCK_MS));
 
     const after: SimCommandRecord[] = h.sim.commandLog.filter((c) => c.startedAt >= resumedAt);
-    expect(after.map(words), 'commands sent after A resumed (B had finished)').toEqual([]);
+    // A command A had already checked the lock for may still leave in the one round trip after SIGCONT
+    // (the pause can land between the check and the write); it must be a read, and at most one.
+    const late = after.map(words);
+    expect(late.length, `commands sent after A resumed (B had finished): ${late.join(' | ')}`).toBeLessThanOrEqual(1);
+    expect(late.filter((w) => MUTATING.some((pattern) => pattern.test(w))), 'mutating commands sent after A resumed').toEqual([]);
     expect(h.slack.callsOf('chat.postMessage').length + h.slack.callsOf('chat.update').length, 'nothing posted by A').toBe(postsBefore);
     expect(JSON.stringify((await h.app.queue.get(id))!.data), 'job data untouched by A').toBe(dataBefore);
 
