@@ -2,11 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ActionInput, ChatMessage } from '../chat/port.ts';
 import { hasRole, mayApprove } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
-import type { DecisionRecord } from '../engine/job-data.ts';
+import type { ApprovalRecord, DecisionRecord } from '../engine/job-data.ts';
 import { decidedGateMessage } from '../engine/messages.ts';
 import { keys } from '../queue/keys.ts';
 import type { Job } from 'bullmq';
 import type { BotDeps } from './deps.ts';
+import { countApproval } from './multi-approval.ts';
 
 /** `<job>:<gate>:<nonce>[:<option>]`, as engine/messages.ts gateButtonValue writes it. */
 const VALUE = /^([0-9]{1,12}):(g[0-9]{1,4}):([A-Za-z0-9_-]{16})(?::([a-z][a-z0-9-]{0,30}))?$/;
@@ -87,7 +88,18 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
       : ({ ok: false, reason: `you are not an operator for cluster ${cluster}` } as const);
   if (!allowed.ok) return reject(`You cannot decide this: ${allowed.reason}.`);
 
-  const record: DecisionRecord = { decision, ...(option ? { choice: option.id } : {}), by: input.user, at: Date.now() };
+  let approvers: ApprovalRecord[] | undefined;
+  if (decision === 'approved' && (gate.approvals ?? 1) > 1) {
+    const counted = await countApproval(deps, { jobId, gateKey, gate, data, user: input.user });
+    if (!counted.opens) {
+      if (counted.refused) return reject(counted.refused);
+      deps.metrics.decisions.inc({ decision, accepted: 'yes' });
+      await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: `approved ${counted.given.length} of ${gate.approvals}`, accepted: true });
+      return note(`You gave approval ${counted.given.length} of ${gate.approvals} for "${gate.title}" (job ${jobId}); it still needs ${(gate.approvals ?? 1) - counted.given.length} more from a different approver.`);
+    }
+    approvers = counted.given;
+  }
+  const record: DecisionRecord = { decision, ...(option ? { choice: option.id } : {}), by: input.user, at: Date.now(), ...(approvers ? { approvers } : {}) };
   const won = await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(record), 'EX', 30 * 86_400, 'NX');
   if (won !== 'OK') {
     const d = JSON.parse((await deps.redis.get(keys.decision(jobId, gateKey))) ?? '{}') as DecisionRecord;
@@ -96,7 +108,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
   await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: option ? `chose ${option.id}` : decision, accepted: true });
   // Show the decision on the gate at once; the worker writes it into the job when it wakes.
-  await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record }));
+  await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record, ...(approvers ? { approvedBy: approvers } : {}) }));
   await promoteQuietly(job);
   const what = decision === 'chosen' ? `chose "${option?.label}" for` : decision === 'approved' ? 'approved' : 'rejected';
   return note(`You ${what} "${gate.title}" (job ${jobId}).`);

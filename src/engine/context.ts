@@ -15,6 +15,7 @@ import type { CommandEvent } from '../ssh/types.ts';
 import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
 import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
+import { multiApproval } from './multi-approval.ts';
 import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } from './messages.ts';
 import { errorText, isControlFlow, promoteQuietly } from './control-flow.ts';
 import { findOrPostParent } from './parent-ref.ts';
@@ -340,6 +341,7 @@ export class RunContext {
           // Binds the buttons to this gate for good: a button of another gate (or of a job
           // that had this id before Redis was reset) carries another nonce and does nothing.
           nonce: randomBytes(12).toString('base64url'),
+          ...multiApproval(spec),
         };
         // Checkpoint the gate before its buttons exist, so a fast click finds it.
         this.data.gates[key] = gate;
@@ -367,6 +369,7 @@ export class RunContext {
       if (decision.choice) gate.choice = decision.choice;
       gate.by = decision.by;
       gate.at = decision.at;
+      if (decision.approvers) gate.approvedBy = decision.approvers;
       if (this.data.state === parked) this.data.state = 'running';
       if (kind === 'wait') delete this.data.summary;
       await this.save();

@@ -1,5 +1,5 @@
 import type { MessageRef } from '../chat/port.ts';
-import type { JobRequest, Json } from './runbook.ts';
+import type { JobRequest, Json, PlanStep } from './runbook.ts';
 
 /** The states people and scripts read in the parent message (DESIGN.md chat contract). */
 export const CHAT_STATES = ['queued', 'running', 'awaiting approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'] as const;
@@ -54,6 +54,22 @@ export interface GateRecord {
   choice?: string;
   by?: string;
   at?: number;
+  /** Approvals needed from different approvers, none of them the requester (absent: one). */
+  approvals?: number;
+  /** Digest of what the approvers were shown (e.g. a proposed cluster.yaml), recorded with every approval. */
+  binding?: string;
+  /** Who approved a multi-approver gate, in order (the last one opened it). */
+  approvedBy?: ApprovalRecord[];
+  /** What the gate shows, kept for a multi-approver gate so its message can be redrawn after each approval. */
+  view?: { what: string; why?: string; nodes?: string[]; plan?: PlanStep[] };
+}
+
+/** One approval of a multi-approver gate. */
+export interface ApprovalRecord {
+  by: string;
+  at: number;
+  /** The gate's binding the approver saw. */
+  binding?: string;
 }
 
 /** What a later `rollback` needs to know about a node the job refreshed. */
@@ -96,4 +112,6 @@ export interface DecisionRecord {
   choice?: string;
   by: string;
   at: number;
+  /** Every approver of a multi-approver gate, in order. */
+  approvers?: ApprovalRecord[];
 }

@@ -87,7 +87,9 @@ export function gateMessage(v: GateView): ChatMessage {
       })),
     };
   }
-  lines.push(`Expires at ${time(v.gate.expiresAt)}. An approver other than <@${v.requester}> must decide.`);
+  if (v.gate.binding) lines.push(`Binding: sha256 \`${v.gate.binding}\` — the job re-checks it when the last approval lands.`);
+  if ((v.gate.approvals ?? 1) > 1) lines.push(approvalsLine(v.gate, v.requester));
+  else lines.push(`Expires at ${time(v.gate.expiresAt)}. An approver other than <@${v.requester}> must decide.`);
   const value = gateButtonValue(v);
   const approve: Button = { label: 'Approve', actionId: 'mk8s.approve', value, style: 'primary' };
   if (v.gate.destructive) {
@@ -106,6 +108,23 @@ export function gateMessage(v: GateView): ChatMessage {
   };
 }
 
+/** "1 of 2 approvals — <@bob> at …": who approved a multi-approver gate so far and who may still. */
+export function approvalsLine(gate: GateRecord, requester: string): string {
+  const needed = gate.approvals ?? 1;
+  const given = gate.approvedBy ?? [];
+  const who = given.map((a) => `<@${a.by}> at ${time(a.at)}`).join(', ');
+  const excluded = [requester, ...given.map((a) => a.by)].map((u) => `<@${u}>`).join(', ');
+  return `*${given.length} of ${needed} approvals*${who ? ` — approved by ${who}` : ''}. ${needed - given.length} more from different approvers (not ${excluded}) before it expires at ${time(gate.expiresAt)}.`;
+}
+
+/** A multi-approver gate after an approval that did not open it yet: the same message, with the count. */
+export function partlyApprovedGateMessage(jobId: string, gateKey: string, gate: GateRecord, requester: string): ChatMessage {
+  const view = gate.view ?? { what: gate.title };
+  const msg = gateMessage({ jobId, gateKey, gate, what: view.what, why: view.why, nodes: view.nodes, plan: view.plan, requester });
+  const given = gate.approvedBy?.length ?? 0;
+  return { ...msg, text: `job ${jobId}: approval needed — ${gate.title} (${given} of ${gate.approvals ?? 1} approvals)` };
+}
+
 export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage {
   const chosen = gate.options?.find((o) => o.id === gate.choice)?.label ?? gate.choice;
   const verdict =
@@ -114,7 +133,7 @@ export function decidedGateMessage(jobId: string, gate: GateRecord): ChatMessage
       : gate.decision === 'chosen'
       ? `➡️ ${chosen} — chosen by <@${gate.by}>`
       : gate.decision === 'approved'
-      ? `✅ Approved by <@${gate.by}>`
+      ? `✅ Approved by ${gate.approvedBy && gate.approvedBy.length > 1 ? gate.approvedBy.map((a) => `<@${a.by}>`).join(' and ') : `<@${gate.by}>`}`
       : gate.decision === 'rejected'
         ? `🚫 Rejected by <@${gate.by}>`
         : '⌛ Expired with no decision';

@@ -17,6 +17,13 @@ export interface GateSpec {
   destructive?: boolean;
   /** When the gate expires, if not after the policy's approvalTtl (epoch ms, the bot's clock). */
   expiresAt?: number;
+  /**
+   * Approvals needed from different approvers, none of them the requester (default 1). Each one
+   * is recorded and shown on the gate ("1 of 2 approvals"); the job wakes at the last.
+   */
+  approvals?: number;
+  /** A digest of what is approved (shown on the gate, recorded with each approval); the runbook re-checks it. */
+  binding?: string;
 }
 
 /** The plan gate of a runbook: the gate, shown with the plan the runbook declared (run.setPlan). */

@@ -7,6 +7,8 @@ export const WATCH_QUEUE_NAME = 'watch';
 export const keys = {
   /** First decision on a gate wins (SET NX): approve/reject by a person, or expiry. */
   decision: (jobId: string, gate: string) => `${PREFIX}:decision:${jobId}:${gate}`,
+  /** Hash per multi-approver gate: approver → JSON ApprovalRecord (HSETNX: one approval per person). */
+  approvals: (jobId: string, gate: string) => `${PREFIX}:approvals:${jobId}:${gate}`,
   /** Set by `cancel`; the job stops at the next step boundary. */
   cancel: (jobId: string) => `${PREFIX}:cancel:${jobId}`,
   /** The job's parent message in the channel (JSON MessageRef), written by whoever posts it. */
