@@ -1,0 +1,199 @@
+/**
+ * Commands on a node's dqlite backend directory, for quorum recovery: read its files, stop and
+ * start MicroK8s, the dqlite shell's `.reconfigure`, a TCP check of a member's port, and the
+ * file moves a person would make (private temp dir, tar, rm, sha256sum, SFTP + rename).
+ * Every command is an argv array; file names come from the node's own listing and are checked
+ * against the raft name patterns before they reach a command.
+ */
+import { CommandFailedError, tail } from '../ssh/errors.ts';
+import type { RemoteShell } from '../ssh/types.ts';
+import {
+  BACKEND_DIR,
+  DQLITE_BIN,
+  KUBERNETES_DIR,
+  parseBackendListing,
+  parseClusterYaml,
+  parseInfoYaml,
+  reconfigureOutcome,
+  type BackendListing,
+  type ClusterYaml,
+  type DqliteMember,
+} from './dqlite-files.ts';
+import { OutputParseError } from './errors.ts';
+import { parseSha256sum, parseStatSize } from './parse-misc.ts';
+
+const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
+/** File names this module passes to commands: raft files and the yaml files, nothing with a slash or a leading dash. */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]{1,300}$/;
+
+function checkName(name: string): string {
+  if (!SAFE_NAME.test(name)) throw new Error(`refusing an unexpected backend file name ${JSON.stringify(name.slice(0, 80))}`);
+  return name;
+}
+
+function checkPath(path: string): string {
+  if (!SAFE_PATH.test(path) || path.includes('..')) throw new Error(`refusing an unexpected path ${JSON.stringify(path.slice(0, 80))}`);
+  return path;
+}
+
+export interface PortCheck {
+  open: boolean;
+  /** nc's last line, e.g. `nc: connect to 10.0.0.12 port 19001 (tcp) timed out: Operation now in progress`. */
+  detail: string;
+}
+
+export class DqliteBackend {
+  constructor(readonly shell: RemoteShell) {}
+
+  get node(): string {
+    return this.shell.node;
+  }
+
+  /** `sudo ls -1 <backend>`. */
+  async list(): Promise<BackendListing> {
+    const r = await this.shell.exec(['ls', '-1', BACKEND_DIR], { privileged: true });
+    return parseBackendListing(r.stdout);
+  }
+
+  private async cat(name: string): Promise<string> {
+    const r = await this.shell.exec(['cat', `${BACKEND_DIR}/${checkName(name)}`], { privileged: true });
+    return r.stdout;
+  }
+
+  /** This node's dqlite identity. */
+  async info(): Promise<{ info: DqliteMember; text: string }> {
+    const text = await this.cat('info.yaml');
+    return { info: this.parsed(() => parseInfoYaml(text, `cat ${BACKEND_DIR}/info.yaml`)), text };
+  }
+
+  /** The members as this node's dqlite last saw them. */
+  async clusterYaml(name = 'cluster.yaml'): Promise<{ cluster: ClusterYaml; text: string }> {
+    const text = await this.cat(name);
+    return { cluster: this.parsed(() => parseClusterYaml(text, `cat ${BACKEND_DIR}/${name}`)), text };
+  }
+
+  private parsed<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof OutputParseError) throw err.onNode(this.node);
+      throw err;
+    }
+  }
+
+  /** `nc -z -w <s> <host> <port>` from this node: does anything answer there? */
+  async portAnswers(host: string, port: number, waitSeconds = 3): Promise<PortCheck> {
+    if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host) || host.startsWith('-')) throw new Error(`refusing an unexpected host ${JSON.stringify(host.slice(0, 80))}`);
+    const r = await this.shell.exec(['nc', '-z', '-v', '-w', String(waitSeconds), host, String(port)], { okExitCodes: ANY_EXIT, timeoutMs: waitSeconds * 1000 + 30_000 });
+    if (r.code === 127) throw new CommandFailedError(this.node, r.command, r.code, tail(r.stderr));
+    const detail = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => l.trim() !== '').at(-1) ?? `exit code ${r.code}`;
+    return { open: r.code === 0, detail: detail.slice(0, 300) };
+  }
+
+  /** `microk8s stop` (never `leave`): a worker's notice means nothing was stopped. */
+  async stop(): Promise<void> {
+    const r = await this.shell.exec(['microk8s', 'stop'], { privileged: true, timeoutMs: 10 * 60_000 });
+    if (/acting as a node in a cluster/.test(r.stdout)) throw new Error(`\`microk8s stop\` on ${this.node} answered that it is a worker node: nothing was stopped`);
+  }
+
+  /** `microk8s start`. */
+  async start(): Promise<void> {
+    await this.shell.exec(['microk8s', 'start'], { privileged: true, timeoutMs: 10 * 60_000 });
+  }
+
+  /** The dqlite shell's `.reconfigure <dir> <cluster.yaml>` on this (stopped) node; only `OK` is success. */
+  async reconfigure(): Promise<void> {
+    const argv = [DQLITE_BIN, '-s', '127.0.0.1:19001', '-c', `${BACKEND_DIR}/cluster.crt`, '-k', `${BACKEND_DIR}/cluster.key`, 'k8s', `.reconfigure ${BACKEND_DIR}/ ${BACKEND_DIR}/cluster.yaml`];
+    const r = await this.shell.exec(argv, { privileged: true, okExitCodes: ANY_EXIT, timeoutMs: 5 * 60_000 });
+    const outcome = reconfigureOutcome(r.stdout, r.stderr, r.code);
+    if (!outcome.ok) throw new Error(`the dqlite shell on ${this.node} did not answer OK to .reconfigure: ${outcome.text}`);
+  }
+
+  /** `mktemp -d` as the SSH user: a fresh directory only that user (and root) can read. */
+  async privateDir(): Promise<string> {
+    const r = await this.shell.exec(['mktemp', '-d'], {});
+    const dir = r.stdout.trim();
+    return checkPath(dir);
+  }
+
+  /** `sudo tar -czf <file> -C <kubernetes dir> backend` (the whole backend directory). */
+  async tarBackend(file: string): Promise<{ sha256: string; bytes: number }> {
+    // GNU tar exits 1 when a file changed while it was read; the archive is still written.
+    await this.shell.exec(['tar', '-czf', checkPath(file), '-C', KUBERNETES_DIR, 'backend'], { privileged: true, okExitCodes: [0, 1] });
+    return this.digest(file);
+  }
+
+  /** `sudo tar -czf <file> -C <backend> <names…>`. */
+  async tarFiles(file: string, names: readonly string[]): Promise<{ sha256: string; bytes: number }> {
+    await this.shell.exec(['tar', '-czf', checkPath(file), '-C', BACKEND_DIR, ...names.map(checkName)], { privileged: true });
+    return this.digest(file);
+  }
+
+  /** `sudo tar -xzf <file> -C <dir>` (the backend for files, the kubernetes dir for a whole-backend backup). */
+  async untar(file: string, into: 'backend' | 'kubernetes'): Promise<void> {
+    await this.shell.exec(['tar', '-xzf', checkPath(file), '-C', into === 'backend' ? BACKEND_DIR : KUBERNETES_DIR], { privileged: true });
+  }
+
+  async digest(file: string): Promise<{ sha256: string; bytes: number }> {
+    const path = checkPath(file);
+    const sha = await this.shell.exec(['sha256sum', path], { privileged: true });
+    const size = await this.shell.exec(['stat', '-c', '%s', path], { privileged: true });
+    return { sha256: this.parsed(() => parseSha256sum(sha.stdout, path)), bytes: this.parsed(() => parseStatSize(size.stdout, path)) };
+  }
+
+  /** sha256 of backend files, by name. */
+  async sums(names: readonly string[]): Promise<Record<string, string>> {
+    if (names.length === 0) return {};
+    const r = await this.shell.exec(['sha256sum', ...names.map((n) => `${BACKEND_DIR}/${checkName(n)}`)], { privileged: true });
+    const out: Record<string, string> = {};
+    for (const line of r.stdout.split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp !== 64) continue;
+      const path = line.slice(sp + 1).replace(/^[ *]/, '');
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      out[name] = line.slice(0, 64);
+    }
+    for (const n of names) if (!out[n]) throw new OutputParseError(`sha256sum ${BACKEND_DIR}/…`, `a digest of ${n}`, '(missing)', this.node);
+    return out;
+  }
+
+  /** `sudo rm -f <backend>/<names…>`. */
+  async remove(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.shell.exec(['rm', '-f', ...names.map((n) => `${BACKEND_DIR}/${checkName(n)}`)], { privileged: true });
+  }
+
+  /** `sudo rm -f <file>` outside the backend (a temp file of ours). */
+  async removePath(path: string): Promise<void> {
+    await this.shell.exec(['rm', '-f', checkPath(path)], { privileged: true });
+  }
+
+  /**
+   * Replaces `<backend>/<name>` with `text`: SFTP to a new temp file, the old file kept as
+   * `<name>.<suffix>`, then an atomic rename into place (ownership and mode kept from the old one).
+   */
+  async replaceFile(name: string, text: string, keepSuffix: string): Promise<void> {
+    const target = `${BACKEND_DIR}/${checkName(name)}`;
+    const dir = await this.privateDir();
+    const tmp = await this.shell.upload(text, `${dir}/${checkName(name)}.new`, { mode: 0o600 });
+    const staged = `${target}.mk8s-new`;
+    await this.shell.exec(['cp', '-p', target, `${target}.${checkName(keepSuffix)}`], { privileged: true });
+    // A copy of the old file first (owner root:microk8s and mode kept), its content replaced
+    // (cp into an existing file keeps both), then renamed over the original in one step.
+    await this.shell.exec(['cp', '-p', target, staged], { privileged: true });
+    await this.shell.exec(['cp', checkPath(tmp), staged], { privileged: true });
+    await this.shell.exec(['mv', '-f', staged, target], { privileged: true });
+    await this.shell.exec(['rm', '-f', checkPath(tmp)], { privileged: true });
+  }
+
+  /** Uploads a local file's bytes into a fresh private dir on the node; returns the remote path. */
+  async uploadPrivate(data: Buffer, name: string): Promise<string> {
+    const dir = await this.privateDir();
+    return checkPath(await this.shell.upload(data, `${dir}/${checkName(name)}`, { mode: 0o600 }));
+  }
+
+  async download(remotePath: string, localPath: string): Promise<void> {
+    await this.shell.download(checkPath(remotePath), localPath);
+  }
+}
