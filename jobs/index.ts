@@ -9,6 +9,7 @@ import enableHa from './enable-ha.ts';
 import failureDomain from './failure-domain.ts';
 import hold from './hold.ts';
 import inspect from './inspect.ts';
+import recoverQuorum from './recover-quorum.ts';
 import removeNode from './remove-node.ts';
 import rollbackNode from './rollback-node.ts';
 import snapProxyConnect from './snap-proxy-connect.ts';
@@ -25,7 +26,7 @@ import windowsWorkerRemove from './windows-worker-remove.ts';
 import windowsWorkerUpgrade from './windows-worker-upgrade.ts';
 
 /** Every runbook, by verb. A new runbook is a new file here and one line below. */
-export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa, upgradeCni, addonRefresh, windowsWorkerAdd, windowsWorkerRemove, windowsWorkerUpgrade] as Runbook[];
+export const runbooks: readonly Runbook[] = [upgradeNode, rollbackNode, drain, cordon, uncordon, hold, unhold, failureDomain, apiserverProxy, snapProxyPin, snapProxyUnpin, snapProxyConnect, backup, inspect, upgradeCluster, verify, addNode, removeNode, enableHa, upgradeCni, addonRefresh, windowsWorkerAdd, windowsWorkerRemove, windowsWorkerUpgrade, recoverQuorum] as Runbook[];
 
 export function runbookMap(): Map<string, Runbook> {
   return new Map(runbooks.map((r) => [r.spec.verb, r]));

@@ -24,6 +24,19 @@ import { buildHome, homeText, publishHome } from './home.ts';
 import { startTiming, timingNote } from './start-timing.ts';
 import { busyMessage, submitJob } from './submit.ts';
 
+/** A dry run that reads the nodes first (read-only), then shows what it found and the plan. */
+async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig): Promise<ChatMessage> {
+  const pool = new SshPool({});
+  try {
+    const found = await spec.dryRun!(parsed.args, { cluster, node: (name) => new MicroK8sNode(pool.shell(sshTargetFor(cluster, name))) });
+    return { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: nothing was changed.`, body: `${found.summary}\n*Plan:*\n${renderPlan(found.plan)}` };
+  } catch (err) {
+    return { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: ${errorText(err)}` };
+  } finally {
+    pool.closeAll();
+  }
+}
+
 function ephemeral(text: string, body?: string): CommandAnswer {
   return { ack: { text, body }, visibility: 'ephemeral' };
 }
@@ -125,6 +138,9 @@ export class Bot implements BotCore {
     const timing = startTiming(parsed, cluster, deps.clock.now());
     if (parsed.dryRun) {
       await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
+      if (spec.dryRun) {
+        return { ack: { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: reading the nodes (read-only)…` }, visibility: 'ephemeral', followUp: () => liveDryRun(spec, parsed, cluster) };
+      }
       return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `${timingNote(timing, cluster)}Plan:\n${renderPlan(plan)}`);
     }
     // Refuse a busy cluster before looking at any node (a verb that takes no hold runs alongside).

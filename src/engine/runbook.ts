@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
+import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { KubeNode, SnapState } from '../microk8s/types.ts';
 
 /** JSON values: what a step may return (it is checkpointed in the job's data). */
@@ -50,6 +51,12 @@ export interface PrecheckContext {
   nodes(node: string): Promise<KubeNode[]>;
 }
 
+/** Read-only access to the nodes for a dry run that reads the cluster (the normal SSH timeouts). */
+export interface DryRunContext {
+  cluster: ClusterConfig;
+  node(name: string): MicroK8sNode;
+}
+
 export interface VerbSpec<A extends z.ZodType = z.ZodType> {
   verb: string;
   /** `upgrade <node> <channel>` */
@@ -85,6 +92,11 @@ export interface VerbSpec<A extends z.ZodType = z.ZodType> {
   validate?(args: z.infer<A>, cluster: ClusterConfig): string | undefined;
   /** Checks that need a quick look at the cluster (skip-level upgrade): error message or undefined. */
   precheck?(args: z.infer<A>, ctx: PrecheckContext): Promise<string | undefined>;
+  /**
+   * A dry run that reads the cluster first (read-only commands only): what it found and the
+   * plan built from it. Without it, --dry-run shows `plan()`.
+   */
+  dryRun?(args: z.infer<A>, ctx: DryRunContext): Promise<{ summary: string; plan: PlanStep[] }>;
   /** The plan: steps, nodes, commands. */
   plan(args: z.infer<A>, cluster: ClusterConfig): PlanStep[];
 }

@@ -17,12 +17,12 @@ export const DQLITE_PORT = 19001;
 export const ROLE_NAMES = ['voter', 'stand-by', 'spare'] as const;
 export type DqliteRoleName = (typeof ROLE_NAMES)[number];
 
-export interface DqliteMember {
+export type DqliteMember = {
   /** uint64, kept as its decimal text (it does not fit a JS number). */
   id: string;
   address: string;
   role: number;
-}
+};
 
 /** How the file spelled its entries: `ID, Address, Role` (yaml.v3, 2023+) or `Address, ID, Role` (ghodss/yaml, sorted). */
 export type KeyOrder = 'id-first' | 'address-first';

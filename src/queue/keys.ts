@@ -16,6 +16,8 @@ export const keys = {
   /** Claim to post the parent message (bot at enqueue, or the worker if the bot never did). */
   parentClaim: (jobId: string) => `${PREFIX}:parent-claim:${jobId}`,
   auditStream: `${PREFIX}:audit`,
+  /** Hash per cluster: node name → JSON LostNode, the members a quorum recovery left behind (src/ops/lost-nodes.ts). */
+  lostNodes: (cluster: string) => `${PREFIX}:lost:${cluster}`,
   /** Liveness of the worker role, for /healthz. */
   workerHeartbeat: `${PREFIX}:worker-heartbeat`,
   /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/ops/node-records.ts). */
