@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
 import { strerror } from './fs.ts';
+import { untar } from './untar.ts';
 
 export function sha256sum(ctx: CommandContext, args: string[]): CommandResult {
   const files = args.filter((a) => !a.startsWith('-') || a === '-');
@@ -195,6 +196,7 @@ function tarEntry(name: string, data: Buffer | undefined, mode: number, mtimeSec
 
 export function tar(ctx: CommandContext, args: string[]): CommandResult {
   let create = false;
+  let extract = false;
   let gzip = false;
   let file: string | undefined;
   let dir: string | undefined;
@@ -211,7 +213,8 @@ export function tar(ctx: CommandContext, args: string[]): CommandResult {
         if (c === 'f') file = value;
         else dir = value;
         return rest !== '' ? i : i + 1;
-      } else if (c === 'x' || c === 't') return -2;
+      } else if (c === 'x') extract = true;
+      else if (c === 't') return -2;
       else return -1;
     }
     return i;
@@ -228,15 +231,16 @@ export function tar(ctx: CommandContext, args: string[]): CommandResult {
       i++;
     } else if (a.startsWith('-') && a.length > 1) {
       const r = takeShort(a.slice(1), i);
-      if (r === -2) return fail(2, 'mk8s-sim: only `tar -c` is simulated\n');
+      if (r === -2) return fail(2, 'mk8s-sim: only `tar -c` and `tar -x` are simulated\n');
       if (r < 0) return fail(2, `tar: invalid option -- '${a.slice(1)}'\nTry 'tar --help' or 'tar --usage' for more information.\n`);
       i = r;
-    } else if (i === 0 && /^[czvfC]+$/.test(a)) {
+    } else if (i === 0 && /^[cxzvfC]+$/.test(a)) {
       const r = takeShort(a, i);
       if (r < 0) return fail(2, `tar: invalid option -- '${a}'\n`);
       i = r;
     } else members.push(a);
   }
+  if (extract && !create) return untar(ctx, file, dir);
   if (!create) return fail(2, "tar: You must specify one of the '-Acdtrux', '--delete' or '--test-label' options\nTry 'tar --help' or 'tar --usage' for more information.\n");
   if (file === undefined || file === '-') return fail(2, 'mk8s-sim: tar to standard output is not simulated\n');
   if (members.length === 0) return fail(2, "tar: Cowardly refusing to create an empty archive\nTry 'tar --help' or 'tar --usage' for more information.\n");

@@ -19,7 +19,8 @@ export const KUBECTL_GLOBAL_FLAGS: readonly FlagSpec[] = [
 export function apiUnavailable(ctx: CommandContext, what: string): CommandResult | undefined {
   if (!ctx.node.servicesRunning) return fail(1, 'The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?\n');
   if (!ctx.state.hasQuorum()) {
-    return fail(1, `Error from server (Timeout): the server was unable to return a response in the time allotted, but may still be processing the request (${what})\n`);
+    // kine over a dqlite without a leader: the request times out (MicroK8s#3735, #3227)
+    return fail(1, `Error from server: rpc error: code = Unknown desc = context deadline exceeded (${what})\n`);
   }
   return undefined;
 }

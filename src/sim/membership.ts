@@ -837,6 +837,7 @@ export async function nc(ctx: CommandContext, args: string[]): Promise<CommandRe
   if (target === ctx.node || ip === '127.0.0.1') {
     return portOpen(ctx.node, me.agentRunning, port) ? ok('', say(`Connection to ${hostArg} ${port} port [tcp/*] succeeded!\n`)) : fail(1, say(`nc: connect to ${hostArg} port ${port} (tcp) failed: Connection refused\n`));
   }
+  if (target && !target.up && target.portAnswersWhenDown && port === 19001 && !me.blocked.has(ip)) return ok('', say(`Connection to ${hostArg} ${port} port [tcp/*] succeeded!\n`));
   if (!target || !target.up || me.blocked.has(ip)) {
     await ctx.sleep(Math.min((waitS ?? 5) * 1000, ctx.latency.restartMs));
     if (!target) return fail(1, say(`nc: connect to ${hostArg} port ${port} (tcp) failed: No route to host\n`));

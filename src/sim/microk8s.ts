@@ -6,6 +6,7 @@ import { xable } from './addons.ts';
 import { microk8sConfig } from './windows/cluster-side.ts';
 import { minorOf } from './catalogue.ts';
 import { fail, ok, waitFor, type CommandContext, type CommandResult } from './context.ts';
+import { materialize, startDatastore } from './dqlite.ts';
 import { inspect } from './inspect.ts';
 import { kubectl } from './kubectl.ts';
 import { membership } from './membership.ts';
@@ -98,6 +99,7 @@ async function startStop(ctx: CommandContext, sub: 'start' | 'stop', minor: numb
   if (sub === 'stop') {
     await ctx.sleep(ctx.latency.restartMs / 2);
     node.stopped = true;
+    materialize(ctx.state, node);
     ctx.state.reconcile();
     return ok('Stopped.\n');
   }
@@ -105,6 +107,7 @@ async function startStop(ctx: CommandContext, sub: 'start' | 'stop', minor: numb
   node.stopped = false;
   if (wasStopped) node.restartingUntil = ctx.state.now() + ctx.latency.restartMs;
   if (wasStopped) onServicesStart(ctx.state, node);
+  if (wasStopped) startDatastore(ctx.state, node);
   ctx.state.reconcile();
   return ok('Started.\n');
 }
@@ -254,6 +257,8 @@ async function status(ctx: CommandContext, args: string[], minor: number): Promi
   if (node.role === 'worker') return { stdout: 'This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node.\n', stderr: '', code: 1 };
   const parsed = parseStatusArgs(args);
   if ('code' in parsed) return parsed;
+  // the HA query (`dqlite … .cluster`, timeout 4 s, retried) finds no leader: status is slow
+  if (!ctx.state.hasQuorum()) await ctx.sleep(ctx.latency.restartMs);
   let ready: boolean;
   if (parsed.wait) {
     ready = await waitFor(ctx, () => clusterReady(ctx), parsed.timeout > 0 ? parsed.timeout * 1000 : Infinity, 5);

@@ -1,6 +1,7 @@
 /** Runs one exec request on a simulated node: parsing, sudo, faults, latency, dispatch, and the command log. */
 import { calicoctl, curlDownload, splitEnv } from './windows/cluster-side.ts';
 import { cat, date, mkdir, rm, sha256sum, stat, tar, test } from './coreutils.ts';
+import { dqliteShell, ls } from './dqlite.ts';
 import { fail, ok, type CommandContext, type CommandResult, type SimLatency } from './context.ts';
 import { chmod, cp, install, mv } from './fileutils.ts';
 import type { FaultTable, SimFault } from './faults.ts';
@@ -120,6 +121,10 @@ export class Runner {
     const first = argv[0];
     if (first === undefined) return ok();
     let program = first;
+    if (/^\/snap\/microk8s\/(current|\d+)\/bin\/dqlite$/.test(first)) {
+      ctx.state.reconcile();
+      return dqliteShell(ctx, argv.slice(1));
+    }
     if (first.includes('/')) {
       const dir = first.slice(0, first.lastIndexOf('/'));
       program = first.slice(first.lastIndexOf('/') + 1);
@@ -145,6 +150,8 @@ export class Runner {
         return stat(ctx, args);
       case 'rm':
         return rm(ctx, args);
+      case 'ls':
+        return ls(ctx, args);
       case 'mkdir':
         return mkdir(ctx, args);
       case 'test':

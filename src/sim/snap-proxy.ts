@@ -175,7 +175,8 @@ let tempCounter = 0;
 
 /** `mktemp`: a new empty 0600 file in /tmp owned by the caller; prints its path. */
 export function mktemp(ctx: CommandContext, args: string[]): CommandResult {
-  if (args.some((a) => a.startsWith('-'))) return fail(1, `mk8s-sim: \`mktemp ${args.join(' ')}\` is not simulated\n`);
+  const directory = args.length === 1 && args[0] === '-d';
+  if (!directory && args.some((a) => a.startsWith('-'))) return fail(1, `mk8s-sim: \`mktemp ${args.join(' ')}\` is not simulated\n`);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   let name = '';
   let n = (++tempCounter * 2654435761 + ctx.state.now()) >>> 0;
@@ -184,6 +185,11 @@ export function mktemp(ctx: CommandContext, args: string[]): CommandResult {
     n = Math.floor(n / alphabet.length) + 7919 * (i + 1);
   }
   const path = `/tmp/tmp.${name}`;
+  if (directory) {
+    if (ctx.node.fs.entry(path)) return fail(1, `mktemp: failed to create directory via template '/tmp/tmp.XXXXXXXXXX': File exists\n`);
+    ctx.node.fs.dirs.set(path, { owner: ctx.root ? 'root' : ctx.user, mode: 0o700 });
+    return ok(`${path}\n`);
+  }
   const err = ctx.node.fs.writeFile(path, Buffer.alloc(0), ctx.root, ctx.state.now());
   if (err) return fail(1, `mktemp: failed to create file via template '/tmp/tmp.XXXXXXXXXX': ${err === 'EACCES' ? 'Permission denied' : 'No such file or directory'}\n`);
   const file = ctx.node.fs.files.get(path);

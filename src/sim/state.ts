@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { CHANNELS, DEFAULT_CHANNEL, minorOf, resolveChannel, type ChannelRelease } from './catalogue.ts';
 import { calicoNodeVersion } from './calico-manifest.ts';
+import { dataFile } from './dqlite.ts';
 import { SimFs, type SimFile } from './fs.ts';
 import { SimWindows, WindowsFs, type SimWindowsOptions } from './windows/host.ts';
 
@@ -49,6 +50,14 @@ export class SimNode {
   /** Services restart (after refresh/revert/start) until this epoch ms. */
   restartingUntil = 0;
   clockSkewSeconds = 0;
+  /** Raft entries this node's log is behind the cluster's (quorum recovery picks the newest log). */
+  raftLag = 0;
+  /** The backend is on disk as files (after `microk8s stop`, src/sim/dqlite.ts), not generated. */
+  backendMaterialized = false;
+  /** Why this node's dqlite failed to rejoin at its last start (its services then never come up). */
+  datastoreFault: string | undefined;
+  /** Its dqlite port still answers though SSH does not (a lost node that is not really gone). */
+  portAnswersWhenDown = false;
   dqliteRole: DqliteRole | undefined;
   readonly dqliteId: string;
   failureDomain: number;
@@ -120,7 +129,7 @@ export class SimNode {
   }
   /** Services (API server, kubelet, dqlite) are up on this node. */
   get servicesRunning(): boolean {
-    return this.up && !this.stopped && this.state.now() >= this.restartingUntil;
+    return this.up && !this.stopped && this.datastoreFault === undefined && this.state.now() >= this.restartingUntil;
   }
   get restarting(): boolean {
     return this.up && !this.stopped && this.state.now() < this.restartingUntil;
@@ -235,6 +244,7 @@ export class SimState {
   /** The Ready condition Kubernetes reports for a node. */
   readyCondition(node: SimNode): ReadyCondition {
     if (!node.up || node.stopped) return 'Unknown';
+    if (node.datastoreFault !== undefined) return 'False';
     if (node.restarting || !node.ready) return 'False';
     return 'True';
   }
@@ -269,6 +279,8 @@ export class SimState {
   }
 
   bump(): void {
+    // a write needs a datastore majority
+    if (!this.hasQuorum()) return;
     this.raftIndex += 1 + (this.random() % 7);
   }
 
@@ -446,26 +458,24 @@ export class SimState {
 
   /** The dqlite backend directory of a control-plane node, as files (generated from the state). */
   backendFiles(node: SimNode): Map<string, SimFile> {
-    if (node.role !== 'control-plane' || node.dqliteRole === undefined) return new Map();
+    if (node.role !== 'control-plane' || node.dqliteRole === undefined || node.backendMaterialized) return new Map();
     // a host outside this cluster has a datastore of its own
     const members = this.nodes.get(node.name) === node ? this.nodeList().filter((n) => n.dqliteRole !== undefined) : [node];
-    const key = JSON.stringify([node.name, node.revision, this.raftIndex, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
+    const last = this.raftIndex - node.raftLag;
+    const key = JSON.stringify([node.name, node.revision, last, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
     const cached = this.backendCache.get(node.name);
     if (cached?.key === key) return cached.files;
     const dir = `/var/snap/microk8s/${node.revision}/var/kubernetes/backend`;
     const clusterYaml = members.map((m) => `- Address: ${m.dqliteAddress}\n  ID: ${m.dqliteId}\n  Role: ${roleNum(m.dqliteRole)}\n`).join('');
     const infoYaml = `Address: ${node.dqliteAddress}\nID: ${node.dqliteId}\nRole: ${roleNum(node.dqliteRole)}\n`;
-    const first = 1 + Math.max(0, this.raftIndex - 4096);
+    const snap = Math.max(1, last - 2048);
+    const first = snap + 1;
     const digest = createHash('sha256')
       .update(JSON.stringify({ raft: this.raftIndex, nodes: this.nodeList().map((n) => [n.name, n.cordoned, n.version]), pods: this.pods.map((p) => [p.namespace, p.name, p.nodeName ?? '']) }))
       .digest();
-    const segment = Buffer.alloc(4096);
-    for (let i = 0; i < segment.length; i += digest.length) digest.copy(segment, i);
-    const metadata = Buffer.alloc(32);
-    metadata.writeBigUInt64LE(1n, 0);
-    metadata.writeBigUInt64LE(BigInt(this.raftIndex), 8);
-    metadata.writeBigUInt64LE(2n, 16);
-    metadata.writeBigUInt64LE(BigInt(node.dqliteId), 24);
+    const segment = dataFile('segment', node.name, 0, 4096, ` digest=${digest.toString('hex')}`);
+    const metadata = dataFile('metadata', node.name, 0, 64, ` term=2 vote=${node.dqliteId}`);
+    const stamp = Math.floor(this.createdAt / 1000) * 1000;
     const mtime = Math.floor(this.createdAt / 1000) * 1000;
     const file = (data: Buffer | string, mode = 0o660): SimFile => ({ data: Buffer.isBuffer(data) ? data : Buffer.from(data), owner: 'root', group: 'microk8s', mode, mtimeMs: mtime });
     const files = new Map<string, SimFile>([
@@ -476,7 +486,11 @@ export class SimState {
       [`${dir}/info.yaml`, file(infoYaml)],
       [`${dir}/metadata1`, file(metadata)],
       [`${dir}/metadata2`, file(metadata)],
-      [`${dir}/${String(first).padStart(16, '0')}-${String(this.raftIndex).padStart(16, '0')}`, file(segment)],
+      [`${dir}/${String(first).padStart(16, '0')}-${String(last).padStart(16, '0')}`, file(segment)],
+      [`${dir}/snapshot-2-${snap}-${stamp}`, file(dataFile('snapshot', node.name, 0, 2048))],
+      [`${dir}/snapshot-2-${snap}-${stamp}.meta`, file(dataFile('snapshot-meta', node.name, 0, 128))],
+      [`${dir}/open-1`, file(dataFile('open', node.name, 0, 1024))],
+      [`${dir}/open-2`, file(dataFile('open', node.name, 0, 1024))],
     ]);
     this.backendCache.set(node.name, { key, files });
     return files;
