@@ -140,12 +140,14 @@ function snapshot(name: string): Omit<SnapshotFile, 'hasMeta'> | undefined {
   return { name, term: Number(parts[0]), index: Number(parts[1]), timestamp: Number(parts[2]) };
 }
 
-/** Trims spaces, tabs and CR at both ends by scanning (linear, no regex on node output). */
+const blank = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/** Trims spaces, tabs, CR and LF at both ends by scanning (linear, no regex on node output). */
 function trimLine(s: string): string {
   let a = 0;
   let b = s.length;
-  while (a < b && (s[a] === ' ' || s[a] === '\t' || s[a] === '\r')) a++;
-  while (b > a && (s[b - 1] === ' ' || s[b - 1] === '\t' || s[b - 1] === '\r')) b--;
+  while (a < b && blank(s[a])) a++;
+  while (b > a && blank(s[b - 1])) b--;
   return s.slice(a, b);
 }
 
