@@ -44,11 +44,11 @@ function member(value: unknown, where: string, file: string): DqliteMember {
   const id = v.ID;
   const address = v.Address;
   const role = v.Role ?? 0n;
-  if (typeof id !== 'bigint' || id <= 0n || id > 0xffff_ffff_ffff_ffffn) throw new OutputParseError(file, `${where}: ID must be a non-zero unsigned 64-bit integer`, excerpt(String(id)));
+  if (typeof id !== 'bigint' || id <= 0n || id > 0xffff_ffff_ffff_ffffn) throw new OutputParseError(file, `${where}: ID must be a non-zero unsigned 64-bit integer`, excerpt(typeof id === 'bigint' ? id.toString() : JSON.stringify(id) ?? ''));
   if (typeof address !== 'string' || address.length === 0 || address.length > 300 || !address.includes(':')) {
-    throw new OutputParseError(file, `${where}: Address must be host:port`, excerpt(String(address)));
+    throw new OutputParseError(file, `${where}: Address must be host:port`, excerpt(typeof address === 'string' ? address : JSON.stringify(address) ?? ''));
   }
-  if (typeof role !== 'bigint' || role < 0n || role > 255n) throw new OutputParseError(file, `${where}: Role must be 0, 1 or 2`, excerpt(String(role)));
+  if (typeof role !== 'bigint' || role < 0n || role > 255n) throw new OutputParseError(file, `${where}: Role must be 0, 1 or 2`, excerpt(JSON.stringify(role, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? ''));
   return { id: id.toString(), address, role: Number(role) };
 }
 

@@ -30,15 +30,15 @@ export function recoveryPlan(s: Survey | undefined): PlanStep[] {
   const reconf = `sudo ${DQLITE_BIN} -s 127.0.0.1:19001 -c ${BACKEND_DIR}/cluster.crt -k ${BACKEND_DIR}/cluster.key k8s ".reconfigure ${BACKEND_DIR}/ ${BACKEND_DIR}/cluster.yaml"`;
   return [
     { title: 'read every survivor and check quorum is really lost', commands: ['sudo ls -1 <backend>; sudo cat <backend>/info.yaml <backend>/cluster.yaml', 'nc -z -v -w 3 <lost member> 19001 (from every survivor)'] },
-    ...survivors.map((n) => ({ title: `1. back up ${n}'s whole backend`, node: n, commands: ['mktemp -d', `sudo tar -czf <tmpdir>/backend-${n}-<time>.tar.gz -C ${KUBERNETES_DIR} backend`, 'sudo sha256sum <tarball>; sudo stat -c %s <tarball>', '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/<node>/, sha256 compared)'] })),
-    ...survivors.map((n) => ({ title: `2. stop MicroK8s on ${n}`, node: n, commands: ['sudo microk8s stop', 'sudo microk8s status --format yaml (must say not running)', 'nc -z -w 3 127.0.0.1 19001 (must be refused)'], destructive: true })),
-    { title: `3. write the new cluster.yaml on ${template}`, node: template, commands: ['(SFTP <tmpdir>/cluster.yaml.new)', `sudo cp -p ${BACKEND_DIR}/cluster.yaml ${BACKEND_DIR}/cluster.yaml.pre-recovery-<job>`, `sudo cp <tmpdir>/cluster.yaml.new ${BACKEND_DIR}/cluster.yaml.mk8s-new (over a -p copy)`, `sudo mv -f ${BACKEND_DIR}/cluster.yaml.mk8s-new ${BACKEND_DIR}/cluster.yaml`], destructive: true },
-    { title: `4. reconfigure dqlite once, on ${template} only`, node: template, commands: [reconf, '(must print OK)'], destructive: true },
-    { title: `5. update ${others.join(', ') || 'no other survivor'} from ${template}`, node: template, commands: [`(on ${template}) sudo tar -czf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR} cluster.yaml snapshot-* snapshot-*.meta <closed segments>`, `(on each) sudo rm -f ${BACKEND_DIR}/{snapshot-*,*.meta,<closed segments>,open-*,metadata1,metadata2}`, `(on each) sudo tar -xzf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR}; sudo sha256sum … (compared with ${template}); info.yaml kept`], destructive: true },
-    ...survivors.map((n) => ({ title: `6. start MicroK8s on ${n}`, node: n, commands: ['sudo microk8s start'] })),
-    { title: '6. wait until the API answers and microk8s status lists the new voters', commands: ['sudo microk8s status --format yaml (every survivor, until readyTimeout)'] },
-    ...lost.map((n) => ({ title: `7. remove the lost node ${n}`, node: template, commands: [`sudo microk8s remove-node ${n} (--force only if dqlite still lists it)`], destructive: true })),
-    { title: '8. report the HA state', commands: ['sudo microk8s status --format yaml'] },
+    ...survivors.map((n) => ({ title: `step 1: back up ${n}'s whole backend`, node: n, commands: ['mktemp -d', `sudo tar -czf <tmpdir>/backend-${n}-<time>.tar.gz -C ${KUBERNETES_DIR} backend`, 'sudo sha256sum <tarball>; sudo stat -c %s <tarball>', '(fetch over SFTP into MK8S_BACKUP_DIR/<cluster>/<node>/, sha256 compared)'] })),
+    ...survivors.map((n) => ({ title: `step 2: stop MicroK8s on ${n}`, node: n, commands: ['sudo microk8s stop', 'sudo microk8s status --format yaml (must say not running)', 'nc -z -w 3 127.0.0.1 19001 (must be refused)'], destructive: true })),
+    { title: `step 3: write the new cluster.yaml on ${template}`, node: template, commands: ['(SFTP <tmpdir>/cluster.yaml.new)', `sudo cp -p ${BACKEND_DIR}/cluster.yaml ${BACKEND_DIR}/cluster.yaml.pre-recovery-<job>`, `sudo cp <tmpdir>/cluster.yaml.new ${BACKEND_DIR}/cluster.yaml.mk8s-new (over a -p copy)`, `sudo mv -f ${BACKEND_DIR}/cluster.yaml.mk8s-new ${BACKEND_DIR}/cluster.yaml`], destructive: true },
+    { title: `step 4: reconfigure dqlite once, on ${template} only`, node: template, commands: [reconf, '(must print OK)'], destructive: true },
+    { title: `step 5: update ${others.join(', ') || 'no other survivor'} from ${template}`, node: template, commands: [`(on ${template}) sudo tar -czf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR} cluster.yaml snapshot-* snapshot-*.meta <closed segments>`, `(on each) sudo rm -f ${BACKEND_DIR}/{snapshot-*,*.meta,<closed segments>,open-*,metadata1,metadata2}`, `(on each) sudo tar -xzf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR}; sudo sha256sum … (compared with ${template}); info.yaml kept`], destructive: true },
+    ...survivors.map((n) => ({ title: `step 6: start MicroK8s on ${n}`, node: n, commands: ['sudo microk8s start'] })),
+    { title: 'step 6: wait until the API answers and microk8s status lists the new voters', commands: ['sudo microk8s status --format yaml (every survivor, until readyTimeout)'] },
+    ...lost.map((n) => ({ title: `step 7: remove the lost node ${n}`, node: template, commands: [`sudo microk8s remove-node ${n} (--force only if dqlite still lists it)`], destructive: true })),
+    { title: 'step 8: report the HA state', commands: ['sudo microk8s status --format yaml'] },
   ];
 }
 

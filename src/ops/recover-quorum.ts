@@ -167,6 +167,12 @@ async function answersSsh(run: DryRunContext, node: string): Promise<boolean> {
 
 function refuseUnlessLost(run: DryRunContext, members: readonly MemberCheck[]): void {
   const label = (m: MemberCheck) => `${m.node ?? '?'} (${m.address})`;
+  const alive = members.filter((m) => !m.survivor && (m.answers || m.ssh));
+  if (alive.length > 0) {
+    throw new RunbookFailure(
+      `Refused: ${alive.map((m) => `${label(m)} ${m.ssh ? 'answers over SSH' : m.detail}`).join('; ')} — a lost member must not answer at all before the datastore is reconfigured (it would come back with the old membership). Stop it for good, or include it with --survivors. Nothing was run.`,
+    );
+  }
   const voters = members.filter((m) => m.role === 0);
   const answering = voters.filter((m) => m.answers);
   if (answering.length * 2 > voters.length) {
@@ -175,12 +181,6 @@ function refuseUnlessLost(run: DryRunContext, members: readonly MemberCheck[]): 
       `Refused: quorum is not lost — ${answering.length} of ${voters.length} datastore voters answer (${answering.map(label).join(', ')}). ${
         down.length === 1 ? `For the one dead voter use \`remove-node ${down[0]!.node ?? down[0]!.address} --force\` instead.` : down.length > 1 ? `Remove dead nodes one at a time with \`remove-node <node> --force\`.` : 'Nothing is lost.'
       } Nothing was run.`,
-    );
-  }
-  const alive = members.filter((m) => !m.survivor && (m.answers || m.ssh));
-  if (alive.length > 0) {
-    throw new RunbookFailure(
-      `Refused: ${alive.map((m) => `${label(m)} ${m.ssh ? 'answers over SSH' : m.detail}`).join('; ')} — a lost member must not answer at all before the datastore is reconfigured (it would come back with the old membership). Stop it for good, or include it with --survivors. Nothing was run.`,
     );
   }
   if (run.cluster.nodes.length === 0) throw new RunbookFailure('Refused: the inventory has no nodes.');
@@ -209,7 +209,7 @@ export function surveyDrift(then: Survey, now: Survey): string[] {
 export function lineDiff(before: string, after: string): string {
   const a = before.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   const b = after.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => Array.from({ length: b.length + 1 }, () => 0));
   for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const out: string[] = [];
   let i = 0;

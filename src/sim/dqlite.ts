@@ -99,7 +99,7 @@ export function materialize(state: SimState, node: SimNode): void {
 /** The node's files back to generated ones (a clean start). */
 function dematerialize(node: SimNode): void {
   const dir = `${backendDir(node)}/`;
-  for (const p of [...node.fs.files.keys()]) if (p.startsWith(dir) && !p.slice(dir.length).includes('/')) node.fs.files.delete(p);
+  for (const p of node.fs.files.keys()) if (p.startsWith(dir) && !p.slice(dir.length).includes('/')) node.fs.files.delete(p);
   node.backendMaterialized = false;
 }
 
@@ -241,7 +241,7 @@ function reconfigure(ctx: CommandContext, dirArg: string, yamlPath: string): Com
   if (typeof raw !== 'string') {
     try {
       const doc = parse(raw.toString(), { intAsBigInt: true }) as Array<{ ID?: bigint; Address?: string; Role?: bigint }> | null;
-      members = (doc ?? []).map((m) => ({ id: String(m.ID ?? 0), address: String(m.Address ?? ''), role: Number(m.Role ?? 0) }));
+      members = (doc ?? []).map((m) => ({ id: String(m.ID ?? 0), address: m.Address ?? '', role: Number(m.Role ?? 0) }));
     } catch (err) {
       return error(`failed to create YamlNodeStore from file at ${yamlPath} :${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }

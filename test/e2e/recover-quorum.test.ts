@@ -79,4 +79,143 @@ describe('recover-quorum: 3 voters, 2 lost → a single-node cluster', () => {
   });
 });
 
-export { lose, MUTATING };
+describe('recover-quorum: 5 control-plane nodes (3 voters, 2 stand-by), 2 voters lost → 3 survivors, HA again', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(5, { channel: '1.28/stable' }) }] });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('picks the survivor with the newest log as the template, updates the other two, and gets three voters back', { timeout: 120_000 }, async () => {
+    const s = h.sim.state;
+    expect(['k8s-1', 'k8s-2', 'k8s-3'].map((n) => s.node(n).dqliteRole)).toEqual(['voter', 'voter', 'voter']);
+    expect(['k8s-4', 'k8s-5'].map((n) => s.node(n).dqliteRole)).toEqual(['standby', 'standby']);
+    // k8s-3 (the surviving voter) is a few entries behind the stand-by k8s-4
+    s.node('k8s-3').raftLag = 5;
+    s.node('k8s-5').raftLag = 2;
+    await lose(h.sim, ['k8s-1', 'k8s-2']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await approveBoth(h, id);
+    await h.waitState(id, 'succeeded', 60_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${text(h, id).slice(0, 6000)}`);
+    });
+    const log = h.sim.commandLog.slice(from);
+    expect(log.filter((c) => c.argv[0] === '/snap/microk8s/current/bin/dqlite').map((c) => c.node)).toEqual(['k8s-4']);
+    // the other survivors lost their leftovers before the template's files arrived
+    for (const n of ['k8s-3', 'k8s-5']) {
+      const rm = log.find((c) => c.node === n && words(c).startsWith('rm -f /var/snap/microk8s/current/var/kubernetes/backend/'));
+      expect(rm, n).toBeDefined();
+      expect(words(rm!)).toMatch(/open-1/);
+      expect(words(rm!)).toMatch(/metadata1/);
+      expect(log.some((c) => c.node === n && words(c).startsWith('tar -xzf'))).toBe(true);
+    }
+    expect(['k8s-3', 'k8s-4', 'k8s-5'].map((n) => s.node(n).dqliteRole)).toEqual(['voter', 'voter', 'voter']);
+    expect(['k8s-3', 'k8s-4', 'k8s-5'].map((n) => s.node(n).datastoreFault)).toEqual([undefined, undefined, undefined]);
+    expect(s.hasQuorum()).toBe(true);
+    expect(s.nodes.has('k8s-1') || s.nodes.has('k8s-2')).toBe(false);
+    const t = text(h, id);
+    expect(t).toMatch(/template k8s-4/);
+    expect(t).toMatch(/k8s-4 has the most recent log: last index \d+ \(k8s-5 \d+, k8s-3 \d+\)/);
+    expect(t).toMatch(/high-availability yes · voters/);
+  });
+});
+
+describe('recover-quorum: refusals, the two-approver gate, the binding and --dry-run (3 voters)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(3, { channel: '1.28/stable' }) }] });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  afterEach(async () => {
+    for (const n of ['k8s-2', 'k8s-3']) {
+      h.sim.state.node(n).portAnswersWhenDown = false;
+      await h.sim.setDown(n, false);
+    }
+  });
+  const mutating = (from: number) => h.sim.commandLog.slice(from).filter((c) => MUTATING.test(words(c)));
+
+  it('refuses when quorum is intact: names the answering voters, suggests remove-node --force, runs nothing', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-3']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const done = await h.waitState(jobId!, 'failed', 30_000);
+    expect(done.text).toBe(`job ${jobId} · recover-quorum on prod · failed`);
+    const t = text(h, jobId!);
+    expect(t).toMatch(/quorum is not lost — 2 of 3 datastore voters answer \(k8s-1 \(10\.0\.0\.11:19001\), k8s-2 \(10\.0\.0\.12:19001\)\)/);
+    expect(t).toMatch(/remove-node k8s-3 --force/);
+    expect(mutating(from)).toEqual([]);
+  });
+
+  it('refuses when a lost node still answers on 19001', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    h.sim.state.node('k8s-3').portAnswersWhenDown = true;
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    await h.waitState(jobId!, 'failed', 30_000);
+    expect(text(h, jobId!)).toMatch(/Refused: k8s-3 \(10\.0\.0\.13:19001\) answers on :19001 from k8s-1 — a lost member must not answer/);
+    expect(mutating(from)).toEqual([]);
+  });
+
+  it('--dry-run shows the whole plan (survivors, template, diff, commands) without a mutating command', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const from = h.sim.commandLog.length;
+    const before = h.slack.responses.length;
+    const ack = await h.command(alice, 'recover-quorum --dry-run');
+    expect(ack.jobId).toBeUndefined();
+    const answer = await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string' && r.body.text.includes('nothing was changed')), 30_000);
+    const body = JSON.stringify(answer.body.blocks).replaceAll('\\n', '\n');
+    expect(body).toMatch(/k8s-1: ID 3297041220608546238, 10\.0\.0\.11:19001, voter; last index \d+/);
+    expect(body).toMatch(/Template:\* k8s-1/);
+    // the diff: k8s-1's entry kept, the lost voters' entries removed
+    expect(body).toMatch(/\n {4}ID: 3297041220608546238\n/);
+    expect(body).toMatch(/\n- - Address: 10\.0\.0\.12:19001\n- {3}ID: \d+/);
+    expect(body).toMatch(/step 4: reconfigure dqlite once, on k8s-1 only/);
+    expect(body).toMatch(/sudo \/snap\/microk8s\/current\/bin\/dqlite -s 127\.0\.0\.1:19001 -c/);
+    expect(body).toMatch(/must never be started again/);
+    expect(mutating(from)).toEqual([]);
+  });
+
+  it('one approver cannot give both approvals, nor the requester; the gate keeps waiting', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await h.waitState(id, 'awaiting approval', 30_000);
+    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
+    const gate = await destructiveButton(h, id);
+    expect(await h.click(bob, gate)).toBe(200);
+    const shown = await h.slack.waitFor(() => h.thread(id).find((m) => m.ts === gate.messageTs && m.text.includes('(1 of 2 approvals)')), 10_000);
+    expect(JSON.stringify(shown.blocks)).toMatch(/1 of 2 approvals\*? — approved by <@U0BOB>/);
+    expect(await h.click(bob, gate)).toBe(200);
+    expect(await h.click(alice, gate)).toBe(200);
+    await h.slack.waitFor(() => h.ephemeralsFor(bob).some((e) => /already gave approval 1 of 2/.test(e)) || h.slack.responses.some((r) => /already gave approval 1 of 2/.test(JSON.stringify(r.body))), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.parent(id)?.text).toBe(`job ${id} · recover-quorum on prod · awaiting approval`);
+    expect(mutating(from)).toEqual([]);
+    expect(await h.click(carol, h.gateButton(id, 'Reject'))).toBe(200);
+    await h.waitState(id, 'rejected', 30_000);
+    expect(mutating(from)).toEqual([]);
+  });
+
+  it('stops without running anything when a lost node answers again before the second approval', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await h.waitState(id, 'awaiting approval', 30_000);
+    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
+    const gate = await destructiveButton(h, id);
+    expect(await h.click(bob, gate)).toBe(200);
+    h.sim.state.node('k8s-3').portAnswersWhenDown = true;
+    expect(await h.click(carol, gate)).toBe(200);
+    await h.waitState(id, 'failed', 30_000);
+    expect(text(h, id)).toMatch(/k8s-3 \(10\.0\.0\.13:19001\) answers on :19001/);
+    expect(mutating(from)).toEqual([]);
+  });
+});
