@@ -191,3 +191,52 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
     expect(mutating(from)).toEqual([]);
   });
 });
+
+describe('recover-quorum: a failed step after the stop offers retry or restore (k8s-1..3 voters, k8s-4 stand-by)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(4, { channel: '1.28/stable' }) }] });
+    await lose(h.sim, ['k8s-1', 'k8s-2']);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  // the delete of step 5 on k8s-4 "succeeds" without deleting anything (a skipped delete)
+  const skipDelete = () => h.sim.inject({ node: 'k8s-4', match: 'rm -f /var/snap/microk8s/current/var/kubernetes/backend/', kind: 'fail', exitCode: 0, stderr: '', times: 1 });
+  const choiceButton = (id: string, label: string) => h.waitButton(id, label, 60_000);
+
+  it('restore: every survivor gets its step-1 backup back and starts as it was', { timeout: 120_000 }, async () => {
+    skipDelete();
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await approveBoth(h, id);
+    const restore = await choiceButton(id, 'Restore every survivor');
+    const t = text(h, id);
+    expect(t).toMatch(/k8s-4 still has .*open-1.* after deleting its leftovers: it would fail to rejoin/);
+    expect(t).toMatch(/Survivors now: k8s-3: microk8s is not running, try microk8s start, \d+ raft file\(s\); k8s-4: microk8s is not running/);
+    // the requester may not pick the destructive option
+    expect(await h.click(alice, restore)).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.parent(id)?.text).toMatch(/awaiting approval$/);
+    expect(await h.click(carol, restore)).toBe(200);
+    await h.waitState(id, 'failed', 60_000);
+    expect(text(h, id)).toMatch(/Every survivor was restored from its step-1 backup and started as it was; quorum is still lost/);
+    const s = h.sim.state;
+    expect(['k8s-3', 'k8s-4'].map((n) => [s.node(n).stopped, s.node(n).datastoreFault, s.node(n).dqliteRole])).toEqual([[false, undefined, 'voter'], [false, undefined, 'standby']]);
+    expect(s.hasQuorum()).toBe(false);
+  });
+
+  it('retry: the step runs again and the recovery finishes', { timeout: 120_000 }, async () => {
+    skipDelete();
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await approveBoth(h, id);
+    expect(await h.click(alice, await choiceButton(id, 'Retry the step'))).toBe(200);
+    await h.waitState(id, 'succeeded', 60_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${text(h, id).slice(0, 6000)}`);
+    });
+    const s = h.sim.state;
+    expect(['k8s-3', 'k8s-4'].map((n) => [s.node(n).datastoreFault, s.node(n).dqliteRole])).toEqual([[undefined, 'voter'], [undefined, 'voter']]);
+    expect(s.hasQuorum()).toBe(true);
+  });
+});
