@@ -9,6 +9,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import type { PlanStep, PrecheckContext } from '../src/engine/runbook.ts';
 import { checkClocks } from '../src/ops/clock.ts';
 import { chooseControlPlane, pickControlPlane } from '../src/ops/controller.ts';
+import { refuseLostNode } from '../src/ops/lost-nodes.ts';
 import {
   AGENT_PORT,
   JOIN_TOKEN_TTL_SECONDS,
@@ -136,6 +137,7 @@ async function preflightAdd(run: RunContext, node: string, worker: boolean): Pro
     if (/no matching snaps installed/.test(text)) throw new RunbookFailure(`MicroK8s is not installed on ${node}. Install it on the cluster's channel first. Nothing was changed.`);
     throw new RunbookFailure(`Cannot run commands on ${node}: ${text}. Nothing was changed.`);
   }
+  await refuseLostNode(run, node);
   const clusterSnap = await controller.ops.snap();
   if (snap.tracking !== clusterSnap.tracking) throw new RunbookFailure(`${channelMessage(node, snap.tracking, controller.name, clusterSnap.tracking)} Nothing was changed.`);
   const minor = minorOfVersion(clusterSnap.version);

@@ -4,6 +4,7 @@ import { errorText } from '../engine/context.ts';
 import { HA_CONF, haConfFailureDomain } from '../microk8s/args-files.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
+import { readLost, type LostNode } from '../ops/lost-nodes.ts';
 import { driftOf, readNodeRecords, readSnapFacts, type NodeRecord, type SnapFacts } from '../ops/node-records.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
@@ -24,6 +25,8 @@ export interface NodeRow {
   /** From args/ha-conf (control-plane nodes); undefined for workers. */
   failureDomain?: number | 'unreadable';
   record?: NodeRecord;
+  /** A quorum recovery declared it lost: it must not start with its old data. */
+  lost?: LostNode;
   /** How the node differs from the bot's record (empty: no drift, or no record). */
   drift: string[];
   error?: string;
@@ -124,9 +127,12 @@ export async function readClusterStatus(cluster: ClusterConfig, options: StatusO
     if (out.rows.length === 0) out.rows = await Promise.all(rows);
     if (out.status) matchMembers(cluster, out);
     const recs = await records;
+    const lost = options.redis ? await readLost(options.redis, cluster.name).catch(() => new Map<string, LostNode>()) : new Map<string, LostNode>();
     const now = options.now ?? Date.now();
     for (const row of out.rows) {
       row.record = recs.get(row.name);
+      const l = lost.get(row.name);
+      if (l) row.lost = l;
       if (row.facts) row.drift = driftOf(row.record, row.facts, now);
     }
     return out;
@@ -189,7 +195,7 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
   }
   const table = [['NODE', 'ROLE', 'DATASTORE', 'FD', 'VERSION', 'REV', 'CHANNEL', 'READY', 'CORDONED', 'HOLD']];
   for (const r of s.rows) {
-    const ready = r.kube ? (r.kube.ready ? 'Ready' : 'NotReady') : r.error ? 'unreachable' : s.status ? 'not in cluster' : '?';
+    const ready = r.lost ? 'LOST' : r.kube ? (r.kube.ready ? 'Ready' : 'NotReady') : r.error ? 'unreachable' : s.status ? 'not in cluster' : '?';
     const fd = r.failureDomain === undefined ? '-' : r.failureDomain === 'unreadable' ? '?' : String(r.failureDomain);
     const snap = (v: string | undefined) => (r.windows ? '-' : (v ?? '?'));
     table.push([
@@ -210,7 +216,10 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
   const drifted = s.rows.filter((r) => r.drift.length > 0);
   for (const r of drifted) lines.push(driftLine(r));
   if (drifted.length > 0) lines.push(`(! marks a drifted node${holderNote(holder)}.)`);
-  for (const r of s.rows) if (r.error) lines.push(`⚠️ ${r.name}: ${r.error}`);
+  for (const r of s.rows) {
+    if (r.lost) lines.push(`⛔ ${r.name} is lost (recover-quorum job ${r.lost.byJob}, ${when(r.lost.at)}): never start it with its old data; reinstall MicroK8s on it before \`add-node ${r.name}\`.`);
+  }
+  for (const r of s.rows) if (r.error && !r.lost) lines.push(`⚠️ ${r.name}: ${r.error}`);
   if (s.status) for (const p of s.problems) lines.push(`⚠️ ${p}`);
   lines.push(holder ? `Held by ${holder}.` : 'No mutating job holds this cluster.');
   return lines.join('\n');

@@ -4,6 +4,10 @@
  * no longer names the old cluster). One Redis hash per cluster; writing is idempotent.
  */
 import type { Redis } from 'ioredis';
+import type { RunContext } from '../engine/context.ts';
+import { errorText } from '../engine/context.ts';
+import { RunbookFailure } from '../engine/errors.ts';
+import { DqliteBackend } from '../microk8s/backend.ts';
 import { keys } from '../queue/keys.ts';
 
 export type LostNode = {
@@ -33,4 +37,25 @@ export async function clearLost(redis: Redis, cluster: string, node: string): Pr
 /** A lost node's datastore still names the old cluster when its cluster.yaml lists another old member. */
 export function stillNamesOldCluster(lost: LostNode, clusterYamlAddresses: readonly string[]): boolean {
   return clusterYamlAddresses.some((a) => a !== lost.address && lost.oldMembers.includes(a));
+}
+
+/**
+ * add-node's guard: a node a recovery declared lost joins only after a reinstall — its datastore
+ * must no longer name the old cluster. Then its mark is cleared.
+ */
+export async function refuseLostNode(run: RunContext, node: string): Promise<void> {
+  const lost = (await readLost(run.redis, run.cluster.name)).get(node);
+  if (!lost) return;
+  let addresses: string[];
+  try {
+    addresses = (await new DqliteBackend(run.node(node).shell).clusterYaml()).cluster.members.map((m) => m.address);
+  } catch (err) {
+    throw new RunbookFailure(`${node} was declared lost by recover-quorum job ${lost.byJob} and its datastore cannot be read (${errorText(err)}). Reinstall MicroK8s on it before adding it. Nothing was changed.`);
+  }
+  if (stillNamesOldCluster(lost, addresses)) {
+    throw new RunbookFailure(
+      `${node} was declared lost by recover-quorum job ${lost.byJob}, and its datastore still names the old cluster (${addresses.join(', ')}): started as it is, it would try to rejoin with the old membership. Reinstall MicroK8s on it (\`sudo snap remove --purge microk8s\`, then install the cluster's channel) before \`add-node ${node}\`. Nothing was changed.`,
+    );
+  }
+  await clearLost(run.redis, run.cluster.name, node);
 }

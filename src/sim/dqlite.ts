@@ -163,6 +163,8 @@ function checkBackend(d: Datastore, node: SimNode, files: Map<string, SimFile>):
 function apply(state: SimState, d: Datastore, rec: SimReconfigure): void {
   d.applied = rec;
   const role = (n: number): DqliteRole => (n === 0 ? 'voter' : n === 1 ? 'standby' : 'spare');
+  const old = state.nodeList().filter((n) => n.dqliteRole !== undefined).map((n) => ({ address: n.dqliteAddress, id: n.dqliteId, role: n.dqliteRole }));
+  for (const n of state.nodeList()) if (!rec.members.some((x) => x.address === n.dqliteAddress) && n.dqliteRole !== undefined) n.staleMembers = old;
   for (const n of state.nodeList()) {
     const m = rec.members.find((x) => x.address === n.dqliteAddress);
     n.dqliteRole = m ? role(m.role) : undefined;

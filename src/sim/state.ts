@@ -56,6 +56,8 @@ export class SimNode {
   backendMaterialized = false;
   /** Why this node's dqlite failed to rejoin at its last start (its services then never come up). */
   datastoreFault: string | undefined;
+  /** Dropped by a quorum recovery: its own datastore still lists these old members until it is reinstalled. */
+  staleMembers: Array<{ address: string; id: string; role: DqliteRole | undefined }> | undefined;
   /** Its dqlite port still answers though SSH does not (a lost node that is not really gone). */
   portAnswersWhenDown = false;
   dqliteRole: DqliteRole | undefined;
@@ -458,16 +460,18 @@ export class SimState {
 
   /** The dqlite backend directory of a control-plane node, as files (generated from the state). */
   backendFiles(node: SimNode): Map<string, SimFile> {
-    if (node.role !== 'control-plane' || node.dqliteRole === undefined || node.backendMaterialized) return new Map();
+    if (node.role !== 'control-plane' || (node.dqliteRole === undefined && !node.staleMembers) || node.backendMaterialized) return new Map();
     // a host outside this cluster has a datastore of its own
     const members = this.nodes.get(node.name) === node ? this.nodeList().filter((n) => n.dqliteRole !== undefined) : [node];
     const last = this.raftIndex - node.raftLag;
-    const key = JSON.stringify([node.name, node.revision, last, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
+    const key = JSON.stringify([node.name, node.revision, last, node.staleMembers ?? null, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
     const cached = this.backendCache.get(node.name);
     if (cached?.key === key) return cached.files;
     const dir = `/var/snap/microk8s/${node.revision}/var/kubernetes/backend`;
-    const clusterYaml = members.map((m) => `- Address: ${m.dqliteAddress}\n  ID: ${m.dqliteId}\n  Role: ${roleNum(m.dqliteRole)}\n`).join('');
-    const infoYaml = `Address: ${node.dqliteAddress}\nID: ${node.dqliteId}\nRole: ${roleNum(node.dqliteRole)}\n`;
+    const listed = node.staleMembers ?? members.map((m) => ({ address: m.dqliteAddress, id: m.dqliteId, role: m.dqliteRole }));
+    const clusterYaml = listed.map((m) => `- Address: ${m.address}\n  ID: ${m.id}\n  Role: ${roleNum(m.role)}\n`).join('');
+    const ownRole = node.staleMembers?.find((m) => m.address === node.dqliteAddress)?.role ?? node.dqliteRole;
+    const infoYaml = `Address: ${node.dqliteAddress}\nID: ${node.dqliteId}\nRole: ${roleNum(ownRole)}\n`;
     const snap = Math.max(1, last - 2048);
     const first = snap + 1;
     const digest = createHash('sha256')

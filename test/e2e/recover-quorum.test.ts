@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { datastoreOf } from '../../src/sim/dqlite.ts';
+import { simMembership } from '../../src/sim/index.ts';
 import { controlPlanes, words } from '../support/e2e.ts';
 import { approveBoth, destructiveButton, lose, MUTATING, text } from '../support/recover-quorum.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
@@ -238,5 +239,48 @@ describe('recover-quorum: a failed step after the stop offers retry or restore (
     const s = h.sim.state;
     expect(['k8s-3', 'k8s-4'].map((n) => [s.node(n).datastoreFault, s.node(n).dqliteRole])).toEqual([[undefined, 'voter'], [undefined, 'voter']]);
     expect(s.hasQuorum()).toBe(true);
+  });
+});
+
+describe('recover-quorum: afterwards status marks the lost nodes and add-node refuses them until reinstalled', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(3, { channel: '1.28/stable' }) }] });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('shows k8s-2 and k8s-3 as LOST; add-node k8s-2 is refused while its datastore names the old cluster, allowed after a reinstall', { timeout: 120_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const { jobId } = await h.command(alice, 'recover-quorum --survivors k8s-1');
+    await approveBoth(h, jobId!);
+    await h.waitState(jobId!, 'succeeded', 60_000);
+
+    const before = h.slack.responses.length;
+    await h.command(alice, 'status');
+    const status = await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string' && r.body.text.startsWith('status of prod')), 30_000);
+    const body = JSON.stringify(status.body.blocks).replaceAll('\\n', '\n');
+    expect(body).toMatch(/k8s-2 +control-plane +- +\S+ +\S+ +\S+ +\S+ +LOST/);
+    expect(body).toMatch(new RegExp(`⛔ k8s-3 is lost \\(recover-quorum job ${jobId}, .*\\): never start it with its old data; reinstall MicroK8s on it before \`add-node k8s-3\``));
+
+    // k8s-2 comes back with its old data
+    await h.sim.setDown('k8s-2', false);
+    const from = h.sim.commandLog.length;
+    const { jobId: addId } = await h.command(alice, 'add-node k8s-2');
+    await h.waitState(addId!, 'failed', 30_000);
+    expect(text(h, addId!)).toMatch(/k8s-2 was declared lost by recover-quorum job \d+, and its datastore still names the old cluster \(10\.0\.0\.11:19001, 10\.0\.0\.12:19001, 10\.0\.0\.13:19001\)/);
+    expect(h.sim.commandLog.slice(from).filter((c) => /^microk8s (join|add-node)/.test(words(c)))).toEqual([]);
+
+    // reinstalled: its datastore is its own again → the mark is cleared and it joins
+    h.sim.state.node('k8s-2').staleMembers = undefined;
+    const again = await h.command(alice, 'add-node k8s-2');
+    await h.waitState(again.jobId!, 'awaiting approval', 30_000);
+    expect(await h.click(bob, await h.waitButton(again.jobId!, 'Approve'))).toBe(200);
+    await h.waitState(again.jobId!, 'succeeded', 60_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${text(h, again.jobId!).slice(0, 4000)}`);
+    });
+    expect(simMembership(h.sim.state).isMember('k8s-2')).toBe(true);
+    expect((await h.app.redis.hkeys('mk8s:lost:prod')).toSorted()).toEqual(['k8s-3']);
   });
 });
