@@ -33,6 +33,8 @@ export interface ClusterYaml {
 }
 
 const MAX_YAML = 64 * 1024;
+/** host:port, IPv4, a name or a bracketed IPv6 — nothing that could be markup in a chat message. */
+const ADDRESS = /^[A-Za-z0-9.[\]:-]{1,260}:[0-9]{1,5}$/;
 
 export function roleName(role: number): DqliteRoleName | 'unknown role' {
   return ROLE_NAMES[role] ?? 'unknown role';
@@ -45,7 +47,7 @@ function member(value: unknown, where: string, file: string): DqliteMember {
   const address = v.Address;
   const role = v.Role ?? 0n;
   if (typeof id !== 'bigint' || id <= 0n || id > 0xffff_ffff_ffff_ffffn) throw new OutputParseError(file, `${where}: ID must be a non-zero unsigned 64-bit integer`, excerpt(typeof id === 'bigint' ? id.toString() : JSON.stringify(id) ?? ''));
-  if (typeof address !== 'string' || address.length === 0 || address.length > 300 || !address.includes(':')) {
+  if (typeof address !== 'string' || !ADDRESS.test(address)) {
     throw new OutputParseError(file, `${where}: Address must be host:port`, excerpt(typeof address === 'string' ? address : JSON.stringify(address) ?? ''));
   }
   if (typeof role !== 'bigint' || role < 0n || role > 255n) throw new OutputParseError(file, `${where}: Role must be 0, 1 or 2`, excerpt(JSON.stringify(role, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? ''));

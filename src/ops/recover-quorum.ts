@@ -137,7 +137,7 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
     const open = checks.find((c) => c.r.open);
     members.push({
       id: m.id, address: m.address, role: m.role, node, survivor: false, answers: open !== undefined, ssh,
-      detail: open ? `answers on :${DQLITE_PORT} from ${open.s}` : checks.map((c) => `from ${c.s}: ${c.r.detail}`).join('; '),
+      detail: open ? `answers on :${DQLITE_PORT} from ${open.s}` : checks.map((c) => `from ${c.s}: ${plain(c.r.detail)}`).join('; '),
     });
   }
   refuseUnlessLost(run, members);
@@ -184,6 +184,11 @@ function refuseUnlessLost(run: DryRunContext, members: readonly MemberCheck[]): 
     );
   }
   if (run.cluster.nodes.length === 0) throw new RunbookFailure('Refused: the inventory has no nodes.');
+}
+
+/** Node output shown in a chat message: no markup (`<!channel>`, links) survives. */
+function plain(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 export function sha256(text: string): string {
