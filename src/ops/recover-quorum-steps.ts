@@ -46,11 +46,13 @@ export function recoveryPlan(s: Survey | undefined): PlanStep[] {
 export async function backUpSurvivor(run: RunContext, node: string): Promise<SurvivorBackup> {
   const b = backend(run, node);
   const dir = await b.privateDir();
-  const remotePath = `${dir}/backend-${node}-${backupStamp(new Date())}.tar.gz`;
+  const stamp = backupStamp(new Date());
+  const remotePath = `${dir}/backend-${node}-${stamp}.tar.gz`;
   const remote = await b.tarBackend(remotePath);
   const localDir = resolve(run.backupDir, run.cluster.name, node);
   await mkdir(localDir, { recursive: true });
-  const localPath = join(localDir, `recover-quorum-${run.jobId}-${basename(remotePath)}`);
+  // the name the `backups` verb lists; the manifest says which job took it
+  const localPath = join(localDir, `mk8s-backup-${stamp}.tar.gz`);
   await b.download(remotePath, localPath);
   const [local, info] = await Promise.all([sha256OfFile(localPath), stat(localPath)]);
   if (local !== remote.sha256 || info.size !== remote.bytes) {
@@ -58,6 +60,8 @@ export async function backUpSurvivor(run: RunContext, node: string): Promise<Sur
     throw new RunbookFailure(`The backup of ${node} does not match: ${node} says sha256 ${remote.sha256} (${remote.bytes} bytes), the copy here is ${local} (${info.size} bytes). Nothing was stopped or changed.`);
   }
   await writeManifest(localPath, { cluster: run.cluster.name, node, file: basename(localPath), sha256: local, bytes: info.size, job: run.jobId, time: new Date().toISOString(), remotePath });
+  // verified here: the node does not keep a second copy of its datastore
+  await b.removePath(remotePath);
   return { node, remotePath, localPath, sha256: local, bytes: info.size };
 }
 

@@ -3,6 +3,8 @@
  * survivor) and on a 5-node control plane (3 survivors, HA again), the refusals (quorum intact,
  * a lost node still answering on :19001), the two-approver destructive gate, and --dry-run.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { datastoreOf } from '../../src/sim/dqlite.ts';
 import { simMembership } from '../../src/sim/index.ts';
@@ -48,7 +50,13 @@ describe('recover-quorum: 3 voters, 2 lost → a single-node cluster', () => {
     const t = text(h, id);
     expect(t).toMatch(/high-availability no · voters k8s-1/);
     expect(t).toMatch(/add-node <node>/);
-    expect(t).toMatch(/\.tar\.gz/);
+    // the step-1 backup is kept with the other backups (sha256 checked there), and the node keeps no copy
+    const backup = /(\/\S+\/backups\/prod\/k8s-1\/mk8s-backup-\d{8}T\d{6}Z\.tar\.gz)/.exec(t)?.[1];
+    expect(backup).toBeDefined();
+    const sha = /1\. back up k8s-1's whole backend — sha256 ([0-9a-f]{64})/.exec(t)?.[1];
+    expect(createHash('sha256').update(readFileSync(backup!)).digest('hex')).toBe(sha);
+    const removed = log.filter((c) => c.node === 'k8s-1' && /^rm -f \/tmp\/tmp\.\w+\/backend-k8s-1-/.test(words(c)));
+    expect(removed).toHaveLength(1);
   });
 });
 
@@ -123,6 +131,18 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
     expect(t).toMatch(/quorum is not lost — 2 of 3 datastore voters answer \(k8s-1 \(10\.0\.0\.11:19001\), k8s-2 \(10\.0\.0\.12:19001\)\)/);
     expect(t).toMatch(/remove-node k8s-3 --force/);
     expect(mutating(from)).toEqual([]);
+  });
+
+  it('refuses --survivors naming a node that does not answer, before anything runs', { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum --survivors k8s-1,k8s-2');
+    await h.waitState(jobId!, 'failed', 30_000);
+    expect(text(h, jobId!)).toMatch(/Refused: --survivors names k8s-2 \(.*\) — every survivor must answer over SSH and have its datastore\. Nothing was run\./);
+    expect(mutating(from)).toEqual([]);
+    const bad = await h.command(alice, 'recover-quorum --survivors k8s-1,w9');
+    expect(bad.jobId).toBeUndefined();
+    expect(bad.text).toMatch(/--survivors: unknown node 'w9' in cluster prod; its nodes are k8s-1, k8s-2, k8s-3/);
   });
 
   it('refuses when a lost node still answers on 19001', { timeout: 60_000 }, async () => {
