@@ -213,6 +213,33 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
   });
 });
 
+describe('recover-quorum: the destructive gate is bound to what the plan read', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(3, { channel: '1.28/stable' }) }] });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("stops, running nothing, when a survivor's last index moved before the second approval", { timeout: 60_000 }, async () => {
+    await lose(h.sim, ['k8s-2', 'k8s-3']);
+    const from = h.sim.commandLog.length;
+    const { jobId } = await h.command(alice, 'recover-quorum');
+    const id = jobId!;
+    await h.waitState(id, 'awaiting approval', 30_000);
+    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
+    const gate = await destructiveButton(h, id);
+    expect(JSON.stringify(h.thread(id).find((m) => m.ts === gate.messageTs)?.blocks)).toMatch(/Binding: sha256 `[0-9a-f]{64}`/);
+    expect(await h.click(bob, gate)).toBe(200);
+    h.sim.state.node('k8s-1').raftLag = 3;
+    expect(await h.click(carol, gate)).toBe(200);
+    await h.waitState(id, 'failed', 30_000);
+    expect(text(h, id)).toMatch(/The plan no longer holds: k8s-1's last index moved (\d+) → (\d+)\. Nothing was run; request recover-quorum again\./);
+    expect(h.sim.commandLog.slice(from).filter((c) => MUTATING.test(words(c)))).toEqual([]);
+  });
+});
+
 describe('recover-quorum: a failed step after the stop offers retry or restore (k8s-1..3 voters, k8s-4 stand-by)', () => {
   let h: Harness;
   beforeAll(async () => {
