@@ -12,6 +12,7 @@ import {
   recoveryPlan,
   removeLost,
   reportHa,
+  startSurvivor,
   stopSurvivor,
   updateSurvivor,
   waitForNewVoters,
@@ -118,7 +119,7 @@ export default defineRunbook(
     }
     // 6. Start every survivor; wait for the API and the new voters.
     for (const node of survivors) {
-      await attempt(run, survey, backups, `Starting ${node}`, () => run.step(`6. start MicroK8s on ${node}`, async () => (await run.node(node).shell.exec(['microk8s', 'start'], { privileged: true, timeoutMs: 600_000 }), 'started'), { describe: (s) => s }));
+      await attempt(run, survey, backups, `Starting ${node}`, () => run.step(`6. start MicroK8s on ${node}`, () => startSurvivor(run, node), { describe: (s) => s }));
     }
     await attempt(run, survey, backups, 'Waiting for the new voters', () => run.step('6. wait for the API and the new voters', () => waitForNewVoters(run, survey), { describe: (s) => s }));
     // 7. Remove the lost nodes from Kubernetes.

@@ -91,6 +91,29 @@ export class DqliteBackend {
     return { open: r.code === 0, detail: detail.slice(0, 300) };
   }
 
+  /** The node answers over SSH at all (`true`). */
+  async answers(timeoutMs = 15_000): Promise<boolean> {
+    try {
+      await this.shell.exec(['true'], { timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** `getent hosts <names…>` here: address → name for the names it resolves. */
+  async resolve(names: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (names.length === 0) return out;
+    for (const n of names) if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(n)) throw new Error(`refusing an unexpected host name ${JSON.stringify(n.slice(0, 80))}`);
+    const r = await this.shell.exec(['getent', 'hosts', ...names], { okExitCodes: [0, 2] });
+    for (const line of r.stdout.split('\n').slice(0, 200)) {
+      const [ip, name] = line.split(' ').filter((w) => w !== '');
+      if (ip && name && names.includes(name)) out.set(ip, name);
+    }
+    return out;
+  }
+
   /** `microk8s stop` (never `leave`): a worker's notice means nothing was stopped. */
   async stop(): Promise<void> {
     const r = await this.shell.exec(['microk8s', 'stop'], { privileged: true, timeoutMs: 10 * 60_000 });

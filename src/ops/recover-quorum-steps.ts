@@ -5,10 +5,10 @@
  */
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { DelayedError } from 'bullmq';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
-import { ReplayMismatchError, RunbookFailure, StopRunbook } from '../engine/errors.ts';
+import { isControlFlow } from '../engine/control-flow.ts';
+import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { DqliteBackend } from '../microk8s/backend.ts';
 import { BACKEND_DIR, dataFiles, DQLITE_BIN, KUBERNETES_DIR, parseClusterYaml, roleName, templateFiles } from '../microk8s/dqlite-files.ts';
@@ -140,6 +140,12 @@ export async function updateSurvivor(run: RunContext, s: Survey, node: string, p
   return `${leftovers.length} leftover file(s) deleted, ${Object.keys(pack.files).length} copied (sha256 match), info.yaml kept (ID ${info.id}, ${roleName(me.role)})`;
 }
 
+/** Step 6a: `microk8s start` on one survivor. */
+export async function startSurvivor(run: RunContext, node: string): Promise<string> {
+  await backend(run, node).start();
+  return 'started';
+}
+
 /** Step 6b: every survivor running and the template's status listing exactly the new voters. */
 export async function waitForNewVoters(run: RunContext, s: Survey): Promise<string> {
   const voters = parseClusterYaml(s.proposed).members.filter((m) => m.role === 0).map((m) => m.address).toSorted();
@@ -192,10 +198,6 @@ export async function reportHa(run: RunContext, s: Survey): Promise<string> {
   return describeHa(await readMembership(run.node(s.template)));
 }
 
-function controlFlow(err: unknown): boolean {
-  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
-}
-
 /** Each survivor's state in plain words, for a failure message. */
 export async function survivorsState(run: RunContext, s: Survey): Promise<string> {
   const parts = await Promise.all(
@@ -222,7 +224,7 @@ export async function attempt<T>(run: RunContext, s: Survey, backups: readonly S
     try {
       return await step();
     } catch (err) {
-      if (controlFlow(err)) throw err;
+      if (isControlFlow(err)) throw err;
       failure = err;
     }
     const state = await survivorsState(run, s);

@@ -92,16 +92,10 @@ async function findSurvivors(run: DryRunContext, named: readonly string[] | unde
   return { survivors, silent };
 }
 
-/** Inventory names → addresses, as the survivors resolve them (`getent hosts`). */
+/** Inventory names → addresses: the inventory's hosts, then what a survivor resolves (`getent hosts`). */
 async function resolveNames(run: DryRunContext, via: string, names: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const n of run.cluster.nodes) if (names.includes(n.name)) out.set(n.host, n.name);
-  if (names.length === 0) return out;
-  const r = await run.node(via).shell.exec(['getent', 'hosts', ...names], { okExitCodes: [0, 2] });
-  for (const line of r.stdout.split('\n').slice(0, 200)) {
-    const [ip, name] = line.split(' ').filter((w) => w !== '');
-    if (ip && name && names.includes(name)) out.set(ip, name);
-  }
+  const out = await new DqliteBackend(run.node(via).shell).resolve(names);
+  for (const n of run.cluster.nodes) if (names.includes(n.name) && !out.has(n.host)) out.set(n.host, n.name);
   return out;
 }
 
@@ -132,7 +126,7 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
   }
   for (const m of others) {
     const node = names.get(host(m.address)) ?? null;
-    const ssh = node !== null && !silent.has(node) && (await answersSsh(run, node));
+    const ssh = node !== null && !silent.has(node) && (await new DqliteBackend(run.node(node).shell).answers());
     const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await new DqliteBackend(run.node(s.node).shell).portAnswers(host(m.address), DQLITE_PORT) })));
     const open = checks.find((c) => c.r.open);
     members.push({
@@ -154,15 +148,6 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
     survivors, members, template: template!.node, templateWhy, proposed, binding: sha256(proposed),
     lost: members.filter((m) => !m.survivor).map((m) => m.node ?? m.address),
   };
-}
-
-async function answersSsh(run: DryRunContext, node: string): Promise<boolean> {
-  try {
-    await run.node(node).shell.exec(['true'], { timeoutMs: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function refuseUnlessLost(run: DryRunContext, members: readonly MemberCheck[]): void {
