@@ -129,7 +129,7 @@ export default defineRunbook(
     // 8. Report; the lost nodes are marked so status shows them and add-node refuses them until reinstalled.
     const ha = await run.step('8. report the HA state', async () => {
       const oldMembers = survey.members.map((m) => m.address);
-      await markLost(run.redis, run.cluster.name, survey.members.filter((m) => !m.survivor).map((m) => ({ node: m.node ?? m.address, address: m.address, oldMembers, byJob: run.jobId, at: Date.now() })));
+      await markLost(run.redis, run.cluster.name, survey.members.filter((m) => !m.survivor && !m.worker).map((m) => ({ node: m.node ?? m.address, address: m.address, oldMembers, byJob: run.jobId, at: Date.now() })));
       return reportHa(run, survey);
     }, { describe: (s) => s });
     const voters = survivors.slice(0, 3);

@@ -185,7 +185,7 @@ export async function waitForNewVoters(run: RunContext, s: Survey): Promise<stri
 export async function removeLost(run: RunContext, s: Survey, lost: string): Promise<string> {
   const ctl = run.node(s.template);
   const m = await readMembership(ctl);
-  const member = s.members.find((x) => !x.survivor && (x.node ?? x.address) === lost);
+  const member = s.members.find((x) => !x.survivor && !x.worker && (x.node ?? x.address) === lost);
   const kube = m.kube.find((k) => k.name === lost || (member && k.internalIp === member.address.slice(0, member.address.lastIndexOf(':'))));
   const stillListed = member ? m.members.some((x) => x.address === member.address) : false;
   if (!kube && !stillListed) return `${lost} is already gone from Kubernetes and dqlite`;

@@ -30,6 +30,11 @@ export type MemberCheck = {
   /** The inventory node at that address (by the survivors' `getent hosts`), when known. */
   node: string | null;
   survivor: boolean;
+  /**
+   * A worker the file lists as spare (Role 2, as `join --worker` leaves it): it holds no data and
+   * runs no dqlite, so it is neither a survivor nor lost — it is left out of the new cluster.yaml.
+   */
+  worker: boolean;
   /** Something answered on address:19001 from a survivor (or it is a survivor, running). */
   answers: boolean;
   /** Its inventory node answered over SSH. */
@@ -122,15 +127,16 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
 
   const members: MemberCheck[] = [];
   for (const s of survivors) {
-    members.push({ id: s.info.id, address: s.info.address, role: byId.get(s.info.id)?.role ?? s.info.role, node: s.node, survivor: true, answers: true, ssh: true, detail: 'survivor' });
+    members.push({ id: s.info.id, address: s.info.address, role: byId.get(s.info.id)?.role ?? s.info.role, node: s.node, survivor: true, worker: false, answers: true, ssh: true, detail: 'survivor' });
   }
   for (const m of others) {
     const node = names.get(host(m.address)) ?? null;
+    const worker = m.role === 2 && node !== null && run.cluster.nodes.find((n) => n.name === node)?.role === 'worker';
     const ssh = node !== null && !silent.has(node) && (await new DqliteBackend(run.node(node).shell).answers());
     const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await new DqliteBackend(run.node(s.node).shell).portAnswers(host(m.address), DQLITE_PORT) })));
     const open = checks.find((c) => c.r.open);
     members.push({
-      id: m.id, address: m.address, role: m.role, node, survivor: false, answers: open !== undefined, ssh,
+      id: m.id, address: m.address, role: m.role, node, survivor: false, worker, answers: open !== undefined, ssh,
       detail: open ? `answers on :${DQLITE_PORT} from ${open.s}` : checks.map((c) => `from ${c.s}: ${plain(c.r.detail)}`).join('; '),
     });
   }
@@ -146,13 +152,14 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
   const proposed = renderClusterYaml(newMembers, template!.keyOrder);
   return {
     survivors, members, template: template!.node, templateWhy, proposed, binding: sha256(proposed),
-    lost: members.filter((m) => !m.survivor).map((m) => m.node ?? m.address),
+    lost: members.filter((m) => !m.survivor && !m.worker).map((m) => m.node ?? m.address),
   };
 }
 
 function refuseUnlessLost(run: DryRunContext, members: readonly MemberCheck[]): void {
   const label = (m: MemberCheck) => `${m.node ?? '?'} (${m.address})`;
-  const alive = members.filter((m) => !m.survivor && (m.answers || m.ssh));
+  // a worker listed as spare may answer SSH (it is a worker); its dqlite port must still be silent
+  const alive = members.filter((m) => !m.survivor && (m.answers || (m.ssh && !m.worker)));
   if (alive.length > 0) {
     throw new RunbookFailure(
       `Refused: ${alive.map((m) => `${label(m)} ${m.ssh ? 'answers over SSH' : m.detail}`).join('; ')} — a lost member must not answer at all before the datastore is reconfigured (it would come back with the old membership). Stop it for good, or include it with --survivors. Nothing was run.`,
@@ -222,7 +229,9 @@ export function describeSurvey(s: Survey): string {
     lines.push(`• ${x.node}: ID ${x.info.id}, ${x.info.address}, ${roleName(x.info.role)}; last index ${x.lastIndex}; ${x.files}; cluster.yaml lists ${x.members.map((m) => `${m.address} ${roleName(m.role)}`).join(', ')}`);
   }
   lines.push('*Lost* (no SSH, nothing on :19001 from any survivor) — they must never be started again with their old data; reinstall before `add-node`:');
-  for (const m of s.members.filter((x) => !x.survivor)) lines.push(`• ${m.node ?? 'unknown node'} ${m.address} (ID ${m.id}, ${roleName(m.role)}): ${m.detail}`);
+  for (const m of s.members.filter((x) => !x.survivor && !x.worker)) lines.push(`• ${m.node ?? 'unknown node'} ${m.address} (ID ${m.id}, ${roleName(m.role)}): ${m.detail}`);
+  const workers = s.members.filter((x) => x.worker);
+  if (workers.length > 0) lines.push(`*Workers listed as spare* (no data, no dqlite; left out of the new cluster.yaml, not removed): ${workers.map((m) => `${m.node} ${m.address}`).join(', ')}`);
   const template = s.survivors.find((x) => x.node === s.template)!;
   lines.push(`*Template:* ${s.template} — ${s.templateWhy}.`);
   lines.push(`*Proposed cluster.yaml* (diff against ${s.template}'s current one; sha256 \`${s.binding.slice(0, 16)}…\`):\n\`\`\`\n${lineDiff(template.clusterText, s.proposed)}\n\`\`\``);

@@ -464,11 +464,13 @@ export class SimState {
     // a host outside this cluster has a datastore of its own
     const members = this.nodes.get(node.name) === node ? this.nodeList().filter((n) => n.dqliteRole !== undefined) : [node];
     const last = this.raftIndex - node.raftLag;
-    const key = JSON.stringify([node.name, node.revision, last, node.staleMembers ?? null, members.map((m) => [m.name, m.dqliteRole, m.failureDomain])]);
+    const key = JSON.stringify([node.name, node.revision, last, node.staleMembers ?? null, this.nodeList().map((m) => [m.name, m.role, m.dqliteRole, m.failureDomain])]);
     const cached = this.backendCache.get(node.name);
     if (cached?.key === key) return cached.files;
     const dir = `/var/snap/microk8s/${node.revision}/var/kubernetes/backend`;
-    const listed = node.staleMembers ?? members.map((m) => ({ address: m.dqliteAddress, id: m.dqliteId, role: m.dqliteRole }));
+    // workers joined with --worker are in the node store too, as spares (microk8s#3204, #5000)
+    const spares = this.nodes.get(node.name) === node ? this.nodeList().filter((n) => n.role === 'worker' && this.machines.get(n.name) === n).map((m) => ({ address: m.dqliteAddress, id: m.dqliteId, role: 'spare' as const })) : [];
+    const listed = node.staleMembers ?? [...members.map((m) => ({ address: m.dqliteAddress, id: m.dqliteId, role: m.dqliteRole })), ...spares];
     const clusterYaml = listed.map((m) => `- Address: ${m.address}\n  ID: ${m.id}\n  Role: ${roleNum(m.role)}\n`).join('');
     const ownRole = node.staleMembers?.find((m) => m.address === node.dqliteAddress)?.role ?? node.dqliteRole;
     const infoYaml = `Address: ${node.dqliteAddress}\nID: ${node.dqliteId}\nRole: ${roleNum(ownRole)}\n`;

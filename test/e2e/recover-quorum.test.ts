@@ -8,15 +8,15 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { datastoreOf } from '../../src/sim/dqlite.ts';
 import { simMembership } from '../../src/sim/index.ts';
-import { controlPlanes, words } from '../support/e2e.ts';
+import { controlPlanes, words, workers } from '../support/e2e.ts';
 import { approveBoth, destructiveButton, lose, MUTATING, text } from '../support/recover-quorum.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob, carol } = USERS;
-describe('recover-quorum: 3 voters, 2 lost → a single-node cluster', () => {
+describe('recover-quorum: 3 voters (and a worker), 2 voters lost → a single-node cluster', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(3, { channel: '1.28/stable' }) }] });
+    h = await startHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: [...controlPlanes(3, { channel: '1.28/stable' }), ...workers(1, { channel: '1.28/stable' })] }] });
   });
   afterAll(async () => {
     await h?.stop();
@@ -47,6 +47,10 @@ describe('recover-quorum: 3 voters, 2 lost → a single-node cluster', () => {
     expect(s.nodes.has('k8s-2')).toBe(false);
     expect(s.nodes.has('k8s-3')).toBe(false);
     expect(datastoreOf(s).reconfigures).toHaveLength(1);
+    // the worker, a spare in cluster.yaml, was neither lost nor removed, and is left out of the new file
+    expect(s.nodes.has('w1')).toBe(true);
+    expect(log.some((c) => words(c).startsWith('microk8s remove-node w1'))).toBe(false);
+    expect(datastoreOf(s).reconfigures[0]!.members.map((m) => m.address)).toEqual(['10.0.0.11:19001']);
     const t = text(h, id);
     expect(t).toMatch(/high-availability no · voters k8s-1/);
     expect(t).toMatch(/add-node <node>/);
