@@ -234,6 +234,8 @@ export function describeSurvey(s: Survey): string {
   if (workers.length > 0) lines.push(`*Workers listed as spare* (no data, no dqlite; left out of the new cluster.yaml, not removed): ${workers.map((m) => `${m.node} ${m.address}`).join(', ')}`);
   const template = s.survivors.find((x) => x.node === s.template)!;
   lines.push(`*Template:* ${s.template} — ${s.templateWhy}.`);
-  lines.push(`*Proposed cluster.yaml* (diff against ${s.template}'s current one; sha256 \`${s.binding.slice(0, 16)}…\`):\n\`\`\`\n${lineDiff(template.clusterText, s.proposed)}\n\`\`\``);
+  // the current file as parsed and written back (its own key order): no comment or markup from the node survives
+  const current = renderClusterYaml(template.members, template.keyOrder);
+  lines.push(`*Proposed cluster.yaml* (diff against ${s.template}'s current one; sha256 \`${s.binding.slice(0, 16)}…\`):\n\`\`\`\n${lineDiff(current, s.proposed)}\n\`\`\``);
   return lines.join('\n');
 }
