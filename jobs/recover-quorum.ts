@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { NODE_NAME, type ClusterConfig } from '../src/config/inventory.ts';
+import { RECHECK_TITLE } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { StopRunbook } from '../src/engine/errors.ts';
 import { markLost } from '../src/ops/lost-nodes.ts';
@@ -42,8 +43,6 @@ function validate({ survivors }: RecoverArgs, cluster: ClusterConfig): string | 
   return undefined;
 }
 
-const RECHECK = 're-check what the plan depended on';
-
 /**
  * Recover from lost quorum — the seed's 从丢失的仲裁中恢复: stop dqlite on every survivor, back up
  * the database, set the new cluster.yaml, `.reconfigure` once on the template, update the other
@@ -77,9 +76,7 @@ export default defineRunbook(
     const survivors = survey.survivors.map((x) => x.node);
     const others = survivors.filter((n) => n !== survey.template);
 
-    if (run.cluster.policy.approvePlan) {
-      await run.approval({ title: `Recover quorum with ${survivors.join(', ')}`, what, nodes: survivors, plan: run.plan() });
-    }
+    await run.approvePlan({ title: `Recover quorum with ${survivors.join(', ')}`, what, nodes: survivors });
     await run.approval({
       title: `Stop every survivor and reconfigure dqlite on ${survey.template}`,
       what,
@@ -90,7 +87,7 @@ export default defineRunbook(
       binding: survey.binding,
     });
     // Bound to the proposed cluster.yaml: anything it depended on that moved stops the job here.
-    await run.step(RECHECK, async () => {
+    await run.step(RECHECK_TITLE, async () => {
       const now = await surveyCluster(run, survivorList(named));
       const drift = surveyDrift(survey, now);
       if (drift.length > 0) throw new StopRunbook('failed', `The plan no longer holds: ${drift.join('; ')}. Nothing was run; request recover-quorum again.`);

@@ -1,11 +1,10 @@
 /**
- * Commands on a node's dqlite backend directory, for quorum recovery: read its files, stop and
- * start MicroK8s, the dqlite shell's `.reconfigure`, a TCP check of a member's port, and the
- * file moves a person would make (private temp dir, tar, rm, sha256sum, SFTP + rename).
+ * Commands on a node's dqlite backend directory, for quorum recovery (MicroK8sNode.backend()):
+ * read its files, the dqlite shell's `.reconfigure`, and the file moves a person would make
+ * (private temp dir, tar, rm, sha256sum, SFTP). Stop/start and `nc -z` are membership.ts's.
  * Every command is an argv array; file names come from the node's own listing and are checked
  * against the raft name patterns before they reach a command.
  */
-import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import {
   BACKEND_DIR,
@@ -35,12 +34,6 @@ function checkName(name: string): string {
 function checkPath(path: string): string {
   if (!SAFE_PATH.test(path) || path.includes('..')) throw new Error(`refusing an unexpected path ${JSON.stringify(path.slice(0, 80))}`);
   return path;
-}
-
-export interface PortCheck {
-  open: boolean;
-  /** nc's last line, e.g. `nc: connect to 10.0.0.12 port 19001 (tcp) timed out: Operation now in progress`. */
-  detail: string;
 }
 
 export class DqliteBackend {
@@ -82,15 +75,6 @@ export class DqliteBackend {
     }
   }
 
-  /** `nc -z -w <s> <host> <port>` from this node: does anything answer there? */
-  async portAnswers(host: string, port: number, waitSeconds = 3): Promise<PortCheck> {
-    if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host) || host.startsWith('-')) throw new Error(`refusing an unexpected host ${JSON.stringify(host.slice(0, 80))}`);
-    const r = await this.shell.exec(['nc', '-z', '-v', '-w', String(waitSeconds), host, String(port)], { okExitCodes: ANY_EXIT, timeoutMs: waitSeconds * 1000 + 30_000 });
-    if (r.code === 127) throw new CommandFailedError(this.node, r.command, r.code, tail(r.stderr));
-    const detail = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => l.trim() !== '').at(-1) ?? `exit code ${r.code}`;
-    return { open: r.code === 0, detail: detail.slice(0, 300) };
-  }
-
   /** The node answers over SSH at all (`true`). */
   async answers(timeoutMs = 15_000): Promise<boolean> {
     try {
@@ -112,17 +96,6 @@ export class DqliteBackend {
       if (ip && name && names.includes(name)) out.set(ip, name);
     }
     return out;
-  }
-
-  /** `microk8s stop` (never `leave`): a worker's notice means nothing was stopped. */
-  async stop(): Promise<void> {
-    const r = await this.shell.exec(['microk8s', 'stop'], { privileged: true, timeoutMs: 10 * 60_000 });
-    if (/acting as a node in a cluster/.test(r.stdout)) throw new Error(`\`microk8s stop\` on ${this.node} answered that it is a worker node: nothing was stopped`);
-  }
-
-  /** `microk8s start`. */
-  async start(): Promise<void> {
-    await this.shell.exec(['microk8s', 'start'], { privileged: true, timeoutMs: 10 * 60_000 });
   }
 
   /** The dqlite shell's `.reconfigure <dir> <cluster.yaml>` on this (stopped) node; only `OK` is success. */
@@ -190,24 +163,6 @@ export class DqliteBackend {
   /** `sudo rm -f <file>` outside the backend (a temp file of ours). */
   async removePath(path: string): Promise<void> {
     await this.shell.exec(['rm', '-f', checkPath(path)], { privileged: true });
-  }
-
-  /**
-   * Replaces `<backend>/<name>` with `text`: SFTP to a new temp file, the old file kept as
-   * `<name>.<suffix>`, then an atomic rename into place (ownership and mode kept from the old one).
-   */
-  async replaceFile(name: string, text: string, keepSuffix: string): Promise<void> {
-    const target = `${BACKEND_DIR}/${checkName(name)}`;
-    const dir = await this.privateDir();
-    const tmp = await this.shell.upload(text, `${dir}/${checkName(name)}.new`, { mode: 0o600 });
-    const staged = `${target}.mk8s-new`;
-    await this.shell.exec(['cp', '-p', target, `${target}.${checkName(keepSuffix)}`], { privileged: true });
-    // A copy of the old file first (owner root:microk8s and mode kept), its content replaced
-    // (cp into an existing file keeps both), then renamed over the original in one step.
-    await this.shell.exec(['cp', '-p', target, staged], { privileged: true });
-    await this.shell.exec(['cp', checkPath(tmp), staged], { privileged: true });
-    await this.shell.exec(['mv', '-f', staged, target], { privileged: true });
-    await this.shell.exec(['rm', '-f', checkPath(tmp)], { privileged: true });
   }
 
   /** Uploads a local file's bytes into a fresh private dir on the node; returns the remote path. */

@@ -6,7 +6,7 @@
  * the dqlite shell's `.reconfigure` answer (`OK`, or `Error: …` and the usage text).
  */
 import { parse, stringify } from 'yaml';
-import { excerpt, OutputParseError } from './errors.ts';
+import { outputExcerpt as excerpt, OutputParseError } from './errors.ts';
 
 export const KUBERNETES_DIR = '/var/snap/microk8s/current/var/kubernetes';
 export const BACKEND_DIR = `${KUBERNETES_DIR}/backend`;

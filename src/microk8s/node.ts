@@ -16,6 +16,7 @@
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
 import { AddonCommands } from './addons.ts';
+import { DqliteBackend } from './backend.ts';
 import * as diagnostics from './diagnostics.ts';
 import { NotReadyError, OutputParseError } from './errors.ts';
 import * as files from './files.ts';
@@ -321,6 +322,13 @@ export class MicroK8sNode {
   /** `microk8s status` add-ons, `enable|disable`, the calico-node DaemonSet and pods, `kubectl apply`, `test -e`. */
   get addons(): AddonCommands {
     return new AddonCommands(this.shell);
+  }
+
+  // ---- the dqlite backend directory: see backend.ts ------------------------------------
+
+  /** The backend directory's commands (quorum recovery): listing, info.yaml/cluster.yaml, `.reconfigure`, tar, checksums. */
+  backend(): DqliteBackend {
+    return new DqliteBackend(this.shell);
   }
 
   // ---- membership: see membership.ts -------------------------------------------------

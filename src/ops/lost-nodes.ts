@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import { DqliteBackend } from '../microk8s/backend.ts';
 import { keys } from '../queue/keys.ts';
 
 export type LostNode = {
@@ -48,7 +47,7 @@ export async function refuseLostNode(run: RunContext, node: string): Promise<voi
   if (!lost) return;
   let addresses: string[];
   try {
-    addresses = (await new DqliteBackend(run.node(node).shell).clusterYaml()).cluster.members.map((m) => m.address);
+    addresses = (await run.node(node).backend().clusterYaml()).cluster.members.map((m) => m.address);
   } catch (err) {
     throw new RunbookFailure(`${node} was declared lost by recover-quorum job ${lost.byJob} and its datastore cannot be read (${errorText(err)}). Reinstall MicroK8s on it before adding it. Nothing was changed.`);
   }

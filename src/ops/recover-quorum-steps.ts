@@ -7,19 +7,21 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
-import { isControlFlow } from '../engine/control-flow.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import { DqliteBackend } from '../microk8s/backend.ts';
 import { BACKEND_DIR, dataFiles, DQLITE_BIN, KUBERNETES_DIR, parseClusterYaml, roleName, templateFiles } from '../microk8s/dqlite-files.ts';
 import { backupStamp, sha256OfFile } from '../microk8s/node.ts';
-import { writeManifest } from './backup-store.ts';
+import { writeManifest } from '../store/backup-store.ts';
 import { describeHa, readMembership, removeNodeFrom } from './membership.ts';
 import type { Survey } from './recover-quorum.ts';
 
 export type SurvivorBackup = { node: string; remotePath: string; localPath: string; sha256: string; bytes: number };
 
-const backend = (run: RunContext, node: string) => new DqliteBackend(run.node(node).shell);
+const CLUSTER_YAML = `${BACKEND_DIR}/cluster.yaml`;
+/** `microk8s stop`/`start` may take minutes on a broken cluster (microk8s#3859). */
+const START_STOP_MS = 10 * 60_000;
+
+const backend = (run: RunContext, node: string) => run.node(node).backend();
 
 /** The commands of the whole procedure, node by node, as a person would type them. */
 export function recoveryPlan(s: Survey | undefined): PlanStep[] {
@@ -67,24 +69,25 @@ export async function backUpSurvivor(run: RunContext, node: string): Promise<Sur
 
 /** Step 2 for one survivor: `microk8s stop`, then it must say so and its dqlite port must be closed. */
 export async function stopSurvivor(run: RunContext, node: string): Promise<string> {
-  const b = backend(run, node);
-  await b.stop();
-  const status = await run.node(node).status();
+  const ops = run.node(node);
+  const stopped = await ops.stopOrStart('stop', START_STOP_MS);
+  if (stopped.worker) throw new RunbookFailure(`\`microk8s stop\` on ${node} answered that it is a worker node (${stopped.worker}): nothing was stopped.`);
+  const status = await ops.status();
   if (status.running) throw new RunbookFailure(`${node} still reports \`microk8s is running\` after \`microk8s stop\`.`);
-  const port = await b.portAnswers('127.0.0.1', 19001);
-  if (port.open) throw new RunbookFailure(`${node}'s dqlite port 19001 still answers after \`microk8s stop\`; it is not safe to reconfigure.`);
+  const port = await ops.canReach('127.0.0.1', 19001);
+  if (port.ok || !port.checked) throw new RunbookFailure(`${node}'s dqlite port 19001 still answers after \`microk8s stop\`; it is not safe to reconfigure.`);
   return `stopped (${status.message ?? 'not running'}; :19001 closed)`;
 }
 
 /** Step 3: the new cluster.yaml on the template (already there → nothing to do). */
 export async function writeClusterYaml(run: RunContext, s: Survey): Promise<string> {
-  const b = backend(run, s.template);
-  const now = await b.clusterYaml();
+  const ops = run.node(s.template);
+  const now = await ops.backend().clusterYaml();
   if (now.text === s.proposed) return 'already in place';
-  await b.replaceFile('cluster.yaml', s.proposed, `pre-recovery-${run.jobId}`);
-  const after = await b.clusterYaml();
-  if (after.text !== s.proposed) throw new RunbookFailure(`cluster.yaml on ${s.template} does not read back as written.`);
-  return `written; the old one kept as cluster.yaml.pre-recovery-${run.jobId}`;
+  // the old one kept beside it (cp -p), then SFTP + atomic rename, read back and compared
+  const kept = await ops.backupFile(CLUSTER_YAML, `prerecovery${run.jobId}`);
+  await ops.writeFile(CLUSTER_YAML, s.proposed, run.jobId, true);
+  return `written; the old one kept as ${basename(kept)}`;
 }
 
 /** Step 4: `.reconfigure` once on the template — skipped when its log already ends in the new configuration. */
@@ -142,7 +145,8 @@ export async function updateSurvivor(run: RunContext, s: Survey, node: string, p
 
 /** Step 6a: `microk8s start` on one survivor. */
 export async function startSurvivor(run: RunContext, node: string): Promise<string> {
-  await backend(run, node).start();
+  const r = await run.node(node).stopOrStart('start', START_STOP_MS);
+  if (r.worker) throw new RunbookFailure(`\`microk8s start\` on ${node} answered that it is a worker node (${r.worker}).`);
   return 'started';
 }
 
@@ -220,13 +224,9 @@ export async function survivorsState(run: RunContext, s: Survey): Promise<string
  */
 export async function attempt<T>(run: RunContext, s: Survey, backups: readonly SurvivorBackup[], what: string, step: () => Promise<T>): Promise<T> {
   for (;;) {
-    let failure: unknown;
-    try {
-      return await step();
-    } catch (err) {
-      if (isControlFlow(err)) throw err;
-      failure = err;
-    }
+    const tried = await run.attempt(step);
+    if (tried.ok) return tried.value;
+    const failure = tried.error;
     const state = await survivorsState(run, s);
     const choice = await run.choice({
       title: `${what} failed: retry, restore the survivors, or stop?`,
@@ -251,13 +251,13 @@ export async function attempt<T>(run: RunContext, s: Survey, backups: readonly S
 /** Stops the node, deletes its raft files and cluster.yaml, unpacks its step-1 backup and starts it. */
 export async function restoreSurvivor(run: RunContext, b: SurvivorBackup): Promise<string> {
   const x = backend(run, b.node);
-  await x.stop();
+  await run.node(b.node).stopOrStart('stop', START_STOP_MS);
   const remote = await x.uploadPrivate(await readFile(b.localPath), basename(b.localPath));
   const sent = await x.digest(remote);
   if (sent.sha256 !== b.sha256) throw new RunbookFailure(`The backup copied to ${b.node} does not match its sha256.`);
   await x.remove([...dataFiles(await x.list()), 'cluster.yaml']);
   await x.untar(remote, 'kubernetes');
   await x.removePath(remote);
-  await x.start();
+  await run.node(b.node).stopOrStart('start', START_STOP_MS);
   return `restored from ${basename(b.localPath)} and started`;
 }

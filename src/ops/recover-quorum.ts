@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 import type { DryRunContext } from '../engine/runbook.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import { DqliteBackend } from '../microk8s/backend.ts';
-import { DQLITE_PORT, renderClusterYaml, roleName, type DqliteMember, type KeyOrder } from '../microk8s/dqlite-files.ts';
+import { DQLITE_PORT, renderClusterYaml, roleName, type BackendListing, type DqliteMember, type KeyOrder } from '../microk8s/dqlite-files.ts';
 
 export type SurvivorFacts = {
   node: string;
@@ -55,7 +54,7 @@ export type Survey = {
 
 const host = (address: string) => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 
-function describeFiles(l: Awaited<ReturnType<DqliteBackend['list']>>): string {
+function describeFiles(l: BackendListing): string {
   const parts = [`${l.closed.length} closed segment(s)`, `${l.snapshots.length} snapshot(s)${l.snapshots.some((s) => s.hasMeta) ? ' (+meta)' : ''}`, `${l.open.length} open-*`];
   if (l.metadata.length > 0) parts.push(l.metadata.join('/'));
   return parts.join(', ');
@@ -63,7 +62,7 @@ function describeFiles(l: Awaited<ReturnType<DqliteBackend['list']>>): string {
 
 /** One survivor's backend, read with `sudo ls` and `sudo cat` (nothing changes). */
 export async function readSurvivor(run: DryRunContext, node: string): Promise<SurvivorFacts> {
-  const b = new DqliteBackend(run.node(node).shell);
+  const b = run.node(node).backend();
   const [listing, info, cluster] = await Promise.all([b.list(), b.info(), b.clusterYaml()]);
   return {
     node, info: info.info, infoText: info.text, members: cluster.cluster.members, clusterText: cluster.text, keyOrder: cluster.cluster.keyOrder, lastIndex: listing.lastIndex, files: describeFiles(listing),
@@ -99,7 +98,7 @@ async function findSurvivors(run: DryRunContext, named: readonly string[] | unde
 
 /** Inventory names → addresses: the inventory's hosts, then what a survivor resolves (`getent hosts`). */
 async function resolveNames(run: DryRunContext, via: string, names: readonly string[]): Promise<Map<string, string>> {
-  const out = await new DqliteBackend(run.node(via).shell).resolve(names);
+  const out = await run.node(via).backend().resolve(names);
   for (const n of run.cluster.nodes) if (names.includes(n.name) && !out.has(n.host)) out.set(n.host, n.name);
   return out;
 }
@@ -132,9 +131,10 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
   for (const m of others) {
     const node = names.get(host(m.address)) ?? null;
     const worker = m.role === 2 && node !== null && run.cluster.nodes.find((n) => n.name === node)?.role === 'worker';
-    const ssh = node !== null && !silent.has(node) && (await new DqliteBackend(run.node(node).shell).answers());
-    const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await new DqliteBackend(run.node(s.node).shell).portAnswers(host(m.address), DQLITE_PORT) })));
-    const open = checks.find((c) => c.r.open);
+    const ssh = node !== null && !silent.has(node) && (await run.node(node).backend().answers());
+    const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await run.node(s.node).canReach(host(m.address), DQLITE_PORT) })));
+    // nc missing on a survivor: silence cannot be shown, so it counts as answering
+    const open = checks.find((c) => c.r.ok || !c.r.checked);
     members.push({
       id: m.id, address: m.address, role: m.role, node, survivor: false, worker, answers: open !== undefined, ssh,
       detail: open ? `answers on :${DQLITE_PORT} from ${open.s}` : checks.map((c) => `from ${c.s}: ${plain(c.r.detail)}`).join('; '),

@@ -50,6 +50,8 @@ describe('e2e: recover-quorum survives a worker crash between steps 4 and 5', ()
     await approveBoth(h, id);
     await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('✅ 4. reconfigure dqlite on k8s-3')), 60_000);
     await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('⏳ 5. update k8s-4 from k8s-3')), 30_000);
+    // the step is checkpointed as running (its delete on k8s-4 is held up by the delay)
+    await h.slack.waitFor(async () => Object.values((await h.app.queue.get(id))!.data.steps).some((st) => st.title === '5. update k8s-4 from k8s-3' && st.status === 'running'), 10_000);
     first.proc.kill('SIGKILL');
     await first.exited;
     expect(first.proc.signalCode).toBe('SIGKILL');
