@@ -69,7 +69,7 @@ export default defineRunbook(
   async (run, { survivors: named }) => {
     // Read every survivor; refuse (nothing run) unless quorum is really lost and the lost stay silent.
     const survey: Survey = await run.step('read every survivor and check quorum is really lost', () => surveyCluster(run, survivorList(named)), {
-      describe: (s) => `survivors ${s.survivors.map((x) => x.node).join(", ")}; lost ${s.lost.join(", ")}; template ${s.template}: ${s.templateWhy}`,
+      describe: (s) => `survivors ${s.survivors.map((x) => x.node).join(', ')}; lost ${s.lost.join(', ')}; template ${s.template}: ${s.templateWhy}`,
     });
     run.setPlan(recoveryPlan(survey));
     const what = describeSurvey(survey);
