@@ -90,7 +90,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
 
   let approvers: ApprovalRecord[] | undefined;
   if (decision === 'approved' && (gate.approvals ?? 1) > 1) {
-    const counted = await countApproval(deps, { jobId, gateKey, gate, data, user: input.user });
+    const counted = await countApproval(deps, { jobId, gateKey, gate, data, user: input.user, messageTs: input.messageTs });
     if (!counted.opens) {
       if (counted.refused) return reject(counted.refused);
       deps.metrics.decisions.inc({ decision, accepted: 'yes' });

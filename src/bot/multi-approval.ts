@@ -19,9 +19,9 @@ export interface ApprovalCount {
  */
 export async function countApproval(
   deps: BotDeps,
-  q: { jobId: string; gateKey: string; gate: GateRecord; data: JobData; user: string },
+  q: { jobId: string; gateKey: string; gate: GateRecord; data: JobData; user: string; messageTs: string },
 ): Promise<ApprovalCount> {
-  const { jobId, gateKey, gate, data, user } = q;
+  const { jobId, gateKey, gate, data, user, messageTs } = q;
   const needed = gate.approvals ?? 1;
   const key = keys.approvals(jobId, gateKey);
   if (user === data.request.user) {
@@ -35,8 +35,9 @@ export async function countApproval(
     return { opens: false, refused: `You already gave approval ${given.findIndex((a) => a.by === user) + 1} of ${needed}; "${gate.title}" needs a different approver for the next one.`, given };
   }
   if (given.length >= needed) return { opens: true, given };
-  if (gate.msgTs && data.parent) {
-    await deps.chat.update({ channel: data.parent.channel, ts: gate.msgTs }, partlyApprovedGateMessage(jobId, gateKey, { ...gate, approvedBy: given }, data.request.user));
+  // the clicked message itself: the gate's ts may not be checkpointed yet when a fast click lands
+  if (data.parent) {
+    await deps.chat.update({ channel: data.parent.channel, ts: messageTs }, partlyApprovedGateMessage(jobId, gateKey, { ...gate, approvedBy: given }, data.request.user));
   }
   return { opens: false, given };
 }
