@@ -1,6 +1,6 @@
 /**
  * recover-quorum with a real worker process SIGKILLed after step 4 (the `.reconfigure`), while
- * step 5 updates the other survivor: the restarted worker resumes there, never runs the dqlite
+ * step 5 packs the template's files for the other survivor: the restarted worker resumes there, never runs the dqlite
  * shell a second time, and the cluster comes back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,16 +42,17 @@ describe('e2e: recover-quorum survives a worker crash between steps 4 and 5', ()
 
   it('resumes in step 5 without a second .reconfigure', { timeout: 150_000 }, async () => {
     await lose(h.sim, ['k8s-1', 'k8s-2']);
-    // step 5's first delete on k8s-4 takes a while: time to kill the worker after step 4 finished
-    h.sim.inject({ node: 'k8s-4', match: 'rm -f /var/snap/microk8s/current/var/kubernetes/backend/', kind: 'delay', ms: 4000, times: 1 });
+    // step 5's packing of the template's files takes a while: time to kill the worker after step 4
+    // finished (a read-and-pack whose late end is harmless — a delayed delete of a dead worker could
+    // still remove files the resumed job had copied meanwhile)
+    h.sim.inject({ node: 'k8s-3', match: 'recovered-k8s-3.tar.gz -C', kind: 'delay', ms: 4000, times: 1 });
     const first = startWorker();
     const { jobId } = await h.command(USERS.alice, 'recover-quorum');
     const id = jobId!;
     await approveBoth(h, id);
     await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('✅ 4. reconfigure dqlite on k8s-3')), 60_000);
-    await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('⏳ 5. update k8s-4 from k8s-3')), 30_000);
-    // the step is checkpointed as running (its delete on k8s-4 is held up by the delay)
-    await h.slack.waitFor(async () => Object.values((await h.app.queue.get(id))!.data.steps).some((st) => st.title === '5. update k8s-4 from k8s-3' && st.status === 'running'), 10_000);
+    // the pack step is checkpointed as running (its tar on k8s-3 is held up by the delay)
+    await h.slack.waitFor(async () => Object.values((await h.app.queue.get(id))!.data.steps).some((st) => st.title === '5. pack the new configuration on k8s-3' && st.status === 'running'), 30_000);
     first.proc.kill('SIGKILL');
     await first.exited;
     expect(first.proc.signalCode).toBe('SIGKILL');
@@ -65,7 +66,8 @@ describe('e2e: recover-quorum survives a worker crash between steps 4 and 5', ()
     const job = await h.app.queue.get(id);
     const steps = Object.values(job!.data.steps);
     expect(steps.find((s) => s.title === '4. reconfigure dqlite on k8s-3')?.runs).toBe(1);
-    expect(steps.find((s) => s.title === '5. update k8s-4 from k8s-3')?.runs).toBe(2);
+    expect(steps.find((s) => s.title === '5. pack the new configuration on k8s-3')?.runs).toBe(2);
+    expect(steps.find((s) => s.title === '5. update k8s-4 from k8s-3')?.runs).toBe(1);
     expect(steps.every((s) => s.status === 'done')).toBe(true);
     const s = h.sim.state;
     expect(['k8s-3', 'k8s-4'].map((n) => [s.node(n).dqliteRole, s.node(n).datastoreFault])).toEqual([['voter', undefined], ['voter', undefined]]);
