@@ -4,12 +4,15 @@
  * flight at once, against Slack's 3000 ms limit; and the same requests sent
  * one at a time (unloaded) in the same run, for comparison.
  *
- * The client runs in the same process as the bot (one event loop, 2 cores), so
- * the loaded figures include the client's own signing and parsing.
+ * The client runs in its own process (bench/load-client.ts), so the bot's event
+ * loop does not also sign and parse the load. Run twice: with the fake Slack
+ * behaving like real Slack (200 ms a call, rate limits) and with it instant.
  */
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { log, ms, pct, percentile, ratio, shuffled, spread, stats, until, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
+import { SIGNING_SECRET } from '../test/support/harness.ts';
+import { log, ms, num, pct, percentile, ratio, shuffled, spread, stats, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { startLoadClient, type LoadClient } from './load.ts';
 
 const SLACK_LIMIT_MS = 3000;
 const IN_FLIGHT = 200;
@@ -80,11 +83,20 @@ interface Sample {
   jobId?: string;
 }
 
-async function send(h: Harness, req: Req): Promise<Sample> {
-  const t0 = performance.now();
-  const res = await h.command(req.user, req.text, channelOf(req.cluster));
-  const elapsed = performance.now() - t0;
-  return { req, ms: elapsed, status: res.status, text: res.text, ...(res.jobId ? { jobId: res.jobId } : {}) };
+let responseIds = 0;
+
+/** Sends the requests from the load client process (all at once, or one after the other). */
+async function sendAll(h: Harness, client: LoadClient, reqs: Req[], parallel: boolean): Promise<Sample[]> {
+  const wire = reqs.map((r) => ({ user: r.user, text: r.text, channel: channelOf(r.cluster), responseUrl: h.slack.responseUrl(`load-${++responseIds}`) }));
+  const acks = await client.send(wire, parallel);
+  return acks.map((a, i) => {
+    const jobId = /^Queued as job (\d+)\b/.exec(a.text)?.[1];
+    return { req: reqs[i] as Req, ms: a.ms, status: a.status, text: a.text, ...(jobId ? { jobId } : {}) };
+  });
+}
+
+async function send(h: Harness, client: LoadClient, req: Req): Promise<Sample> {
+  return (await sendAll(h, client, [req], false))[0] as Sample;
 }
 
 type Outcome = 'answered' | 'queued' | 'busy' | 'deferred' | 'error';
@@ -112,7 +124,7 @@ interface Burst {
 }
 
 /** 200 signed requests of the mix in flight at once; the idle-cluster upgrades go to `idle`. */
-async function burst(h: Harness, idle: string, seed: number): Promise<Burst> {
+async function burst(h: Harness, client: LoadClient, idle: string, seed: number): Promise<Burst> {
   const reqs = shuffled(
     MIX.flatMap(({ kind, count }) => Array.from({ length: count }, (_, i) => (kind === 'idle-upgrade' ? { ...request(kind, i), cluster: idle } : request(kind, i)))),
     seed,
@@ -120,7 +132,7 @@ async function burst(h: Harness, idle: string, seed: number): Promise<Burst> {
   if (reqs.length !== IN_FLIGHT) throw new Error(`bench: mix adds up to ${reqs.length}, not ${IN_FLIGHT}`);
   const responsesBefore = h.slack.responses.length;
   const t0 = performance.now();
-  const samples = await Promise.all(reqs.map((req) => send(h, req)));
+  const samples = await sendAll(h, client, reqs, true);
   const wall = performance.now() - t0;
   await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length);
   const followUpsWall = performance.now() - t0;
@@ -136,8 +148,26 @@ function describeBurst(label: string, b: Burst): void {
   log(`    outcomes: ${[...b.counts].map(([k, v]) => `${v} ${k}`).join(', ')}; ${b.over} over ${SLACK_LIMIT_MS} ms`);
 }
 
-async function run(): Promise<Row[]> {
-  return withHarness({ clusters: CLUSTERS }, async (h) => {
+async function run(fig: Figures): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const mode of SLACK_MODES) rows.push(...(await runMode(fig, mode)));
+  return rows;
+}
+
+async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
+  log(`  -- ${mode.name}`);
+  return withHarness({ clusters: CLUSTERS, slack: mode.realism }, async (h) => {
+    const client = await startLoadClient(`http://127.0.0.1:${h.app.httpPort}/slack/events`, SIGNING_SECRET);
+    try {
+      return await measure(h, client, fig, mode);
+    } finally {
+      client.stop();
+    }
+  });
+}
+
+async function measure(h: Harness, client: LoadClient, fig: Figures, mode: SlackMode): Promise<Row[]> {
+  {
     // Two busy clusters: each held by an upgrade parked at its approval gate.
     const holders: string[] = [];
     for (const cluster of ['prod', 'stage']) {
@@ -148,7 +178,7 @@ async function run(): Promise<Row[]> {
     }
 
     // Warm up every path once (Bolt, Redis scripts, SSH code).
-    for (const kind of ['help', 'clusters', 'jobs', 'audit', 'dry-run', 'busy-refused', 'status'] as const) await send(h, request(kind, 0));
+    for (const kind of ['help', 'clusters', 'jobs', 'audit', 'dry-run', 'busy-refused', 'status'] as const) await send(h, client, request(kind, 0));
     await settleFollowUps(h, 1);
 
     // Unloaded: one request at a time, each kind, after the previous one's follow-up has landed.
@@ -158,7 +188,7 @@ async function run(): Promise<Row[]> {
       for (let i = 0; i < samples; i++) {
         const req = kind === 'idle-upgrade' ? { ...request(kind, i), cluster: 'qa' } : request(kind, i + 1);
         const before = h.slack.responses.length;
-        const sample = await send(h, req);
+        const sample = await send(h, client, req);
         unloaded.push(sample);
         if (kind === 'status') await settleFollowUps(h, before + 1);
         if (sample.jobId) await waitParked(h, sample.jobId);
@@ -166,11 +196,11 @@ async function run(): Promise<Row[]> {
     }
 
     // Loaded: the first burst the process sees, then the same mix again once the code is hot.
-    const first = await burst(h, 'dev', 42);
-    const second = await burst(h, 'dev2', 43);
+    const first = await burst(h, client, 'dev', 42);
+    const second = await burst(h, client, 'dev2', 43);
 
     // Control: the same number in flight, all `help` (no Redis, no SSH): the HTTP + signature + Bolt floor.
-    const control = stats((await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => send(h, request('help', i))))).map((s) => s.ms));
+    const control = stats((await sendAll(h, client, Array.from({ length: IN_FLIGHT }, (_, i) => request('help', i)), true)).map((s) => s.ms));
 
     // Report.
     const alone = stats(unloaded.map((s) => s.ms));
@@ -186,12 +216,17 @@ async function run(): Promise<Row[]> {
       const l = stats(first.samples.filter((s) => s.req.kind === kind).map((s) => s.ms));
       log(`  ${kind.padEnd(13)} ${ms(percentile(u, 50)).padStart(13)}   ${spread(l)} (n=${l.n})`);
     }
-    log('  note: client, bot and the simulated nodes\' SSH servers share one process; the status follow-ups\' SSH handshakes run during the burst');
+    log('  note: the load client is its own process; bot, fake Slack and the simulated nodes\' SSH servers share this one');
 
     const worst = first.stats.p99 >= second.stats.p99 ? first : second;
+    fig[`ackP99Ms${mode.suffix}`] = num(worst.stats.p99, 1);
+    fig[`ackFloorP99Ms${mode.suffix}`] = num(control.p99, 1);
+    fig[`ackUnloadedP50Ms${mode.suffix}`] = num(alone.p50, 2);
+    fig[`ackRatio${mode.suffix}`] = num(worst.stats.p99 / control.p99);
     const deferred = (b: Burst) => b.counts.get('deferred') ?? 0;
     const errors = (b: Burst) => b.counts.get('error') ?? 0;
-    return [
+    const rows: Row[] = [
+      { bench: 'ack', figure: `ack p99 mixed (worse burst) / ack p99 ${IN_FLIGHT} × help`, value: ratio(worst.stats.p99 / control.p99), n: worst.stats.n, note: `${ms(worst.stats.p99)} / ${ms(control.p99)}` },
       { bench: 'ack', figure: 'ack, one request alone (unloaded) p50', value: ms(alone.p50), n: alone.n, note: `all kinds, one at a time; max ${ms(alone.max)}` },
       { bench: 'ack', figure: `ack, ${IN_FLIGHT} in flight, 1st burst p50`, value: ms(first.stats.p50), n: first.stats.n, note: 'mixed kinds, see above' },
       { bench: 'ack', figure: `ack, ${IN_FLIGHT} in flight, 1st burst p99`, value: ms(first.stats.p99), n: first.stats.n },
@@ -209,7 +244,8 @@ async function run(): Promise<Row[]> {
       { bench: 'ack', figure: 'ack p50, 1st burst / unloaded', value: ratio(first.stats.p50 / alone.p50, 0), n: first.stats.n },
       { bench: 'ack', figure: `control: ${IN_FLIGHT} × help in flight p50 / p99`, value: `${ms(control.p50)} / ${ms(control.p99)}`, n: control.n, note: 'HTTP + signature + Bolt floor, no Redis or SSH' },
     ];
-  });
+    return rows.map((r) => ({ ...r, bench: `ack (${mode.name})` }));
+  }
 }
 
 export const ackLatency: Benchmark = { name: 'ack', title: `Slash-command ack latency, ${IN_FLIGHT} signed requests in flight`, run };

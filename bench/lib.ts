@@ -16,11 +16,39 @@ export interface Row {
   note?: string;
 }
 
+/** The machine-readable figures (`npm run bench -- --json`), filled by the benchmarks that measure them. */
+export const FIGURE_KEYS = [
+  'ackP99Ms',
+  'ackFloorP99Ms',
+  'ackUnloadedP50Ms',
+  'upgradeOverheadRatio',
+  'perCommandOverheadMs',
+  'rollingRatio3',
+  'rollingRatio20',
+  'readyNoticeMs',
+  'status100Ms',
+  'fleetRatio',
+  'sshConnectionsPerNodePerJob',
+  'rssMb',
+  'cpus',
+] as const;
+export type FigureKey = (typeof FIGURE_KEYS)[number];
+/** Keys as listed (measured with Slack's latency and limits on), plus `<key>SlackOff` and extras. */
+export type Figures = Record<string, number | null>;
+
 export interface Benchmark {
   name: string;
   title: string;
-  run(): Promise<Row[]>;
+  /** Fills the figures it measures into `fig`; returns the table rows. */
+  run(fig: Figures): Promise<Row[]>;
 }
+
+/** The fake Slack as real Slack behaves (200 ms a call, its rate limits), and as fast as loopback. */
+export const SLACK_MODES = [
+  { name: 'Slack 200 ms + limits', suffix: '', realism: { latencyMs: 200, rateLimits: true } },
+  { name: 'Slack off', suffix: 'SlackOff', realism: { latencyMs: 0, rateLimits: false } },
+] as const;
+export type SlackMode = (typeof SLACK_MODES)[number];
 
 export interface Stats {
   n: number;
@@ -73,6 +101,24 @@ export function spread(s: Stats): string {
 
 export function log(line = ''): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A finite number rounded to `digits`, or null. */
+export function num(value: number, digits = 3): number | null {
+  return Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
+}
+
+/** Resident set size of a process in MB (Linux /proc), or NaN. */
+export async function rssMbOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const line = status.split('\n').find((l) => l.startsWith('VmRSS:'));
+    const kb = line ? Number(line.slice('VmRSS:'.length).trim().split(' ')[0]) : Number.NaN;
+    return kb / 1024;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function pad(s: string, width: number): string {

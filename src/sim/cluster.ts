@@ -95,6 +95,8 @@ export interface SimCluster {
   /** A new host key: a pinned known_hosts no longer matches. */
   rotateHostKey(node: string): void;
   commandLog: SimCommandRecord[];
+  /** SSH connections each node's server accepted so far (handshakes), by node name. */
+  connectionsAccepted(): Map<string, number>;
   /** The Snap Store Proxy host (`snapProxy: true`): where to reach it, and its state (overrides, store id). */
   snapProxy?: SimSnapProxyInfo & { proxy: SimStoreProxy };
   /** Total time commands spent inside the simulator (latencies and waits), in ms. */
@@ -178,6 +180,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     user,
     state,
     commandLog: runner.log,
+    connectionsAccepted: () => new Map([...servers].map(([name, s]) => [name, s.connectionsAccepted])),
     ...(proxyHost ? { snapProxy: { ...proxyHost.info, proxy: proxyHost.proxy } } : {}),
     knownHosts,
     async writeClientFiles(dir) {

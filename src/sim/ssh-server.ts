@@ -71,6 +71,8 @@ export class SimSshNode {
   private readonly conns = new Set<Conn>();
   private listening = false;
   private down = false;
+  /** TCP connections accepted so far (each one an SSH handshake). */
+  connectionsAccepted = 0;
 
   constructor(
     readonly node: SimNode,
@@ -138,6 +140,7 @@ export class SimSshNode {
     }
     socket.on('error', () => {});
     socket.setNoDelay(true);
+    this.connectionsAccepted++;
     const conn: Conn = { socket };
     this.conns.add(conn);
     socket.once('close', () => this.conns.delete(conn));

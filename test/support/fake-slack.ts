@@ -39,6 +39,13 @@
  *   `{ envelope_id, payload }`; it waits for a connection first.
  *   `socketMode.connections()` counts open sockets; `socketMode.drop()` cuts them.
  * - Tokens: with `tokens` given, any other bearer token gets `invalid_auth`.
+ * - Realism (off by default, so tests stay fast): `latencyMs` delays every Web API answer;
+ *   `rateLimits: true` (or a `SlackRateLimits`) applies Slack's limits — chat.postMessage about
+ *   one message per second per channel (short bursts allowed), chat.update Tier 3 (~50 a minute
+ *   per app), every other method Tier 3 too — and answers over the limit with HTTP 429, a
+ *   `Retry-After` header (whole seconds) and `{ ok: false, error: 'ratelimited' }`; such calls
+ *   change nothing and go to `limited`, not `calls`. `configure({ latencyMs, rateLimits })`
+ *   changes both at run time (benchmarks measure with them on and off).
  *
  * auth.test answers `{ user_id: botUserId ('U0BOT'), bot_id: botId ('B0BOT'), team_id: 'T0FAKE' }`.
  */
@@ -111,7 +118,36 @@ export interface SocketAck {
 
 type Falsy = undefined | null | false;
 
-export interface FakeSlackOptions {
+/** A token bucket: `burst` calls at once, refilled at `perSecond`. */
+export interface RateBucket {
+  burst: number;
+  perSecond: number;
+}
+
+/** Slack's published limits, as the fake applies them (https://docs.slack.dev/apis/web-api/rate-limits). */
+export interface SlackRateLimits {
+  /** Per channel. */
+  postMessage: RateBucket;
+  /** Per app (Tier 3). */
+  update: RateBucket;
+  /** Every other method, each its own bucket (Tier 3). */
+  other: RateBucket;
+}
+
+export const SLACK_RATE_LIMITS: SlackRateLimits = {
+  postMessage: { burst: 3, perSecond: 1 },
+  update: { burst: 50, perSecond: 50 / 60 },
+  other: { burst: 50, perSecond: 50 / 60 },
+};
+
+export interface FakeRealism {
+  /** Added to every Web API answer (real Slack: ~100–300 ms). */
+  latencyMs?: number;
+  /** true: SLACK_RATE_LIMITS; false: none. */
+  rateLimits?: boolean | SlackRateLimits;
+}
+
+export interface FakeSlackOptions extends FakeRealism {
   usergroups?: Record<string, string[]>;
   botUserId?: string;
   botId?: string;
@@ -122,7 +158,11 @@ export interface FakeSlackOptions {
 export interface FakeSlack {
   url: string;
   calls: FakeCall[];
+  /** Calls answered 429 (rate limited); they changed nothing. */
+  limited: FakeCall[];
   callsOf(method: string): FakeCall[];
+  /** Turns latency and rate limits on or off from now on. */
+  configure(realism: FakeRealism): void;
   messages(): FakeMessage[];
   thread(channel: string, ts: string): FakeMessage[];
   ephemerals(): FakeEphemeral[];
@@ -260,6 +300,31 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const botUserId = options.botUserId ?? 'U0BOT';
   const botId = options.botId ?? 'B0BOT';
   const calls: FakeCall[] = [];
+  const limited: FakeCall[] = [];
+  let latencyMs = options.latencyMs ?? 0;
+  let limits: SlackRateLimits | undefined;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const setLimits = (r: boolean | SlackRateLimits | undefined) => {
+    limits = r === true ? SLACK_RATE_LIMITS : r === false || r === undefined ? undefined : r;
+    buckets.clear();
+  };
+  setLimits(options.rateLimits);
+  /** 0 when the call may go ahead (and takes its token), else the seconds to wait. */
+  const retryAfter = (method: string, args: Record<string, unknown>): number => {
+    if (!limits) return 0;
+    const [key, rule] =
+      method === 'chat.postMessage' ? [`post:${strOf(args.channel) ?? ''}`, limits.postMessage] : method === 'chat.update' ? ['update', limits.update] : [`m:${method}`, limits.other];
+    const now = Date.now();
+    const b = buckets.get(key) ?? { tokens: rule.burst, at: now };
+    b.tokens = Math.min(rule.burst, b.tokens + ((now - b.at) / 1000) * rule.perSecond);
+    b.at = now;
+    buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / rule.perSecond));
+  };
   const responses: FakeResponse[] = [];
   const uploads: FakeUpload[] = [];
   const pendingUploads = new Map<string, { filename: string; bytes?: Buffer }>();
@@ -391,6 +456,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
       delete args.token;
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      const wait = retryAfter(method, args);
+      if (wait > 0) {
+        limited.push({ method, args, at: Date.now(), token });
+        res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(wait) });
+        res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
       calls.push({ method, args, at: Date.now(), token });
       sendJson(res, 200, api(method, args, token));
       return;
@@ -496,7 +569,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   return {
     url: `${base}/api/`,
     calls,
+    limited,
     callsOf: (method) => calls.filter((c) => c.method === method),
+    configure: (realism) => {
+      if (realism.latencyMs !== undefined) latencyMs = realism.latencyMs;
+      if (realism.rateLimits !== undefined) setLimits(realism.rateLimits);
+    },
     messages,
     thread: (channel, ts) => messages().filter((m) => m.channel === channel && m.thread_ts === ts),
     ephemerals: () => [...ephemerals],

@@ -24,7 +24,7 @@ import { createLogger } from '../../src/logging.ts';
 import type { Clock } from '../../src/schedule/clock.ts';
 import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
-import { startFakeSlack, type FakeButton, type FakeMessage, type FakeSlack } from './fake-slack.ts';
+import { startFakeSlack, type FakeButton, type FakeRealism, type FakeMessage, type FakeSlack } from './fake-slack.ts';
 import { blockActionsBody, eventCallbackBody, signedRequest, slashCommandBody } from './slack-signing.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2c91d4';
@@ -54,6 +54,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The app's clock (maintenance windows, --at, the watch): a FakeClock the test moves. */
   clock?: Clock;
+  /** Slack's latency and rate limits on the fake (default: none). */
+  slack?: FakeRealism;
 }
 
 export interface Harness {
@@ -88,7 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clusters = options.clusters ?? [{ name: 'prod', channel: 'C0PROD00001' }];
   const dir = mkdtempSync(join(tmpdir(), 'mk8s-test-'));
   const redis = await startPrivateRedis();
-  const slack = await startFakeSlack();
+  const slack = await startFakeSlack(options.slack);
   const sims = new Map<string, SimCluster>();
   const doc: { clusters: Record<string, unknown>; rbac: unknown } = {
     clusters: {},

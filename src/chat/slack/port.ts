@@ -25,6 +25,8 @@ export interface SlackPortOptions {
   /** Scrubs secrets out of error messages; default: Slack token shapes. */
   scrub?: Scrub;
   now?: () => number;
+  /** How often one call waits out a 429's Retry-After and tries again (default 5). */
+  rateLimitRetries?: number;
 }
 
 /** A Web API call failed. `code` is Slack's error string (`channel_not_found`) when it gave one. */
@@ -36,6 +38,13 @@ export class SlackApiError extends Error {
   ) {
     super(`Slack ${method} failed: ${code}`);
   }
+}
+
+/** Seconds Slack asked us to wait (WebAPIRateLimitedError, thrown with rejectRateLimitedCalls), or undefined. */
+function retryAfterSeconds(err: unknown): number | undefined {
+  if (field(err, 'code') !== 'slack_webapi_rate_limited_error') return undefined;
+  const s = field(err, 'retryAfter');
+  return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : 1;
 }
 
 function slackErrorCode(err: unknown, scrub: Scrub): string {
@@ -51,6 +60,7 @@ export class SlackChatPort implements ChatPort {
   private readonly cacheMs: number;
   private readonly scrub: Scrub;
   private readonly now: () => number;
+  private readonly rateLimitRetries: number;
 
   constructor(
     readonly client: SlackWebClient,
@@ -59,13 +69,22 @@ export class SlackChatPort implements ChatPort {
     this.cacheMs = options.usergroupCacheMs ?? 60_000;
     this.scrub = options.scrub ?? secretScrubber([]);
     this.now = options.now ?? Date.now;
+    this.rateLimitRetries = options.rateLimitRetries ?? 5;
   }
 
+  /**
+   * One Web API call. A 429 waits out its own Retry-After and tries again (the WebClient is
+   * built with rejectRateLimitedCalls, so one limited method or channel never pauses the others).
+   */
   private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new SlackApiError(method, slackErrorCode(err, this.scrub));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const wait = retryAfterSeconds(err);
+        if (wait === undefined || attempt >= this.rateLimitRetries) throw new SlackApiError(method, wait === undefined ? slackErrorCode(err, this.scrub) : 'ratelimited');
+        await new Promise((r) => setTimeout(r, wait * 1000));
+      }
     }
   }
 
@@ -135,8 +154,11 @@ export interface CreateSlackPortOptions {
 export function webClientOptions(opts: { apiUrl?: string; retries?: number }): {
   slackApiUrl?: string;
   retryConfig?: { retries: number };
+  rejectRateLimitedCalls: true;
 } {
   return {
+    // 429s come back to SlackChatPort.call, which waits per call instead of pausing the whole client.
+    rejectRateLimitedCalls: true,
     ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
     ...(opts.retries !== undefined ? { retryConfig: { retries: opts.retries } } : {}),
   };

@@ -1,0 +1,103 @@
+/**
+ * A fleet on real separate processes: the bot here (harness, MK8S_ROLE=bot) and two
+ * MK8S_ROLE=worker processes of src/main.ts on the same Redis. First one 5-node cluster's
+ * `upgrade-cluster 1.23/stable --batch 1` alone, then 20 other 5-node clusters approved at
+ * once; the ratio is the fleet's wall (first click → last job end) ÷ the lone cluster's
+ * (click → end). Latencies ×0.1. Also the SSH connections the lone job opened per node
+ * (every handshake the node's server accepted between the request and the job's end) and
+ * the workers' resident memory.
+ */
+import type { SimNodeSpec } from '../src/sim/index.ts';
+import { USERS, type Harness, type HarnessCluster } from '../test/support/harness.ts';
+import { log, ms, num, ratio, rssMbOf, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { startBotProcess, type BotProcess } from './procs.ts';
+
+const SCALE = 0.1;
+const FLEET = 20;
+const CHANNEL = '1.23/stable';
+const SPEC: SimNodeSpec[] = [{ name: 'k8s-1' }, { name: 'k8s-2', failureDomain: 2 }, { name: 'k8s-3', failureDomain: 3 }, { name: 'w1', role: 'worker' }, { name: 'w2', role: 'worker' }];
+
+const clusterName = (i: number) => `c${String(i).padStart(2, '0')}`;
+const channelOf = (i: number) => `C0FLEET${String(i).padStart(4, '0')}`;
+
+/** Queues the rolling upgrade on cluster i and waits until it is parked at its plan gate. */
+async function queue(h: Harness, i: number): Promise<{ jobId: string; button: Awaited<ReturnType<Harness['waitButton']>> }> {
+  const res = await h.command(USERS.alice, `upgrade-cluster ${CHANNEL} --batch 1 --pause-after none`, channelOf(i));
+  if (!res.jobId) throw new Error(`bench: upgrade-cluster on ${clusterName(i)} was not queued: ${res.text}`);
+  const button = await h.waitButton(res.jobId, 'Approve', 60_000);
+  await waitParked(h, res.jobId, 60_000);
+  return { jobId: res.jobId, button };
+}
+
+async function finishedOn(h: Harness, jobId: string): Promise<number> {
+  return until(`job ${jobId} to end`, async () => {
+    const job = await h.app.queue.get(jobId);
+    if (job?.failedReason) throw new Error(`bench: job ${jobId} failed: ${job.failedReason}`);
+    return job?.finishedOn;
+  }, 600_000);
+}
+
+async function run(fig: Figures): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const mode of SLACK_MODES) {
+    try {
+      rows.push(...(await runMode(fig, mode)));
+    } catch (err) {
+      // A fleet that cannot finish (e.g. jobs failing on Slack's rate limits) is a result too.
+      const why = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`bench: fleet (${mode.name}) not measured: ${why}\n`);
+      fig[`fleetRatio${mode.suffix}`] = null;
+      rows.push({ bench: `fleet (${mode.name})`, figure: `${FLEET} clusters × 5 nodes at once / one alone`, value: 'n/a', note: why.slice(0, 120) });
+    }
+  }
+  return rows;
+}
+
+async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
+  log(`  -- ${mode.name}`);
+  const clusters: HarnessCluster[] = Array.from({ length: FLEET + 1 }, (_, i) => ({ name: clusterName(i), channel: channelOf(i), nodes: SPEC, policy: { readyTimeout: '60s', drainTimeout: '60s' } }));
+  const latency = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
+  return withHarness({ clusters, latency, role: 'bot', slack: mode.realism }, async (h) => {
+    const workers: BotProcess[] = [];
+    try {
+      for (let w = 0; w < 2; w++) workers.push(await startBotProcess(h, 'worker', { MK8S_WORKER_CONCURRENCY: String(FLEET) }));
+      // One cluster alone.
+      const sim0 = h.sims.get(clusterName(0));
+      if (!sim0) throw new Error('bench: no simulator for c00');
+      const before = [...sim0.connectionsAccepted().values()].reduce((a, b) => a + b, 0);
+      const lone = await queue(h, 0);
+      const loneClick = Date.now();
+      await h.click(USERS.bob, lone.button, lone.button.messageTs, channelOf(0));
+      const loneWall = (await finishedOn(h, lone.jobId)) - loneClick;
+      const opened = [...sim0.connectionsAccepted().values()].reduce((a, b) => a + b, 0) - before;
+      const perNode = opened / SPEC.length;
+
+      // Twenty at once.
+      const jobs = [];
+      for (let i = 1; i <= FLEET; i++) jobs.push(await queue(h, i));
+      const clickAt = Date.now();
+      await Promise.all(jobs.map((j, k) => h.click(USERS.bob, j.button, j.button.messageTs, channelOf(k + 1))));
+      const ends = await Promise.all(jobs.map((j) => finishedOn(h, j.jobId)));
+      const fleetWall = Math.max(...ends) - clickAt;
+      const rss = await Promise.all(workers.map((w) => rssMbOf(w.proc.pid ?? 0)));
+      log(
+        `  one 5-node cluster alone ${ms(loneWall)}; ${FLEET} clusters at once on 2 worker processes ${ms(fleetWall)} → ${ratio(fleetWall / loneWall)}; ` +
+          `${opened} SSH connections for the lone job's ${SPEC.length} nodes (${perNode.toFixed(2)} per node); worker RSS ${rss.map((r) => r.toFixed(0)).join(' / ')} MB`,
+      );
+      fig[`fleetRatio${mode.suffix}`] = num(fleetWall / loneWall);
+      if (mode.suffix === '') {
+        fig.sshConnectionsPerNodePerJob = num(perNode, 2);
+        fig.fleetWorkerRssMb = num(Math.max(...rss), 0);
+      }
+      return [
+        { bench: `fleet (${mode.name})`, figure: `${FLEET} clusters × 5 nodes at once / one alone`, value: ratio(fleetWall / loneWall), note: `${ms(fleetWall)} vs ${ms(loneWall)}, 2 worker processes` },
+        { bench: `fleet (${mode.name})`, figure: 'SSH connections opened per node per job', value: perNode.toFixed(2), note: `${opened} handshakes for ${SPEC.length} nodes, request → end` },
+        { bench: `fleet (${mode.name})`, figure: 'worker process RSS (max of 2)', value: `${Math.max(...rss).toFixed(0)} MB`, note: `after ${FLEET + 1} rollouts` },
+      ];
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
+}
+
+export const fleet: Benchmark = { name: 'fleet', title: `${FLEET} clusters × 5 nodes on 2 worker processes (latencies ×${SCALE})`, run };
