@@ -9,7 +9,7 @@
  */
 import type { SimNodeSpec } from '../src/sim/index.ts';
 import { USERS, type Harness, type HarnessCluster } from '../test/support/harness.ts';
-import { log, ms, num, ratio, rssMbOf, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { jobEnd, log, ms, num, ratio, rssMbOf, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
 import { startBotProcess, type BotProcess } from './procs.ts';
 
 const SCALE = 0.1;
@@ -29,13 +29,6 @@ async function queue(h: Harness, i: number): Promise<{ jobId: string; button: Aw
   return { jobId: res.jobId, button };
 }
 
-async function finishedOn(h: Harness, jobId: string): Promise<number> {
-  return until(`job ${jobId} to end`, async () => {
-    const job = await h.app.queue.get(jobId);
-    if (job?.failedReason) throw new Error(`bench: job ${jobId} failed: ${job.failedReason}`);
-    return job?.finishedOn;
-  }, 600_000);
-}
 
 async function run(fig: Figures): Promise<Row[]> {
   const rows: Row[] = [];
@@ -68,7 +61,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       const lone = await queue(h, 0);
       const loneClick = Date.now();
       await h.click(USERS.bob, lone.button, lone.button.messageTs, channelOf(0));
-      const loneWall = (await finishedOn(h, lone.jobId)) - loneClick;
+      const loneWall = (await jobEnd(h, lone.jobId)) - loneClick;
       const opened = [...sim0.connectionsAccepted().values()].reduce((a, b) => a + b, 0) - before;
       const perNode = opened / SPEC.length;
 
@@ -77,7 +70,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       for (let i = 1; i <= FLEET; i++) jobs.push(await queue(h, i));
       const clickAt = Date.now();
       await Promise.all(jobs.map((j, k) => h.click(USERS.bob, j.button, j.button.messageTs, channelOf(k + 1))));
-      const ends = await Promise.all(jobs.map((j) => finishedOn(h, j.jobId)));
+      const ends = await Promise.all(jobs.map((j) => jobEnd(h, j.jobId)));
       const fleetWall = Math.max(...ends) - clickAt;
       const rss = await Promise.all(workers.map((w) => rssMbOf(w.proc.pid ?? 0)));
       log(

@@ -178,6 +178,15 @@ export async function waitParked(h: Harness, jobId: string, timeoutMs = 20_000):
   await until(`job ${jobId} parked at its gate`, async () => (await (await h.app.queue.get(jobId))?.getState()) === 'delayed', timeoutMs);
 }
 
+/** When BullMQ finished the job (finishedOn: the processor returned), polled; throws if it failed. */
+export async function jobEnd(h: Harness, jobId: string, timeoutMs = 600_000): Promise<number> {
+  return until(`job ${jobId} to end`, async () => {
+    const job = await h.app.queue.get(jobId);
+    if (job?.failedReason) throw new Error(`bench: job ${jobId} failed: ${job.failedReason}`);
+    return job?.finishedOn;
+  }, timeoutMs);
+}
+
 /** When the fake Slack received a Web API call matching pred (its own Date.now() stamp), or undefined. */
 export function callAt(h: Harness, method: string, pred: (text: string, args: Record<string, unknown>) => boolean, after = 0): number | undefined {
   return h.slack.calls.find((c) => c.method === method && c.at >= after && pred(typeof c.args.text === 'string' ? c.args.text : '', c.args))?.at;

@@ -17,7 +17,7 @@
 import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
 
 const SCALE = 0.1;
 const LATENCY: Partial<SimLatency> = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
@@ -81,8 +81,8 @@ async function rollout(h: Harness, batch: number): Promise<RunResult> {
   await h.waitState(jobId, 'succeeded', 600_000);
   const doneAt = callAt(h, 'chat.update', (text) => text.startsWith(`job ${jobId} `) && text.endsWith(' · succeeded'), clickAt);
   const job = await h.app.queue.get(jobId);
-  const endAt = job?.finishedOn;
-  if (!job || doneAt === undefined || endAt === undefined) throw new Error(`bench: job ${jobId}'s end was not seen`);
+  const endAt = await jobEnd(h, jobId);
+  if (!job || doneAt === undefined) throw new Error(`bench: job ${jobId}'s end was not seen`);
   const recs = h.sim.commandLog.filter((r) => r.startedAt >= clickAt && r.startedAt <= endAt);
   const intervals = recs.map((r): [number, number] => [r.startedAt, r.startedAt + r.durationMs]);
 

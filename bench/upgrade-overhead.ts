@@ -22,7 +22,7 @@ import type { SimLatency } from '../src/sim/index.ts';
 import { SshConnection } from '../src/ssh/connection.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, log, ms, num, ratio, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { callAt, jobEnd, log, ms, num, ratio, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
 
 const SCALE = 0.1;
 const PROFILES: Array<{ name: string; latency: Partial<SimLatency>; describe: string }> = [
@@ -67,7 +67,7 @@ async function upgrade(h: Harness, node: string): Promise<UpgradeRun> {
   const doneAt = callAt(h, 'chat.update', (text) => text.startsWith(prefix) && text.endsWith(' · succeeded'), clickAt);
   const job = await h.app.queue.get(jobId);
   const gateAt = Object.values(job?.data.gates ?? {})[0]?.createdAt;
-  const finishedAt = job?.finishedOn;
+  const finishedAt = await jobEnd(h, jobId);
   if (gateAt === undefined || doneAt === undefined || finishedAt === undefined) throw new Error(`bench: job ${jobId}'s gate or end was not seen`);
   const after = simBetween(h, clickAt, finishedAt);
   const whole = simBetween(h, requestAt, finishedAt);
