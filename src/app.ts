@@ -28,6 +28,7 @@ import { systemClock, type Clock } from './schedule/clock.ts';
 import { wakeDueOnClockChange } from './engine/wake-due.ts';
 import { startWatch, type WatchService } from './watch/scheduler.ts';
 import { startHomeRefresher } from './bot/home-refresh.ts';
+import { SshPool } from './ssh/pool.ts';
 
 export interface AppOptions {
   env: Env;
@@ -43,6 +44,8 @@ export interface AppOptions {
   clock?: Clock;
   /** SSH command timeout of the watch's reads (default 20 s). */
   watchTimeoutMs?: number;
+  /** How long a slash command's ack waits for its precheck (default PRECHECK_ACK_MS in src/bot/core.ts). */
+  precheckAckMs?: number;
 }
 
 export interface App {
@@ -85,6 +88,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const queue = new JobQueue(queueConnection);
   const audit = new AuditLog(redis, logger);
   const metrics = createMetrics();
+  // One warm SSH connection per node for the whole process: jobs, prechecks and status share it.
+  const ssh = new SshPool({});
   const runbooks = runbookMap();
   const registry = createRegistry([...builtinVerbs, ...opsReadVerbs, ...addonReadVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
 
@@ -166,10 +171,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       inventory, chat, queue, redis, audit, logger, registry, runbooks, metrics,
       members,
       precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
+      ...(options.precheckAckMs !== undefined ? { precheckAckMs: options.precheckAckMs } : {}),
       backupDir: env.MK8S_BACKUP_DIR,
       rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
       statusCache: new StatusCache(env.MK8S_STATUS_CACHE_MS),
       clock,
+      ssh,
     });
     attach?.(bot);
   }
@@ -183,7 +190,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ...(options.watchTimeoutMs !== undefined ? { timeoutMs: options.watchTimeoutMs } : {}),
     });
     stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
-    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock }, {
+    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock, ssh }, {
       concurrency: env.MK8S_WORKER_CONCURRENCY,
       lockDurationMs: env.MK8S_WORKER_LOCK_MS,
       stalledIntervalMs: Math.max(250, Math.floor(env.MK8S_WORKER_LOCK_MS / 2)),
@@ -201,6 +208,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // The watch and the Home refresher hold no job: bounded, so a Redis that just came back cannot stall the shutdown.
       await settleWithin(Promise.all([watch?.close(), homes.close()]), 5_000);
       await worker?.close();
+      ssh.closeAll();
       await queue.close();
       redis.disconnect();
       workerConnection.disconnect();

@@ -37,6 +37,22 @@ async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: Cluste
   }
 }
 
+/** How long an ack waits for a precheck by default (a warm connection answers in a few ms). */
+export const PRECHECK_ACK_MS = 250;
+
+/** The promise's value if it settles within ms (a rejection counts as settled: it rethrows on await). */
+async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), ms);
+  });
+  try {
+    return await Promise.race([p.then((value) => ({ done: true as const, value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function ephemeral(text: string, body?: string): CommandAnswer {
   return { ack: { text, body }, visibility: 'ephemeral' };
 }
@@ -114,7 +130,7 @@ export class Bot implements BotCore {
       case 'cancel':
         return { ack: await cancelJob(deps, cluster, typeof parsed.args.job === 'string' ? parsed.args.job : JSON.stringify(parsed.args.job), input.user), visibility: 'ephemeral' };
       case 'snap-proxy list':
-        return { ack: { text: `Reading the Snap Store Proxy of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => snapProxyListMessage(cluster) };
+        return { ack: { text: `Reading the Snap Store Proxy of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => snapProxyListMessage(cluster, deps.ssh) };
       case 'backups':
         return { ack: await backupsMessage(deps.backupDir, cluster), visibility: 'ephemeral' };
       case 'addons':
@@ -150,24 +166,33 @@ export class Bot implements BotCore {
       await this.refused(input, cluster.name, `busy: job ${holder.jobId}`);
       return ephemeral(busyMessage(cluster.name, holder));
     }
-    if (spec.precheck) {
-      const problem = await this.precheck(spec, parsed.args, cluster);
+    const queue = async (problem: string | undefined): Promise<ChatMessage> => {
       if (problem) {
         await this.refused(input, cluster.name, problem);
-        return ephemeral(`${problem} Nothing was queued.`);
+        return { text: `${problem} Nothing was queued.` };
       }
-    }
-    const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now(), ...timing };
-    const result = await submitJob(deps, cluster, request, takesHold);
-    const note = result.ok && takesHold ? timingNote(timing, cluster, deps.clock.now()).trim() : '';
-    return { ack: note ? { ...result.ack, text: `${result.ack.text} ${note}` } : result.ack, visibility: 'ephemeral' };
+      const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now(), ...timing };
+      const result = await submitJob(deps, cluster, request, takesHold);
+      const note = result.ok && takesHold ? timingNote(timing, cluster, deps.clock.now()).trim() : '';
+      return note ? { ...result.ack, text: `${result.ack.text} ${note}` } : result.ack;
+    };
+    if (!spec.precheck) return { ack: await queue(undefined), visibility: 'ephemeral' };
+    // The ack never waits on SSH for long: past its budget it says "checking…" and the verdict follows.
+    const check = this.precheck(spec, parsed.args, cluster);
+    const quick = await within(check, deps.precheckAckMs ?? PRECHECK_ACK_MS);
+    if (quick.done) return { ack: await queue(quick.value), visibility: 'ephemeral' };
+    return {
+      ack: { text: `Checking ${cluster.name} before queuing \`${parsed.text}\`… the answer follows here.` },
+      visibility: 'ephemeral',
+      followUp: async () => queue(await check),
+    };
   }
 
-  /** A quick read-only look at the nodes (bounded: Slack wants an answer within 3 s). */
+  /** A read-only look at the nodes, over the warm pool (bounded by precheckTimeoutMs). */
   private async precheck(spec: VerbSpec, args: Record<string, Json>, cluster: ClusterConfig): Promise<string | undefined> {
-    const pool = new SshPool({});
+    const pool = this.deps.ssh ?? new SshPool({});
     const budget = this.deps.precheckTimeoutMs;
-    const ops = (node: string) => new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, node), connectTimeoutMs: budget, commandTimeoutMs: budget }));
+    const ops = (node: string) => new MicroK8sNode(pool.shell(sshTargetFor(cluster, node), { commandTimeoutMs: budget }));
     const ctx: PrecheckContext = {
       cluster,
       snap: (node) => ops(node).snap(),
@@ -183,7 +208,7 @@ export class Bot implements BotCore {
       return `Could not check the cluster: ${errorText(err)}.`;
     } finally {
       clearTimeout(timer);
-      pool.closeAll();
+      if (pool !== this.deps.ssh) pool.closeAll();
     }
   }
 

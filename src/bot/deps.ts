@@ -12,6 +12,7 @@ import type { RateLimiter } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
 import type { ClusterStatus } from './status-report.ts';
 import type { Clock } from '../schedule/clock.ts';
+import type { SshPool } from '../ssh/pool.ts';
 
 /** What the bot core needs; src/app.ts builds it from the config. */
 export interface BotDeps {
@@ -25,8 +26,15 @@ export interface BotDeps {
   runbooks: ReadonlyMap<string, Runbook>;
   members: MembersLookup;
   metrics: Metrics;
-  /** Budget for the quick SSH look a precheck takes before queuing (Slack acks in 3 s). */
+  /** Budget for the whole SSH look a precheck takes before queuing. */
   precheckTimeoutMs: number;
+  /**
+   * How long the ack waits for a precheck (default PRECHECK_ACK_MS): past it the ack says
+   * "checking…" and the verdict (refused, or queued) follows on the command's response_url.
+   */
+  precheckAckMs?: number;
+  /** The process's warm SSH pool (prechecks, status); without one each read opens its own. */
+  ssh?: SshPool;
   /** MK8S_BACKUP_DIR: where the worker keeps datastore backups (`backups` lists them). */
   backupDir: string;
   /** Per-user command rate limit (Redis-backed). */

@@ -16,13 +16,13 @@ const READ_TIMEOUT_MS = 15_000;
  * `snap-proxy list`: the overrides on the proxy (`snap-proxy list-overrides microk8s`), and which
  * nodes use it (`snap get core proxy.store` on each, against the store id of `snap-proxy status`).
  */
-export async function snapProxyListMessage(cluster: ClusterConfig): Promise<ChatMessage> {
+export async function snapProxyListMessage(cluster: ClusterConfig, shared?: SshPool): Promise<ChatMessage> {
   const target = snapProxyTarget(cluster);
   if (!target) return { text: `cluster ${cluster.name} has no Snap Store Proxy in the inventory.` };
-  const pool = new SshPool({});
-  const bounded = { connectTimeoutMs: Math.min(target.connectTimeoutMs, READ_TIMEOUT_MS), commandTimeoutMs: READ_TIMEOUT_MS };
+  const pool = shared ?? new SshPool({});
+  const bounded = { commandTimeoutMs: READ_TIMEOUT_MS };
   try {
-    const proxy = new SnapProxy(pool.shell({ ...target, ...bounded }));
+    const proxy = new SnapProxy(pool.shell({ ...target, connectTimeoutMs: Math.min(target.connectTimeoutMs, READ_TIMEOUT_MS) }, bounded));
     let overrides;
     let storeId: string;
     try {
@@ -34,7 +34,7 @@ export async function snapProxyListMessage(cluster: ClusterConfig): Promise<Chat
     const nodes = await Promise.all(
       cluster.nodes.map(async (n) => {
         try {
-          const store = await new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, n.name), ...bounded })).proxyStore();
+          const store = await new MicroK8sNode(pool.shell(sshTargetFor(cluster, n.name), bounded)).proxyStore();
           return { name: n.name, state: store === storeId ? 'uses the proxy' : store === undefined ? 'public Snap Store' : `another store (${store})` };
         } catch (err) {
           return { name: n.name, state: `unreadable (${errorText(err).slice(0, 120)})` };
@@ -53,7 +53,7 @@ export async function snapProxyListMessage(cluster: ClusterConfig): Promise<Chat
     if (using.length < nodes.length) lines.push('Pins apply only to nodes that use the proxy: `snap-proxy connect <node>`.');
     return { text: `Snap Store Proxy of ${cluster.name}: ${describeOverrides(overrides)}; ${using.length}/${nodes.length} node(s) use it`, body: lines.join('\n') };
   } finally {
-    pool.closeAll();
+    if (pool !== shared) pool.closeAll();
   }
 }
 

@@ -18,7 +18,7 @@ export function clustersMessage(inv: Inventory): ChatMessage {
 export async function statusMessage(deps: BotDeps, cluster: ClusterConfig, options: { drift?: boolean } = {}): Promise<ChatMessage> {
   const driftOnly = options.drift === true;
   // The nodes' answers are shared (cache, single flight); who holds the cluster is read fresh.
-  const read = deps.statusCache.get(`${cluster.name}\u0000${driftOnly ? 'drift' : 'all'}`, () => readClusterStatus(cluster, { redis: deps.redis, driftOnly }));
+  const read = deps.statusCache.get(`${cluster.name}\u0000${driftOnly ? 'drift' : 'all'}`, () => readClusterStatus(cluster, { redis: deps.redis, driftOnly, ...(deps.ssh ? { pool: deps.ssh } : {}) }));
   const [status, holder] = await Promise.all([read, deps.queue.holder(cluster.name)]);
   const held = holder ? `job ${holder.jobId} (${holder.verb}, ${holder.state})` : undefined;
   const drifted = status.rows.filter((r) => r.drift.length > 0).map((r) => r.name);

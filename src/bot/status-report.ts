@@ -50,6 +50,8 @@ export interface StatusOptions {
   redis?: Redis;
   /** Only snap state and the drift check: no HA state, no kubectl, no ha-conf. */
   driftOnly?: boolean;
+  /** The process's warm SSH pool; without one the read opens (and closes) its own connections. */
+  pool?: SshPool;
   now?: number;
 }
 
@@ -82,10 +84,10 @@ async function readFailureDomain(ops: MicroK8sNode): Promise<number | 'unreadabl
 export async function readClusterStatus(cluster: ClusterConfig, options: StatusOptions = {}): Promise<ClusterStatus> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const driftOnly = options.driftOnly ?? false;
-  const pool = new SshPool({});
+  const pool = options.pool ?? new SshPool({});
   const out: ClusterStatus = { cluster: cluster.name, rows: [], unmatched: [], problems: [], driftOnly };
   try {
-    const ops = (name: string) => new MicroK8sNode(pool.shell({ ...sshTargetFor(cluster, name), commandTimeoutMs: timeoutMs }));
+    const ops = (name: string) => new MicroK8sNode(pool.shell(sshTargetFor(cluster, name), { commandTimeoutMs: timeoutMs }));
     const records = options.redis ? readNodeRecords(options.redis, cluster.name).catch((err: unknown) => {
       out.problems.push(`node records unreadable: ${errorText(err)}`);
       return new Map<string, NodeRecord>();
@@ -137,7 +139,7 @@ export async function readClusterStatus(cluster: ClusterConfig, options: StatusO
     }
     return out;
   } finally {
-    pool.closeAll();
+    if (pool !== options.pool) pool.closeAll();
   }
 }
 

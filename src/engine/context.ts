@@ -7,11 +7,10 @@ import { MicroK8sNode } from '../microk8s/node.ts';
 import { SnapProxy } from '../microk8s/snap-proxy.ts';
 import { WindowsNode } from '../microk8s/windows-node.ts';
 import { keys } from '../queue/keys.ts';
-import { SshConnection } from '../ssh/connection.ts';
 import { realTime, systemClock, type Clock } from '../schedule/clock.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';
-import type { CommandEvent } from '../ssh/types.ts';
+import type { CommandEvent, RemoteShell, SshTarget } from '../ssh/types.ts';
 import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
 import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
@@ -37,6 +36,8 @@ export class RunContext {
   private data: JobData;
   private seq = 0;
   private readonly pool: SshPool;
+  /** The job's own pool when the process has none to share (closed with the job). */
+  private readonly ownPool: boolean;
   private readonly pendingAudit: Promise<void>[] = [];
   private readonly nodes = new Map<string, MicroK8sNode>();
   private readonly windowsNodes = new Map<string, WindowsNode>();
@@ -56,11 +57,8 @@ export class RunContext {
     this.data = structuredClone(job.data);
     this.request = this.data.request;
     this.lock = new JobLock(deps.redis, this.jobId, token, signal);
-    // Every command, upload and download first checks that this activation still holds the job.
-    this.pool = new SshPool({
-      onCommand: (e) => this.onCommand(e),
-      connect: (target, options) => lockedShell(new SshConnection(target, options), this.lock),
-    });
+    this.ownPool = deps.ssh === undefined;
+    this.pool = deps.ssh ?? new SshPool({});
   }
 
   /** This activation lost the job's lock (it must stop without touching anything). */
@@ -99,11 +97,19 @@ export class RunContext {
   }
 
   /** Typed MicroK8s operations on a node, over this job's one SSH connection to it. */
+  /**
+   * The job's view of the process's pooled connection to a node: its commands go to the job's
+   * audit trail, and each first checks that this activation still holds the job.
+   */
+  private shellOn(target: SshTarget): RemoteShell {
+    return lockedShell(this.pool.shell(target, { onCommand: (e) => this.onCommand(e) }), this.lock);
+  }
+
   node(name: string): MicroK8sNode {
     let ops = this.nodes.get(name);
     if (!ops) {
       this.nodeConfig(name);
-      ops = new MicroK8sNode(this.pool.shell(sshTargetFor(this.cluster, name)));
+      ops = new MicroK8sNode(this.shellOn(sshTargetFor(this.cluster, name)));
       this.nodes.set(name, ops);
     }
     return ops;
@@ -114,7 +120,7 @@ export class RunContext {
     let ops = this.windowsNodes.get(name);
     if (!ops) {
       if (this.nodeConfig(name).os !== 'windows') throw new Error(`node ${name} is not a Windows node in the inventory of cluster ${this.cluster.name}`);
-      ops = new WindowsNode(this.pool.shell(sshTargetFor(this.cluster, name)), this.cluster.windows.scriptTimeout);
+      ops = new WindowsNode(this.shellOn(sshTargetFor(this.cluster, name)), this.cluster.windows.scriptTimeout);
       this.windowsNodes.set(name, ops);
     }
     return ops;
@@ -128,7 +134,7 @@ export class RunContext {
     if (!this.proxy) {
       const target = snapProxyTarget(this.cluster);
       if (!target) throw new Error(`cluster ${this.cluster.name} has no snapProxy in the inventory`);
-      this.proxy = new SnapProxy(this.pool.shell(target));
+      this.proxy = new SnapProxy(this.shellOn(target));
     }
     return this.proxy;
   }
@@ -163,7 +169,7 @@ export class RunContext {
   }
 
   async close(): Promise<void> {
-    this.pool.closeAll();
+    if (this.ownPool) this.pool.closeAll();
     await Promise.allSettled(this.pendingAudit);
   }
 

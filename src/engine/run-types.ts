@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ChatPort } from '../chat/port.ts';
 import type { Clock } from '../schedule/clock.ts';
+import type { SshPool } from '../ssh/pool.ts';
 import type { Json, PlanStep } from './runbook.ts';
 
 export interface GateSpec {
@@ -56,4 +57,6 @@ export interface EngineDeps {
   backupDir: string;
   /** The bot's clock (maintenance windows, scheduled starts, gate expiry); default the system clock. */
   clock?: Clock;
+  /** The process's warm SSH pool; without one, each job opens (and closes) its own connections. */
+  ssh?: SshPool;
 }

@@ -115,9 +115,11 @@ export class SimSshNode {
     }
   }
 
+  /** A re-imaged host: a new key, and the connections to the old system are gone. */
   rotateHostKey(): void {
     this.hostKey = generateHostKey();
     this.ssh = this.makeServer();
+    this.dropAll();
   }
 
   dropAll(): void {

@@ -72,6 +72,7 @@ export function hostKeyAlgorithmsFor(knownTypes: readonly string[]): HostKeyAlgo
 }
 
 type LostHandler = (detail?: string) => void;
+type CommandHook = (event: CommandEvent) => void;
 
 export class SshConnection implements RemoteShell {
   readonly node: string;
@@ -99,7 +100,8 @@ export class SshConnection implements RemoteShell {
     return this.client !== undefined;
   }
 
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  /** `onCommand`: one more audit hook for this command only (a pooled connection's caller). */
+  async exec(argv: readonly string[], options: ExecOptions = {}, onCommand?: CommandHook): Promise<ExecResult> {
     let line = commandLine(argv);
     if (options.privileged && this.target.sudo) line = `sudo -n -- ${line}`;
     const shown = options.display ?? maskSecrets(line, options.secrets);
@@ -130,7 +132,7 @@ export class SshConnection implements RemoteShell {
           code: result.code,
           durationMs: Math.round(performance.now() - started),
         };
-        this.emit({ node: this.node, command: shown, code: result.code, durationMs: done.durationMs });
+        this.emit({ node: this.node, command: shown, code: result.code, durationMs: done.durationMs }, onCommand);
         return done;
       } finally {
         release();
@@ -142,7 +144,7 @@ export class SshConnection implements RemoteShell {
         code,
         durationMs: Math.round(performance.now() - started),
         error: maskSecrets(err instanceof Error ? err.message : String(err), options.secrets),
-      });
+      }, onCommand);
       // Whatever the error (a timeout, a dropped connection, ssh2's own), it leaves without the secrets.
       if (options.secrets && err instanceof Error) {
         err.message = maskSecrets(err.message, options.secrets);
@@ -152,7 +154,7 @@ export class SshConnection implements RemoteShell {
     }
   }
 
-  async download(remotePath: string, localPath: string): Promise<void> {
+  async download(remotePath: string, localPath: string, onCommand?: CommandHook): Promise<void> {
     const shown = `sftp get ${remotePath} ${localPath}`;
     const started = performance.now();
     try {
@@ -161,15 +163,15 @@ export class SshConnection implements RemoteShell {
           finish(getErr ? new SshError(`cannot download ${remotePath} from ${this.node}: ${getErr.message}`, this.node) : undefined);
         });
       });
-      this.emitTransfer(shown, started);
+      this.emitTransfer(shown, started, undefined, onCommand);
     } catch (err) {
       await unlink(localPath).catch(() => undefined);
-      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err));
+      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err), onCommand);
       throw err;
     }
   }
 
-  async upload(data: Buffer | string, remotePath: string, options: UploadOptions = {}): Promise<string> {
+  async upload(data: Buffer | string, remotePath: string, options: UploadOptions = {}, onCommand?: CommandHook): Promise<string> {
     const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const mode = options.mode ?? 0o600;
     const shown = `sftp put ${remotePath}`;
@@ -186,10 +188,10 @@ export class SshConnection implements RemoteShell {
           }
         });
       });
-      this.emitTransfer(shown, started);
+      this.emitTransfer(shown, started, undefined, onCommand);
       return absolute;
     } catch (err) {
-      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err));
+      this.emitTransfer(shown, started, err instanceof Error ? err.message : String(err), onCommand);
       throw err;
     }
   }
@@ -236,10 +238,10 @@ export class SshConnection implements RemoteShell {
   }
 
   /** The command event of an SFTP transfer: code 0, or code null with the error's message. */
-  private emitTransfer(shown: string, started: number, error?: string): void {
+  private emitTransfer(shown: string, started: number, error: string | undefined, onCommand: CommandHook | undefined): void {
     const durationMs = Math.round(performance.now() - started);
-    if (error === undefined) this.emit({ node: this.node, command: shown, code: 0, durationMs });
-    else this.emit({ node: this.node, command: shown, code: null, durationMs, error });
+    if (error === undefined) this.emit({ node: this.node, command: shown, code: 0, durationMs }, onCommand);
+    else this.emit({ node: this.node, command: shown, code: null, durationMs, error }, onCommand);
   }
 
   private fastGet(sftp: SFTPWrapper, remote: string, local: string, cb: (err?: Error | null) => void): void {
@@ -281,11 +283,13 @@ export class SshConnection implements RemoteShell {
     });
   }
 
-  private emit(event: CommandEvent): void {
-    try {
-      this.options.onCommand?.(event);
-    } catch {
-      // the audit hook must never break a command
+  private emit(event: CommandEvent, extra?: CommandHook): void {
+    for (const hook of [this.options.onCommand, extra]) {
+      try {
+        hook?.(event);
+      } catch {
+        // the audit hook must never break a command
+      }
     }
   }
 

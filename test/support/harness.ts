@@ -56,6 +56,11 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Slack's latency and rate limits on the fake (default: none). */
   slack?: FakeRealism;
+  /**
+   * How long an ack waits for its precheck before it says "checking…" and follows up
+   * (default 2500 ms here, so tests see the verdict in the ack; production: PRECHECK_ACK_MS).
+   */
+  precheckAckMs?: number;
 }
 
 export interface Harness {
@@ -136,6 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     slackRetries: 0,
     ...(options.clock ? { clock: options.clock } : {}),
+    precheckAckMs: options.precheckAckMs ?? 2_500,
   });
   const base = `http://127.0.0.1:${app.httpPort}/slack/events`;
   const firstChannel = clusters[0]!.channel;

@@ -1,0 +1,95 @@
+/**
+ * The process's warm SSH pool: `status`, the upgrade's precheck and the job's steps all use
+ * one connection per node, kept open between them; and an ack that would wait on SSH past
+ * its budget says "checking…" and the verdict follows on the command's response_url.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimCluster } from '../../src/sim/index.ts';
+import { startHarness, USERS, type Harness } from '../support/harness.ts';
+
+const { alice, bob } = USERS;
+
+const handshakes = (sim: SimCluster) => Object.fromEntries(sim.connectionsAccepted());
+
+describe('warm SSH: one connection per node, shared by status, prechecks and jobs', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const status = async () => {
+    const before = h.slack.responses.length;
+    await h.command(alice, 'status');
+    await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => String(r.body.text).startsWith('status of prod')));
+  };
+
+  const upgrade = async (node: string) => {
+    const { jobId, text } = await h.command(alice, `upgrade ${node} 1.23/stable`);
+    expect(jobId, text).toBeDefined();
+    await h.click(bob, await h.waitButton(jobId!, 'Approve'));
+    await h.waitState(jobId!, 'succeeded', 30_000);
+  };
+
+  it('opens each node once for two status reads and two upgrades (prechecks included)', async () => {
+    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 0, 'k8s-2': 0, 'k8s-3': 0 });
+    await status();
+    await status();
+    await upgrade('k8s-1');
+    await upgrade('k8s-2');
+    await status();
+    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 1, 'k8s-2': 1, 'k8s-3': 1 });
+  });
+
+  it('reconnects after the node dropped the connection', async () => {
+    await h.sim.setDown('k8s-3', true);
+    await h.sim.setDown('k8s-3', false);
+    await status();
+    expect(handshakes(h.sim)['k8s-3']).toBe(2);
+  });
+});
+
+describe('an ack that would wait on SSH: "checking…", then the verdict on response_url', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // 0 ms: the ack never waits for the precheck, so every precheck verdict follows up.
+    h = await startHarness({ precheckAckMs: 0 });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const followUp = (after: number) => h.slack.waitFor(() => h.slack.responses.slice(after).find((r) => typeof r.body.text === 'string'));
+
+  it('queues the job in the follow-up when the precheck passes', async () => {
+    const before = h.slack.responses.length;
+    const ack = await h.command(alice, 'upgrade k8s-1 1.23/stable');
+    expect(ack.status).toBe(200);
+    expect(ack.text).toBe('Checking prod before queuing `upgrade k8s-1 1.23/stable`… the answer follows here.');
+    expect(ack.jobId).toBeUndefined();
+    const answer = String((await followUp(before)).body.text);
+    const jobId = /^Queued as job (\d+)/.exec(answer)?.[1];
+    expect(jobId, answer).toBeDefined();
+    await h.click(bob, await h.waitButton(jobId!, 'Approve'));
+    await h.waitState(jobId!, 'succeeded', 30_000);
+  });
+
+  it('refuses in the follow-up, and queues nothing, when the precheck finds a problem', async () => {
+    await h.sim.setDown('k8s-2', true);
+    try {
+      const before = h.slack.responses.length;
+      const commands = h.sim.commandLog.length;
+      const ack = await h.command(alice, 'upgrade k8s-2 1.23/stable');
+      expect(ack.text).toContain('Checking prod');
+      const answer = String((await followUp(before)).body.text);
+      expect(answer).toContain('Nothing was queued');
+      expect(answer).toContain('k8s-2');
+      expect(await h.app.queue.holder('prod')).toBeUndefined();
+      expect(h.sim.commandLog.slice(commands).filter((c) => c.node === 'k8s-2')).toEqual([]);
+    } finally {
+      await h.sim.setDown('k8s-2', false);
+    }
+  });
+});
