@@ -19,6 +19,7 @@ import { createRegistry } from './commands/registry.ts';
 import { chatMode, type Env } from './config/env.ts';
 import type { Inventory } from './config/inventory.ts';
 import type { JobData } from './engine/job-data.ts';
+import { outboxesDelivered } from './engine/outbox.ts';
 import { createEngineWorker, type WorkerOptions } from './engine/worker.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createMetrics } from './metrics.ts';
@@ -208,6 +209,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       // The watch and the Home refresher hold no job: bounded, so a Redis that just came back cannot stall the shutdown.
       await settleWithin(Promise.all([watch?.close(), homes.close()]), 5_000);
       await worker?.close();
+      // The threads catch up with what the finished steps posted before the process goes.
+      await outboxesDelivered(10_000);
       ssh.closeAll();
       await queue.close();
       redis.disconnect();

@@ -66,6 +66,8 @@ export interface ChatPort {
   usergroupMembers(groupId: string): Promise<string[]>;
   /** Publishes a user's App Home tab (Slack views.publish); surfaces without one leave it out. */
   publishHome?(user: string, view: HomeView): Promise<void>;
+  /** True while the chat is asking us to slow down (Slack: a 429's Retry-After is running). */
+  rateLimited?(): boolean;
 }
 
 /** What an adapter hands the bot core for a `/mk8s ...` command. */

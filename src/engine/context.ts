@@ -19,6 +19,7 @@ import { decidedGateMessage, gateMessage, parentMessage, seconds, stepMessage } 
 import { errorText, isControlFlow, promoteQuietly } from './control-flow.ts';
 import { findOrPostParent } from './parent-ref.ts';
 import { awaitStart } from './start-waits.ts';
+import { Outbox, type OutboxLine } from './outbox.ts';
 import type { Json, PlanStep } from './runbook.ts';
 import { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions } from './run-types.ts';
 
@@ -44,6 +45,8 @@ export class RunContext {
   private planSteps: PlanStep[] = [];
   private proxy: SnapProxy | undefined;
   private readonly lock: JobLock;
+  /** The thread's progress, delivered in order without holding up the steps. */
+  private readonly outbox: Outbox;
 
   constructor(
     private readonly job: Job<JobData>,
@@ -59,6 +62,7 @@ export class RunContext {
     this.lock = new JobLock(deps.redis, this.jobId, token, signal);
     this.ownPool = deps.ssh === undefined;
     this.pool = deps.ssh ?? new SshPool({});
+    this.outbox = new Outbox(deps.chat, deps.logger);
   }
 
   /** This activation lost the job's lock (it must stop without touching anything). */
@@ -173,6 +177,11 @@ export class RunContext {
     await Promise.allSettled(this.pendingAudit);
   }
 
+  /** Resolves once the thread shows everything the job posted (the job itself does not wait for it). */
+  delivered(): Promise<void> {
+    return this.outbox.flush();
+  }
+
   setRollback(info: RollbackInfo): Promise<void> {
     this.data.rollback = info;
     return this.save();
@@ -180,17 +189,21 @@ export class RunContext {
 
   // ---- thread -------------------------------------------------------------------------
 
+  /** Posts in the job's thread, after everything posted before it, and waits until it is there. */
   async say(message: ChatMessage | string): Promise<MessageRef> {
     if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not posting`);
     const msg = typeof message === 'string' ? { text: message } : message;
     const parent = this.data.parent;
     if (!parent) throw new Error('job has no parent message');
-    return this.deps.chat.post(parent.channel, msg, parent.ts);
+    const ref = await this.outbox.post(parent.channel, msg, parent.ts, { solo: true }).posted();
+    if (!ref) throw new Error(`could not post to job ${this.jobId}'s thread`);
+    return ref;
   }
 
   /** Uploads a local file into the job's thread (Slack files.uploadV2; the console prints the path). */
   async upload(path: string, title: string): Promise<void> {
     const parent = this.requireParent();
+    await this.outbox.flush(); // after the messages before it
     await this.deps.chat.uploadFile(parent.channel, parent.ts, path, title);
   }
 
@@ -210,14 +223,31 @@ export class RunContext {
 
     const rerun = previous?.status === 'running';
     const startedAt = Date.now();
-    let msgTs = previous?.msgTs;
     const parent = this.requireParent();
-    if (msgTs) {
-      await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'rerun', 'running again after an interruption'));
+    // The step's message goes through the outbox: the step runs at once, the thread follows.
+    let line: OutboxLine | MessageRef;
+    if (previous?.msgTs) {
+      line = { channel: parent.channel, ts: previous.msgTs };
+      this.outbox.update(line, stepMessage(title, 'rerun', 'running again after an interruption'));
     } else {
-      msgTs = (await this.say(stepMessage(title, 'running'))).ts;
+      const posted = this.outbox.post(parent.channel, stepMessage(title, 'running'), parent.ts);
+      line = posted;
+      void posted.posted().then((ref) => {
+        // Checkpointed, so a rerun after a crash updates this message instead of posting another.
+        const rec = this.data.steps[key];
+        if (!ref || !rec || rec.msgTs !== undefined) return;
+        rec.msgTs = ref.ts;
+        if (rec.status === 'running') {
+          this.save().catch((err: unknown) => this.deps.logger.warn({ err: errorText(err), jobId: this.jobId }, 'could not checkpoint a step message'));
+        }
+      });
     }
-    this.data.steps[key] = { title, status: 'running', startedAt, msgTs, runs: (previous?.runs ?? 0) + 1 };
+    const tsOf = (l: OutboxLine | MessageRef) => ('index' in l ? l.ref?.ts : l.ts);
+    const msgTs = (): { msgTs?: string } => {
+      const ts = tsOf(line) ?? this.data.steps[key]?.msgTs;
+      return ts ? { msgTs: ts } : {};
+    };
+    this.data.steps[key] = { title, status: 'running', startedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
     await this.save();
     await this.deps.audit.record({ type: 'step.start', cluster: this.cluster.name, jobId: this.jobId, step: key, title });
     if (rerun) this.deps.logger.warn({ jobId: this.jobId, step: key }, 'step was in flight during a crash; running it again');
@@ -228,10 +258,10 @@ export class RunContext {
     } catch (err) {
       const message = errorText(err);
       // Recorded, so that a later activation (after a choice gate) replays the same failure.
-      this.data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), msgTs, runs: (previous?.runs ?? 0) + 1 };
+      this.data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
       await this.save();
       await this.flushAudit();
-      await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'failed', message));
+      this.outbox.update(line, stepMessage(title, 'failed', message));
       await this.deps.audit.record({
         type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: false, durationMs: Date.now() - startedAt, error: message,
       });
@@ -239,11 +269,11 @@ export class RunContext {
     }
     const stored = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
     const endedAt = Date.now();
-    this.data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, msgTs, runs: (previous?.runs ?? 0) + 1 };
+    this.data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
     await this.save();
     await this.flushAudit();
     const detail = [options.describe?.(result), seconds(endedAt - startedAt)].filter(Boolean).join(' · ');
-    await this.deps.chat.update({ channel: parent.channel, ts: msgTs }, stepMessage(title, 'done', detail));
+    this.outbox.update(line, stepMessage(title, 'done', detail));
     await this.deps.audit.record({
       type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: true, durationMs: endedAt - startedAt,
     });
@@ -379,9 +409,7 @@ export class RunContext {
       if (this.data.state === parked) this.data.state = 'running';
       if (kind === 'wait') delete this.data.summary;
       await this.save();
-      if (gate.msgTs) {
-        await this.deps.chat.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
-      }
+      if (gate.msgTs) this.outbox.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
       await this.updateParent();
       return gate;
     }
@@ -437,10 +465,11 @@ export class RunContext {
     return this.data.parent;
   }
 
+  /** Queues the parent message's update (the newest state wins; it is shown after the thread's earlier messages). */
   async updateParent(): Promise<void> {
     if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not updating the parent message`);
     if (!this.data.parent) return;
-    await this.deps.chat.update(this.data.parent, parentMessage(this.jobId, this.data));
+    this.outbox.update(this.data.parent, parentMessage(this.jobId, this.data));
   }
 
   private onCommand(e: CommandEvent): void {

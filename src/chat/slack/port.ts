@@ -61,6 +61,7 @@ export class SlackChatPort implements ChatPort {
   private readonly scrub: Scrub;
   private readonly now: () => number;
   private readonly rateLimitRetries: number;
+  private limitedUntil = 0;
 
   constructor(
     readonly client: SlackWebClient,
@@ -83,9 +84,15 @@ export class SlackChatPort implements ChatPort {
       } catch (err) {
         const wait = retryAfterSeconds(err);
         if (wait === undefined || attempt >= this.rateLimitRetries) throw new SlackApiError(method, wait === undefined ? slackErrorCode(err, this.scrub) : 'ratelimited');
+        this.limitedUntil = Math.max(this.limitedUntil, this.now() + wait * 1000);
         await new Promise((r) => setTimeout(r, wait * 1000));
       }
     }
+  }
+
+  /** A 429's Retry-After is still running (the outbox then merges waiting posts). */
+  rateLimited(): boolean {
+    return this.now() < this.limitedUntil;
   }
 
   async post(channel: string, message: ChatMessage, threadTs?: string): Promise<MessageRef> {

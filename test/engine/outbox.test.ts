@@ -1,0 +1,72 @@
+/**
+ * The job outbox over the real Slack port, against the fake Slack (with its latency and
+ * rate limits where a test needs them): order, coalescing, merging under a 429, failures.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSlackPort } from '../../src/chat/slack/port.ts';
+import { Outbox } from '../../src/engine/outbox.ts';
+import { startFakeSlack, SLACK_RATE_LIMITS, type FakeSlack } from '../support/fake-slack.ts';
+import { quietLogger } from '../support/harness.ts';
+
+const CHANNEL = 'C0OUTBOX001';
+
+describe('Outbox', () => {
+  let slack: FakeSlack | undefined;
+  afterEach(async () => {
+    await slack?.stop();
+    slack = undefined;
+  });
+
+  const setUp = async (realism: Parameters<typeof startFakeSlack>[0] = {}) => {
+    slack = await startFakeSlack(realism);
+    const port = createSlackPort({ botToken: 'xoxb-outbox-test', apiUrl: slack.url, retries: 0 });
+    const parent = await port.post(CHANNEL, { text: 'job 1 · upgrade · running' });
+    return { port, parent, outbox: new Outbox(port, quietLogger()) };
+  };
+
+  it('posts in order, sends a waiting post with its newest content, and coalesces queued updates', async () => {
+    const { outbox, parent } = await setUp({ latencyMs: 30 });
+    const a = outbox.post(CHANNEL, { text: '⏳ a' }, parent.ts); // in flight at once
+    const b = outbox.post(CHANNEL, { text: '⏳ b' }, parent.ts); // waits behind a
+    outbox.update(b, { text: '✅ b' }); // b is still waiting: it goes out as ✅, no update call
+    for (let i = 1; i <= 10; i++) outbox.update(a, { text: `✅ a (${i})` }); // one update of a, the newest
+    outbox.update(parent, { text: 'job 1 · upgrade · succeeded' });
+    await outbox.flush();
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ a (10)', '✅ b']);
+    const posts = slack!.callsOf('chat.postMessage').slice(1).map((c) => c.args.text);
+    expect(posts).toEqual(['⏳ a', '✅ b']);
+    expect(slack!.callsOf('chat.update').map((c) => c.args.text)).toEqual(['✅ a (10)', 'job 1 · upgrade · succeeded']);
+    expect(a.ref?.ts).toBe(slack!.thread(CHANNEL, parent.ts)[0]?.ts);
+  });
+
+  it('while Slack rate-limits, merges waiting posts into one message whose lines still update in place', async () => {
+    const limits = { ...SLACK_RATE_LIMITS, postMessage: { burst: 2, perSecond: 1 } };
+    const { outbox, parent, port } = await setUp({ rateLimits: limits });
+    outbox.post(CHANNEL, { text: '✅ one' }, parent.ts); // the parent used the first token, this the second
+    outbox.post(CHANNEL, { text: '✅ two' }, parent.ts); // 429: the port waits out Retry-After
+    await slack!.waitFor(() => port.rateLimited());
+    outbox.post(CHANNEL, { text: '⏳ three' }, parent.ts);
+    const four = outbox.post(CHANNEL, { text: '⏳ four' }, parent.ts);
+    outbox.post(CHANNEL, { text: '⏳ five' }, parent.ts);
+    outbox.update(four, { text: '✅ four' });
+    const gate = outbox.post(CHANNEL, { text: 'approve?', buttons: [{ label: 'Approve', actionId: 'mk8s.approve', value: '1' }] }, parent.ts);
+    await outbox.flush();
+    outbox.update(four, { text: '❌ four — failed' });
+    await outbox.flush();
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ one', '✅ two', '⏳ three\n❌ four — failed\n⏳ five', 'approve?']);
+    expect((await gate.posted())?.ts).toBeDefined();
+    expect(slack!.limited.length).toBeGreaterThan(0);
+  });
+
+  it('never throws into the job: a lost post drops its updates, the next ones still go out', async () => {
+    const { outbox, parent } = await setUp();
+    slack!.failNext('chat.postMessage', 'channel_not_found');
+    const lost = outbox.post(CHANNEL, { text: '⏳ lost' }, parent.ts);
+    outbox.update(lost, { text: '✅ lost' });
+    const kept = outbox.post(CHANNEL, { text: '⏳ kept' }, parent.ts);
+    outbox.update(kept, { text: '✅ kept' });
+    await outbox.flush();
+    expect(await lost.posted()).toBeUndefined();
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ kept']);
+  });
+});
