@@ -95,6 +95,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const registry = createRegistry([...builtinVerbs, ...opsReadVerbs, ...addonReadVerbs, ...[...runbooks.values()].map((r) => r.spec)]);
 
   let worker: Worker<JobData> | undefined;
+  let stopping = false;
   const health = async () => {
     let redisOk = false;
     try {
@@ -171,7 +172,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     bot = new Bot({
       inventory, chat, queue, redis, audit, logger, registry, runbooks, metrics,
       members,
-      precheckTimeoutMs: options.precheckTimeoutMs ?? 2_500,
+      // The ack waits at most precheckAckMs for it; past that the verdict follows up, so it may take longer.
+      precheckTimeoutMs: options.precheckTimeoutMs ?? 10_000,
       ...(options.precheckAckMs !== undefined ? { precheckAckMs: options.precheckAckMs } : {}),
       backupDir: env.MK8S_BACKUP_DIR,
       rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
@@ -191,7 +193,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ...(options.watchTimeoutMs !== undefined ? { timeoutMs: options.watchTimeoutMs } : {}),
     });
     stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
-    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock, ssh }, {
+    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock, ssh, stopping: () => stopping }, {
       concurrency: env.MK8S_WORKER_CONCURRENCY,
       lockDurationMs: env.MK8S_WORKER_LOCK_MS,
       stalledIntervalMs: Math.max(250, Math.floor(env.MK8S_WORKER_LOCK_MS / 2)),
@@ -204,6 +206,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   return {
     mode, httpPort, chat, bot, worker, watch, queue, redis, done,
     stop: async () => {
+      // Running jobs finish their current step and go back to the queue (RunContext.handBack).
+      stopping = true;
       stopWaker();
       await stopChat();
       // The watch and the Home refresher hold no job: bounded, so a Redis that just came back cannot stall the shutdown.

@@ -220,6 +220,7 @@ export class RunContext {
     await this.checkCancelled(title);
     // A step boundary: an activation that lost the job stops here, before its first message.
     await this.lock.assertHeld();
+    if (this.deps.stopping?.()) await this.handBack(title);
 
     const rerun = previous?.status === 'running';
     const startedAt = Date.now();
@@ -439,6 +440,20 @@ export class RunContext {
   private async readDecision(gateKey: string): Promise<DecisionRecord | undefined> {
     const raw = await this.deps.redis.get(keys.decision(this.jobId, gateKey));
     return raw ? (JSON.parse(raw) as DecisionRecord) : undefined;
+  }
+
+  // ---- shutdown -----------------------------------------------------------------------
+
+  /**
+   * The process is stopping: between two steps, the job goes back to the queue (delayed by
+   * nothing) with its checkpoints, and the next worker (another process, or this one
+   * restarted) continues with `nextTitle`. Nothing is left half-done and nothing fails.
+   */
+  private async handBack(nextTitle: string): Promise<never> {
+    await this.save();
+    this.deps.logger.info({ jobId: this.jobId, next: nextTitle }, 'shutting down: job handed back before its next step');
+    await this.job.moveToDelayed(Date.now(), this.token);
+    throw new DelayedError();
   }
 
   // ---- cancel -------------------------------------------------------------------------

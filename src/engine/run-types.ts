@@ -59,4 +59,6 @@ export interface EngineDeps {
   clock?: Clock;
   /** The process's warm SSH pool; without one, each job opens (and closes) its own connections. */
   ssh?: SshPool;
+  /** True once the process is shutting down (SIGTERM): a job hands itself back before its next step. */
+  stopping?: () => boolean;
 }

@@ -97,12 +97,12 @@ export async function waitForVersion(run: RunContext, node: string, channel: str
   await run.node(node).status({ waitReadySeconds: remaining() });
   let pause = 100;
   for (;;) {
-    await controller.waitNodeReady(node, remaining());
-    const seen = await controller.node(node);
-    if (seen?.ready && runsChannel(seen, channel)) return { kubeletVersion: seen.kubeletVersion };
+    // kubectl wait, then the node as read back (Ready): one read, not a second `get nodes`.
+    const seen = await controller.waitNodeReady(node, remaining());
+    if (runsChannel(seen, channel)) return { kubeletVersion: seen.kubeletVersion };
     if (Date.now() >= deadline) {
       throw new RunbookFailure(
-        `${node} did not come back Ready on ${channel} within ${Math.round(timeoutMs / 1000)} s (it reports ${seen ? `${seen.kubeletVersion}, ${seen.ready ? 'Ready' : 'NotReady'}` : 'nothing'}).`,
+        `${node} did not come back Ready on ${channel} within ${Math.round(timeoutMs / 1000)} s (it reports ${seen.kubeletVersion}, Ready).`,
       );
     }
     await new Promise((r) => setTimeout(r, pause));

@@ -58,7 +58,7 @@ export interface HarnessOptions {
   slack?: FakeRealism;
   /**
    * How long an ack waits for its precheck before it says "checking…" and follows up
-   * (default 2500 ms here, so tests see the verdict in the ack; production: PRECHECK_ACK_MS).
+   * (default 10 s here, so tests see the verdict in the ack; production: PRECHECK_ACK_MS).
    */
   precheckAckMs?: number;
 }
@@ -141,7 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     slackRetries: 0,
     ...(options.clock ? { clock: options.clock } : {}),
-    precheckAckMs: options.precheckAckMs ?? 2_500,
+    precheckAckMs: options.precheckAckMs ?? 10_000,
   });
   const base = `http://127.0.0.1:${app.httpPort}/slack/events`;
   const firstChannel = clusters[0]!.channel;

@@ -1,0 +1,71 @@
+/**
+ * SIGTERM on a worker process in the middle of a step: the step finishes, the job goes back
+ * to the queue with its checkpoints (nothing fails, nothing is half-done), the process exits
+ * cleanly, and the next worker continues with the step after it — which runs once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, USERS, type Harness } from '../support/harness.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('e2e: a worker stopped with SIGTERM mid-step', () => {
+  let h: Harness;
+  const procs: ChildProcess[] = [];
+
+  const startWorker = () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...h.env, MK8S_ROLE: 'worker', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    procs.push(proc);
+    return { proc, exited, output: () => out };
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({ role: 'bot', workerLockMs: 1000, latency: { drainMs: 2000 } });
+  });
+  afterAll(async () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await h?.stop();
+  });
+
+  const drains = () => h.sim.commandLog.filter((r) => r.argv.includes('drain') && r.argv.includes('k8s-1'));
+
+  it('finishes the running step, hands the job back, and the next worker goes on from the next step', async () => {
+    const first = startWorker();
+    const { jobId } = await h.command(USERS.alice, 'upgrade k8s-1 1.23/stable');
+    const id = jobId!;
+    await h.click(USERS.bob, await h.waitButton(id, 'Approve', 30_000));
+    await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('⏳ drain k8s-1')), 30_000);
+    await h.slack.waitFor(() => h.sim.state.node('k8s-1').cordoned, 10_000);
+
+    first.proc.kill('SIGTERM');
+    expect(await first.exited, first.output()).toBe(0);
+
+    // The drain finished and was checkpointed; the job waits in the queue, not failed.
+    const parked = await h.app.queue.get(id);
+    const steps = Object.values(parked!.data.steps);
+    expect(steps.find((s) => s.title === 'drain k8s-1')?.status).toBe('done');
+    expect(steps.every((s) => s.status === 'done')).toBe(true);
+    expect(['delayed', 'waiting']).toContain(await parked!.getState());
+    expect(h.parent(id)?.text).toMatch(/ · running$/);
+    expect(drains()).toHaveLength(1);
+
+    startWorker();
+    const done = await h.waitState(id, 'succeeded', 45_000);
+    expect(done.text).toBe(`job ${id} · upgrade on prod · succeeded`);
+    // No step ran twice: the drain once, the refresh once, each step started once.
+    expect(drains()).toHaveLength(1);
+    const job = await h.app.queue.get(id);
+    expect(Object.values(job!.data.steps).filter((s) => s.runs > 1)).toEqual([]);
+    expect(h.sim.commandLog.filter((r) => r.argv.includes('refresh') && r.node === 'k8s-1')).toHaveLength(1);
+    expect(h.sim.state.node('k8s-1').version).toMatch(/^v1\.23\./);
+  });
+});
