@@ -4,6 +4,7 @@
  *
  * Benchmarks print what they measured in the same run; they assert nothing.
  */
+import { PRECHECK_ACK_MS } from '../src/bot/core.ts';
 import { startHarness, type Harness, type HarnessOptions } from '../test/support/harness.ts';
 
 /** One line of the final table. */
@@ -152,7 +153,8 @@ function hookSignals(): void {
 /** Starts the harness (private Redis, simulated clusters, fake Slack, the app), runs fn, and always stops it. */
 export async function withHarness<T>(options: HarnessOptions, fn: (h: Harness) => Promise<T>): Promise<T> {
   hookSignals();
-  const h = await startHarness(options);
+  // Benchmarks run the production default (tests wait longer, to see verdicts in the ack).
+  const h = await startHarness({ precheckAckMs: PRECHECK_ACK_MS, ...options });
   running.add(h);
   try {
     return await fn(h);
