@@ -11,7 +11,7 @@
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
 import { SIGNING_SECRET } from '../test/support/harness.ts';
-import { log, ms, num, pct, percentile, ratio, shuffled, spread, stats, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { log, ms, num, pct, percentile, ratio, shuffled, spread, stats, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 import { startLoadClient, type LoadClient } from './load.ts';
 
 const SLACK_LIMIT_MS = 3000;
@@ -171,7 +171,7 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
     // Two busy clusters: each held by an upgrade parked at its approval gate.
     const holders: string[] = [];
     for (const cluster of ['prod', 'stage']) {
-      const res = await h.command(USERS.alice, 'upgrade k8s-1 1.23/stable', channelOf(cluster));
+      const res = await queued(h, USERS.alice, 'upgrade k8s-1 1.23/stable', channelOf(cluster));
       if (!res.jobId) throw new Error(`bench: could not queue the holder job on ${cluster}: ${res.text}`);
       await waitParked(h, res.jobId);
       holders.push(res.jobId);

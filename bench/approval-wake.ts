@@ -10,7 +10,7 @@
  */
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, log, ms, spread, stats, until, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
+import { callAt, log, ms, spread, stats, until, waitParked, withHarness, type Benchmark, type Row, queued } from './lib.ts';
 
 const CLUSTERS = [
   { name: 'a', channel: 'C0WAKE0000A' },
@@ -36,7 +36,7 @@ interface Wake {
 }
 
 async function one(h: Harness, cluster: (typeof CLUSTERS)[number], node: string, channel: string): Promise<Wake> {
-  const res = await h.command(USERS.alice, `upgrade ${node} ${channel}`, cluster.channel);
+  const res = await queued(h, USERS.alice, `upgrade ${node} ${channel}`, cluster.channel);
   const jobId = res.jobId;
   if (!jobId) throw new Error(`bench: upgrade ${node} ${channel} on ${cluster.name} was not queued: ${res.text}`);
   const button = await h.waitButton(jobId, 'Approve');

@@ -9,7 +9,7 @@
  */
 import type { SimNodeSpec } from '../src/sim/index.ts';
 import { USERS, type Harness, type HarnessCluster } from '../test/support/harness.ts';
-import { jobEnd, log, ms, num, ratio, rssMbOf, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { jobEnd, log, ms, num, ratio, rssMbOf, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 import { startBotProcess, type BotProcess } from './procs.ts';
 
 const SCALE = 0.1;
@@ -22,7 +22,7 @@ const channelOf = (i: number) => `C0FLEET${String(i).padStart(4, '0')}`;
 
 /** Queues the rolling upgrade on cluster i and waits until it is parked at its plan gate. */
 async function queue(h: Harness, i: number): Promise<{ jobId: string; button: Awaited<ReturnType<Harness['waitButton']>> }> {
-  const res = await h.command(USERS.alice, `upgrade-cluster ${CHANNEL} --batch 1 --pause-after none`, channelOf(i));
+  const res = await queued(h, USERS.alice, `upgrade-cluster ${CHANNEL} --batch 1 --pause-after none`, channelOf(i));
   if (!res.jobId) throw new Error(`bench: upgrade-cluster on ${clusterName(i)} was not queued: ${res.text}`);
   const button = await h.waitButton(res.jobId, 'Approve', 60_000);
   await waitParked(h, res.jobId, 60_000);

@@ -180,6 +180,22 @@ export async function waitParked(h: Harness, jobId: string, timeoutMs = 20_000):
   await until(`job ${jobId} parked at its gate`, async () => (await (await h.app.queue.get(jobId))?.getState()) === 'delayed', timeoutMs);
 }
 
+/**
+ * Sends a mutating command and returns its job id: from the ack, or — when the ack said
+ * "checking…" (its precheck took longer than the ack's budget) — from the follow-up.
+ */
+export async function queued(h: Harness, user: string, text: string, channel?: string): Promise<{ jobId?: string; text: string }> {
+  const before = h.slack.responses.length;
+  const res = await h.command(user, text, channel);
+  if (res.jobId || !res.text.startsWith('Checking ')) return res;
+  const follow = await until(`the follow-up of \`${text}\``, () =>
+    h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string' && ((r.body.text.startsWith('Queued as job') && r.body.text.includes(`\`${text}\``)) || r.body.text.includes('Nothing was queued'))),
+  30_000);
+  const answer = String(follow.body.text);
+  const jobId = /^Queued as job (\d+)/.exec(answer)?.[1];
+  return { text: answer, ...(jobId ? { jobId } : {}) };
+}
+
 /** When BullMQ finished the job (finishedOn: the processor returned), polled; throws if it failed. */
 export async function jobEnd(h: Harness, jobId: string, timeoutMs = 600_000): Promise<number> {
   return until(`job ${jobId} to end`, async () => {

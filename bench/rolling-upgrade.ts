@@ -17,7 +17,7 @@
 import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 
 const SCALE = 0.1;
 const LATENCY: Partial<SimLatency> = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
@@ -71,7 +71,7 @@ function unionLength(intervals: Array<[number, number]>): number {
 }
 
 async function rollout(h: Harness, batch: number): Promise<RunResult> {
-  const res = await h.command(USERS.alice, `upgrade-cluster ${CHANNEL} --batch ${batch} --pause-after none`);
+  const res = await queued(h, USERS.alice, `upgrade-cluster ${CHANNEL} --batch ${batch} --pause-after none`);
   const jobId = res.jobId;
   if (!jobId) throw new Error(`bench: upgrade-cluster was not queued: ${res.text}`);
   const approve = await h.waitButton(jobId, 'Approve', 60_000);

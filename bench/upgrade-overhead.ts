@@ -22,7 +22,7 @@ import type { SimLatency } from '../src/sim/index.ts';
 import { SshConnection } from '../src/ssh/connection.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, jobEnd, log, ms, num, ratio, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode } from './lib.ts';
+import { callAt, jobEnd, log, ms, num, ratio, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 
 const SCALE = 0.1;
 const PROFILES: Array<{ name: string; latency: Partial<SimLatency>; describe: string }> = [
@@ -55,7 +55,7 @@ function simBetween(h: Harness, from: number, to: number): { ms: number; command
 
 async function upgrade(h: Harness, node: string): Promise<UpgradeRun> {
   const requestAt = Date.now();
-  const res = await h.command(USERS.alice, `upgrade ${node} ${CHANNEL}`);
+  const res = await queued(h, USERS.alice, `upgrade ${node} ${CHANNEL}`);
   const jobId = res.jobId;
   if (!jobId) throw new Error(`bench: upgrade ${node} was not queued: ${res.text}`);
   const button = await h.waitButton(jobId, 'Approve');
