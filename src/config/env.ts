@@ -21,6 +21,9 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Every variable the environment contract knows (deployment files are checked against it). */
+export const ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
 export type ChatMode = 'slack-http' | 'slack-socket' | 'console';
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
