@@ -27,7 +27,7 @@ describe('docker-compose.yml: the split deployment', () => {
 
   it('runs one bot, two workers and Redis with AOF and noeviction', () => {
     const roles = apps.map(([, s]) => obj(obj(s).environment).MK8S_ROLE);
-    expect(roles.toSorted()).toEqual(['bot', 'worker', 'worker']);
+    expect(roles.map(String).toSorted((a, b) => a.localeCompare(b))).toEqual(['bot', 'worker', 'worker']);
     const redis = (obj(services.redis).command as string[]).join(' ');
     expect(redis).toContain('--appendonly yes');
     expect(redis).toContain('--maxmemory-policy noeviction');
@@ -63,7 +63,7 @@ describe('deploy/: Kubernetes manifests', () => {
       const c = arr(obj(obj(obj(d.spec).template).spec).containers)[0];
       return arr(c?.env).find((e) => e.name === 'MK8S_ROLE')?.value;
     });
-    expect(roles.toSorted()).toEqual(['bot', 'worker']);
+    expect(roles.map(String).toSorted((a, b) => a.localeCompare(b))).toEqual(['bot', 'worker']);
     expect(byKind('Secret').map((s) => Object.keys(obj(s.stringData)).toSorted())).toEqual([['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'], ['id_ed25519']]);
     expect(Object.keys(obj(byKind('ConfigMap')[0]?.data))).toContain('inventory.yml');
   });
