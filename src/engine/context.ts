@@ -189,15 +189,24 @@ export class RunContext {
 
   // ---- thread -------------------------------------------------------------------------
 
-  /** Posts in the job's thread, after everything posted before it, and waits until it is there. */
-  async say(message: ChatMessage | string): Promise<MessageRef> {
+  /** Posts in the job's thread, after everything posted before it; the job does not wait for Slack. */
+  async say(message: ChatMessage | string): Promise<void> {
     if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not posting`);
-    const msg = typeof message === 'string' ? { text: message } : message;
-    const parent = this.data.parent;
-    if (!parent) throw new Error('job has no parent message');
-    const ref = await this.outbox.post(parent.channel, msg, parent.ts, { solo: true }).posted();
+    this.sayLine(message);
+  }
+
+  /** Posts in the thread and waits until the message is there (its ts is needed: a gate's buttons). */
+  private async sayAndWait(message: ChatMessage): Promise<MessageRef> {
+    if (this.lock.isLost) throw new LockLostError(`job ${this.jobId}: lock lost; not posting`);
+    const ref = await this.sayLine(message).posted();
     if (!ref) throw new Error(`could not post to job ${this.jobId}'s thread`);
     return ref;
+  }
+
+  private sayLine(message: ChatMessage | string): OutboxLine {
+    const msg = typeof message === 'string' ? { text: message } : message;
+    const parent = this.requireParent();
+    return this.outbox.post(parent.channel, msg, parent.ts, { solo: true });
   }
 
   /** Uploads a local file into the job's thread (Slack files.uploadV2; the console prints the path). */
@@ -250,7 +259,9 @@ export class RunContext {
     };
     this.data.steps[key] = { title, status: 'running', startedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
     await this.save();
-    await this.deps.audit.record({ type: 'step.start', cluster: this.cluster.name, jobId: this.jobId, step: key, title });
+    // Audit writes are issued in order on one connection and awaited when the activation ends
+    // (close), not one by one: the step's commands do not wait for Redis.
+    this.audited({ type: 'step.start', cluster: this.cluster.name, jobId: this.jobId, step: key, title });
     if (rerun) this.deps.logger.warn({ jobId: this.jobId, step: key }, 'step was in flight during a crash; running it again');
 
     let result: T;
@@ -261,9 +272,8 @@ export class RunContext {
       // Recorded, so that a later activation (after a choice gate) replays the same failure.
       this.data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
       await this.save();
-      await this.flushAudit();
       this.outbox.update(line, stepMessage(title, 'failed', message));
-      await this.deps.audit.record({
+      this.audited({
         type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: false, durationMs: Date.now() - startedAt, error: message,
       });
       throw err;
@@ -272,10 +282,9 @@ export class RunContext {
     const endedAt = Date.now();
     this.data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
     await this.save();
-    await this.flushAudit();
     const detail = [options.describe?.(result), seconds(endedAt - startedAt)].filter(Boolean).join(' · ');
     this.outbox.update(line, stepMessage(title, 'done', detail));
-    await this.deps.audit.record({
+    this.audited({
       type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: true, durationMs: endedAt - startedAt,
     });
     return result;
@@ -386,7 +395,7 @@ export class RunContext {
         if (kind === 'wait') this.data.summary = spec.what;
         await this.save();
       }
-      const ref = await this.say(
+      const ref = await this.sayAndWait(
         gateMessage({ jobId: this.jobId, gateKey: key, gate, what: spec.what, why: spec.why, nodes: spec.nodes, plan: spec.plan, requester: this.request.user }),
       );
       gate.msgTs = ref.ts;
@@ -488,13 +497,11 @@ export class RunContext {
   }
 
   private onCommand(e: CommandEvent): void {
-    this.pendingAudit.push(
-      this.deps.audit.record({ type: 'command', cluster: this.cluster.name, jobId: this.jobId, ...e, error: e.error }),
-    );
+    this.audited({ type: 'command', cluster: this.cluster.name, jobId: this.jobId, ...e, error: e.error });
   }
 
-  private async flushAudit(): Promise<void> {
-    const pending = this.pendingAudit.splice(0);
-    await Promise.allSettled(pending);
+  /** Issues an audit write now (XADDs keep their order on the connection); close() awaits them. */
+  private audited(event: Parameters<EngineDeps['audit']['record']>[0]): void {
+    this.pendingAudit.push(this.deps.audit.record(event));
   }
 }
