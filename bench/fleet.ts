@@ -4,8 +4,9 @@
  * `upgrade-cluster 1.23/stable --batch 1` alone, then 20 other 5-node clusters approved at
  * once; the ratio is the fleet's wall (first click → last job end) ÷ the lone cluster's
  * (click → end). Latencies ×0.1. Also the SSH connections the lone job opened per node
- * (every handshake the node's server accepted between the request and the job's end) and
- * the workers' resident memory.
+ * (every handshake the node's server accepted between the request and the job's end: the
+ * bot's precheck, and each worker process an activation of the job ran on) and the
+ * workers' resident memory.
  */
 import type { SimNodeSpec } from '../src/sim/index.ts';
 import { USERS, type Harness, type HarnessCluster } from '../test/support/harness.ts';
@@ -79,7 +80,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       );
       fig[`fleetRatio${mode.suffix}`] = num(fleetWall / loneWall);
       // Not a matter of Slack: the first mode that gets here reports it.
-      fig.sshConnectionsPerNodePerJob ??= num(perNode, 2);
+      fig.sshConnectionsPerNodePerJobSplit ??= num(perNode, 2);
       fig.fleetWorkerRssMb ??= num(Math.max(...rss), 0);
       return [
         { bench: `fleet (${mode.name})`, figure: `${FLEET} clusters × 5 nodes at once / one alone`, value: ratio(fleetWall / loneWall), note: `${ms(fleetWall)} vs ${ms(loneWall)}, 2 worker processes` },

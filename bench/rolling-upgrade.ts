@@ -51,6 +51,8 @@ interface RunResult {
   notice: number[];
   /** Job end → the fake Slack received its `succeeded`. */
   slackLag: number;
+  /** SSH handshakes the nodes accepted from the request to the end (precheck and job, one process), per node. */
+  connectionsPerNode: number;
 }
 
 /** Length of the union of [start, end) intervals. */
@@ -71,6 +73,8 @@ function unionLength(intervals: Array<[number, number]>): number {
 }
 
 async function rollout(h: Harness, batch: number): Promise<RunResult> {
+  const handshakes = () => [...h.sim.connectionsAccepted().values()].reduce((a, b) => a + b, 0);
+  const opened = handshakes();
   const res = await queued(h, USERS.alice, `upgrade-cluster ${CHANNEL} --batch ${batch} --pause-after none`);
   const jobId = res.jobId;
   if (!jobId) throw new Error(`bench: upgrade-cluster was not queued: ${res.text}`);
@@ -93,7 +97,7 @@ async function rollout(h: Harness, batch: number): Promise<RunResult> {
     const readyAt = Math.max(...m[1].split(', ').map((n) => h.sim.state.node(n).restartingUntil));
     notice.push(step.endedAt - readyAt);
   }
-  return { slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
+  return { connectionsPerNode: (handshakes() - opened) / h.sim.nodes.length, slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
 }
 
 async function run(fig: Figures): Promise<Row[]> {
@@ -113,9 +117,11 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       const label = `${sc.nodes} nodes, --batch ${sc.batch}`;
       log(
         `  ${label}: approval→end ${ms(r.wall)} wall; simulated critical path ${ms(r.criticalPath)} (sum ${ms(r.sum)}, ${r.commands} commands) → ${ratio(r.wall / r.criticalPath)}; ` +
-          `Ready→noticed ${spread(n)} over ${n.n} wait steps; Slack showed the end ${ms(r.slackLag)} later`,
+          `Ready→noticed ${spread(n)} over ${n.n} wait steps; Slack showed the end ${ms(r.slackLag)} later; ${r.connectionsPerNode.toFixed(2)} SSH connections per node`,
       );
       if (sc.batch === 1 && sc.nodes === 3) fig[`rollingRatio3${mode.suffix}`] = num(r.wall / r.criticalPath);
+      // One process with both roles (the split deployment's figure is the fleet's): not a matter of Slack.
+      if (sc.batch === 1 && sc.nodes === 20) fig.sshConnectionsPerNodePerJob ??= num(r.connectionsPerNode, 2);
       if (sc.batch === 1 && sc.nodes === 20) {
         fig[`rollingRatio20${mode.suffix}`] = num(r.wall / r.criticalPath);
         fig[`readyNoticeMs${mode.suffix}`] = num(n.max, 1);
