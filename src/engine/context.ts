@@ -26,6 +26,9 @@ import { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanA
 export { errorText };
 export { RECHECK_TITLE, type Attempt, type EngineDeps, type GateSpec, type PlanApproval, type StepOptions };
 
+/** How long a job handed back at shutdown waits before any worker may take it again. */
+const HAND_BACK_DELAY_MS = 2_000;
+
 /**
  * The context a runbook runs in, for one activation of its job. Steps replay
  * from the checkpoints in the job's data: finished steps return their recorded
@@ -455,13 +458,14 @@ export class RunContext {
 
   /**
    * The process is stopping: between two steps, the job goes back to the queue (delayed by
-   * nothing) with its checkpoints, and the next worker (another process, or this one
+   * HAND_BACK_DELAY_MS) with its checkpoints, and the next worker (another process, or this one
    * restarted) continues with `nextTitle`. Nothing is left half-done and nothing fails.
    */
   private async handBack(nextTitle: string): Promise<never> {
     await this.save();
     this.deps.logger.info({ jobId: this.jobId, next: nextTitle }, 'shutting down: job handed back before its next step');
-    await this.job.moveToDelayed(Date.now(), this.token);
+    // A moment later, not at once: this closing worker's last fetch must not take it back.
+    await this.job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, this.token);
     throw new DelayedError();
   }
 

@@ -54,7 +54,10 @@ describe('e2e: a worker stopped with SIGTERM mid-step', () => {
     const steps = Object.values(parked!.data.steps);
     expect(steps.find((s) => s.title === 'drain k8s-1')?.status).toBe('done');
     expect(steps.every((s) => s.status === 'done')).toBe(true);
-    expect(['delayed', 'waiting']).toContain(await parked!.getState());
+    // Delayed for a moment (a closing worker's last fetch may still take it; its lock then
+    // lapses and the next worker resumes it the same way): never failed, never completed.
+    expect(['delayed', 'waiting', 'active'], first.output()).toContain(await parked!.getState());
+    expect(parked!.data.state).toBe('running');
     expect(h.parent(id)?.text).toMatch(/ · running$/);
     expect(drains()).toHaveLength(1);
 
