@@ -1,28 +1,9 @@
 import * as z from 'zod';
 import { NodeName } from '../src/commands/validators.ts';
-import { errorText } from '../src/engine/context.ts';
-import type { RunContext } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { RunbookFailure } from '../src/engine/errors.ts';
-import { BACKEND_FAILURE_DOMAIN, HA_CONF, haConfFailureDomain, parseBackendFailureDomain, setHaConfFailureDomain } from '../src/microk8s/args-files.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
-import { pickControlPlane } from '../src/ops/controller.ts';
-import {
-  FailureDomain,
-  FailurePlan,
-  assignments,
-  describeChanges,
-  failureDomainPlan,
-  inventoryNotes,
-  preflightFailureDomains,
-  quorumCheck,
-  readDomains,
-  titles,
-  validateAssignments,
-  type FailureDomainPreflight,
-  type NodeDomain,
-} from '../src/ops/failure-domains.ts';
-import { waitForLeaseRenewal } from '../src/ops/heartbeat.ts';
+import { describeDomains, notesText, preflightStep, restartApproval, setDomainOn } from '../src/ops/failure-domain.ts';
+import { FailureDomain, FailurePlan, assignments, failureDomainPlan, preflightFailureDomains, validateAssignments } from '../src/ops/failure-domains.ts';
 
 const Args = z
   .object({ node: NodeName.optional(), domain: FailureDomain.optional(), plan: FailurePlan.optional() })
@@ -58,139 +39,22 @@ export default defineRunbook(
     const wanted = assignments(args);
 
     // 0. Read every node of the plan: Ready, dqlite role, what ha-conf says and what dqlite uses.
-    const pre: FailureDomainPreflight = await run.step(titles.preflight, () => preflightFailureDomains(run, wanted, backupStamp(new Date())), {
-      describe: (p) => `${describeChanges(p).join('; ')}; ${p.voters} voter(s)${p.warnings.length ? `; ⚠️ ${p.warnings.join(' ')}` : ''}`,
-    });
+    const pre = await preflightStep(run, () => preflightFailureDomains(run, wanted, backupStamp(new Date())));
     const todo = pre.nodes.filter((n) => n.action !== 'skip');
     if (todo.length === 0) {
       await run.say(`Nothing to do: ${pre.nodes.map((n) => `${n.node} is already in failure domain ${n.domain}`).join(', ')}.${notesText(run, pre)}`);
       return;
     }
-
-    // Restarting a control-plane node takes its API server and dqlite member down: always approved.
-    await run.approvePlan({
-      always: true,
-      title: `Set failure domains and restart MicroK8s on ${todo.map((n) => n.node).join(', ')}`,
-      what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChanges(pre).join('\n')}\nOne node at a time: the next one stops only when the previous is Ready again and the quorum is intact.`,
-      why: `Each node is stopped and started (microk8s stop; microk8s start): its API server, kubelet and dqlite member are down until it is back.`,
-      nodes: todo.map((n) => n.node),
-      recheck: async () => {
-        const changed: string[] = [];
-        for (const n of pre.nodes) {
-          const now = await readDomains(run, n.node);
-          if (now.configured !== n.configured || now.applied !== n.applied) {
-            changed.push(`${n.node} now has ha-conf ${now.configured ?? 'unset'} and dqlite ${now.applied ?? '?'} (was ${n.configured ?? 'unset'} and ${n.applied ?? '?'})`);
-          }
-        }
-        if (changed.length > 0) throw new RunbookFailure(`The nodes changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the change again.`);
-        return true;
-      },
-    });
+    await run.approvePlan(restartApproval(run, pre, todo));
 
     // 1. One node at a time: quorum check, ha-conf, stop/start, Ready in the new domain.
     const done: string[] = [];
     for (const target of todo) {
-      await run.step(titles.quorum(target.node), () => quorumCheck(run, target.node, pre, done), {
-        describe: (q) => `${target.node} is ${q.role === 'unknown' ? 'a member of unknown role' : `a ${q.role}`}; ${q.voters} voter(s); the other control-plane nodes are Ready (kubectl via ${q.controller})`,
-      });
-      await run.step(titles.write(target.node, target.domain), () => writeHaConf(run, target, pre.stamp), {
-        describe: (w) => (w.changed ? `written${w.backup ? `; the old file is kept as ${w.backup}` : ''}` : `ha-conf already says failure-domain=${target.domain}`),
-      });
-      await restartUntilReady(run, target, done);
+      await setDomainOn(run, pre, target, done);
       done.push(`${target.node} → ${target.domain}`);
     }
 
     await run.say(`Failure domains set: ${pre.nodes.map((n) => `${n.node} → ${n.domain}`).join(', ')}.${notesText(run, pre)}`);
   },
-  {
-    describeState: async (run, args) => {
-      const controller = await pickControlPlane(run).catch(() => undefined);
-      const lines: string[] = [];
-      for (const { node } of assignments(args)) {
-        let text: string;
-        try {
-          const d = await readDomains(run, node);
-          text = `ha-conf failure-domain=${d.configured ?? 'unset'}, dqlite uses ${d.applied ?? '?'}`;
-        } catch (err) {
-          text = `unreadable (${errorText(err)})`;
-        }
-        const kube = controller?.nodes.find((n) => n.name === node);
-        lines.push(`${node}: ${text}, ${kube ? (kube.ready ? 'Ready' : 'NotReady') : 'not seen by kubectl'}`);
-      }
-      return lines.join('; ');
-    },
-  },
+  { describeState: (run, args) => describeDomains(run, assignments(args).map((a) => a.node)) },
 );
-
-function notesText(run: RunContext, pre: FailureDomainPreflight): string {
-  const notes = inventoryNotes(run.cluster, pre.nodes);
-  return notes.length > 0 ? `\nUpdate the inventory so it matches the nodes: ${notes.join('; ')}.` : '';
-}
-
-/** ha-conf with failure-domain=<n>: read, skip if already so, back up, write (atomic rename), read back. */
-async function writeHaConf(run: RunContext, target: NodeDomain, stamp: string): Promise<{ changed: boolean; backup: string | null }> {
-  const ops = run.node(target.node);
-  const text = await ops.readFile(HA_CONF);
-  if (text !== undefined && haConfFailureDomain(text) === target.domain) return { changed: false, backup: null };
-  const backup = text === undefined ? null : await ops.backupFile(HA_CONF, stamp);
-  await ops.writeFile(HA_CONF, setHaConfFailureDomain(text ?? '', target.domain), run.jobId, text !== undefined);
-  return { changed: true, backup };
-}
-
-/**
- * `microk8s stop` then `microk8s start`, and wait until the node is Ready, its kubelet heartbeats
- * again and dqlite uses the new domain. A failure asks: restart again, or stop here.
- */
-async function restartUntilReady(run: RunContext, target: NodeDomain, done: string[]): Promise<void> {
-  const { node, domain } = target;
-  const timeoutMs = run.cluster.policy.readyTimeout;
-  for (let attempt = 1; ; attempt++) {
-    const suffix = attempt === 1 ? '' : ` (attempt ${attempt})`;
-    const restarted = await run.attempt(async () => {
-      await run.step(`${titles.restart(node)}${suffix}`, async () => {
-        const ops = run.node(node);
-        for (const sub of ['stop', 'start'] as const) {
-          const r = await ops.stopOrStart(sub, timeoutMs + 60_000);
-          if (r.worker !== undefined) throw new RunbookFailure(`${node} answered as a worker node ("${r.worker}"); nothing was restarted. Check the inventory.`);
-        }
-        return 'stopped and started';
-      }, { describe: (r) => r });
-      await run.step(`${titles.wait(node, domain)}${suffix}`, async () => {
-        const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-        await run.node(node).status({ waitReadySeconds: seconds });
-        const controller = await pickControlPlane(run, { avoid: node });
-        const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
-        await controller.ops.waitNodeReady(node, seconds);
-        const backend = await run.node(node).readFile(BACKEND_FAILURE_DOMAIN);
-        const applied = backend === undefined ? undefined : parseBackendFailureDomain(backend);
-        if (applied !== undefined && applied !== domain) {
-          throw new RunbookFailure(`${node} is Ready, but dqlite on it still uses failure domain ${applied} (${BACKEND_FAILURE_DOMAIN}) although ha-conf says ${domain}.`);
-        }
-        return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString(), applied: applied ?? null };
-      }, { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat} (seen from ${r.controller}); dqlite uses failure domain ${r.applied ?? domain}` });
-    });
-    if (restarted.ok) return;
-    const err = restarted.error;
-    const pick = await run.choice({
-      title: `${node} is not back${suffix}`,
-      what: `${sentence(errorText(err))}\n${node}'s ha-conf says failure-domain=${domain}; MicroK8s on it may still be stopped or starting. *Restart again* runs \`microk8s stop\` and \`microk8s start\` on ${node} again and waits; *Stop here* leaves it as it is.`,
-      nodes: [node],
-      options: [
-        { id: 'retry', label: 'Restart again', style: 'primary' },
-        { id: 'stop', label: 'Stop here' },
-      ],
-      onExpiry: 'stop',
-    });
-    if (pick !== 'retry') {
-      throw new RunbookFailure(
-        `Stopped at ${node}: ${sentence(errorText(err))} ${done.length > 0 ? `Done before it: ${done.join(', ')}. ` : ''}${node}'s ha-conf says failure-domain=${domain}; check it with \`sudo microk8s status --wait-ready\` (run \`sudo microk8s start\` if it is stopped), then request the same change again: nodes already done are skipped.`,
-      );
-    }
-  }
-}
-
-/** The text as a sentence: ends with a full stop (error messages often do not). */
-function sentence(text: string): string {
-  const t = text.trim();
-  return /[.!?)]$/.test(t) ? t : `${t}.`;
-}

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterConfig } from '../config/inventory.ts';
-import type { RunContext } from '../engine/context.ts';
+import { errorText, type PlanApproval, type RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { Json, PlanStep } from '../engine/runbook.ts';
 import {
@@ -22,6 +22,7 @@ import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { KubeNode } from '../microk8s/types.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { waitForLeaseRenewal } from './heartbeat.ts';
+import { sentence } from './prose.ts';
 
 export const PROXY_SERVICE = 'microk8s.daemon-apiserver-proxy';
 
@@ -203,4 +204,130 @@ export function describeChange(pre: ProxyPreflight): string[] {
     `provider.yaml API servers: ${servers(pre.serversBefore)} → ${pre.serversAfter.join(', ')}${pre.providerChanged ? '' : ' (unchanged)'}`,
     `apiserver-proxy --refresh-interval: ${pre.refreshBefore ?? 'unset (30s)'} → ${pre.refreshAfter}${pre.argsChanged ? '' : ' (unchanged)'}`,
   ];
+}
+
+/** Step 0: the preflight, as a step. */
+export function preflightProxyStep(run: RunContext, node: string, mode: ProxyMode, stamp: string): Promise<ProxyPreflight> {
+  return run.step(titles.preflight(node), () => preflightProxy(run, node, mode, stamp), {
+    describe: (p) => `${describeChange(p).join('; ')}${p.warnings.length ? `; ⚠️ ${p.warnings.join(' ')}` : ''}`,
+  });
+}
+
+/** The approval of the change, with its re-check (the files are as the preflight read them). */
+export function proxyApproval(run: RunContext, node: string, mode: ProxyMode, pre: ProxyPreflight): PlanApproval {
+  return {
+    title: mode.kind === 'lb' ? `Point ${node}'s API-server proxy at ${mode.address}` : `Restore automatic API-server discovery on ${node}`,
+    what: `${pre.warnings.length ? `⚠️ ${pre.warnings.join(' ')}\n` : ''}${describeChange(pre).join('\n')}\nThen restart ${PROXY_SERVICE} and check ${node}'s kubelet still reaches the API.`,
+    why: `kubelet and kube-proxy on ${node} reach the API servers only through this proxy: a wrong address makes ${node} NotReady. The old files are kept as backups, and a failed check offers to restore them.`,
+    nodes: [node],
+    recheck: async () => {
+      const changed = await unchangedSince(run, node, pre);
+      if (changed) throw new RunbookFailure(`${changed}. Nothing was done; request the change again.`);
+      return true;
+    },
+  };
+}
+
+export type ProxyBackup = { file: string; backup: string };
+
+/** Step 1: keep a copy of each file (cp -p: content, owner, mode). */
+export function backupProxyFilesStep(run: RunContext, node: string, pre: ProxyPreflight): Promise<ProxyBackup[]> {
+  return run.step(titles.backup(node), async () => {
+    const ops = run.node(node);
+    const out: ProxyBackup[] = [];
+    for (const [file, exists] of [[APISERVER_PROXY_ARGS, pre.argsExists], [PROVIDER_YAML, pre.providerExists]] as const) {
+      if (exists) out.push({ file, backup: await ops.backupFile(file, pre.stamp) });
+    }
+    return out;
+  }, { describe: (b) => b.map((x) => x.backup).join(', ') || 'no file to back up' });
+}
+
+/** Step 2: write the new files (only what differs), each by an atomic rename. */
+export function writeProxyFilesStep(run: RunContext, node: string, pre: ProxyPreflight): Promise<string[]> {
+  return run.step(titles.write(node), async () => {
+    const ops = run.node(node);
+    const now = await readProxyFiles(ops);
+    const want = desiredFiles(now, pre.serversAfter, pre.refreshAfter);
+    const written: string[] = [];
+    if (now.provider === undefined || !sameList(providerServers(now.provider), pre.serversAfter)) {
+      await ops.writeFile(PROVIDER_YAML, want.provider, run.jobId, now.provider !== undefined);
+      written.push('provider.yaml');
+    }
+    if (want.args !== now.args && pre.argsChanged) {
+      await ops.writeFile(APISERVER_PROXY_ARGS, want.args, run.jobId, now.args !== undefined);
+      written.push('apiserver-proxy');
+    }
+    return written;
+  }, { describe: (w) => (w.length > 0 ? `wrote ${w.join(' and ')}` : 'already written') });
+}
+
+/**
+ * Step 3: restart the proxy and check the worker still reaches the API through it. A failure
+ * offers to restore the backups (offerRestore), and ends the job as failed either way.
+ */
+export async function restartAndCheckStep(run: RunContext, node: string, backups: ProxyBackup[]): Promise<void> {
+  const restarted = await run.attempt(async () => {
+    await run.step(titles.restart(node), async () => {
+      await run.node(node).restartService(PROXY_SERVICE);
+      return 'restarted';
+    }, { describe: (r) => r });
+    await run.step(titles.check(node), () => checkWorkerReady(run, node), {
+      describe: (r) => `proxy active; kubelet heartbeat at ${r.heartbeat} (seen from ${r.controller}); Ready`,
+    });
+  });
+  if (!restarted.ok) await offerRestore(run, node, backups, errorText(restarted.error));
+}
+
+/** The last word: where the worker's API traffic goes now. */
+export function proxyDoneText(node: string, mode: ProxyMode, pre: ProxyPreflight, backups: readonly ProxyBackup[]): string {
+  return mode.kind === 'lb'
+    ? `${node} reaches the API through ${mode.address}; automatic discovery of control-plane nodes is off (--refresh-interval 0). Backups: ${backups.map((b) => b.backup).join(', ')}.`
+    : `${node} uses the control-plane nodes ${pre.serversAfter.join(', ')} and refreshes the list every ${pre.refreshAfter}. Backups: ${backups.map((b) => b.backup).join(', ')}.`;
+}
+
+/** What the job left when it did not succeed: where the proxy points, its refresh, Ready. */
+export async function describeProxy(run: RunContext, node: string): Promise<string> {
+  const files = await readProxyFiles(run.node(node));
+  const servers = files.provider === undefined ? 'no provider.yaml' : (providerServers(files.provider)?.join(', ') ?? 'unreadable provider.yaml');
+  const interval = argValue(files.args ?? '', '--refresh-interval') ?? 'unset';
+  const controller = await pickControlPlane(run, { avoid: node }).catch(() => undefined);
+  const kube = controller?.nodes.find((n) => n.name === node);
+  return `${node}: proxy → ${servers}, --refresh-interval ${interval}, ${kube ? (kube.ready ? 'Ready' : 'NotReady') : 'not seen by kubectl'}`;
+}
+
+export function sameList(a: string[] | undefined, b: string[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The worker did not come back with the new settings: offer to put the backups back (and restart
+ * the proxy, and check again), or to leave it as it is. Always ends the job as failed.
+ */
+export async function offerRestore(run: RunContext, node: string, backups: { file: string; backup: string }[], problem: string): Promise<never> {
+  const pick = await run.choice({
+    title: `${node} did not stay healthy with the new proxy settings`,
+    what: `${sentence(problem)}\n*Restore* copies ${backups.map((b) => b.backup).join(' and ')} back, restarts the proxy and checks ${node} again; *Leave as is* stops here.`,
+    nodes: [node],
+    options: [
+      { id: 'restore', label: 'Restore the previous settings', style: 'primary' },
+      { id: 'leave', label: 'Leave as is' },
+    ],
+    onExpiry: 'leave',
+  });
+  if (pick !== 'restore') {
+    throw new RunbookFailure(
+      `${node}'s proxy settings were changed but ${node} did not pass the check: ${sentence(problem)} The previous files are kept as ${backups.map((b) => b.backup).join(' and ')}; copy them back (sudo cp -p <backup> <file>) and run \`sudo snap restart ${PROXY_SERVICE}\` on ${node}, or request \`apiserver-proxy ${node} --auto\`.`,
+    );
+  }
+  await run.step(titles.restore(node), async () => {
+    const ops = run.node(node);
+    for (const { file, backup } of backups) await ops.restoreFile(backup, file);
+    await ops.restartService(PROXY_SERVICE);
+    return backups.map((b) => b.file);
+  }, { describe: (files) => `restored ${files.join(', ')}; proxy restarted` });
+  const healthy = await run.attempt(() => run.step(titles.recheckRestored(node), () => checkWorkerReady(run, node), { describe: (r) => `Ready; kubelet heartbeat at ${r.heartbeat}` }));
+  if (!healthy.ok) {
+    throw new RunbookFailure(`The new proxy settings failed (${problem}) and ${node} is still not healthy after restoring the previous ones: ${sentence(errorText(healthy.error))} Check ${node} by hand (sudo snap services ${PROXY_SERVICE}; journalctl -u snap.${PROXY_SERVICE}).`);
+  }
+  throw new RunbookFailure(`The new proxy settings failed on ${node}: ${sentence(problem)} The previous settings were restored and ${node} is healthy again; nothing else changed.`);
 }

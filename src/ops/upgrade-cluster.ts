@@ -15,6 +15,7 @@ import { nextMinorCheck } from '../microk8s/channels.ts';
 import { backupDatastore, backupPlanStep } from './backup.ts';
 import { nodesLabel } from './batch.ts';
 import { pickControlPlane } from './controller.ts';
+import { capitalize } from './prose.ts';
 import { preflightStep, rollbackNodes, upgradeNodes, type UpgradePhase } from './node-upgrade.ts';
 import { describeOrder, rolloutBatches, type RolloutNode } from './rollout-order.ts';
 import { pinPlanStep } from './snap-proxy.ts';
@@ -161,10 +162,6 @@ export function elsewhere(p: Progress): string {
   if (p.done.length > 0) parts.push(`Upgraded to ${p.channel}: ${p.done.join(', ')}.`);
   if (p.pending.length > 0) parts.push(`Not started, still on the old version: ${p.pending.join(', ')}.`);
   return parts.join(' ');
-}
-
-export function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /**
