@@ -15,7 +15,6 @@
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { nodesLabel, onEach, perNode } from './batch.ts';
-import { pickControlPlane } from './controller.ts';
 import { drainStep } from './drain.ts';
 import { describeRecord, recordNodeState } from './node-records.ts';
 import { preflightUpgrade, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
@@ -32,13 +31,6 @@ export type StepGuard = <T>(phase: UpgradePhase, step: () => Promise<T>) => Prom
 export interface RefreshOutcome {
   skipped: boolean;
   version: string;
-  [key: string]: string | boolean;
-}
-
-export interface RevertOutcome {
-  skipped: boolean;
-  version: string;
-  revision: string;
   [key: string]: string | boolean;
 }
 
@@ -163,49 +155,4 @@ export async function upgradeNodes(
   await guard('uncordon', () => uncordonStep(run, pres));
   await guard('record', () => recordStep(run, pres));
   return ready;
-}
-
-/**
- * Rolls the nodes back to the revision their preflight recorded — the seed's "失败时回滚":
- * drain (a no-op on a node still cordoned by the upgrade), `snap revert microk8s` (skipped on
- * a node already on that revision, e.g. after a refresh snapd undid), then wait until the old
- * revision runs and the node is Ready. The nodes are left cordoned: uncordon them once
- * checked. Destructive (revert restores the old revision's data directory): the caller
- * must have an approver's decision.
- */
-export async function rollbackNodes(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, RevertOutcome>> {
-  const label = nodesLabel(pres.map((p) => p.node));
-  let controller: Promise<string> | undefined;
-  const pick = () => (controller ??= pickControlPlane(run, { avoid: pres.length === 1 ? pres[0]?.node : undefined }).then((c) => c.name));
-  await drainStep(run, nodesOf(pres), pick, `drain ${label} for the rollback`);
-
-  const reverted = await run.step(
-    `revert ${label}`,
-    () =>
-      each(pres, async (p): Promise<RevertOutcome> => {
-        const now = await run.node(p.node).snap();
-        if (now.revision === p.fromRevision) return { skipped: true, version: now.version, revision: now.revision };
-        await run.node(p.node).revert();
-        const after = await run.node(p.node).snap();
-        if (after.revision !== p.fromRevision) {
-          throw new RunbookFailure(
-            `${p.node} runs revision ${after.revision} (${after.version}) after \`snap revert\`, not revision ${p.fromRevision} (${p.fromVersion}) as recorded before the upgrade. It is left cordoned; check it by hand.`,
-          );
-        }
-        return { skipped: false, version: after.version, revision: after.revision };
-      }),
-    { describe: (r) => perNode(nodesOf(pres), r, (x) => (x.skipped ? `already on rev ${x.revision} (${x.version})` : `reverted to ${x.version} (rev ${x.revision})`)) },
-  );
-
-  await run.step(
-    `wait for ${label} to be Ready on the old version`,
-    () =>
-      each(pres, async (p) => {
-        await waitForVersion(run, p.node, p.fromChannel, (await pickControlPlane(run, { avoid: p.node })).name);
-        await recordNodeState(run, p.node, { previous: null });
-        return 'Ready, left cordoned';
-      }),
-    { describe: (r) => perNode(nodesOf(pres), r, (x) => x) },
-  );
-  return reverted;
 }
