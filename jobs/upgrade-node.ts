@@ -1,14 +1,11 @@
 import * as z from 'zod';
 import { NodeName, SnapChannel, nodeInCluster } from '../src/commands/validators.ts';
-import { errorText } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { RunbookFailure } from '../src/engine/errors.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore } from '../src/ops/backup.ts';
 import { preflightStep, upgradeNodes } from '../src/ops/node-upgrade.ts';
-import { rollbackOffer } from '../src/engine/offers.ts';
 import { displayController } from '../src/ops/controller.ts';
-import { describeNodes, preflightUpgrade, upgradePlan } from '../src/ops/upgrade.ts';
+import { describeNodes, offerRollbackAfterRefresh, unchangedSinceUpgradePreflight, upgradeApproval, upgradePlan } from '../src/ops/upgrade.ts';
 import { reportWhatTheUpgradeLeft } from '../src/ops/upgrade-report.ts';
 
 /**
@@ -42,20 +39,7 @@ export default defineRunbook(
     run.setPlan(upgradePlan(node, channel, pre.controller, pre.backupNode, run.cluster.backups.keep));
 
     // The plan is approved as shown; then re-read what it depended on.
-    await run.approvePlan({
-      title: `Upgrade ${node} from ${pre.fromChannel} to ${channel}`,
-      what: `Drain ${node}, refresh MicroK8s to ${channel}, wait until it is Ready, then uncordon it.${pre.warnings.length ? `\n⚠️ ${pre.warnings.join(' ')}` : ''}`,
-      nodes: [node],
-      recheck: async () => {
-        const now = await preflightUpgrade(run, node, channel);
-        const changed: string[] = [];
-        if (now.fromRevision !== pre.fromRevision || now.fromChannel !== pre.fromChannel) changed.push(`${node} is now on ${now.fromVersion} (rev ${now.fromRevision}, ${now.fromChannel})`);
-        if (now.voters !== pre.voters) changed.push(`voters went from ${pre.voters} to ${now.voters}`);
-        if (now.wasCordoned !== pre.wasCordoned) changed.push(`${node} was ${now.wasCordoned ? 'cordoned' : 'uncordoned'} meanwhile`);
-        if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
-        return true;
-      },
-    });
+    await run.approvePlan({ ...upgradeApproval(pre, channel), recheck: () => unchangedSinceUpgradePreflight(run, pre, channel) });
 
     // 1. Back up the datastore (taken, fetched and checksummed).
     await run.step('back up the datastore', () => backupDatastore(run, pre.backupNode), {
@@ -65,20 +49,7 @@ export default defineRunbook(
     // 2.–7. Drain, check no workload pods are left, refresh, wait for the new version and
     // Ready, uncordon (unless it was cordoned before), record its state: the same steps
     // upgrade-cluster runs on every node. From the refresh on, a failure offers a rollback.
-    await upgradeNodes(run, [pre], channel, async (phase, step) => {
-      if (phase !== 'refresh' && phase !== 'wait') return step();
-      if (phase === 'refresh') {
-        await run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
-      }
-      try {
-        return await step();
-      } catch (err) {
-        throw new RunbookFailure(
-          `The upgrade of ${node} failed after the refresh started: ${errorText(err)}. ${node} is cordoned. You can roll it back to ${pre.fromVersion} (rev ${pre.fromRevision}).`,
-          [rollbackOffer(run.jobId, node)],
-        );
-      }
-    });
+    await upgradeNodes(run, [pre], channel, offerRollbackAfterRefresh(run, pre));
 
     // 8. What the upgrade does not upgrade: the enabled add-ons and the CNI (the seed's IMPORTANT NOTE).
     await reportWhatTheUpgradeLeft(run, channel);

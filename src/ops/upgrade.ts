@@ -1,4 +1,5 @@
-import type { RunContext } from '../engine/context.ts';
+import { errorText, type RunContext } from '../engine/context.ts';
+import { rollbackOffer } from '../engine/offers.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { kubeMinor, nextMinorCheck, parseChannel } from '../microk8s/channels.ts';
@@ -7,6 +8,7 @@ import { backupPlanStep } from './backup.ts';
 import { checkClocks } from './clock.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { drainCommand } from './drain.ts';
+import type { StepGuard } from './node-upgrade.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
 export interface UpgradePreflight {
@@ -157,4 +159,46 @@ export async function describeNodes(run: RunContext, names: string[]): Promise<s
     lines.push(`${name}: ${snapText}, ${kubeText}`);
   }
   return lines.join('; ');
+}
+
+/** The approval of a single-node upgrade. */
+export function upgradeApproval(pre: UpgradePreflight, channel: string): { title: string; what: string; nodes: string[] } {
+  const { node } = pre;
+  return {
+    title: `Upgrade ${node} from ${pre.fromChannel} to ${channel}`,
+    what: `Drain ${node}, refresh MicroK8s to ${channel}, wait until it is Ready, then uncordon it.${pre.warnings.length ? `\n⚠️ ${pre.warnings.join(' ')}` : ''}`,
+    nodes: [node],
+  };
+}
+
+/** The re-check after the approval: the node's revision, the voters and its cordon are as the preflight read them. */
+export async function unchangedSinceUpgradePreflight(run: RunContext, pre: UpgradePreflight, channel: string): Promise<true> {
+  const { node } = pre;
+  const now = await preflightUpgrade(run, node, channel);
+  const changed: string[] = [];
+  if (now.fromRevision !== pre.fromRevision || now.fromChannel !== pre.fromChannel) changed.push(`${node} is now on ${now.fromVersion} (rev ${now.fromRevision}, ${now.fromChannel})`);
+  if (now.voters !== pre.voters) changed.push(`voters went from ${pre.voters} to ${now.voters}`);
+  if (now.wasCordoned !== pre.wasCordoned) changed.push(`${node} was ${now.wasCordoned ? 'cordoned' : 'uncordoned'} meanwhile`);
+  if (changed.length > 0) throw new RunbookFailure(`The cluster changed since the plan was approved: ${changed.join('; ')}. Nothing was done; request the upgrade again.`);
+  return true;
+}
+
+/**
+ * `upgrade`'s guard of its steps: from the refresh on, the job records what to roll back to, and a
+ * failure offers the "Roll back" button (a rollback job with its own destructive approval).
+ */
+export function offerRollbackAfterRefresh(run: RunContext, pre: UpgradePreflight): StepGuard {
+  const { node } = pre;
+  return async (phase, step) => {
+    if (phase !== 'refresh' && phase !== 'wait') return step();
+    if (phase === 'refresh') {
+      await run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
+    }
+    const tried = await run.attempt(step);
+    if (tried.ok) return tried.value;
+    throw new RunbookFailure(
+      `The upgrade of ${node} failed after the refresh started: ${errorText(tried.error)}. ${node} is cordoned. You can roll it back to ${pre.fromVersion} (rev ${pre.fromRevision}).`,
+      [rollbackOffer(run.jobId, node)],
+    );
+  };
 }
