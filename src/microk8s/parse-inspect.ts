@@ -6,18 +6,16 @@
 import { OutputParseError, stripAnsi } from './errors.ts';
 import { outputLines } from './parse-snap.ts';
 
-export interface InspectFinding {
+export type InspectFinding = {
   level: 'FAIL' | 'WARNING';
   /** The message, with its follow-up line (`For more details look at: …`) when there is one. */
   text: string;
-  [key: string]: string;
-}
+};
 
-export interface InspectService {
+export type InspectService = {
   name: string;
   running: boolean;
-  [key: string]: string | boolean;
-}
+};
 
 export interface InspectReport {
   /** Absolute path of the report tarball on the node. */

@@ -18,7 +18,7 @@ import { OutputParseError } from './errors.ts';
 import { outputLines } from './parse-snap.ts';
 
 /** One override: a channel of a snap pinned to a revision, for one architecture. */
-export interface ProxyOverride {
+export type ProxyOverride = {
   snap: string;
   /** As the proxy prints it: `stable` (the `latest` track), `1.22/edge`. */
   channel: string;
@@ -26,17 +26,15 @@ export interface ProxyOverride {
   revision: string;
   /** What the channel would serve without the override (list-overrides only; null when not printed). */
   upstream: string | null;
-  [key: string]: string | null;
-}
+};
 
-export interface ProxyReset {
+export type ProxyReset = {
   snap: string;
   channel: string;
   arch: string;
   /** The upstream revision the channel serves again (null when not printed). */
   upstream: string | null;
-  [key: string]: string | null;
-}
+};
 
 export interface ProxyStatus {
   storeId: string;

@@ -29,8 +29,7 @@ import {
 } from './membership.ts';
 
 /** What the preflight found; checkpointed (no secrets in it). */
-export interface AddPreflight {
-  [key: string]: string | number | boolean | string[];
+export type AddPreflight = {
   node: string;
   worker: boolean;
   controller: string;
@@ -42,7 +41,7 @@ export interface AddPreflight {
   /** Control-plane members after the join (voters and stand-bys to be). */
   controlPlanesAfter: number;
   nodesBefore: string[];
-}
+};
 
 /** Inventory checks: the node is known, its role matches --worker, Linux. */
 export function validateAddNode({ node, worker }: AddArgs, cluster: ClusterConfig): string | undefined {

@@ -87,7 +87,7 @@ function sha(text: string | undefined): string | null {
   return text === undefined ? null : createHash('sha256').update(text).digest('hex');
 }
 
-export interface ProxyPreflight {
+export type ProxyPreflight = {
   controller: string;
   stamp: string;
   wasReady: boolean;
@@ -102,8 +102,7 @@ export interface ProxyPreflight {
   argsChanged: boolean;
   providerChanged: boolean;
   warnings: string[];
-  [key: string]: Json;
-}
+};
 
 /** The endpoints `--auto` writes: what the proxy itself discovers, every Ready control-plane node's InternalIP:16443. */
 export function controlPlaneEndpoints(cluster: ClusterConfig, nodes: KubeNode[]): string[] {

@@ -6,7 +6,7 @@ import type { PlanStep } from '../engine/runbook.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import { BACKUP_FILE, privateDir, pruneBackups, writeManifest } from '../store/backup-store.ts';
 
-export interface BackupRecord {
+export type BackupRecord = {
   node: string;
   remotePath: string;
   localPath: string;
@@ -20,8 +20,7 @@ export interface BackupRecord {
   remoteRemoved: boolean;
   /** Older backups of the cluster deleted to keep the newest `backups.keep`. */
   pruned: number;
-  [key: string]: string | number | boolean;
-}
+};
 
 /**
  * Tars the dqlite backend on a control-plane node (private there from the start: see

@@ -137,7 +137,7 @@ export function failureDomainPlan(wanted: Assignment[], cluster: ClusterConfig):
 
 // ---- reading the nodes --------------------------------------------------------------------
 
-export interface NodeDomain {
+export type NodeDomain = {
   node: string;
   domain: number;
   /** What ha-conf says now (null: no failure-domain line, or no file). */
@@ -148,10 +148,9 @@ export interface NodeDomain {
   role: 'voter' | 'standby' | 'spare' | 'unknown';
   /** skip: already so; restart: ha-conf is right but not applied; write: both. */
   action: 'skip' | 'restart' | 'write';
-  [key: string]: Json;
-}
+};
 
-export interface FailureDomainPreflight {
+export type FailureDomainPreflight = {
   controller: string;
   /** For backup names: `20260701T100000Z`. */
   stamp: string;
@@ -159,8 +158,7 @@ export interface FailureDomainPreflight {
   controlPlanes: number;
   nodes: NodeDomain[];
   warnings: string[];
-  [key: string]: Json;
-}
+};
 
 export async function readDomains(run: RunContext, node: string): Promise<{ configured: number | null; applied: number | null }> {
   const ops = run.node(node);

@@ -11,7 +11,7 @@ import type { PlanStep } from '../engine/runbook.ts';
 import type { InspectFinding } from '../microk8s/parse-inspect.ts';
 import { privateDir, pruneInspectReports } from '../store/backup-store.ts';
 
-export interface InspectRun {
+export type InspectRun = {
   node: string;
   /** Where the report is on the node. */
   tarball: string;
@@ -20,17 +20,15 @@ export interface InspectRun {
   findings: InspectFinding[];
   servicesDown: string[];
   servicesRunning: number;
-  [key: string]: string | number | InspectFinding[] | string[];
-}
+};
 
-export interface FetchedReport {
+export type FetchedReport = {
   localPath: string;
   bytes: number;
   sha256: string;
   /** Older reports of the cluster deleted to keep the newest `backups.keep`. */
   pruned: number;
-  [key: string]: string | number;
-}
+};
 
 /** Runs `sudo microk8s inspect` and reads its report; exit 1 (a service down) is accepted. */
 export async function runInspect(run: RunContext, node: string): Promise<InspectRun> {

@@ -128,15 +128,14 @@ export interface JoinSpec {
   controllerIp: string | undefined;
 }
 
-export interface JoinResult {
-  [key: string]: string | boolean;
+export type JoinResult = {
   node: string;
   /** `ip:port` the node contacted (never the token). */
   via: string;
   worker: boolean;
   /** true when the node was already a member (a repeated step). */
   already: boolean;
-}
+};
 
 /** Already joined (a step run again after a crash): the controller lists it with the wanted role. */
 async function alreadyJoined(run: RunContext, spec: JoinSpec): Promise<boolean> {

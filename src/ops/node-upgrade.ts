@@ -28,11 +28,10 @@ export type UpgradePhase = 'drain' | 'check' | 'refresh' | 'wait' | 'uncordon' |
  */
 export type StepGuard = <T>(phase: UpgradePhase, step: () => Promise<T>) => Promise<T>;
 
-export interface RefreshOutcome {
+export type RefreshOutcome = {
   skipped: boolean;
   version: string;
-  [key: string]: string | boolean;
-}
+};
 
 const nodesOf = (pres: readonly UpgradePreflight[]) => pres.map((p) => p.node);
 

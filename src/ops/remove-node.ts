@@ -26,8 +26,7 @@ import {
 } from './membership.ts';
 
 /** What the preflight found; checkpointed. */
-export interface RemovePreflight {
-  [key: string]: string | number | boolean | string[] | null;
+export type RemovePreflight = {
   node: string;
   controller: string;
   kind: 'control-plane' | 'worker';
@@ -43,7 +42,7 @@ export interface RemovePreflight {
   haAfter: boolean;
   warnings: string[];
   quorumLossAcknowledged: boolean;
-}
+};
 
 export function otherControlPlanes(cluster: ClusterConfig, node: string): string[] {
   return cluster.nodes.filter((n) => n.role === 'control-plane' && n.name !== node).map((n) => n.name);

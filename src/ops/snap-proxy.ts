@@ -9,7 +9,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { proxyChannelKey, sameProxyChannel, type ProxyOverride } from '../microk8s/parse-snap-proxy.ts';
 
-export interface PinResult {
+export type PinResult = {
   channel: string;
   revision: string;
   /** The revision it was pinned to before, if any. */
@@ -18,18 +18,16 @@ export interface PinResult {
   upstream: string | null;
   /** false: it was already pinned to this revision (nothing was run). */
   changed: boolean;
-  [key: string]: string | boolean | null;
-}
+};
 
-export interface UnpinResult {
+export type UnpinResult = {
   channel: string;
   /** The revision it had been pinned to; null when it was not pinned. */
   was: string | null;
   /** What it serves again, when the proxy said. */
   upstream: string | null;
   changed: boolean;
-  [key: string]: string | boolean | null;
-}
+};
 
 export function overrideFor(overrides: ProxyOverride[], channel: string): ProxyOverride | undefined {
   return overrides.find((o) => sameProxyChannel(o.channel, channel));
@@ -75,12 +73,11 @@ export async function unpinChannel(run: RunContext, channel: string): Promise<Un
   return { channel, was: before.revision, upstream, changed: true };
 }
 
-export interface ProxyIdentity {
+export type ProxyIdentity = {
   storeId: string;
   status: string;
   domain: string;
-  [key: string]: string;
-}
+};
 
 /** The store id and domain nodes are pointed at (`snap-proxy status`, `snap-proxy config proxy.domain`). */
 export async function readProxyIdentity(run: RunContext): Promise<ProxyIdentity> {
@@ -112,13 +109,12 @@ function snapInfoName(channel: string): string {
   return channel.includes('/') ? channel : `latest/${channel}`;
 }
 
-export interface PinCheck {
+export type PinCheck = {
   /** The node that was asked, or null when no node uses the proxy. */
   node: string | null;
   /** What `snap info microk8s` on it shows for the channel. */
   revision: string | null;
-  [key: string]: string | null;
-}
+};
 
 /**
  * The seed's "Control upgrades" step 3: from a node that uses the proxy, `snap info microk8s`
@@ -146,7 +142,7 @@ export async function checkPinFromNode(run: RunContext, channel: string, revisio
   return { node: null, revision: null };
 }
 
-export interface RolloutPin {
+export type RolloutPin = {
   channel: string;
   revision: string;
   previous: string | null;
@@ -154,8 +150,7 @@ export interface RolloutPin {
   changed: boolean;
   /** Nodes whose snapd does not use the proxy: the pin does not hold them. */
   notUsing: string[];
-  [key: string]: string | boolean | null | string[];
-}
+};
 
 /**
  * `upgrade-cluster --pin <revision>`: pins the target channel before the first node, so an

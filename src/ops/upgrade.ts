@@ -11,7 +11,7 @@ import { drainCommand } from './drain.ts';
 import type { StepGuard } from './node-upgrade.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
-export interface UpgradePreflight {
+export type UpgradePreflight = {
   node: string;
   role: 'control-plane' | 'worker';
   fromVersion: string;
@@ -23,8 +23,7 @@ export interface UpgradePreflight {
   backupNode: string;
   voters: number;
   warnings: string[];
-  [key: string]: string | number | boolean | string[];
-}
+};
 
 /**
  * The checks a careful operator makes before touching a node: it answers over
