@@ -1,3 +1,8 @@
+/**
+ * jobs/ — one runbook per file: the verb's spec (usage, arguments, plan) and a body that reads like
+ * the seed's numbered steps, one line per step. Its helpers live in src/ops/<verb>.ts; it imports
+ * the engine, src/ops and src/microk8s types only (the lint forbids bullmq, src/ssh and src/chat).
+ */
 import type { Runbook } from '../src/engine/define.ts';
 import addNode from './add-node.ts';
 import addonRefresh from './addon-refresh.ts';

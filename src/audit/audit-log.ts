@@ -1,3 +1,8 @@
+/**
+ * src/audit — the audit trail: every request, decision, step, SSH command and result as an event
+ * (events.ts) in a capped Redis stream and the log. Written by the bot core and the engine; never
+ * holds a secret (the SSH layer masks them before an event is made).
+ */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { keys } from '../queue/keys.ts';

@@ -1,3 +1,7 @@
+/**
+ * src/auth — who may request a verb and who may approve (the inventory's rbac lists). The bot core
+ * asks before anything is queued; the engine asks again when a button is clicked.
+ */
 import { clusterConfig, rbacFor, type ClusterConfig, type Inventory, type RbacConfig } from '../config/inventory.ts';
 import type { VerbSpec } from '../engine/runbook.ts';
 

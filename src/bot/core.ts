@@ -1,3 +1,10 @@
+/**
+ * src/bot — the bot core, between chat and the queue: parses a command (src/commands), checks
+ * RBAC (src/auth), then answers a read-only verb at once (read-verbs.ts, status-report.ts), prints a
+ * plan for --dry-run, or queues the job (submit.ts); turns button clicks into decisions
+ * (decisions.ts) and offers into new requests. It knows no Slack: chat surfaces call it through
+ * src/chat/port.ts.
+ */
 import { WINDOWS_UPGRADE_ACTION } from '../engine/offers.ts';
 import { windowsUpgradeFromJob } from './windows-upgrade-button.ts';
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../chat/port.ts';

@@ -1,7 +1,7 @@
 /**
- * The chat port: what the engine and the bot core need from a chat surface.
- * Slack (Bolt, Block Kit) and the console both implement it, so runbooks never
- * know which one they talk to.
+ * src/chat — the chat surfaces (slack/: Bolt and Block Kit; console/: the REPL of the demo) behind
+ * one port (this file): what the engine and the bot core need from a chat surface. Slack and the
+ * console both implement it, so runbooks never know which one they talk to.
  */
 
 export interface ConfirmDialog {

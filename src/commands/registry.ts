@@ -1,3 +1,9 @@
+/**
+ * src/commands — the command grammar: tokenizing (tokenize.ts), parsing against one registry of
+ * verbs (this file; runbook specs come from jobs/, the rest from builtin-verbs.ts and
+ * ops-verbs.ts), the argument schemas whose messages go to the requester as is (validators.ts),
+ * and the request errors (errors.ts). Nothing here talks to a node.
+ */
 import type { VerbSpec } from '../engine/runbook.ts';
 import { excerpt } from '../util/excerpt.ts';
 

@@ -1,3 +1,7 @@
+/**
+ * src/config — the environment (env.ts) and the inventory (this file): clusters, nodes, SSH
+ * settings, policy and RBAC, validated with messages that say what is allowed.
+ */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';

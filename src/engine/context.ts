@@ -1,3 +1,11 @@
+/**
+ * src/engine — the durable runbook engine on BullMQ: the worker (worker.ts) runs a runbook
+ * (define.ts) in a RunContext (this file): checkpointed steps (`run.step`), gates that park the job
+ * (`run.approval`, `run.approvePlan`, `run.choice`), the thread (`run.say`), and typed access to
+ * nodes (`run.node(name)` → src/microk8s). Its control flow (DelayedError, replay errors) stays
+ * in here: runbooks that handle a failure use `run.attempt`. The chat messages it posts are
+ * messages.ts; the buttons a failure offers, offers.ts.
+ */
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';

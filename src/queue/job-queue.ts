@@ -1,3 +1,7 @@
+/**
+ * src/queue — the BullMQ queue of jobs and the cluster hold (one mutating job per cluster, by
+ * deduplication key), the Redis connection and the key names everything else uses (keys.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import { Queue, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -1,4 +1,9 @@
-/** The SSH layer's contract, used by microk8s/ and the engine. */
+/**
+ * src/ssh — the transport: one SSH connection per node per job (connection.ts, pool.ts) with pinned
+ * host keys, `sudo -n`, per-command timeouts and secrets masked; argv quoted for the remote shell
+ * (quote.ts). This file is its contract, used by src/microk8s (which builds every command) and the
+ * engine (which opens the connections).
+ */
 
 export interface SshTarget {
   /** Inventory node name, for errors and audit. */

@@ -1,3 +1,4 @@
+/** src/util — small helpers with no home of their own: a private redis-server (demo, tests), the one excerpt of untrusted text. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
