@@ -1,6 +1,6 @@
 import { defineRunbook } from '../src/engine/define.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
-import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
+import { kubectlNodeVerb } from '../src/commands/node-verb.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
 /** Cordon a node: no new pods are scheduled on it; those running stay. Already cordoned is fine. */

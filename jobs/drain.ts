@@ -3,7 +3,7 @@ import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
 import { movedPods, renderMoved } from '../src/ops/drain-report.ts';
 import { drain, drainCommand } from '../src/ops/drain.ts';
-import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
+import { kubectlNodeVerb } from '../src/commands/node-verb.ts';
 import { describeNodes, workloadPods } from '../src/ops/upgrade.ts';
 
 const KUBECTL = 'microk8s kubectl';

@@ -1,6 +1,6 @@
 import { defineRunbook } from '../src/engine/define.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
-import { kubectlNodeVerb } from '../src/ops/node-verb.ts';
+import { kubectlNodeVerb } from '../src/commands/node-verb.ts';
 import { describeNodes } from '../src/ops/upgrade.ts';
 
 /** Uncordon a node: pods may be scheduled on it again. Already schedulable is fine. */

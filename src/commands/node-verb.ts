@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../commands/validators.ts';
+import { NodeName, nodeInCluster } from './validators.ts';
 import type { PlanStep, VerbSpec } from '../engine/runbook.ts';
-import { displayController } from './controller.ts';
+import { displayController } from '../ops/controller.ts';
 
 /** The arguments of `<verb> <node>`. */
 export const NodeArgs = z.object({ node: NodeName });
