@@ -17,7 +17,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import { nodesLabel, onEach, perNode } from './batch.ts';
 import { drainStep } from './drain.ts';
 import { describeRecord, recordNodeState } from './node-records.ts';
-import { preflightUpgrade, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
+import { preflightUpgrade, upgradeTitles, waitForVersion, workloadPods, type UpgradePreflight } from './upgrade.ts';
 
 /** The phases of a node's upgrade after its preflight, in order. */
 export type UpgradePhase = 'drain' | 'check' | 'refresh' | 'wait' | 'uncordon' | 'record';
@@ -52,7 +52,7 @@ function describePreflight(p: UpgradePreflight): string {
  */
 export async function preflightStep(run: RunContext, nodes: readonly string[], channel: string): Promise<UpgradePreflight[]> {
   return run.step(
-    `preflight: ${nodesLabel(nodes)} can go to ${channel}`,
+    upgradeTitles(nodesLabel(nodes), channel).preflight,
     async () => {
       const out: UpgradePreflight[] = [];
       for (const node of nodes) out.push(await preflightUpgrade(run, node, channel));
@@ -65,12 +65,12 @@ export async function preflightStep(run: RunContext, nodes: readonly string[], c
 /** Cordon the nodes and evict their pods to the others (each from the control-plane node its preflight chose). */
 export async function drainNodesStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string[]>> {
   const controllers = new Map(pres.map((p) => [p.node, p.controller]));
-  return drainStep(run, nodesOf(pres), (node) => controllers.get(node) ?? '');
+  return drainStep(run, nodesOf(pres), (node) => controllers.get(node) ?? '', upgradeTitles(nodesLabel(nodesOf(pres)), '').drain);
 }
 
 /** No workload pod is left on the nodes (DaemonSet and static pods stay, as drain leaves them). */
 export async function checkDrainedStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<number> {
-  return run.step(`check no workload pods are left on ${nodesLabel(pres.map((p) => p.node))}`, async () => {
+  return run.step(upgradeTitles(nodesLabel(nodesOf(pres)), '').check, async () => {
     await each(pres, async (p) => {
       const left = workloadPods(await run.node(p.controller).pods({ node: p.node }));
       if (left.length > 0) {
@@ -87,7 +87,7 @@ export async function checkDrainedStep(run: RunContext, pres: readonly UpgradePr
 /** `snap refresh microk8s --channel …`, skipped on a node that already moved to the channel. */
 export async function refreshStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, RefreshOutcome>> {
   return run.step(
-    `refresh ${nodesLabel(pres.map((p) => p.node))} to ${channel}`,
+    upgradeTitles(nodesLabel(nodesOf(pres)), channel).refresh,
     () =>
       each(pres, async (p): Promise<RefreshOutcome> => {
         const snap = await run.node(p.node).snap();
@@ -102,7 +102,7 @@ export async function refreshStep(run: RunContext, pres: readonly UpgradePreflig
 /** The nodes report the new version and Ready (`status --wait-ready`, `kubectl wait`; no fixed sleeps). */
 export async function waitReadyStep(run: RunContext, pres: readonly UpgradePreflight[], channel: string): Promise<Record<string, { kubeletVersion: string }>> {
   return run.step(
-    `wait for ${nodesLabel(pres.map((p) => p.node))} to be Ready on ${channel}`,
+    upgradeTitles(nodesLabel(nodesOf(pres)), channel).wait,
     () => each(pres, (p) => waitForVersion(run, p.node, channel, p.controller)),
     { describe: (r) => perNode(nodesOf(pres), r, (x) => `kubelet ${x.kubeletVersion}`) },
   );
@@ -111,7 +111,7 @@ export async function waitReadyStep(run: RunContext, pres: readonly UpgradePrefl
 /** Uncordon, unless someone had cordoned the node on purpose before the upgrade. */
 export async function uncordonStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string>> {
   return run.step(
-    `uncordon ${nodesLabel(pres.map((p) => p.node))}`,
+    upgradeTitles(nodesLabel(nodesOf(pres)), '').uncordon,
     () =>
       each(pres, async (p) => {
         if (p.wasCordoned) return 'left cordoned: it was cordoned before the upgrade';
@@ -128,7 +128,7 @@ export async function uncordonStep(run: RunContext, pres: readonly UpgradePrefli
  */
 export async function recordStep(run: RunContext, pres: readonly UpgradePreflight[]): Promise<Record<string, string>> {
   return run.step(
-    `record ${nodesLabel(pres.map((p) => p.node))}'s state`,
+    upgradeTitles(nodesLabel(nodesOf(pres)), '').record,
     () =>
       each(pres, async (p) =>
         describeRecord(await recordNodeState(run, p.node, { previous: { revision: p.fromRevision, version: p.fromVersion, channel: p.fromChannel } })),

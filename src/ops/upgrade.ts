@@ -7,7 +7,7 @@ import type { KubeNode, KubePod } from '../microk8s/types.ts';
 import { backupPlanStep } from './backup.ts';
 import { checkClocks } from './clock.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
-import { drainCommand } from './drain.ts';
+import { drainCommand, drainPlanStep } from './drain.ts';
 import type { StepGuard } from './node-upgrade.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
@@ -126,18 +126,33 @@ export function nodeUpgradeCommands(node: string, channel: string): { step: Node
   ];
 }
 
+/** The titles of a node's (or a batch's: `label` = `w1, w3`) upgrade steps: its plan lines and its thread lines. */
+export function upgradeTitles(label: string, channel: string) {
+  return {
+    preflight: `preflight: ${label} can go to ${channel}`,
+    drain: `drain ${label}`,
+    check: `check no workload pods are left on ${label}`,
+    refresh: `refresh ${label} to ${channel}`,
+    wait: `wait for ${label} to be Ready on ${channel}`,
+    uncordon: `uncordon ${label}`,
+    record: `record ${label}'s state`,
+  };
+}
+
 /** The plan of a single-node upgrade, as commands a person would type. */
 export function upgradePlan(node: string, channel: string, controller: string, backupNode: string, keepBackups: number): PlanStep[] {
   const commands = nodeUpgradeCommands(node, channel);
   const of = (step: NodeUpgradeStep) => commands.filter((c) => c.step === step).map((c) => c.command);
+  const t = upgradeTitles(node, channel);
   return [
-    { title: `preflight: ${node} can go to ${channel}`, node, commands: ['snap list microk8s', 'microk8s kubectl get nodes -o json', 'microk8s status --format yaml', 'date +%s'] },
+    { title: t.preflight, node, commands: ['snap list microk8s', 'microk8s kubectl get nodes -o json', 'microk8s status --format yaml', 'date +%s'] },
     backupPlanStep(backupNode, keepBackups),
-    { title: `drain ${node}`, node: controller, commands: of('drain') },
-    { title: `check no workload pods are left on ${node}`, node: controller, commands: of('check') },
-    { title: `refresh ${node} to ${channel}`, node, commands: of('refresh') },
-    { title: `wait for ${node} to be Ready on ${channel}`, node, commands: of('wait') },
-    { title: `uncordon ${node}`, node: controller, commands: of('uncordon') },
+    drainPlanStep(node, controller, t.drain),
+    { title: t.check, node: controller, commands: of('check') },
+    { title: t.refresh, node, commands: of('refresh') },
+    { title: t.wait, node, commands: of('wait') },
+    { title: t.uncordon, node: controller, commands: of('uncordon') },
+    { title: t.record, node, commands: ['snap list microk8s', '(the bot\'s record of the node: what `rollback` returns to)'] },
   ];
 }
 

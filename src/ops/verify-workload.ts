@@ -75,26 +75,38 @@ export function nodeAddress(cluster: ClusterConfig, node: string, kube: readonly
   return host && !isLoopback(host) ? assertHostAddress(host, `inventory host of ${node}`) : undefined;
 }
 
+/** The step titles of the verification: its plan lines and its thread lines. */
+export function verifyTitles(name: string) {
+  return {
+    create: `create the verification workload ${name}`,
+    wait: `wait for the ${name} pods to run`,
+    nodePort: `read the NodePort of ${name}`,
+    curl: `curl the NodePort of every node of ${name} from another node`,
+    delete: `delete the verification workload ${name}`,
+  };
+}
+
 /** The plan lines of the verification (dry run, plan gate). */
 export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
   const controller = cluster.nodes.find((n) => n.role === 'control-plane')?.name;
   const k = 'microk8s kubectl';
+  const t = verifyTitles(name);
   return [
     {
-      title: `create the verification workload ${name}`,
+      title: t.create,
       ...(controller ? { node: controller } : {}),
       commands: [`${k} create deploy --image ${VERIFY_IMAGE} ${name}`, `${k} scale deploy ${name} --replicas ${cluster.nodes.length + 1}`, `${k} expose deploy ${name} --port 80 --type NodePort`],
     },
-    { title: `wait for the ${name} pods to run`, ...(controller ? { node: controller } : {}), commands: [`${k} rollout status deploy/${name} --timeout=<readyTimeout>`, `${k} get pods -l app=${name} -o json`] },
-    { title: `read the NodePort of ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} get svc ${name} -o json`] },
+    { title: t.wait, ...(controller ? { node: controller } : {}), commands: [`${k} rollout status deploy/${name} --timeout=<readyTimeout>`, `${k} get pods -l app=${name} -o json`] },
+    { title: t.nodePort, ...(controller ? { node: controller } : {}), commands: [`${k} get svc ${name} -o json`] },
     {
-      title: `curl the NodePort of every node of ${name} from another node`,
+      title: t.curl,
       commands: [
         ...(controller ? [`on ${controller}: ${k} get nodes -o json (each node's InternalIP)`] : []),
         ...curlPairs(cluster).map((p) => `on ${p.from}: curl --silent --max-time ${CURL_MAX_TIME_S} http://<${p.target} InternalIP, else its host>:<nodePort>/ (×${REQUESTS_PER_NODE})`),
       ],
     },
-    { title: `delete the verification workload ${name}`, ...(controller ? { node: controller } : {}), commands: [`${k} delete svc ${name} --ignore-not-found`, `${k} delete deploy ${name} --ignore-not-found`] },
+    { title: t.delete, ...(controller ? { node: controller } : {}), commands: [`${k} delete svc ${name} --ignore-not-found`, `${k} delete deploy ${name} --ignore-not-found`] },
   ];
 }
 
@@ -130,8 +142,9 @@ export async function runVerifyWorkload(run: RunContext, name: string): Promise<
 async function verifySteps(run: RunContext, name: string): Promise<VerifyReport> {
   const readySeconds = Math.ceil(run.cluster.policy.readyTimeout / 1000);
   {
+    const t = verifyTitles(name);
     const created = await run.step(
-      `create the verification workload ${name}`,
+      t.create,
       async () => {
         const controller = await pickControlPlane(run);
         const replicas = controller.nodes.length + 1;
@@ -143,7 +156,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
     );
 
     await run.step(
-      `wait for the ${created.replicas} ${name} pods to run`,
+      t.wait,
       async () => {
         const pods = await run.node(created.controller).rolloutPods(name, readySeconds);
         const running = pods.filter((p) => p.phase === 'Running');
@@ -152,15 +165,15 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
         }
         return running.map((p) => `${p.name}@${p.node ?? '?'}`);
       },
-      { describe: (pods) => pods.map((p) => p.replace('@', ' on ')).join(', ') },
+      { describe: (pods) => `${pods.length} running: ${pods.map((p) => p.replace('@', ' on ')).join(', ')}` },
     );
 
-    const nodePort = await run.step(`read the NodePort of ${name}`, async () => run.node(created.controller).serviceNodePort(name), {
+    const nodePort = await run.step(t.nodePort, async () => run.node(created.controller).serviceNodePort(name), {
       describe: (p) => `NodePort ${p}`,
     });
 
     return await run.step(
-      `curl the NodePort of every node of ${name} from another node`,
+      t.curl,
       async (): Promise<VerifyReport> => {
         const answers: VerifyAnswer[] = [];
         const kube = await run.node(created.controller).nodes();
@@ -218,7 +231,7 @@ function urlHost(url: string): string {
  */
 async function cleanUp(run: RunContext, name: string): Promise<void> {
   try {
-    await run.step(`delete the verification workload ${name}`, () => deleteWorkload(run, name), { describe: (r) => r });
+    await run.step(verifyTitles(name).delete, () => deleteWorkload(run, name), { describe: (r) => r });
   } catch (err) {
     if (err instanceof StopRunbook && err.state === 'cancelled') {
       try {

@@ -135,7 +135,7 @@ describe('verify through Slack', () => {
     const id = res.jobId!;
     await h.click(bob, await h.waitButton(id, 'Approve'));
     const name = `microbot-verify-${id}`;
-    await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith(`⏳ wait for the 5 ${name} pods to run`)), 20_000);
+    await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith(`⏳ wait for the ${name} pods to run`)), 20_000);
     expect(workloadStore(s.state).deployment('default', name)).toBeDefined();
     await h.command(alice, `cancel ${id}`);
     await h.waitState(id, 'cancelled', 20_000);
