@@ -2,7 +2,6 @@
  * The one control-plane picker: which node runs the cluster-wide commands (kubectl, add-node,
  * remove-node) of a job, and which node a plan shows for them before the job picks for real.
  */
-import type { ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
@@ -23,6 +22,9 @@ export interface ControlPlaneChoice {
   nodes: KubeNode[];
 }
 
+/** What the picker needs of a cluster: its nodes' names and inventory roles. */
+type Inventory = { nodes: readonly { name: string; role: string }[] };
+
 export interface PickOptions {
   /** Never picked: the node being added or removed. */
   exclude?: readonly string[];
@@ -36,7 +38,7 @@ export interface PickOptions {
 }
 
 /** The inventory's control-plane nodes in the order they are tried: not `exclude`, `avoid` last. */
-export function controlPlaneCandidates(cluster: Pick<ClusterConfig, 'nodes'>, options: PickOptions = {}): string[] {
+export function controlPlaneCandidates(cluster: Inventory, options: PickOptions = {}): string[] {
   const cps = cluster.nodes.filter((n) => n.role === 'control-plane' && !(options.exclude ?? []).includes(n.name)).map((n) => n.name);
   return [...cps.filter((n) => n !== options.avoid), ...cps.filter((n) => n === options.avoid)];
 }
@@ -50,7 +52,7 @@ export function controlPlaneCandidates(cluster: Pick<ClusterConfig, 'nodes'>, op
  * bounded precheck probe).
  */
 export async function chooseControlPlane(
-  cluster: Pick<ClusterConfig, 'nodes'>,
+  cluster: Inventory,
   read: (node: string) => Promise<KubeNode[]>,
   options: PickOptions,
   problems: string[],
@@ -95,7 +97,7 @@ export async function pickControlPlane(run: RunContext, options: PickOptions = {
 
 /** The control-plane node a plan shows for the cluster-wide commands, before the job picks one for real. */
 export function displayController(nodes: { name: string; role: string }[], avoid: string): string {
-  return controlPlaneCandidates({ nodes } as Pick<ClusterConfig, 'nodes'>, { avoid })[0] ?? avoid;
+  return controlPlaneCandidates({ nodes }, { avoid })[0] ?? avoid;
 }
 
 /** Kubernetes' view of one node, or a failure naming it. */
