@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText, type PlanApproval, type RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import type { Json, PlanStep } from '../engine/runbook.ts';
+import type { PlanStep } from '../engine/runbook.ts';
 import {
   APISERVER_PROXY_ARGS,
   DEFAULT_REFRESH_INTERVAL,

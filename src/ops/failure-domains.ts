@@ -8,7 +8,7 @@ import { excerpt } from '../util/excerpt.ts';
 import { NODE_NAME, type ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
-import type { Json, PlanStep } from '../engine/runbook.ts';
+import type { PlanStep } from '../engine/runbook.ts';
 import { BACKEND_FAILURE_DOMAIN, HA_CONF, MAX_FAILURE_DOMAIN, haConfFailureDomain, parseBackendFailureDomain, parseFailureDomain } from '../microk8s/args-files.ts';
 import type { HaMember, KubeNode } from '../microk8s/types.ts';
 import { pickControlPlane } from './controller.ts';
