@@ -1,9 +1,10 @@
 import { DelayedError, type Job } from 'bullmq';
 import { ReplayMismatchError, StopRunbook } from './errors.ts';
+import { LockLostError } from './job-lock.ts';
 
-/** Errors that are the engine's control flow, never a step failure to offer a choice about. */
+/** Errors that are the engine's control flow (a lost lock too), never a step failure to offer a choice about. */
 export function isControlFlow(err: unknown): boolean {
-  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError;
+  return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError || err instanceof LockLostError;
 }
 
 export function errorText(err: unknown): string {

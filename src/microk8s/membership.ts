@@ -147,3 +147,44 @@ export async function canReach(shell: RemoteShell, host: string, port: number): 
 export async function hostname(shell: RemoteShell): Promise<string> {
   return (await shell.exec(['hostname'])).stdout.trim().toLowerCase();
 }
+
+/** The commands above on one node: `node.membership.join(…)` (MicroK8sNode.membership). */
+export class MembershipCommands {
+  constructor(private readonly shell: RemoteShell) {}
+
+  addNode(tokenTtlSeconds: number): Promise<JoinUrl[]> {
+    return addNode(this.shell, tokenTtlSeconds);
+  }
+
+  join(url: JoinUrl, worker: boolean, timeoutMs: number): Promise<JoinOutcome> {
+    return join(this.shell, url, worker, timeoutMs);
+  }
+
+  leave(timeoutMs: number): Promise<LeaveOutcome> {
+    return leave(this.shell, timeoutMs);
+  }
+
+  removeNode(node: string, force: boolean): Promise<RemoveOutcome> {
+    return removeNode(this.shell, node, force);
+  }
+
+  enableHaCluster(timeoutMs: number): Promise<{ ok: true } | { ok: false; message: string }> {
+    return enableHaCluster(this.shell, timeoutMs);
+  }
+
+  stopOrStart(sub: 'stop' | 'start', timeoutMs: number): Promise<{ worker?: string }> {
+    return stopOrStart(this.shell, sub, timeoutMs);
+  }
+
+  unresolvable(names: readonly string[]): Promise<string[]> {
+    return unresolvable(this.shell, names);
+  }
+
+  canReach(host: string, port: number): Promise<Reach> {
+    return canReach(this.shell, host, port);
+  }
+
+  hostname(): Promise<string> {
+    return hostname(this.shell);
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * src/microk8s — every command the bot sends to a node, and the parser of its output.
  *
- * MicroK8sNode is the one door to a node: a typed method per command (`snap list`, `microk8s
+ * MicroK8sNode is the one door to a node: a typed method per command, or per group of them
+ * (`node.membership`, `node.workload`, `node.addons`) (`snap list`, `microk8s
  * status`, `kubectl drain`, `add-node`/`join`, `inspect`, file reads and writes, …). Its shell is
  * private, so nothing outside this folder builds a command line. A new command goes here: its
  * argv and its options in a module by concern (membership.ts, files.ts, diagnostics.ts,
@@ -21,7 +22,6 @@ import * as diagnostics from './diagnostics.ts';
 import { NotReadyError, OutputParseError } from './errors.ts';
 import * as files from './files.ts';
 import * as membership from './membership.ts';
-import type { JoinUrl } from './parse-join.ts';
 import { parseCordonOutput, parseDrainOutput, parseNodes, parsePods, parseWaitOutput } from './parse-kubectl.ts';
 import { parseEpoch } from './parse-misc.ts';
 import { parseHoldOutput, parseKeptRevisions, parseRefreshOutput, parseRevertOutput, parseSnapInfo, parseSnapList, parseVersion, type KeptRevision } from './parse-snap.ts';
@@ -333,49 +333,9 @@ export class MicroK8sNode {
 
   // ---- membership: see membership.ts -------------------------------------------------
 
-  /** `microk8s add-node --token-ttl <seconds>`: the connection strings (each holds the token). */
-  addNode(tokenTtlSeconds: number): Promise<JoinUrl[]> {
-    return membership.addNode(this.shell, tokenTtlSeconds);
-  }
-
-  /** `microk8s join <url> [--worker]`: the first real error on failure, token masked. */
-  join(url: JoinUrl, worker: boolean, timeoutMs: number): Promise<membership.JoinOutcome> {
-    return membership.join(this.shell, url, worker, timeoutMs);
-  }
-
-  /** `microk8s leave`. */
-  leave(timeoutMs: number): Promise<membership.LeaveOutcome> {
-    return membership.leave(this.shell, timeoutMs);
-  }
-
-  /** `microk8s remove-node <node> [--force]`. */
-  removeNode(node: string, force: boolean): Promise<membership.RemoveOutcome> {
-    return membership.removeNode(this.shell, node, force);
-  }
-
-  /** `microk8s enable ha-cluster`. */
-  enableHaCluster(timeoutMs: number): Promise<{ ok: true } | { ok: false; message: string }> {
-    return membership.enableHaCluster(this.shell, timeoutMs);
-  }
-
-  /** `microk8s stop` or `microk8s start` (a worker answers "acting as a node in a cluster"). */
-  stopOrStart(sub: 'stop' | 'start', timeoutMs: number): Promise<{ worker?: string }> {
-    return membership.stopOrStart(this.shell, sub, timeoutMs);
-  }
-
-  /** The names `getent hosts` cannot resolve here ([] when getent is missing). */
-  unresolvable(names: readonly string[]): Promise<string[]> {
-    return membership.unresolvable(this.shell, names);
-  }
-
-  /** `nc -z -v -w 5 <host> <port>` from this node. */
-  canReach(host: string, port: number): Promise<membership.Reach> {
-    return membership.canReach(this.shell, host, port);
-  }
-
-  /** `hostname`, lowercased. */
-  hostname(): Promise<string> {
-    return membership.hostname(this.shell);
+  /** `add-node`, `join`, `leave`, `remove-node`, `enable ha-cluster`, `stop`/`start`, and the checks before a join. */
+  get membership(): membership.MembershipCommands {
+    return new membership.MembershipCommands(this.shell);
   }
 
   // ---- diagnostics: see diagnostics.ts ------------------------------------------------
@@ -402,29 +362,9 @@ export class MicroK8sNode {
 
   // ---- the verification workload: see workload.ts --------------------------------------
 
-  /** Creates, scales and exposes (NodePort) a deployment; already there is fine. */
-  createNodePortDeployment(name: string, image: string, replicas: number): Promise<void> {
-    return workload.createNodePortDeployment(this.shell, name, image, replicas);
-  }
-
-  /** Waits for the deployment's rollout, then lists its pods. */
-  rolloutPods(name: string, timeoutSeconds: number): Promise<KubePod[]> {
-    return this.named(workload.rolloutPods(this.shell, name, timeoutSeconds));
-  }
-
-  /** The NodePort of a service. */
-  serviceNodePort(name: string): Promise<number> {
-    return this.named(workload.serviceNodePort(this.shell, name));
-  }
-
-  /** Deletes the service and the deployment; what kubectl said. */
-  deleteNodePortDeployment(name: string): Promise<string[]> {
-    return workload.deleteNodePortDeployment(this.shell, name);
-  }
-
-  /** `curl` a NodePort URL from this node: the microbot pod that answered, or why none did. */
-  curlPod(url: string, maxTimeSeconds: number): Promise<workload.CurlAnswer> {
-    return workload.curlPod(this.shell, url, maxTimeSeconds);
+  /** The verification workload's kubectl commands, and curl from this node. */
+  get workload(): workload.WorkloadCommands {
+    return new workload.WorkloadCommands(this.shell);
   }
 
   // ---- the Snap Store Proxy, from the node's side: see snap-proxy.ts ----------------------

@@ -115,3 +115,36 @@ export async function curlPod(shell: RemoteShell, url: string, maxTimeSeconds: n
     return { error: `curl exit ${err.code}: ${err.code === 28 ? `no answer within ${maxTimeSeconds} s` : CURL_EXIT[err.code]}` };
   }
 }
+
+/** The commands above on one node: `node.workload.curlPod(…)` (MicroK8sNode.workload). A parse failure names the node. */
+export class WorkloadCommands {
+  constructor(private readonly shell: RemoteShell) {}
+
+  private async named<T>(pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (err) {
+      throw err instanceof OutputParseError ? err.onNode(this.shell.node) : err;
+    }
+  }
+
+  createNodePortDeployment(name: string, image: string, replicas: number): Promise<void> {
+    return createNodePortDeployment(this.shell, name, image, replicas);
+  }
+
+  rolloutPods(name: string, timeoutSeconds: number): Promise<KubePod[]> {
+    return this.named(rolloutPods(this.shell, name, timeoutSeconds));
+  }
+
+  serviceNodePort(name: string): Promise<number> {
+    return this.named(serviceNodePort(this.shell, name));
+  }
+
+  deleteNodePortDeployment(name: string): Promise<string[]> {
+    return deleteNodePortDeployment(this.shell, name);
+  }
+
+  curlPod(url: string, maxTimeSeconds: number): Promise<CurlAnswer> {
+    return curlPod(this.shell, url, maxTimeSeconds);
+  }
+}

@@ -153,7 +153,7 @@ export async function preflightAdd(run: RunContext, node: string, worker: boolea
   }
   if (st.kind === 'stopped') throw new RunbookFailure(`MicroK8s on ${node} is not running (${st.message}). Start it first (\`microk8s start\`). Nothing was changed.`);
 
-  const hostname = await target.hostname();
+  const hostname = await target.membership.hostname();
   if (hostname !== node) {
     throw new RunbookFailure(`${node}'s hostname is "${excerpt(hostname, 63)}": Kubernetes would list it under that name, not ${node}. Rename the host or the inventory entry. Nothing was changed.`);
   }
@@ -161,17 +161,17 @@ export async function preflightAdd(run: RunContext, node: string, worker: boolea
   await checkClocks(run, [controller.name, node]);
 
   const names = controller.nodes.map((n) => n.name);
-  const missing = await target.unresolvable(names);
+  const missing = await target.membership.unresolvable(names);
   if (missing.length > 0) {
     throw new RunbookFailure(
       `${node} cannot resolve ${missing.join(', ')} (getent hosts): the nodes must know each other by name, or the join fails (often as "Invalid token (500)"). Add them to DNS or /etc/hosts on ${node}. Nothing was changed.`,
     );
   }
-  const back = await controller.ops.unresolvable([node]);
+  const back = await controller.ops.membership.unresolvable([node]);
   if (back.length > 0) {
     throw new RunbookFailure(`${controller.name} cannot resolve ${node} (getent hosts): add ${node} to DNS or /etc/hosts on every cluster node. Nothing was changed.`);
   }
-  const reach = await target.canReach(controllerIp, AGENT_PORT);
+  const reach = await target.membership.canReach(controllerIp, AGENT_PORT);
   if (reach.checked && !reach.ok) {
     throw new RunbookFailure(`${node} cannot reach the cluster agent on ${controller.name} (${controllerIp}:${AGENT_PORT}): ${reach.detail}. Open port ${AGENT_PORT} (and 16443, 19001) between the nodes. Nothing was changed.`);
   }

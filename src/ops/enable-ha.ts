@@ -130,7 +130,7 @@ export async function preflightEnable(run: RunContext): Promise<EnablePreflight>
 export async function enableHaCluster(run: RunContext, ops: MicroK8sNode): Promise<'enabled' | 'already'> {
   const status = await ops.status();
   if (status.running && haEnabledIn(status)) return 'already';
-  const r = await ops.enableHaCluster(run.cluster.policy.readyTimeout + 300_000);
+  const r = await ops.membership.enableHaCluster(run.cluster.policy.readyTimeout + 300_000);
   if (!r.ok) throw new RunbookFailure(`\`microk8s enable ha-cluster\` failed on ${ops.name}: ${r.message}`);
   await ops.status({ waitReadySeconds: Math.ceil(run.cluster.policy.readyTimeout / 1000) });
   return 'enabled';

@@ -101,7 +101,7 @@ export async function restartUntilReady(run: RunContext, target: NodeDomain, don
       await run.step(`${titles.restart(node)}${suffix}`, async () => {
         const ops = run.node(node);
         for (const sub of ['stop', 'start'] as const) {
-          const r = await ops.stopOrStart(sub, timeoutMs + 60_000);
+          const r = await ops.membership.stopOrStart(sub, timeoutMs + 60_000);
           if (r.worker !== undefined) throw new RunbookFailure(`${node} answered as a worker node ("${r.worker}"); nothing was restarted. Check the inventory.`);
         }
         return 'stopped and started';

@@ -156,7 +156,7 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
   if (await alreadyJoined(run, spec)) return { node: spec.node, via: 'already a member', worker: spec.worker, already: true };
   const controller = run.node(spec.controller);
   const target = run.node(spec.node);
-  const urls = await controller.addNode(JOIN_TOKEN_TTL_SECONDS);
+  const urls = await controller.membership.addNode(JOIN_TOKEN_TTL_SECONDS);
   const candidates = joinCandidates(urls, spec.controllerIp);
   if (candidates.length === 0) {
     throw new RunbookFailure(`add-node on ${spec.controller} printed no IPv4 address to join (it listed ${urls.map((u) => u.host).join(', ') || 'none'}). ${spec.node} was not changed.`);
@@ -167,7 +167,7 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
     const reachable: string[] = [];
     let found: JoinUrl | undefined;
     for (const c of candidates) {
-      const r = await target.canReach(c.host, c.port);
+      const r = await target.membership.canReach(c.host, c.port);
       if (r.ok || !r.checked) {
         found = c;
         break;
@@ -177,7 +177,7 @@ export async function joinOnce(run: RunContext, spec: JoinSpec): Promise<JoinRes
     if (!found) throw new RunbookFailure(`${spec.node} cannot reach any address add-node printed on ${spec.controller} (${reachable.join('; ')}). ${spec.node} was not changed.`);
     url = found;
   }
-  const r = await target.join(url, spec.worker, run.cluster.policy.readyTimeout + GRACE_MS);
+  const r = await target.membership.join(url, spec.worker, run.cluster.policy.readyTimeout + GRACE_MS);
   if (!r.ok) throw new RunbookFailure(`${spec.node} did not join via ${url.host}:${url.port} (exit code ${r.code}): ${r.error}`);
   return { node: spec.node, via: `${url.host}:${url.port}`, worker: spec.worker, already: false };
 }
@@ -215,7 +215,7 @@ export async function joinWithRetry(run: RunContext, spec: JoinSpec, title = `jo
 
 /** `microk8s leave` on the node. "not acting as a node in a cluster" → it had already left. */
 export async function leaveCluster(run: RunContext, node: string): Promise<'left' | 'not-joined'> {
-  const r = await run.node(node).leave(run.cluster.policy.readyTimeout + GRACE_MS);
+  const r = await run.node(node).membership.leave(run.cluster.policy.readyTimeout + GRACE_MS);
   if (r.kind === 'left' || r.kind === 'not-joined') return r.kind;
   if (r.kind === 'only-voter') {
     throw new RunbookFailure(`${node} holds the only copy of the datastore (it is the only voter), so it cannot leave: ${r.message} Nothing was removed; add control-plane nodes first or remove the others.`);
@@ -240,7 +240,7 @@ export async function leaveIfJoined(run: RunContext, node: string, controller: M
  * removed the dqlite entry): the caller verifies the result.
  */
 export async function removeNodeFrom(controller: MicroK8sNode, node: string, force: boolean): Promise<'removed' | 'already-gone'> {
-  const r = await controller.removeNode(node, force);
+  const r = await controller.membership.removeNode(node, force);
   if (r.kind === 'removed' || r.kind === 'already-gone') return r.kind;
   if (r.kind === 'still-registered') {
     throw new RunbookFailure(`remove-node refused: ${node} is still registered with dqlite (its leave did not finish). Nothing was removed; run the request again with --force only if ${node} will never come back.`);

@@ -113,7 +113,7 @@ export function verifyPlan(cluster: ClusterConfig, name: string): PlanStep[] {
 /** Deletes the service and the deployment (their pods go with it); fine when they are gone already. */
 async function deleteWorkload(run: RunContext, name: string): Promise<string> {
   const controller = await pickControlPlane(run);
-  const said = await controller.ops.deleteNodePortDeployment(name);
+  const said = await controller.ops.workload.deleteNodePortDeployment(name);
   return said.length > 0 ? said.join('; ') : 'nothing left to delete';
 }
 
@@ -149,7 +149,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
         const controller = await pickControlPlane(run);
         const replicas = controller.nodes.length + 1;
         // "already exists" is fine: a re-run of this step
-        await controller.ops.createNodePortDeployment(name, VERIFY_IMAGE, replicas);
+        await controller.ops.workload.createNodePortDeployment(name, VERIFY_IMAGE, replicas);
         return { controller: controller.name, replicas };
       },
       { describe: (c) => `deployment ${name} (${VERIFY_IMAGE}) scaled to ${c.replicas} replicas (one more than the nodes), exposed as a NodePort service` },
@@ -158,7 +158,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
     await run.step(
       t.wait,
       async () => {
-        const pods = await run.node(created.controller).rolloutPods(name, readySeconds);
+        const pods = await run.node(created.controller).workload.rolloutPods(name, readySeconds);
         const running = pods.filter((p) => p.phase === 'Running');
         if (running.length < created.replicas) {
           throw new RunbookFailure(`Only ${running.length} of ${created.replicas} ${name} pods are Running after the rollout.`);
@@ -168,7 +168,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
       { describe: (pods) => `${pods.length} running: ${pods.map((p) => p.replace('@', ' on ')).join(', ')}` },
     );
 
-    const nodePort = await run.step(t.nodePort, async () => run.node(created.controller).serviceNodePort(name), {
+    const nodePort = await run.step(t.nodePort, async () => run.node(created.controller).workload.serviceNodePort(name), {
       describe: (p) => `NodePort ${p}`,
     });
 
@@ -186,7 +186,7 @@ async function verifySteps(run: RunContext, name: string): Promise<VerifyReport>
           const url = nodePortUrl(address, nodePort);
           for (let i = 0; i < REQUESTS_PER_NODE; i++) {
             try {
-              const a = await run.node(from).curlPod(url, CURL_MAX_TIME_S);
+              const a = await run.node(from).workload.curlPod(url, CURL_MAX_TIME_S);
               answers.push(a.pod !== undefined ? { node: target, from, url, pod: a.pod, error: null } : { node: target, from, url, pod: null, error: a.error });
             } catch (err) {
               answers.push({ node: target, from, url, pod: null, error: errorText(err) });
