@@ -21,6 +21,7 @@ import { rollbackNodes } from './rollback.ts';
 import { describeOrder, rolloutBatches, type RolloutNode } from './rollout-order.ts';
 import { pinPlanStep } from './snap-proxy.ts';
 import { nodeUpgradeCommands, type UpgradePreflight } from './upgrade.ts';
+import { reportPlanStep } from './upgrade-report.ts';
 import { verifyPlan } from './verify-workload.ts';
 
 export type PauseAfter = 'first' | 'each' | 'none';
@@ -76,7 +77,7 @@ export function rolloutPlan(cluster: ClusterConfig, channel: string, batches: re
     plan.push({ title: `upgrade ${label} (${kind}, ${i + 1} of ${batches.length}): preflight, drain, check, refresh, wait Ready, uncordon`, node: label, commands: batchCommands(batch, channel, controller) });
     if (pausesAfter(pause, i, batches.length)) plan.push({ title: `pause: an approver decides whether to go on after ${label}`, commands: [] });
   });
-  if (batches.length > 0) plan.push(...verifyPlan(cluster, verifyName));
+  if (batches.length > 0) plan.push(...verifyPlan(cluster, verifyName), { title: 'report the final state', commands: ['snap list microk8s (on each node)', 'microk8s kubectl get nodes -o json'] }, reportPlanStep());
   if (skipped.length > 0) plan.push({ title: `skip ${skipped.join(', ')}: already on ${channel}`, commands: [] });
   const win = windowsNodes(cluster);
   if (win.length > 0) plan.push({ title: `not upgraded (Windows workers are not snap nodes): ${win.join(', ')}`, commands: [] });

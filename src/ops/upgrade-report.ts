@@ -5,12 +5,20 @@
  */
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
+import type { PlanStep } from '../engine/runbook.ts';
 import { plain, readAddonsReport, renderAddonsReport } from './addons-report.ts';
+
+const TITLE = 'report add-ons and the CNI';
+
+/** The step as a plan line (one source with the step's title). */
+export function reportPlanStep(): PlanStep {
+  return { title: TITLE, commands: ['microk8s status --format yaml', 'microk8s kubectl get ds calico-node -n kube-system -o json', '(the add-ons and the CNI the upgrade did not upgrade)'] };
+}
 
 export async function reportWhatTheUpgradeLeft(run: RunContext, channel: string): Promise<void> {
   const track = channel.split('/')[0];
   await run.step(
-    'report add-ons and the CNI',
+    TITLE,
     async () => {
       let headline: string;
       let lines: string[];

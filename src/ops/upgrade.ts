@@ -9,6 +9,7 @@ import { checkClocks } from './clock.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { drainCommand, drainPlanStep } from './drain.ts';
 import type { StepGuard } from './node-upgrade.ts';
+import { reportPlanStep } from './upgrade-report.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
 export type UpgradePreflight = {
@@ -153,6 +154,7 @@ export function upgradePlan(node: string, channel: string, controller: string, b
     { title: t.wait, node, commands: of('wait') },
     { title: t.uncordon, node: controller, commands: of('uncordon') },
     { title: t.record, node, commands: ['snap list microk8s', '(the bot\'s record of the node: what `rollback` returns to)'] },
+    reportPlanStep(),
   ];
 }
 
