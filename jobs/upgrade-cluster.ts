@@ -90,6 +90,8 @@ export default defineRunbook(
 
     // 5. What the upgrade does not upgrade: the enabled add-ons and the CNI (the seed's IMPORTANT NOTE).
     await reportWhatTheUpgradeLeft(run, channel);
+    // 6. Windows workers are no snap nodes: offer `windows-worker upgrade` for each one behind.
+    await offerWindowsUpgrades(run);
   },
   { describeState: (run) => clusterState(run) },
 );
