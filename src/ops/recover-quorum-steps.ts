@@ -70,11 +70,11 @@ export async function backUpSurvivor(run: RunContext, node: string): Promise<Sur
 /** Step 2 for one survivor: `microk8s stop`, then it must say so and its dqlite port must be closed. */
 export async function stopSurvivor(run: RunContext, node: string): Promise<string> {
   const ops = run.node(node);
-  const stopped = await ops.stopOrStart('stop', START_STOP_MS);
+  const stopped = await ops.membership.stopOrStart('stop', START_STOP_MS);
   if (stopped.worker) throw new RunbookFailure(`\`microk8s stop\` on ${node} answered that it is a worker node (${stopped.worker}): nothing was stopped.`);
   const status = await ops.status();
   if (status.running) throw new RunbookFailure(`${node} still reports \`microk8s is running\` after \`microk8s stop\`.`);
-  const port = await ops.canReach('127.0.0.1', 19001);
+  const port = await ops.membership.canReach('127.0.0.1', 19001);
   if (port.ok || !port.checked) throw new RunbookFailure(`${node}'s dqlite port 19001 still answers after \`microk8s stop\`; it is not safe to reconfigure.`);
   return `stopped (${status.message ?? 'not running'}; :19001 closed)`;
 }
@@ -145,7 +145,7 @@ export async function updateSurvivor(run: RunContext, s: Survey, node: string, p
 
 /** Step 6a: `microk8s start` on one survivor. */
 export async function startSurvivor(run: RunContext, node: string): Promise<string> {
-  const r = await run.node(node).stopOrStart('start', START_STOP_MS);
+  const r = await run.node(node).membership.stopOrStart('start', START_STOP_MS);
   if (r.worker) throw new RunbookFailure(`\`microk8s start\` on ${node} answered that it is a worker node (${r.worker}).`);
   return 'started';
 }
@@ -251,13 +251,13 @@ export async function attempt<T>(run: RunContext, s: Survey, backups: readonly S
 /** Stops the node, deletes its raft files and cluster.yaml, unpacks its step-1 backup and starts it. */
 export async function restoreSurvivor(run: RunContext, b: SurvivorBackup): Promise<string> {
   const x = backend(run, b.node);
-  await run.node(b.node).stopOrStart('stop', START_STOP_MS);
+  await run.node(b.node).membership.stopOrStart('stop', START_STOP_MS);
   const remote = await x.uploadPrivate(await readFile(b.localPath), basename(b.localPath));
   const sent = await x.digest(remote);
   if (sent.sha256 !== b.sha256) throw new RunbookFailure(`The backup copied to ${b.node} does not match its sha256.`);
   await x.remove([...dataFiles(await x.list()), 'cluster.yaml']);
   await x.untar(remote, 'kubernetes');
   await x.removePath(remote);
-  await run.node(b.node).stopOrStart('start', START_STOP_MS);
+  await run.node(b.node).membership.stopOrStart('start', START_STOP_MS);
   return `restored from ${basename(b.localPath)} and started`;
 }

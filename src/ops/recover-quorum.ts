@@ -132,7 +132,7 @@ export async function surveyCluster(run: DryRunContext, named: readonly string[]
     const node = names.get(host(m.address)) ?? null;
     const worker = m.role === 2 && node !== null && run.cluster.nodes.find((n) => n.name === node)?.role === 'worker';
     const ssh = node !== null && !silent.has(node) && (await run.node(node).backend().answers());
-    const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await run.node(s.node).canReach(host(m.address), DQLITE_PORT) })));
+    const checks = await Promise.all(survivors.map(async (s) => ({ s: s.node, r: await run.node(s.node).membership.canReach(host(m.address), DQLITE_PORT) })));
     // nc missing on a survivor: silence cannot be shown, so it counts as answering
     const open = checks.find((c) => c.r.ok || !c.r.checked);
     members.push({
