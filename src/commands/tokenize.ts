@@ -1,4 +1,5 @@
 import { excerpt } from '../util/excerpt.ts';
+import { trimChars } from '../util/text.ts';
 import { RequestError } from './errors.ts';
 
 /**
@@ -61,7 +62,7 @@ function inWord(text: string, i: number): string {
 }
 
 export function tokenize(text: string): string[] {
-  const line = text.replace(/^ +| +$/g, '');
+  const line = trimChars(text, ' ');
   if (line.length > MAX_LINE) {
     throw new RequestError(`the command is ${line.length} characters long; at most ${MAX_LINE} are allowed`, 'bad-input');
   }

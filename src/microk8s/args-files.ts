@@ -29,7 +29,7 @@ export function parseFailureDomain(text: string): number | undefined {
   return Number.isSafeInteger(n) && n <= MAX_FAILURE_DOMAIN ? n : undefined;
 }
 
-const HA_LINE = /^failure-domain(?:=|[ \t]+)(.*)$/;
+const HA_LINE = /^failure-domain[= \t](.*)$/;
 
 /** The failure domain ha-conf sets (its first `failure-domain` line), or undefined when none or not a number. */
 export function haConfFailureDomain(text: string): number | undefined {
@@ -62,7 +62,7 @@ export function parseBackendFailureDomain(text: string): number | undefined {
   return /^\d{1,19}$/.test(t) ? Number(t) : undefined;
 }
 
-const FLAG_LINE = (flag: string) => new RegExp(`^${flag.replace(/[-]/g, '\\-')}(?:=|[ \\t]+)(.*)$`);
+const FLAG_LINE = (flag: string) => new RegExp(`^${flag.replace(/[-]/g, '\\-')}[= \\t](.*)$`);
 
 /** The value of `--flag` in an args file (`--flag value` or `--flag=value`), or undefined. */
 export function argValue(text: string, flag: string): string | undefined {

@@ -25,7 +25,7 @@ export interface InspectReport {
 }
 
 const TARBALL = /Report tarball is at (\/\S+\/inspection-report-[0-9_]+\.tar\.gz)\s*$/;
-const FINDING = /^(FAIL|WARNING):\s*(.*)$/;
+const FINDING = /^(FAIL|WARNING):(.*)$/;
 const RUNNING = /^Service (\S+) is running$/;
 const NOT_RUNNING = /Service (\S+) is not running/;
 /** Lines that start a new part of the report: a finding's text stops before them. */
@@ -52,7 +52,7 @@ export function parseInspect(stdout: string, stderr = ''): InspectReport {
     const f = FINDING.exec(line);
     if (!f?.[1]) continue;
     const level = f[1] as InspectFinding['level'];
-    const parts = [f[2] ?? ''];
+    const parts = [(f[2] ?? '').trimStart()];
     // The next line or two belong to it (`For more details look at: …`, a suggested command), up to a blank line.
     const start = i;
     for (let j = start + 1; j < lines.length && j <= start + 3; j++) {

@@ -2,6 +2,7 @@
  * `microk8s add-node` output and `microk8s join` errors (../shared/reference/microk8s-cli.md §1–2):
  * the connection strings printed, the ones worth trying, and the first real error of a failed join.
  */
+import { trimChars } from '../util/text.ts';
 
 import { maskSecrets } from '../ssh/errors.ts';
 
@@ -40,7 +41,7 @@ export interface JoinUrl {
 export function parseJoinUrls(output: string): JoinUrl[] {
   const out: JoinUrl[] = [];
   for (const raw of output.split(/\s+/)) {
-    const word = raw.replace(/^["',[]+|["',\]]+$/g, '');
+    const word = trimChars(trimChars(raw, `"',[`, 'start'), `"',]`, 'end');
     const slash = word.indexOf('/');
     if (slash < 0) continue;
     const hostPort = word.slice(0, slash);
@@ -80,6 +81,23 @@ const KNOWN_ERROR =
  * the `(NNN).` status), else a traceback's exception, else the last line. Progress lines
  * ("Contacting cluster at …", dots) and warnings are skipped.
  */
+/**
+ * A Python traceback's last line, `some.module.SomeError: text`: the leading dotted name has a
+ * part ending in Error or Exception, and a colon follows. Scanned, not matched with one regex
+ * (`[\w.]*(Error|Exception)\b.*:` backtracks quadratically on long lines).
+ */
+function isExceptionLine(line: string): boolean {
+  const name = /^[A-Za-z_][\w.]*/.exec(line)?.[0];
+  if (!name || !line.includes(':')) return false;
+  for (const suffix of ['Error', 'Exception']) {
+    for (let at = name.indexOf(suffix, 1); at >= 0; at = name.indexOf(suffix, at + 1)) {
+      const after = name.charAt(at + suffix.length);
+      if (after === '' || after === '.') return true;
+    }
+  }
+  return false;
+}
+
 export function joinError(stdout: string, stderr: string, code: number): string {
   const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trimEnd());
   for (let i = 0; i < lines.length; i++) {
@@ -93,7 +111,7 @@ export function joinError(stdout: string, stderr: string, code: number): string 
     }
     return text;
   }
-  const exception = lines.find((l) => /^[A-Za-z_][\w.]*(Error|Exception)\b.*:/.test(l.trim()));
+  const exception = lines.find((l) => isExceptionLine(l.trim()));
   if (exception) return exception.trim();
   const meaningful = lines.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Contacting cluster at ') && !l.startsWith('Waiting for ') && !l.startsWith('WARNING:') && !/^[.\s]+$/.test(l));
   return meaningful.at(-1) ?? `exit code ${code} with no output`;

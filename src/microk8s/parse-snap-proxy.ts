@@ -98,10 +98,10 @@ export function parseProxyStatus(text: string): ProxyStatus {
   let inServices = false;
   for (const raw of outputLines(text)) {
     const line = raw.trim();
-    const kv = /^([A-Za-z][A-Za-z ()-]*?):\s*(.*)$/.exec(line);
+    const kv = /^([A-Za-z][A-Za-z ()-]*?):(.*)$/.exec(line);
     if (!kv?.[1]) continue;
     const key = kv[1];
-    const value = kv[2] ?? '';
+    const value = (kv[2] ?? '').trim();
     if (key === 'Store ID') storeId = value;
     else if (key === 'Status' && !inServices) status = value;
     else if (key === 'Internal Service Status') inServices = true;

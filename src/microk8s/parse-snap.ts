@@ -90,14 +90,14 @@ export function parseSnapInfo(text: string): SnapInfo {
   let section = '';
   for (const line of lines) {
     if (line === '') continue;
-    const key = /^([a-z][a-z0-9-]*):(?:\s+(.*))?$/.exec(line);
+    const key = /^([a-z][a-z0-9-]*):(?:\s(.*))?$/.exec(line);
     if (key?.[1]) {
       section = key[1];
       top[section] = (key[2] ?? '').trim();
       continue;
     }
     if (section === 'channels') {
-      const ch = /^\s+(\S+?):(?:\s+(.*))?$/.exec(line);
+      const ch = /^\s+(\S+?):(?:\s(.*))?$/.exec(line);
       if (ch?.[1]?.includes('/')) channels[ch[1]] = parseChannelRow(ch[2] ?? '');
     }
   }

@@ -42,7 +42,7 @@ function parseYaml(lines: string[], text: string): MicroK8sStatus {
   };
   for (const line of lines) {
     if (line.trim() === '') continue;
-    const top = /^([A-Za-z][\w-]*):\s*(.*)$/.exec(line);
+    const top = /^([A-Za-z][\w-]*):(.*)$/.exec(line);
     if (top?.[1]) {
       flushAddon();
       section = top[1];
@@ -104,7 +104,7 @@ function parsePretty(lines: string[], text: string): MicroK8sStatus {
       status.highAvailability = ha[1] === 'yes';
       continue;
     }
-    const ds = /^datastore (master|standby) nodes:\s*(.*)$/.exec(t);
+    const ds = /^datastore (master|standby) nodes:(.*)$/.exec(t);
     if (ds) {
       const r: HaMember['role'] = ds[1] === 'master' ? 'voter' : 'standby';
       for (const addr of (ds[2] ?? '').split(/\s+/)) {

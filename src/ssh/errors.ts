@@ -37,7 +37,7 @@ export class HostKeyError extends SshError {
         `refusing to connect to ${where}: its host key is not in ${knownHostsPath}` +
         (detail?.fileMissing ? ' (the file does not exist)' : '') +
         `. The server offered the ${offered}. If that is the right fingerprint (check it on the host with ` +
-        `\`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-|-sha2-.*$/g, '')}_key.pub\`), add the key to known_hosts.`;
+        `\`ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(keyType)}_key.pub\`), add the key to known_hosts.`;
     } else if (problem === 'changed') {
       const types = detail?.knownTypes?.length ? ` (on file: ${detail.knownTypes.join(', ')})` : '';
       message =
@@ -51,6 +51,13 @@ export class HostKeyError extends SshError {
     }
     super(message, node);
   }
+}
+
+/** `ssh-ed25519` → `ed25519`, `rsa-sha2-512` → `rsa`: the name in /etc/ssh/ssh_host_<type>_key.pub. */
+function hostKeyFileType(keyType: string): string {
+  const bare = keyType.startsWith('ssh-') ? keyType.slice(4) : keyType;
+  const sha2 = bare.indexOf('-sha2-');
+  return sha2 < 0 ? bare : bare.slice(0, sha2);
 }
 
 export type ConnectProblem = 'auth' | 'refused' | 'timeout' | 'unreachable' | 'key' | 'other';

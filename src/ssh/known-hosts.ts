@@ -26,7 +26,7 @@ export type HostKeyCheck =
 
 /** `SHA256:<base64 without padding>` of the key's wire-format blob, as `ssh-keygen -lf` prints it. */
 export function fingerprint(keyBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64url').replaceAll('-', '+').replaceAll('_', '/')}`;
 }
 
 /** The key type string at the start of an SSH wire-format public key blob (`ssh-ed25519`, ...). */
