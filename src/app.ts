@@ -1,3 +1,4 @@
+import { logTo, setInternalErrorLog } from './errors/boundary.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -76,6 +77,8 @@ async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
 export async function startApp(options: AppOptions): Promise<App> {
   const { env, inventory, logger } = options;
   const clock = options.clock ?? systemClock;
+  // Internal errors shown in chat as "internal error (ref …)" are logged here under that ref.
+  setInternalErrorLog(logTo(logger));
   const mode = chatMode(env);
   const roles = env.MK8S_ROLE;
   const redis = createRedis(env.REDIS_URL);

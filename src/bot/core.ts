@@ -14,6 +14,7 @@ import { RequestError } from '../commands/errors.ts';
 import { parseCommand, type ParsedCommand } from '../commands/parse.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
+import { logTo, showError } from '../errors/boundary.ts';
 import { renderPlan } from '../engine/messages.ts';
 import type { JobRequest, Json, PrecheckContext, VerbSpec } from '../engine/runbook.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
@@ -97,12 +98,12 @@ export class Bot implements BotCore {
       }
       return await this.dispatch(parsed, input);
     } catch (err) {
+      const shown = showError(err, logTo(this.deps.logger));
       if (err instanceof RequestError) {
         await this.refused(input, undefined, err.message);
-        return ephemeral(err.message);
+        return ephemeral(shown.text);
       }
-      this.deps.logger.error({ err: errorText(err) }, 'command failed');
-      return ephemeral(`Something went wrong handling that command (${errorText(err)}). Nothing was queued.`);
+      return ephemeral(`${shown.ref ? 'Something went wrong handling that command: ' : ''}${shown.text}. Nothing was queued.`);
     } finally {
       this.deps.metrics.commandSeconds.observe({ verb }, (Date.now() - started) / 1000);
     }
@@ -242,8 +243,8 @@ export class Bot implements BotCore {
           return { text: `Unknown action ${input.actionId.slice(0, 40)}; nothing changed.` };
       }
     } catch (err) {
-      this.deps.logger.error({ err: errorText(err) }, 'action failed');
-      return { text: `Something went wrong handling that click (${errorText(err)}); nothing changed.` };
+      const shown = showError(err, logTo(this.deps.logger));
+      return { text: `${shown.ref ? 'Something went wrong handling that click: ' : ''}${shown.text}; nothing changed.` };
     }
   }
 

@@ -19,6 +19,7 @@ import { realTime, systemClock, type Clock } from '../schedule/clock.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { snapProxyTarget, sshTargetFor } from '../ssh/target.ts';
 import type { CommandEvent, RemoteShell, SshTarget } from '../ssh/types.ts';
+import { logTo, showError } from '../errors/boundary.ts';
 import { ReplayedStepError, ReplayMismatchError, StopRunbook } from './errors.ts';
 import { JobLock, LockLostError, lockedShell } from './job-lock.ts';
 import type { ChoiceOption, DecisionRecord, GateRecord, JobData, RollbackInfo } from './job-data.ts';
@@ -279,13 +280,14 @@ export class RunContext {
     try {
       result = await fn();
     } catch (err) {
-      const message = errorText(err);
+      const shown = showError(err, logTo(this.deps.logger));
+      const message = shown.text;
       // Recorded, so that a later activation (after a choice gate) replays the same failure.
       this.data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
       await this.save();
       this.outbox.update(line, stepMessage(title, 'failed', message));
       this.audited({
-        type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: false, durationMs: Date.now() - startedAt, error: message,
+        type: 'step.end', cluster: this.cluster.name, jobId: this.jobId, step: key, title, ok: false, durationMs: Date.now() - startedAt, error: shown.plain,
       });
       throw err;
     }

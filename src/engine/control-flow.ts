@@ -7,10 +7,8 @@ export function isControlFlow(err: unknown): boolean {
   return err instanceof DelayedError || err instanceof StopRunbook || err instanceof ReplayMismatchError || err instanceof LockLostError;
 }
 
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+/** The error as chat may show it: the one boundary (src/errors/boundary.ts). */
+export { errorText } from '../errors/boundary.ts';
 
 /** Wakes a parked job; -3 (not delayed any more: someone else promoted it first) is fine. */
 export async function promoteQuietly(job: Job): Promise<void> {

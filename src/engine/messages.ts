@@ -1,4 +1,5 @@
 import type { Button, ChatMessage } from '../chat/port.ts';
+import { escapeMrkdwn } from '../util/mrkdwn.ts';
 import type { GateRecord, JobData } from './job-data.ts';
 import type { PlanStep } from './runbook.ts';
 
@@ -27,7 +28,7 @@ export function parentMessage(jobId: string, data: JobData): ChatMessage {
   const icon = STATE_ICON[data.state] ?? '';
   return {
     text: `job ${jobId} · ${r.verb} on ${r.cluster} · ${data.state}`,
-    body: `${icon} *job ${jobId}* — \`${r.text}\` on cluster *${r.cluster}*\nState: *${data.state}*${data.summary ? `\n${data.summary}` : ''}`,
+    body: `${icon} *job ${jobId}* — \`${escapeMrkdwn(r.text)}\` on cluster *${r.cluster}*\nState: *${data.state}*${data.summary ? `\n${data.summary}` : ''}`,
     context: `Requested by <@${r.user}> at ${time(r.requestedAt)} · steps and approvals are in the thread`,
   };
 }

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Inventory } from '../config/inventory.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import { keys, PREFIX, QUEUE_NAME } from '../queue/keys.ts';
+import { logTo, showError } from '../errors/boundary.ts';
+import { escapeMrkdwn } from '../util/mrkdwn.ts';
 import { RunContext, errorText, type EngineDeps } from './context.ts';
 import type { Runbook } from './define.ts';
 import type { Button } from '../chat/port.ts';
@@ -83,7 +85,8 @@ async function processJob(deps: EngineWorkerDeps, job: Job<JobData>, token: stri
     } catch (err) {
       if (err instanceof DelayedError || err instanceof LockLostError || run.lockLost) throw err;
       const state = err instanceof StopRunbook ? err.state : 'failed';
-      const what = err instanceof StopRunbook || err instanceof RunbookFailure ? err.message : `Failed: ${errorText(err)}`;
+      const shown = showError(err, logTo(deps.logger)).text;
+      const what = err instanceof StopRunbook || err instanceof RunbookFailure ? shown : `Failed: ${shown}`;
       // Read while the job still holds the cluster.
       const left = runbook.describeState ? await safeDescribe(() => runbook.describeState!(run, parsed)) : undefined;
       outcome = { state, what, left, offers: err instanceof RunbookFailure ? err.offers : [], err };
@@ -131,7 +134,7 @@ async function end(deps: EngineWorkerDeps, run: RunContext, outcome: Outcome, st
   const auditChannel = run.cluster.auditChannel;
   if (auditChannel) {
     await quietly('post to the audit channel', () =>
-      deps.chat.post(auditChannel, { text: `job ${run.jobId} ${state}: \`${run.request.text}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}` }),
+      deps.chat.post(auditChannel, { text: `job ${run.jobId} ${state}: \`${escapeMrkdwn(run.request.text)}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}` }),
     );
   }
   await run.releaseHold();
@@ -146,15 +149,24 @@ async function safeDescribe(fn: () => Promise<string>): Promise<string> {
   }
 }
 
+/** BullMQ's error for a job whose worker stopped (crashed, or lost its lock) more often than allowed. */
+function unhandledFailureText(deps: EngineWorkerDeps, err: Error): string {
+  if (err.message.includes('stalled more than allowable limit')) {
+    return `the workers running it stopped (crashed or lost the job's lock) too many times (${err.message})`;
+  }
+  return showError(err, logTo(deps.logger)).text;
+}
+
 async function reportUnhandledFailure(deps: EngineWorkerDeps, job: Job<JobData>, err: Error): Promise<void> {
   if (FINAL_STATES.has(job.data.state)) return;
-  const data: JobData = { ...job.data, state: 'failed', summary: `Failed: ${err.message}. Check the nodes before retrying.` };
+  const reason = unhandledFailureText(deps, err);
+  const data: JobData = { ...job.data, state: 'failed', summary: `Failed: ${reason}. Check the nodes before retrying.` };
   await job.updateData(data);
   const raw = await deps.redis.get(keys.parent(String(job.id)));
   const parent = data.parent ?? (raw ? (JSON.parse(raw) as JobData['parent']) : undefined);
   if (parent) {
     await deps.chat.update(parent, parentMessage(String(job.id), data));
-    await deps.chat.post(parent.channel, { text: `❌ job ${job.id} failed: ${err.message}` }, parent.ts);
+    await deps.chat.post(parent.channel, { text: `❌ job ${job.id} failed: ${reason}` }, parent.ts);
   }
   await deps.audit.record({
     type: 'job.end', cluster: data.request.cluster, jobId: String(job.id), verb: data.request.verb, state: 'failed', summary: data.summary ?? '', durationMs: Date.now() - data.request.requestedAt,

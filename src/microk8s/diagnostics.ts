@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, rename, rm, stat } from 'node:fs/promises';
+import { CheckFailedError, InvalidValueError } from '../errors/user-facing.ts';
 import { tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { parseInspect, type InspectReport } from './parse-inspect.ts';
@@ -30,7 +31,7 @@ export function sha256OfFile(path: string): Promise<string> {
 }
 
 function assertPath(path: string): string {
-  if (!SAFE_PATH.test(path) || path.includes('/../') || path.endsWith('/..')) throw new Error(`refusing to touch ${JSON.stringify(path.slice(0, 120))}: not a plain absolute path`);
+  if (!SAFE_PATH.test(path) || path.includes('/../') || path.endsWith('/..')) throw new InvalidValueError(`refusing to touch ${JSON.stringify(path.slice(0, 120))}: not a plain absolute path`);
   return path;
 }
 
@@ -91,7 +92,7 @@ export function parseLeaseRenewTime(text: string, node: string, from: string): n
     renew = undefined;
   }
   const m = typeof renew === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(renew) : null;
-  if (!m) throw new Error(`the lease of ${node} read from ${from} has no spec.renewTime in RFC 3339 form`);
+  if (!m) throw new CheckFailedError(`the lease of ${node} read from ${from} has no spec.renewTime in RFC 3339 form`);
   const fraction = Number(`0.${m[2] ?? '0'}`);
   return Date.parse(`${m[1]}Z`) + fraction * 1000;
 }

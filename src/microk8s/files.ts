@@ -15,6 +15,7 @@
  * between the upload and the privileged copy.
  */
 import { randomBytes } from 'node:crypto';
+import { InvalidValueError, WriteMismatchError } from '../errors/user-facing.ts';
 import { CommandFailedError } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 
@@ -22,7 +23,7 @@ import type { RemoteShell } from '../ssh/types.ts';
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
 
 function assertPath(path: string): string {
-  if (!SAFE_PATH.test(path) || path.includes('/../') || path.endsWith('/..')) throw new Error(`refusing to touch ${JSON.stringify(path)}: not a plain absolute path`);
+  if (!SAFE_PATH.test(path) || path.includes('/../') || path.endsWith('/..')) throw new InvalidValueError(`refusing to touch ${JSON.stringify(path)}: not a plain absolute path`);
   return path;
 }
 
@@ -38,7 +39,7 @@ export async function readRemoteFile(shell: RemoteShell, path: string): Promise<
 /** `cp -p FILE FILE.mk8s-<stamp>`; returns the backup's path. */
 export async function backupRemoteFile(shell: RemoteShell, path: string, stamp: string): Promise<string> {
   assertPath(path);
-  if (!/^[0-9A-Za-z]{1,32}$/.test(stamp)) throw new Error(`bad backup stamp ${JSON.stringify(stamp)}`);
+  if (!/^[0-9A-Za-z]{1,32}$/.test(stamp)) throw new InvalidValueError(`bad backup stamp ${JSON.stringify(stamp)}`);
   const backup = `${path}.mk8s-${stamp}`;
   await shell.exec(['cp', '-p', path, backup], { privileged: true });
   return backup;
@@ -52,9 +53,7 @@ export async function restoreRemoteFile(shell: RemoteShell, backup: string, path
   await shell.exec(['mv', '-f', `${path}.mk8s-next`, path], { privileged: true });
 }
 
-export class WriteMismatchError extends Error {
-  override name = 'WriteMismatchError';
-}
+export { WriteMismatchError } from '../errors/user-facing.ts';
 
 /**
  * Replaces FILE's content with `content` (see the module comment for the commands). FILE keeps
@@ -63,7 +62,7 @@ export class WriteMismatchError extends Error {
  */
 export async function writeRemoteFile(shell: RemoteShell, path: string, content: string, tag: string, existed: boolean): Promise<void> {
   assertPath(path);
-  if (!/^[0-9A-Za-z-]{1,40}$/.test(tag)) throw new Error(`bad upload tag ${JSON.stringify(tag)}`);
+  if (!/^[0-9A-Za-z-]{1,40}$/.test(tag)) throw new InvalidValueError(`bad upload tag ${JSON.stringify(tag)}`);
   const next = `${path}.mk8s-next`;
   const upload = await shell.upload(content, `.mk8s-ops-${tag}-${randomBytes(6).toString('hex')}`);
   assertPath(upload);

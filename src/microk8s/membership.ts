@@ -8,6 +8,7 @@
  * A join token is a secret: `addNode` returns it only inside the JoinUrl, and `join` masks it
  * (ExecOptions.secrets) in errors, the audit trail and the error text it returns.
  */
+import { InvalidValueError } from '../errors/user-facing.ts';
 import { CommandFailedError } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { joinError, maskJoinText, parseJoinUrls, type JoinUrl } from './parse-join.ts';
@@ -116,7 +117,7 @@ export async function stopOrStart(shell: RemoteShell, sub: 'stop' | 'start', tim
 export async function unresolvable(shell: RemoteShell, names: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
   for (const name of names) {
-    if (!HOST_NAME.test(name)) throw new Error(`not a host name to look up: ${JSON.stringify(name.slice(0, 80))}`);
+    if (!HOST_NAME.test(name)) throw new InvalidValueError(`not a host name to look up: ${JSON.stringify(name.slice(0, 80))}`);
     const r = await shell.exec(['getent', 'hosts', name], { okExitCodes: ANY_EXIT });
     if (r.code === 127) return [];
     if (r.code !== 0 || r.stdout.trim() === '') missing.push(name);

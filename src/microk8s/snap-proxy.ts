@@ -4,7 +4,7 @@
  * before it reaches an argv.
  */
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
-import { InvalidValueError, OutputParseError } from './errors.ts';
+import { CheckFailedError, InvalidValueError, OutputParseError } from './errors.ts';
 import {
   parseConfigValue,
   parseDeleteOverride,
@@ -131,7 +131,7 @@ export async function ackStoreAssertions(shell: RemoteShell, domain: string): Pr
     await shell.exec(['curl', '-sSfL', '-o', tmp, url]);
     const size = await shell.exec(['stat', '-c', '%s', tmp]);
     const bytes = Number(size.stdout.trim().split('\n').pop());
-    if (!Number.isFinite(bytes) || bytes <= 0) throw new Error(`${url} answered with an empty body on ${shell.node}`);
+    if (!Number.isFinite(bytes) || bytes <= 0) throw new CheckFailedError(`${url} answered with an empty body on ${shell.node}`);
     await shell.exec(['snap', 'ack', tmp], { privileged: true });
     return { bytes };
   } finally {

@@ -3,6 +3,7 @@
  * create, scale and expose a deployment, wait for its rollout, read its pods and NodePort,
  * delete it; and `curl` from a node to a NodePort, with microbot's answer read back.
  */
+import { InvalidValueError } from '../errors/user-facing.ts';
 import { CommandFailedError } from '../ssh/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/types.ts';
 import { OutputParseError, outputExcerpt } from './errors.ts';
@@ -16,7 +17,7 @@ const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 const URL = /^http:\/\/[A-Za-z0-9.:[\]-]{1,300}\/$/;
 
 function assertName(name: string): string {
-  if (!NAME.test(name)) throw new Error(`not a workload name: ${JSON.stringify(name.slice(0, 80))}`);
+  if (!NAME.test(name)) throw new InvalidValueError(`not a workload name: ${JSON.stringify(name.slice(0, 80))}`);
   return name;
 }
 
@@ -34,7 +35,7 @@ function alreadyExists(err: unknown): boolean {
  */
 export async function createNodePortDeployment(shell: RemoteShell, name: string, image: string, replicas: number): Promise<void> {
   assertName(name);
-  if (!IMAGE.test(image)) throw new Error(`not an image reference: ${JSON.stringify(image.slice(0, 80))}`);
+  if (!IMAGE.test(image)) throw new InvalidValueError(`not an image reference: ${JSON.stringify(image.slice(0, 80))}`);
   assertSeconds(replicas, 'the replica count', 1000);
   try {
     await kubectl(shell, ['create', 'deploy', '--image', image, name]);
@@ -104,7 +105,7 @@ export type CurlAnswer = { pod: string; error?: undefined } | { pod?: undefined;
 
 /** `curl --silent --max-time <s> <url>` on the node: the microbot pod that answered, or why none did. */
 export async function curlPod(shell: RemoteShell, url: string, maxTimeSeconds: number): Promise<CurlAnswer> {
-  if (!URL.test(url)) throw new Error(`not a NodePort URL: ${JSON.stringify(url.slice(0, 80))}`);
+  if (!URL.test(url)) throw new InvalidValueError(`not a NodePort URL: ${JSON.stringify(url.slice(0, 80))}`);
   assertSeconds(maxTimeSeconds, 'the curl time limit', 600);
   try {
     const r = await shell.exec(['curl', '--silent', '--max-time', String(maxTimeSeconds), url], { timeoutMs: (maxTimeSeconds + 10) * 1000 });

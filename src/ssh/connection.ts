@@ -28,6 +28,7 @@ import {
   tail,
 } from './errors.ts';
 import { KnownHosts, fingerprint, keyTypeOf, type HostKeyCheck } from './known-hosts.ts';
+import { CappedOutput, MAX_OUTPUT_BYTES } from './capped-output.ts';
 import { commandLine } from './quote.ts';
 import { Semaphore } from './semaphore.ts';
 import type { CommandEvent, ExecOptions, ExecResult, RemoteShell, SshTarget, UploadOptions } from './types.ts';
@@ -42,7 +43,7 @@ export interface SshConnectionOptions {
   maxChannels?: number;
   /** SSH keepalive interval (default 15 s; 3 missed answers drop the connection). */
   keepaliveIntervalMs?: number;
-  /** Largest stdout or stderr kept per command (default 64 MiB); more fails the command. */
+  /** Bytes kept of each of stdout and stderr per command (default 4 MiB); the rest is dropped, with a note. */
   maxOutputBytes?: number;
 }
 
@@ -349,11 +350,9 @@ export class SshConnection implements RemoteShell {
     shown: string,
     timeoutMs: number,
   ): Promise<{ stdout: string; stderr: string; code: number | null; signal?: string }> {
-    const maxBytes = this.options.maxOutputBytes ?? 64 * 1024 * 1024;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let errBytes = 0;
+    const maxBytes = this.options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const out = new CappedOutput(maxBytes);
+    const err = new CappedOutput(maxBytes);
     let code: number | null = null;
     let signal: string | undefined;
     await this.guarded(shown, timeoutMs, (settle, onTimeout, isDone) => {
@@ -371,20 +370,8 @@ export class SshConnection implements RemoteShell {
           stream.signal('KILL');
           stream.close();
         });
-        const tooMuch = (): void => {
-          stream.close();
-          settle(new SshError(`\`${shown}\` on ${this.node} printed more than ${maxBytes} bytes; stopped`, this.node));
-        };
-        stream.on('data', (chunk: Buffer) => {
-          outBytes += chunk.length;
-          if (outBytes > maxBytes) tooMuch();
-          else out.push(chunk);
-        });
-        stream.stderr.on('data', (chunk: Buffer) => {
-          errBytes += chunk.length;
-          if (errBytes > maxBytes) tooMuch();
-          else err.push(chunk);
-        });
+        stream.on('data', (chunk: Buffer) => out.push(chunk));
+        stream.stderr.on('data', (chunk: Buffer) => err.push(chunk));
         stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
           if (typeof exitCode === 'number') code = exitCode;
           if (exitSignal) signal = exitSignal;
@@ -401,8 +388,8 @@ export class SshConnection implements RemoteShell {
       });
     });
     const result: { stdout: string; stderr: string; code: number | null; signal?: string } = {
-      stdout: Buffer.concat(out).toString('utf8'),
-      stderr: Buffer.concat(err).toString('utf8'),
+      stdout: out.text(),
+      stderr: err.text(),
       code,
     };
     if (signal) result.signal = signal;

@@ -3,12 +3,12 @@
  * argv, and every element reaches the remote shell as exactly one literal word.
  */
 
+import { UnsafeArgumentError } from '../errors/user-facing.ts';
+
 /** Words made only of these characters mean the same quoted or not, in every POSIX shell. */
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
 
-export class UnsafeArgumentError extends Error {
-  override name = 'UnsafeArgumentError';
-}
+export { UnsafeArgumentError } from '../errors/user-facing.ts';
 
 /** Quotes one argument: safe words stay as they are (readable logs), anything else is single-quoted. */
 export function shellQuote(arg: string): string {

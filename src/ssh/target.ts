@@ -1,10 +1,9 @@
 /** Builds the SshTarget of an inventory node: host and port from the node, the rest from the cluster. */
 import type { ClusterConfig } from '../config/inventory.ts';
+import { UnknownNodeError } from '../errors/user-facing.ts';
 import type { SshTarget } from './types.ts';
 
-export class UnknownNodeError extends Error {
-  override name = 'UnknownNodeError';
-}
+export { UnknownNodeError } from '../errors/user-facing.ts';
 
 export function sshTargetFor(cluster: ClusterConfig, nodeName: string, env: NodeJS.ProcessEnv = process.env): SshTarget {
   const node = cluster.nodes.find((n) => n.name === nodeName);

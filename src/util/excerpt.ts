@@ -33,3 +33,9 @@ export function excerpt(text: string, max = 40): string {
   }
   return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`;
 }
+
+/** A short, single-line, printable excerpt of some output, quoted, for error messages. */
+export function outputExcerpt(text: string, max = 160): string {
+  const clean = excerpt(text, max + 1);
+  return clean === '' ? '(no output)' : `"${clean}"`;
+}

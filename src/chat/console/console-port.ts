@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { unescapeMrkdwn } from '../../util/mrkdwn.ts';
 import type { Button, ChatMessage, ChatPort, MessageRef } from '../port.ts';
 
 /**
@@ -88,10 +89,11 @@ export class ConsoleChatPort implements ChatPort {
   }
 
   private render(message: ChatMessage, channel: string, ts: string, firstPrefix: string, prefix: string): string {
-    const lines = [`${firstPrefix}${message.text}`];
+    // Messages are Slack mrkdwn with untrusted parts escaped; print what Slack would show.
+    const lines = [`${firstPrefix}${unescapeMrkdwn(message.text)}`];
     const indent = `${prefix}    `;
-    if (message.body) for (const line of bodyLines(message.body)) lines.push(`${indent}${line}`);
-    if (message.context) lines.push(`${indent}— ${message.context}`);
+    if (message.body) for (const line of bodyLines(unescapeMrkdwn(message.body))) lines.push(`${indent}${line}`);
+    if (message.context) lines.push(`${indent}— ${unescapeMrkdwn(message.context)}`);
     for (const button of message.buttons ?? []) lines.push(`${indent}${this.renderButton(button, channel, ts)}`);
     return `${lines.join('\n')}\n`;
   }

@@ -23,10 +23,10 @@
  * clicker is posted ephemerally. Errors reach the user as a generic message
  * with a reference id; details go to the log, scrubbed of secrets.
  */
-import { randomBytes } from 'node:crypto';
 import { App, SocketModeReceiver, type AppOptions } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import { boundPort, healthRoutes, startHealthServer, type HealthReport, type HealthServer, type MetricsSource } from '../../http/health-server.ts';
+import { newErrorRef as newRef, showError, type ShownError } from '../../errors/boundary.ts';
 import type { BotCore, ChatMessage, ChatPort, CommandAnswer } from '../port.ts';
 import { boltLogger, errorInfo, field, secretScrubber, type Scrub } from './logger.ts';
 import { SlackChatPort, webClientOptions } from './port.ts';
@@ -66,15 +66,13 @@ export interface SlackChat {
 /** Prefix of the action ids this app handles. */
 export const ACTION_PREFIX = 'mk8s.';
 
-function errorMessage(ref: string): ChatMessage {
-  return { text: `Something went wrong while handling that. It has been logged as ${ref}; try again or ask an operator.` };
+/** What the user sees of an error that reached the adapter: the boundary's text (an internal one logged under its ref). */
+function errorMessage(shown: ShownError): ChatMessage {
+  return { text: shown.ref ? `Something went wrong while handling that: ${shown.text}. Try again or ask an operator.` : shown.text };
 }
 
 const NOT_READY: ChatMessage = { text: 'The bot is still starting; try again in a few seconds.' };
 
-function newRef(): string {
-  return `err-${randomBytes(4).toString('hex')}`;
-}
 
 type Settled<T> = { value: T } | { error: unknown };
 
@@ -184,9 +182,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
       if (!answer.followUp) return;
       const result = await settle(answer.followUp);
       if ('error' in result) {
-        const ref = newRef();
-        logError(ref, 'follow-up of a slash command failed', result.error, { user: input.user, channel: input.channel });
-        await deliver(errorMessage(ref), 'ephemeral');
+        const shown = showError(result.error, (ref, e) => logError(ref, 'follow-up of a slash command failed', e, { user: input.user, channel: input.channel }));
+        await deliver(errorMessage(shown), 'ephemeral');
         return;
       }
       await deliver(result.value, answer.visibility);
@@ -212,9 +209,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
       await ack();
       const result = await answering;
       if ('error' in result) {
-        const ref = newRef();
-        logError(ref, 'slash command failed', result.error, { user: input.user, channel: input.channel });
-        await deliver(errorMessage(ref), 'ephemeral');
+        const shown = showError(result.error, (ref, e) => logError(ref, 'slash command failed', e, { user: input.user, channel: input.channel }));
+        await deliver(errorMessage(shown), 'ephemeral');
         return;
       }
       await deliver(result.value.ack, result.value.visibility);
@@ -223,9 +219,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     }
 
     if ('error' in first) {
-      const ref = newRef();
-      logError(ref, 'slash command failed', first.error, { user: input.user, channel: input.channel });
-      await ack({ ...renderMessage(errorMessage(ref)), response_type: 'ephemeral' });
+      const shown = showError(first.error, (ref, e) => logError(ref, 'slash command failed', e, { user: input.user, channel: input.channel }));
+      await ack({ ...renderMessage(errorMessage(shown)), response_type: 'ephemeral' });
       return;
     }
 
@@ -253,9 +248,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     } else {
       const result = await settle(() => bot.handleAction({ user, channel, messageTs, actionId, value }));
       if ('error' in result) {
-        const ref = newRef();
-        logError(ref, 'button click failed', result.error, { user, channel, actionId });
-        note = errorMessage(ref);
+        const shown = showError(result.error, (ref, e) => logError(ref, 'button click failed', e, { user, channel, actionId }));
+        note = errorMessage(shown);
       } else {
         note = result.value;
       }

@@ -8,6 +8,7 @@
  * block_ids, so chat.update always replaces the blocks Slack has.
  */
 import { randomBytes } from 'node:crypto';
+import { safeMrkdwn } from '../../util/mrkdwn.ts';
 import type { Button, ChatMessage, ConfirmDialog } from '../port.ts';
 
 /** Slack's limits that this renderer enforces (docs: Block Kit reference). */
@@ -214,8 +215,18 @@ export function renderButton(b: Button): ButtonElement {
   };
 }
 
-/** Renders a message as Block Kit with `text` as the fallback. Pure apart from random block ids. */
-export function renderMessage(message: ChatMessage): RenderedMessage {
+/**
+ * Renders a message as Block Kit with `text` as the fallback. Pure apart from random block ids.
+ * Every mrkdwn field goes through safeMrkdwn first: whatever untrusted text was not escaped
+ * where it entered the message cannot become a mention or a link.
+ */
+export function renderMessage(original: ChatMessage): RenderedMessage {
+  const message: ChatMessage = {
+    ...original,
+    text: safeMrkdwn(original.text),
+    ...(original.body !== undefined ? { body: safeMrkdwn(original.body) } : {}),
+    ...(original.context !== undefined ? { context: safeMrkdwn(original.context) } : {}),
+  };
   const prefix = `mk8s-${randomBytes(4).toString('hex')}`;
   let n = 0;
   const id = () => `${prefix}-${n++}`;
