@@ -8,6 +8,14 @@ import type { Logger } from 'pino';
 import { keys } from '../queue/keys.ts';
 import type { AuditEvent, StoredAuditEvent } from './events.ts';
 
+export interface AuditFilter {
+  cluster?: string;
+  /** Only these event types. */
+  types?: ReadonlySet<AuditEvent['type']>;
+  /** Only the events of this job. */
+  jobId?: string;
+}
+
 /** Keeps about this many events in the Redis stream. */
 const STREAM_MAX_LEN = 100_000;
 
@@ -32,7 +40,8 @@ export class AuditLog {
     }
   }
 
-  async recent(count: number, filter?: { cluster?: string }): Promise<StoredAuditEvent[]> {
+  /** The newest `count` events matching `filter`, oldest first. */
+  async recent(count: number, filter?: AuditFilter): Promise<StoredAuditEvent[]> {
     const out: StoredAuditEvent[] = [];
     let end = '+';
     // Page backwards until enough events match the filter.
@@ -44,6 +53,8 @@ export class AuditLog {
         if (!raw) continue;
         const event = JSON.parse(raw) as StoredAuditEvent;
         if (filter?.cluster && 'cluster' in event && event.cluster !== filter.cluster) continue;
+        if (filter?.types && !filter.types.has(event.type)) continue;
+        if (filter?.jobId !== undefined && !('jobId' in event && event.jobId === filter.jobId)) continue;
         out.push({ ...event, id });
         if (out.length >= count) break;
       }

@@ -134,7 +134,7 @@ export class Bot implements BotCore {
       case 'jobs':
         return { ack: await jobsMessage(deps, cluster), visibility: 'ephemeral' };
       case 'audit':
-        return { ack: await auditMessage(deps, cluster, typeof parsed.args.count === 'number' ? parsed.args.count : 20), visibility: 'ephemeral' };
+        return { ack: await auditMessage(deps, cluster, { count: typeof parsed.args.n === 'number' ? parsed.args.n : 20, ...(typeof parsed.args.job === 'string' ? { job: parsed.args.job } : {}) }), visibility: 'ephemeral' };
       case 'cancel':
         return { ack: await cancelJob(deps, cluster, typeof parsed.args.job === 'string' ? parsed.args.job : JSON.stringify(parsed.args.job), input.user), visibility: 'ephemeral' };
       case 'snap-proxy list':

@@ -46,9 +46,10 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   const gateKey = m?.[2] ?? '-';
   const reject = async (reason: string): Promise<ChatMessage> => {
     deps.metrics.decisions.inc({ decision, accepted: 'no' });
+    const title = data?.gates[gateKey]?.title;
     // A button that names no job is audited under the cluster of the channel it came from.
     const where = data?.request.cluster ?? Object.entries(deps.inventory.clusters).find(([, c]) => c.channel === input.channel)?.[0] ?? '-';
-    await deps.audit.record({ type: 'decision', cluster: where, jobId: jobId ?? '-', gate: gateKey, user: input.user, decision, accepted: false, reason });
+    await deps.audit.record({ type: 'decision', cluster: where, jobId: jobId ?? '-', gate: gateKey, ...(title ? { title } : {}), user: input.user, decision, accepted: false, reason });
     return note(`${reason} Nothing changed.`);
   };
   if (!m || !jobId || !job || !data) return reject(m ? GONE : 'That button does not name a gate.');
@@ -106,7 +107,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
     return reject(`This was already ${d.decision} by <@${d.by}>.`);
   }
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
-  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: option ? `chose ${option.id}` : decision, accepted: true });
+  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, title: gate.title, user: input.user, decision: option ? `chose ${option.label}` : decision, accepted: true });
   // Show the decision on the gate at once; the worker writes it into the job when it wakes.
   await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record, ...(approvers ? { approvedBy: approvers } : {}) }));
   await promoteQuietly(job);

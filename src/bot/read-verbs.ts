@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../chat/port.ts';
-import { renderAuditEvent } from '../audit/events.ts';
+import { DECISION_TYPES, renderAuditEvent } from '../audit/events.ts';
 import type { ClusterConfig, Inventory } from '../config/inventory.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { BotDeps } from './deps.ts';
@@ -42,8 +42,21 @@ export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promis
   return { text: `${jobs.length} recent job(s) on ${cluster.name}`, body: lines.join('\n') };
 }
 
-export async function auditMessage(deps: BotDeps, cluster: ClusterConfig, count: number): Promise<ChatMessage> {
-  const events = await deps.audit.recent(count, { cluster: cluster.name });
+/**
+ * `audit [n]`: the last n decisions on the cluster, newest first — requests (who, what, refused or
+ * queued), approvals, rejections, choices, expiries, cancels and job results, one line each.
+ * `audit job <id>`: everything about one job in order, its steps and SSH commands included.
+ */
+export async function auditMessage(deps: BotDeps, cluster: ClusterConfig, args: { count: number; job?: string }): Promise<ChatMessage> {
+  if (args.job !== undefined) {
+    const events = await deps.audit.recent(500, { cluster: cluster.name, jobId: args.job });
+    if (events.length === 0) return { text: `No audit events for job ${args.job} on ${cluster.name}.` };
+    return { text: `audit of job ${args.job} on ${cluster.name}: ${events.length} event(s), oldest first`, body: events.map(renderAuditEvent).join('\n') };
+  }
+  const events = await deps.audit.recent(args.count, { cluster: cluster.name, types: DECISION_TYPES });
   if (events.length === 0) return { text: `No audit events for ${cluster.name} yet.` };
-  return { text: `last ${events.length} audit event(s) on ${cluster.name}`, body: `\`\`\`\n${events.map(renderAuditEvent).join('\n')}\n\`\`\`` };
+  return {
+    text: `last ${events.length} decision(s) on ${cluster.name}, newest first (a job's steps and commands: \`audit job <id>\`)`,
+    body: events.toReversed().map(renderAuditEvent).join('\n'),
+  };
 }

@@ -74,13 +74,34 @@ export const cancelVerb: VerbSpec = {
   plan: () => [],
 };
 
+const AuditCount = Count(1, 200);
+
+/** `audit [n]` or `audit job <id>`. */
+const AuditArgs = z.object({ n: z.string().optional(), id: z.string().optional() }).transform((a, ctx): { n: number } | { job: string } => {
+  if (a.n === 'job') {
+    const id = JobId.safeParse(a.id);
+    if (a.id !== undefined && id.success) return { job: id.data };
+    const message = a.id === undefined ? "'audit job' needs a job id, such as 'audit job 42'" : (id.error?.issues[0]?.message ?? 'not a job id');
+    ctx.issues.push({ code: 'custom', message, input: a.id, path: ['id'] });
+    return z.NEVER;
+  }
+  if (a.id !== undefined) {
+    ctx.issues.push({ code: 'custom', message: "expected 'audit [n]' or 'audit job <id>'", input: a.id, path: ['id'] });
+    return z.NEVER;
+  }
+  const n = AuditCount.safeParse(a.n ?? '20');
+  if (n.success) return { n: n.data };
+  ctx.issues.push({ code: 'custom', message: n.error.issues[0]?.message ?? 'expected a number from 1 to 200', input: a.n, path: ['n'] });
+  return z.NEVER;
+});
+
 export const auditVerb: VerbSpec = {
   verb: 'audit',
-  usage: 'audit [n]',
+  usage: 'audit [n] | audit job <id>',
   example: 'audit 50',
-  summary: "shows the cluster's last n audit events (1 to 200, default 20)",
-  positional: ['n'],
-  args: z.object({ n: Count(1, 200).default(20) }),
+  summary: "shows the cluster's last n decisions, newest first (1 to 200, default 20): requests, approvals, rejections, expiries, cancels and job results; 'audit job 42' shows one job's steps and commands",
+  positional: ['n', 'id'],
+  args: AuditArgs,
   mutating: false,
   plan: () => [],
 };

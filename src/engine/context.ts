@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { EXPIRY_USER } from '../audit/events.ts';
 import type { ChatMessage, MessageRef } from '../chat/port.ts';
 import type { ClusterConfig, NodeConfig } from '../config/inventory.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
@@ -432,6 +433,10 @@ export class RunContext {
       if (this.data.state === parked) this.data.state = 'running';
       if (kind === 'wait') delete this.data.summary;
       await this.save();
+      if (decision.decision === 'expired') {
+        // A click is audited by the bot; an expiry has no clicker, so the worker records it.
+        await this.deps.audit.record({ type: 'decision', cluster: this.cluster.name, jobId: this.jobId, gate: key, title: gate.title, user: EXPIRY_USER, decision: 'expired', accepted: true });
+      }
       if (gate.msgTs) this.outbox.update({ channel: this.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(this.jobId, gate));
       await this.updateParent();
       return gate;

@@ -132,7 +132,7 @@ describe('upgrade through Slack, on the simulated cluster', () => {
       .map((e) => `${e.user}:${e.accepted}`);
     expect(events).toEqual([`${alice}:false`, `${mallory}:false`, `${bob}:true`, `${carol}:false`, `${bob}:false`]);
     const audit = await h.command(alice, 'audit 50');
-    expect(audit.text).toMatch(/audit event/);
+    expect(audit.text).toMatch(/decision\(s\) on prod, newest first/);
   });
 
   it('expires an approval nobody answers, and the hold ends with it', async () => {

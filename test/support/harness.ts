@@ -23,6 +23,7 @@ import { parseInventory } from '../../src/config/inventory.ts';
 import { createLogger } from '../../src/logging.ts';
 import type { Clock } from '../../src/schedule/clock.ts';
 import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
+import { unescapeMrkdwn } from '../../src/util/mrkdwn.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
 import { startFakeSlack, type FakeButton, type FakeRealism, type FakeMessage, type FakeSlack } from './fake-slack.ts';
 import { blockActionsBody, eventCallbackBody, signedRequest, slashCommandBody } from './slack-signing.ts';
@@ -75,8 +76,11 @@ export interface Harness {
   env: Record<string, string>;
   /** Everything the app logged (pino JSON lines). */
   logs(): string;
-  /** `text` is the ack's plain text; `full` adds the text of its blocks (plans, tables). */
-  command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; full: string; jobId?: string }>;
+  /**
+   * `text` is the ack's plain text as Slack shows it (mrkdwn entities decoded); `full` adds the
+   * text of its blocks (plans, tables); `raw` is `full` as sent, entities and all.
+   */
+  command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; full: string; raw: string; jobId?: string }>;
   /** Clicks as Slack reports it: from the button's own message and channel unless given. */
   click(user: string, button: FakeButton, messageTs?: string, channel?: string): Promise<number>;
   parent(jobId: string): FakeMessage | undefined;
@@ -176,7 +180,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         // an empty ack (the answer follows on response_url)
       }
       const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
-      return { status: res.status, text: body, full, jobId: body.startsWith('Queued as job') ? jobId : undefined };
+      const shown = unescapeMrkdwn(body);
+      return { status: res.status, text: shown, full: unescapeMrkdwn(full), raw: full, jobId: shown.startsWith('Queued as job') ? jobId : undefined };
     },
     async click(user, button, messageTs, channelArg) {
       const where = button as FakeButton & { messageTs?: string; channel?: string };
