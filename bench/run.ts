@@ -1,7 +1,7 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a table of the
  * figures measured in this run; `tsx bench/run.ts ack` (or `approval`,
- * `overhead`, `rolling`, `cni`, `windows`, `watch`, `status`, `fleet`) runs only the named ones. Nothing is asserted.
+ * `overhead`, `rolling`, `cni`, `windows`, `watch`, `status`, `fleet`, `hostile`) runs only the named ones. Nothing is asserted.
  *
  * `npm run bench -- --json` also prints, as the very last line, one JSON object with the
  * issue-13 figures (FIGURE_KEYS; measured with Slack's latency and limits on), the same
@@ -13,6 +13,7 @@ import { ackLatency } from './ack-latency.ts';
 import { approvalWake } from './approval-wake.ts';
 import { cni } from './cni.ts';
 import { fleet } from './fleet.ts';
+import { hostileOutput } from './hostile-output.ts';
 import { FIGURE_KEYS, log, printTable, type Benchmark, type Figures, type Row } from './lib.ts';
 import { rollingUpgrade } from './rolling-upgrade.ts';
 import { statusLarge } from './status-large.ts';
@@ -20,8 +21,8 @@ import { upgradeOverhead } from './upgrade-overhead.ts';
 import { watchCheck } from './watch-check.ts';
 import { windowsAdd } from './windows-add.ts';
 
-const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd, watchCheck, statusLarge, fleet];
-const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling', 'windows-add': 'windows', 'windows-worker': 'windows' };
+const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd, watchCheck, statusLarge, fleet, hostileOutput];
+const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling', 'windows-add': 'windows', 'windows-worker': 'windows', 'hostile-output': 'hostile' };
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

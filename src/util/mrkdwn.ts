@@ -16,7 +16,7 @@ const BACKTICK_BREAK = '\u200b';
 
 /** The one escaping function for untrusted text in Slack mrkdwn. */
 export function escapeMrkdwn(text: string): string {
-  let out = '';
+  const out: string[] = [];
   let from = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
@@ -26,10 +26,12 @@ export function escapeMrkdwn(text: string): string {
     else if (ch === 62) replacement = '&gt;';
     else if (ch === 96 && text.charCodeAt(i + 1) === 96) replacement = `\`${BACKTICK_BREAK}`;
     if (replacement === undefined) continue;
-    out += text.slice(from, i) + replacement;
+    out.push(text.slice(from, i), replacement);
     from = i + 1;
   }
-  return from === 0 ? text : out + text.slice(from);
+  if (from === 0) return text;
+  out.push(text.slice(from));
+  return out.join('');
 }
 
 const ENTITIES = ['&amp;', '&lt;', '&gt;'];
@@ -56,7 +58,7 @@ function ownMentionAt(text: string, i: number): number {
  * escaped where they are put into a message, with escapeMrkdwn.
  */
 export function safeMrkdwn(text: string): string {
-  let out = '';
+  const out: string[] = [];
   let from = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
@@ -69,10 +71,12 @@ export function safeMrkdwn(text: string): string {
       }
     }
     if (ch === 38 && ENTITIES.some((e) => text.startsWith(e, i))) continue;
-    out += text.slice(from, i) + (ch === 38 ? '&amp;' : ch === 60 ? '&lt;' : '&gt;');
+    out.push(text.slice(from, i), ch === 38 ? '&amp;' : ch === 60 ? '&lt;' : '&gt;');
     from = i + 1;
   }
-  return from === 0 ? text : out + text.slice(from);
+  if (from === 0) return text;
+  out.push(text.slice(from));
+  return out.join('');
 }
 
 /** The text Slack would show for escaped mrkdwn (the console prints it this way). */
