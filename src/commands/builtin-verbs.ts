@@ -80,9 +80,9 @@ const AuditCount = Count(1, 200);
 const AuditArgs = z.object({ n: z.string().optional(), id: z.string().optional() }).transform((a, ctx): { n: number } | { job: string } => {
   if (a.n === 'job') {
     const id = JobId.safeParse(a.id);
-    if (a.id !== undefined && id.success) return { job: id.data };
-    const message = a.id === undefined ? "'audit job' needs a job id, such as 'audit job 42'" : (id.error?.issues[0]?.message ?? 'not a job id');
-    ctx.issues.push({ code: 'custom', message, input: a.id, path: ['id'] });
+    if (id.success) return { job: id.data };
+    // A missing id is reported by the parser as "missing <id>" with the usage.
+    ctx.issues.push({ code: 'custom', message: id.error.issues[0]?.message ?? 'not a job id', input: a.id, path: ['id'] });
     return z.NEVER;
   }
   if (a.id !== undefined) {
