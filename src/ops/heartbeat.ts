@@ -9,6 +9,7 @@
  * written after the baseline was read, hence after the restart, through whatever path the kubelet
  * now uses (on a worker: the API-server proxy). No clocks are compared.
  */
+import { showError } from '../errors/boundary.ts';
 import { NotReadyError } from '../microk8s/errors.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 
@@ -33,7 +34,7 @@ export async function waitForLeaseRenewal(controller: MicroK8sNode, node: string
       if (baseline === undefined) baseline = t;
       else if (t > baseline) return { baseline, renewed: t };
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
+      lastError = showError(err).plain; // an internal error only by its ref
     }
     if (Date.now() >= deadline) {
       const why = baseline === undefined ? `its lease could not be read from ${controller.name} (${lastError})` : `its kubelet has not renewed its lease since ${new Date(baseline).toISOString()}`;
