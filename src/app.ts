@@ -1,4 +1,3 @@
-import { logTo, setInternalErrorLog } from './errors/boundary.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -22,6 +21,7 @@ import type { Inventory } from './config/inventory.ts';
 import type { JobData } from './engine/job-data.ts';
 import { outboxesDelivered } from './engine/outbox.ts';
 import { createEngineWorker, type WorkerOptions } from './engine/worker.ts';
+import { logTo, setInternalErrorLog } from './errors/boundary.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedis } from './queue/connection.ts';

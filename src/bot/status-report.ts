@@ -8,6 +8,7 @@ import { readLost, type LostNode } from '../ops/lost-nodes.ts';
 import { driftOf, readNodeRecords, readSnapFacts, type NodeRecord, type SnapFacts } from '../ops/node-records.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
+import { escapeMrkdwn } from '../util/mrkdwn.ts';
 import { windowsStatusLines } from './windows-status.ts';
 
 /** `$SNAP_DATA/args/ha-conf`: `failure-domain=<n>` (MK default-args; 1 when absent). */
@@ -213,7 +214,7 @@ export function renderClusterStatus(s: ClusterStatus, holder?: string): string {
       r.windows ? '-' : holdText(r.facts),
     ]);
   }
-  lines.push('```', pad(table), '```');
+  lines.push('```', escapeMrkdwn(pad(table)), '```'); // cells come from node output: no fence, mention or link
   lines.push(...windowsStatusLines(s.rows, s.rows.find((r) => r.name === s.via)?.kube?.kubeletVersion));
   const drifted = s.rows.filter((r) => r.drift.length > 0);
   for (const r of drifted) lines.push(driftLine(r));
@@ -237,7 +238,7 @@ export function renderDrift(s: ClusterStatus, holder?: string): string {
     const verdict = r.error ? 'unknown' : r.windows ? '-' : !r.record ? 'no record' : r.drift.length > 0 ? r.drift.join('; ') : 'none';
     table.push([r.name, now, rec, r.record ? `job ${r.record.byJob} ${r.record.verb}, ${when(r.record.at)}` : '-', verdict]);
   }
-  lines.push('```', pad(table), '```');
+  lines.push('```', escapeMrkdwn(pad(table)), '```'); // cells come from node output: no fence, mention or link
   const drifted = s.rows.filter((r) => r.drift.length > 0);
   lines.push(drifted.length === 0 ? 'No drift: every recorded node is as the bot left it.' : `${drifted.length} node(s) drifted${holderNote(holder)}.`);
   for (const r of s.rows) if (r.error) lines.push(`⚠️ ${r.name}: ${r.error}`);

@@ -21,6 +21,7 @@
  */
 import type { Button } from '../chat/port.ts';
 import type { ChatState } from '../engine/job-data.ts';
+import { truncationOf } from '../ssh/capped-output.ts';
 import { outputExcerpt } from '../util/excerpt.ts';
 
 export abstract class UserFacingError extends Error {
@@ -159,7 +160,10 @@ export class OutputParseError extends UserFacingError {
   }
 
   static of(command: string, expected: string, output: string): OutputParseError {
-    return new OutputParseError(command, expected, outputExcerpt(output));
+    // The excerpt shows the start; when the output was cut, say so too.
+    const shown = outputExcerpt(output);
+    const cut = truncationOf(output);
+    return new OutputParseError(command, expected, cut && !shown.includes(cut) ? `${shown} ${cut}` : shown);
   }
 
   /** The same error, naming the node. */

@@ -12,6 +12,14 @@ export function truncationNote(bytes: number): string {
   return `[output truncated at ${bytes} bytes]`;
 }
 
+/** The note at the end of `text` when it was cut (see CappedOutput.text), else undefined. Scans the last line only. */
+export function truncationOf(text: string): string | undefined {
+  const start = text.lastIndexOf('\n[output truncated at ');
+  if (start < 0 || !text.endsWith(' bytes]')) return undefined;
+  const note = text.slice(start + 1);
+  return note.includes('\n') ? undefined : note;
+}
+
 export class CappedOutput {
   private readonly chunks: Buffer[] = [];
   private kept = 0;

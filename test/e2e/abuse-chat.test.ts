@@ -5,8 +5,8 @@
  * changes a node may run; nothing the bot sends may carry a live mention or link it did not
  * mean. The figures, with the event-loop stalls over 100 ms, are printed at the end.
  *
- * Forged, replayed and stale button payloads are a separate file (test/e2e/abuse-buttons.test.ts);
- * both share test/support/abuse.ts.
+ * Forged, replayed, cross-channel and stale button payloads are the other part of the corpus, in
+ * their own file; both share test/support/abuse.ts (add cases in the test files, measure there).
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
@@ -98,6 +98,8 @@ describe('abuse corpus through Slack: hostile commands and hostile node output',
       await send(USERS.alice, 'status');
       const reply = await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => String(r.body.text).includes('prod')), 60_000);
       expect(String(reply.body.text), name).toBeTruthy();
+      // 10 MB through SSH: 4 MiB kept, and the cut is said where the output is shown.
+      if (name === 'huge') expect(JSON.stringify(reply.body)).toContain('[output truncated at 4194304 bytes]');
       if (name === 'mrkdwn') expect(JSON.stringify(reply.body)).toContain('&lt;!channel&gt; &lt;https://evil.example|Approve job 42&gt;');
       // A mutating request reads `snap list` first: the refusal quotes the node's output, escaped.
       await send(USERS.alice, 'upgrade k8s-1 1.23/stable');

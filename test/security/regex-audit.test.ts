@@ -28,12 +28,20 @@ const DYNAMIC: Record<string, string> = {
   'src/microk8s/snap-proxy.ts': 'a fixed channel pattern, anchored, bounded repeats',
   'src/microk8s/args-files.ts': 'a fixed flag name, then [= \\t](.*)$ (checked below)',
   'src/microk8s/parse-kubectl.ts': 'an escaped node name between fixed words, anchored',
-  'src/microk8s/errors.ts': 'the ANSI escape pattern ESC [ [0-9;?]* letter (checked below)',
+  'src/util/text.ts': 'the ANSI escape pattern ESC [ [0-9;?]* letter (checked below)',
 };
 
+const seen = new Map<string, string>();
+
+/** recheck's verdict; a generous timeout, since a loaded machine must not turn "safe" into "unknown". */
 function status(source: string, flags: string): string {
-  const result = checkSync(source, flags.replace('g', ''));
-  return result.status === 'vulnerable' ? `vulnerable (${result.complexity.summary})` : result.status;
+  const key = `${flags.replace('g', '')}/${source}`;
+  const known = seen.get(key);
+  if (known) return known;
+  const result = checkSync(source, flags.replace('g', ''), { timeout: 120_000 });
+  const verdict = result.status === 'vulnerable' ? `vulnerable (${result.complexity.summary})` : result.status === 'unknown' ? `unknown (${result.error.kind})` : result.status;
+  seen.set(key, verdict);
+  return verdict;
 }
 
 describe('regular expressions run in linear time', () => {
@@ -51,7 +59,7 @@ describe('regular expressions run in linear time', () => {
     }
     expect(count, 'the scanner found the literals').toBeGreaterThan(150);
     expect(unsafe).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 
   it('the regexes built at run time are the reviewed ones, and the node-output ones are safe', () => {
     const found = files.filter((f) => readFileSync(f, 'utf8').includes('new RegExp(')).map((f) => relative(ROOT, f));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CappedOutput, truncationNote } from '../../src/ssh/capped-output.ts';
+import { OutputParseError } from '../../src/errors/user-facing.ts';
+import { CappedOutput, truncationNote, truncationOf } from '../../src/ssh/capped-output.ts';
 
 describe('CappedOutput: what is kept of a command output stream', () => {
   it('keeps everything under the cap', () => {
@@ -17,5 +18,15 @@ describe('CappedOutput: what is kept of a command output stream', () => {
     expect(out.truncated).toBe(true);
     expect(out.text()).toBe(`01234567\n${truncationNote(8)}`);
     expect(truncationNote(8)).toBe('[output truncated at 8 bytes]');
+    expect(truncationOf(out.text())).toBe('[output truncated at 8 bytes]');
+    expect(truncationOf('01234567')).toBeUndefined();
+  });
+
+  it('a parse error on cut output says it was cut', () => {
+    const out = new CappedOutput(200);
+    out.push(Buffer.from('x'.repeat(300)));
+    expect(OutputParseError.of('snap list microk8s', 'a table', out.text()).message).toBe(
+      `cannot read the output of \`snap list microk8s\`: expected a table; got "${'x'.repeat(160)}…" [output truncated at 200 bytes]`,
+    );
   });
 });
