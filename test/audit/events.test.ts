@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DECISION_TYPES, EXPIRY_USER, renderAuditEvent, type StoredAuditEvent } from '../../src/audit/events.ts';
+import { DECISION_TYPES, EXPIRY_USER, renderAuditEvent, type AuditEvent, type StoredAuditEvent } from '../../src/audit/events.ts';
 
 const at = Date.UTC(2026, 11, 2, 4, 30, 0);
-const line = (e: Omit<StoredAuditEvent, 'id' | 'at'>) => renderAuditEvent({ ...e, id: '1-0', at } as StoredAuditEvent);
+const line = (e: AuditEvent) => renderAuditEvent({ ...e, id: '1-0', at });
 
 describe('audit lines', () => {
   it('say who asked what and how it ended, who decided which gate, and each job result', () => {
