@@ -11,15 +11,14 @@ import { renderAuditEvent } from '../src/audit/events.ts';
 import { tokenize } from '../src/commands/tokenize.ts';
 import { argValue, haConfFailureDomain } from '../src/microk8s/args-files.ts';
 import { parseInspect } from '../src/microk8s/parse-inspect.ts';
+import { joinError, parseJoinUrls } from '../src/microk8s/parse-join.ts';
 import { parseProxyStatus } from '../src/microk8s/parse-snap-proxy.ts';
 import { outputLines, parseSnapInfo, parseSnapList } from '../src/microk8s/parse-snap.ts';
 import { parseStatus } from '../src/microk8s/parse-status.ts';
-import { failureDomainOf } from '../src/bot/status-report.ts';
-import { joinError, parseJoinUrls } from '../src/ops/membership.ts';
 import { CappedOutput } from '../src/ssh/capped-output.ts';
 import { tail } from '../src/ssh/errors.ts';
+import { outputExcerpt } from '../src/util/excerpt.ts';
 import { escapeMrkdwn, safeMrkdwn } from '../src/util/mrkdwn.ts';
-import { outputExcerpt } from '../src/util/text.ts';
 import { log, ms, ratio, type Benchmark, type Row } from './lib.ts';
 
 const MB = 1_000_000;
@@ -67,7 +66,7 @@ const READERS: Record<string, Reader> = {
   parseProxyStatus: (t) => parseProxyStatus(t),
   parseJoinUrls: (t) => parseJoinUrls(t),
   joinError: (t) => joinError(t, t, 1),
-  'failure domain (ha-conf, args)': (t) => [haConfFailureDomain(t), failureDomainOf(t), argValue(t, '--node-ip')],
+  'failure domain (ha-conf, args)': (t) => [haConfFailureDomain(t), argValue(t, '--node-ip')],
   outputExcerpt: (t) => outputExcerpt(t),
   escapeMrkdwn: (t) => escapeMrkdwn(t),
   safeMrkdwn: (t) => safeMrkdwn(t),

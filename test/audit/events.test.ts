@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DECISION_TYPES, EXPIRY_USER, renderAuditEvent, type AuditEvent, type StoredAuditEvent } from '../../src/audit/events.ts';
+import { DECISION_TYPES, EXPIRY_USER, renderAuditEvent, type AuditEvent } from '../../src/audit/events.ts';
 
 const at = Date.UTC(2026, 11, 2, 4, 30, 0);
 const line = (e: AuditEvent) => renderAuditEvent({ ...e, id: '1-0', at });

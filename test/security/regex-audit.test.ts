@@ -28,7 +28,7 @@ const DYNAMIC: Record<string, string> = {
   'src/microk8s/snap-proxy.ts': 'a fixed channel pattern, anchored, bounded repeats',
   'src/microk8s/args-files.ts': 'a fixed flag name, then [= \\t](.*)$ (checked below)',
   'src/microk8s/parse-kubectl.ts': 'an escaped node name between fixed words, anchored',
-  'src/util/text.ts': 'the ANSI escape pattern ESC [ [0-9;?]* letter (checked below)',
+  'src/util/excerpt.ts': 'the ANSI escape pattern ESC [ [0-9;?]* letter (checked below)',
 };
 
 const seen = new Map<string, string>();
