@@ -5,8 +5,9 @@ export const AUDIT_TEXT_MAX = 200;
  * A user's command text as an audit entry keeps it (a refused command can be anything: huge,
  * binary, mrkdwn): at most AUDIT_TEXT_MAX characters, cut between code points, "…" when cut.
  *
- * Escaping hook: the one mrkdwn escaping function for untrusted text (helper `boundary`) is
- * applied here too, so that `audit` never shows a live mention or link from a user's text.
+ * The stream keeps the text as typed; it is escaped where it is shown: renderAuditEvent
+ * (src/audit/events.ts) passes every untrusted field through escapeMrkdwn, on one bounded line,
+ * so that `audit` never shows a live mention or link from a user's text.
  */
 export function auditedText(text: string): string {
   const points = Array.from(text);
