@@ -10,6 +10,7 @@ import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import type { InspectFinding } from '../microk8s/parse-inspect.ts';
 import { privateDir, pruneInspectReports } from '../store/backup-store.ts';
+import { escapeMrkdwn } from '../util/mrkdwn.ts';
 
 export type InspectRun = {
   node: string;
@@ -69,7 +70,8 @@ export async function fetchInspectReport(run: RunContext, node: string, remotePa
 export function renderFindings(node: string, found: InspectRun): string {
   if (found.findings.length === 0) return `No FAIL or WARNING lines in the inspect report of ${node}: ${found.servicesRunning} service(s) running.`;
   const ordered = [...found.findings.filter((f) => f.level === 'FAIL'), ...found.findings.filter((f) => f.level === 'WARNING')];
-  const lines = ordered.map((f) => `${f.level === 'FAIL' ? '❌ FAIL' : '⚠️ WARNING'}: ${f.text.length > 400 ? `${f.text.slice(0, 400)}…` : f.text}`);
+  // A finding is the node's own text: escaped, so it cannot mention, link or open a code block.
+  const lines = ordered.map((f) => `${f.level === 'FAIL' ? '❌ FAIL' : '⚠️ WARNING'}: ${escapeMrkdwn(f.text.length > 400 ? `${f.text.slice(0, 400)}…` : f.text)}`);
   const fails = found.findings.filter((f) => f.level === 'FAIL').length;
   const head = `Inspect report of ${node}: ${fails} FAIL, ${found.findings.length - fails} WARNING${found.exitCode !== 0 ? ` (exit ${found.exitCode}: a service is not running)` : ''}`;
   return `${head}\n${lines.join('\n')}`;
