@@ -126,7 +126,7 @@ async function restoreCni(run: RunContext): Promise<void> {
   }, { describe: (n) => n.join(', ') });
   const files = await run.step('read the restored manifest', async () => {
     const f = await readNodeCalicoFiles(run.node(controller));
-    if (!f.deployed) throw new Error(`${controller} has no cni.yaml after the restore`);
+    if (!f.deployed) throw new RunbookFailure(`${controller} has no cni.yaml after the restore`);
     return f.deployed.manifest.image;
   }, { describe: (image) => plain(image, 120) });
   await applyAndWait(run, controller, files, Object.keys(record.backups), 'The backups are still on the nodes; request `upgrade-cni --restore` again');

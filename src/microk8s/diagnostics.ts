@@ -114,7 +114,7 @@ export function parseServiceCurrent(stdout: string, service: string): string | u
 }
 
 function assertService(service: string): string {
-  if (!SERVICE.test(service)) throw new Error(`not a MicroK8s service: ${JSON.stringify(service.slice(0, 80))}`);
+  if (!SERVICE.test(service)) throw new InvalidValueError(`not a MicroK8s service: ${JSON.stringify(service.slice(0, 80))}`);
   return service;
 }
 

@@ -81,5 +81,5 @@ export async function readAddon(run: RunContext, name: string): Promise<AddonSee
       problems.push(`${cp.name}: ${errorText(err).slice(0, 160)}`);
     }
   }
-  throw new Error(`no control-plane node answered microk8s status (${problems.join('; ')})`);
+  throw new RunbookFailure(`no control-plane node answered microk8s status (${problems.join('; ')})`);
 }
