@@ -3,6 +3,7 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
+import { InvalidValueError } from '../errors/user-facing.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import { BACKUP_FILE, privateDir, pruneBackups, writeManifest } from '../store/backup-store.ts';
 
@@ -59,7 +60,7 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
 
 /** `rm -f` of a tarball this bot made (nothing else is ever removed by this step). */
 async function removeRemote(ops: MicroK8sNode, remotePath: string): Promise<void> {
-  if (!BACKUP_FILE.test(basename(remotePath))) throw new Error(`${remotePath.slice(0, 120)} is not a backup tarball of this bot; not removed`);
+  if (!BACKUP_FILE.test(basename(remotePath))) throw new InvalidValueError(`${remotePath.slice(0, 120)} is not a backup tarball of this bot; not removed`);
   await ops.removeFile(remotePath);
 }
 

@@ -1,4 +1,5 @@
 /** Waiting for a calico-node rollout, bounded, and checking it reached every node. */
+import { CheckFailedError } from '../errors/user-facing.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 
 /**
@@ -8,10 +9,10 @@ import type { MicroK8sNode } from '../microk8s/node.ts';
 export async function awaitCalicoRollout(controller: MicroK8sNode, image: string, nodes: readonly string[], timeoutSeconds: number): Promise<string> {
   await controller.addons.waitCalicoRollout(timeoutSeconds);
   const ds = await controller.addons.calicoDaemonSet();
-  if (!ds) throw new Error('the calico-node DaemonSet is gone');
-  if (ds.image !== image) throw new Error(`the calico-node DaemonSet runs ${ds.image}, not ${image}`);
+  if (!ds) throw new CheckFailedError('the calico-node DaemonSet is gone');
+  if (ds.image !== image) throw new CheckFailedError(`the calico-node DaemonSet runs ${ds.image}, not ${image}`);
   const pods = await controller.addons.calicoPods();
   const behind = nodes.filter((n) => !pods.some((p) => p.node === n && p.image === image && p.ready));
-  if (behind.length > 0) throw new Error(`calico-node on ${behind.join(', ')} does not run a Ready ${image} pod`);
+  if (behind.length > 0) throw new CheckFailedError(`calico-node on ${behind.join(', ')} does not run a Ready ${image} pod`);
   return `${ds.updated}/${ds.desired} calico-node pods updated, ${ds.available} available; ${nodes.join(', ')} run ${image}`;
 }

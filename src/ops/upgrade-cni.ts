@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
+import { CheckFailedError } from '../errors/user-facing.ts';
 import type { DaemonSetState } from '../microk8s/addons.ts';
 import type { MicroK8sNode } from '../microk8s/node.ts';
 import { customisations, describeCustomisation, manifestDiff } from '../microk8s/calico-customisations.ts';
@@ -133,9 +134,9 @@ export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) =
 /** The new manifest again (from the controller's bundled one), checked against the approved sha256. */
 export async function rebuildManifest(node: MicroK8sNode, plan: CniPlan): Promise<string> {
   const files = await readNodeCalicoFiles(node);
-  if (!files.bundled) throw new Error(`${node.name} has no ${BUNDLED_CALICO} any more`);
+  if (!files.bundled) throw new CheckFailedError(`${node.name} has no ${BUNDLED_CALICO} any more`);
   const text = applyManifestEdits(files.bundled.text, plan.edits);
-  if (sha256(text) !== plan.newSha) throw new Error(`the manifest built on ${node.name} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
+  if (sha256(text) !== plan.newSha) throw new CheckFailedError(`the manifest built on ${node.name} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
   return text;
 }
 
