@@ -8,6 +8,7 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { KB5040437, kubeVersionOf, minorOf, type WindowsFacts } from '../microk8s/parse-windows.ts';
+import { trimChars } from '../util/text.ts';
 import { pickControlPlane } from './controller.ts';
 
 /** What the plan depends on; checkpointed. */
@@ -44,7 +45,7 @@ export function validateWindowsNode(node: string, cluster: ClusterConfig): strin
 }
 
 export function calicoReleaseUrl(cluster: ClusterConfig, version: string): string {
-  return `${cluster.windows.calicoReleaseBaseUrl.replace(/\/+$/, '')}/v${version}`;
+  return `${trimChars(cluster.windows.calicoReleaseBaseUrl, '/', 'end')}/v${version}`;
 }
 
 export function calicoctlUrl(cluster: ClusterConfig, version: string): string {

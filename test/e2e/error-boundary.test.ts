@@ -35,7 +35,11 @@ describe('e2e: only user-facing errors reach chat, and untrusted text is escaped
       .slice(1)
       .map((b) => b.text?.text ?? '')
       .join('\n');
-  const threadTexts = (jobId: string) => h.thread(jobId).map((m) => `${m.text}\n${JSON.stringify(m.blocks)}`);
+  /** The job's thread as sent to Slack (entities and all). */
+  const threadTexts = (jobId: string) => {
+    const p = h.slack.messages().find((m) => !m.thread_ts && m.text.startsWith(`job ${jobId} `));
+    return p ? h.slack.thread(p.channel, p.ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks)}`) : [];
+  };
 
   it('an internal error in a runbook shows only "internal error (ref X)"; the log has X with the stack', async () => {
     const { jobId } = await h.command(alice, 'drain k8s-3');

@@ -83,6 +83,7 @@ export interface Harness {
   command(user: string, text: string, channel?: string): Promise<{ status: number; text: string; full: string; raw: string; jobId?: string }>;
   /** Clicks as Slack reports it: from the button's own message and channel unless given. */
   click(user: string, button: FakeButton, messageTs?: string, channel?: string): Promise<number>;
+  /** The job's parent message and thread replies as Slack shows them (entities decoded); `slack` has them as sent. */
   parent(jobId: string): FakeMessage | undefined;
   thread(jobId: string): FakeMessage[];
   waitState(jobId: string, state: string, timeoutMs?: number): Promise<FakeMessage>;
@@ -151,10 +152,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const firstChannel = clusters[0]!.channel;
   let responses = 0;
 
-  const parent = (jobId: string) => slack.messages().find((m) => !m.thread_ts && m.text.startsWith(`job ${jobId} `));
+  /** A message as Slack shows it: mrkdwn entities decoded, read live (chat.update changes it). */
+  const shown = (m: FakeMessage): FakeMessage =>
+    new Proxy(m, {
+      get(target, prop, receiver) {
+        if (prop === 'text') return unescapeMrkdwn(target.text);
+        if (prop === 'blocks') return JSON.parse(unescapeMrkdwn(JSON.stringify(target.blocks))) as unknown[];
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+  const rawParent = (jobId: string) => slack.messages().find((m) => !m.thread_ts && m.text.startsWith(`job ${jobId} `));
+  const parent = (jobId: string) => {
+    const p = rawParent(jobId);
+    return p ? shown(p) : undefined;
+  };
   const thread = (jobId: string) => {
-    const p = parent(jobId);
-    return p ? slack.thread(p.channel, p.ts) : [];
+    const p = rawParent(jobId);
+    return p ? slack.thread(p.channel, p.ts).map(shown) : [];
   };
   const gateButton = (jobId: string, label: string) => {
     const msgs = thread(jobId).filter((m) => m.buttons.some((b) => b.label === label));
@@ -180,8 +194,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         // an empty ack (the answer follows on response_url)
       }
       const jobId = /\bjob (\d+)\b/.exec(body)?.[1];
-      const shown = unescapeMrkdwn(body);
-      return { status: res.status, text: shown, full: unescapeMrkdwn(full), raw: full, jobId: shown.startsWith('Queued as job') ? jobId : undefined };
+      const seen = unescapeMrkdwn(body);
+      return { status: res.status, text: seen, full: unescapeMrkdwn(full), raw: full, jobId: seen.startsWith('Queued as job') ? jobId : undefined };
     },
     async click(user, button, messageTs, channelArg) {
       const where = button as FakeButton & { messageTs?: string; channel?: string };
