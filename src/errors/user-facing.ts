@@ -9,7 +9,8 @@
  *   ReplayedStepError   a step that failed in an earlier activation, replayed as it was shown
  *   SshError …          SSH problems written for people (host key, connect, command failed, …)
  *   OutputParseError    a node's output was not what the parser expected
- *   InvalidValueError, UnsafeArgumentError, UnknownNodeError, NotReadyError, CheckFailedError
+ *   InvalidValueError, UnsafeArgumentError, UnknownNodeError, NotReadyError, CheckFailedError,
+ *   WindowsStepError (a Windows script did not do its job), UnsafePowerShellValueError
  *
  * Messages of RequestError, the SSH errors, OutputParseError and the value errors carry node
  * output or user text and are escaped for Slack by the boundary. StopRunbook, RunbookFailure and
@@ -108,6 +109,25 @@ export class InvalidValueError extends UserFacingError {
 export class UnsafeArgumentError extends UserFacingError {
   override name = 'UnsafeArgumentError';
   readonly errorCode = 'unsafe-argument';
+}
+
+/** A value that would reach a PowerShell command line on a Windows node is not safe; nothing was run. */
+export class UnsafePowerShellValueError extends UserFacingError {
+  override name = 'UnsafePowerShellValueError';
+  readonly errorCode = 'unsafe-powershell-value';
+}
+
+/** A Windows script ran but did not do its job (its output says why). */
+export class WindowsStepError extends UserFacingError {
+  override name = 'WindowsStepError';
+  readonly errorCode = 'windows-step';
+  constructor(
+    readonly node: string,
+    readonly script: string,
+    problem: string,
+  ) {
+    super(`${script} on ${node} failed: ${problem}`);
+  }
 }
 
 /** A node name that is not in the cluster's inventory. */

@@ -16,6 +16,7 @@
  *   cut before anything is shown.
  * - Parsers read `ConvertTo-Json -Compress` output, never formatted tables.
  */
+import { UnsafePowerShellValueError } from '../errors/user-facing.ts';
 import type { ExecOptions, RemoteShell } from '../ssh/types.ts';
 import { OutputParseError, outputExcerpt } from './errors.ts';
 
@@ -42,9 +43,7 @@ export const POWERSHELL_ARGS = ['powershell.exe', '-NoLogo', '-NoProfile', '-Non
 /** cmd.exe's longest command line. */
 export const CMD_LINE_LIMIT = 8191;
 
-export class UnsafePowerShellValueError extends Error {
-  override name = 'UnsafePowerShellValueError';
-}
+export { UnsafePowerShellValueError } from '../errors/user-facing.ts';
 
 const VAR_NAME = /^[A-Za-z][A-Za-z0-9]{0,40}$/;
 /** PowerShell reads these as single quotes too (U+2018, U+2019, U+201A, U+201B). */

@@ -3,6 +3,7 @@
  * powershell.ts and windows-scripts.ts) whose JSON line is parsed and whose success text is
  * checked. Never `sudo`: the SSH account is an Administrator.
  */
+import { WindowsStepError } from '../errors/user-facing.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { OutputParseError } from './errors.ts';
 import {
@@ -24,17 +25,7 @@ import {
 import { lastJson, runPowerShell, type PsResult, type PsScript } from './powershell.ts';
 import * as scripts from './windows-scripts.ts';
 
-/** A Windows script ran but did not do its job (its output says why). */
-export class WindowsStepError extends Error {
-  override name = 'WindowsStepError';
-  constructor(
-    readonly node: string,
-    readonly script: string,
-    problem: string,
-  ) {
-    super(`${script} on ${node} failed: ${problem}`);
-  }
-}
+export { WindowsStepError } from '../errors/user-facing.ts';
 
 export interface CalicoDownload {
   scriptUrl: string;
