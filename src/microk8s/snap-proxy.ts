@@ -47,7 +47,8 @@ export function assertStoreId(id: string): string {
 
 /** The proxy's HTTP address as `proxy.domain` holds it (a host, optionally with a port). */
 export function assertDomain(domain: string): string {
-  if (!DOMAIN.test(domain)) throw new InvalidValueError(`${shown(domain)} is not a host name for the Snap Store Proxy`);
+  // Length first: DOMAIN's bounded label repeats are only linear on input of bounded length.
+  if (domain.length > 260 || !DOMAIN.test(domain)) throw new InvalidValueError(`${shown(domain)} is not a host name for the Snap Store Proxy`);
   return domain;
 }
 
