@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunbookFailure } from '../../src/engine/errors.ts';
 import { nodesLabel, onEach, perNode } from '../../src/ops/batch.ts';
+import { SshError } from '../../src/ssh/errors.ts';
 
 describe('onEach and perNode', () => {
   it('runs on every node and keys the results by node', async () => {
@@ -17,7 +18,7 @@ describe('onEach and perNode', () => {
     const err = await onEach(['w1', 'w2', 'w3'], async (n) => {
       await new Promise((r) => setTimeout(r, n === 'w2' ? 30 : 1));
       finished.push(n);
-      if (n !== 'w2') throw new Error(`${n} is unreachable`);
+      if (n !== 'w2') throw new SshError(`${n} is unreachable`, n); // a node's failure, written for people
       return n;
     }).catch((e: unknown) => e);
     expect(finished.toSorted()).toEqual(['w1', 'w2', 'w3']);

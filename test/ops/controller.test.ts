@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeNode } from '../../src/microk8s/types.ts';
 import { chooseControlPlane, controlPlaneCandidates, displayController } from '../../src/ops/controller.ts';
+import { SshError } from '../../src/ssh/errors.ts';
 
 const inventory = {
   nodes: [
@@ -22,7 +23,7 @@ function answers(views: Record<string, KubeNode[] | Error>) {
   const read = async (node: string): Promise<KubeNode[]> => {
     asked.push(node);
     const v = views[node];
-    if (v === undefined || v instanceof Error) throw v ?? new Error(`${node}: no route to host`);
+    if (v === undefined || v instanceof Error) throw v ?? new SshError(`${node}: no route to host`, node);
     return v;
   };
   return { read, asked };
@@ -42,7 +43,7 @@ describe('controlPlaneCandidates', () => {
 
 describe('chooseControlPlane', () => {
   it('takes the first candidate that answers, is Ready, is no worker and lists the cluster', async () => {
-    const { read, asked } = answers({ 'k8s-1': new Error('connect ECONNREFUSED'), 'k8s-2': [kube('k8s-1'), kube('k8s-2', false), kube('k8s-3')], 'k8s-3': cluster });
+    const { read, asked } = answers({ 'k8s-1': new SshError('connect ECONNREFUSED', 'k8s-1'), 'k8s-2': [kube('k8s-1'), kube('k8s-2', false), kube('k8s-3')], 'k8s-3': cluster });
     const problems: string[] = [];
     const choice = await chooseControlPlane(inventory, read, {}, problems);
     expect(choice?.name).toBe('k8s-3');
@@ -70,7 +71,7 @@ describe('chooseControlPlane', () => {
 
   it('refuses a node that is a worker or not in the list it answers', async () => {
     const problems: string[] = [];
-    const views = { 'k8s-1': [kube('k8s-1', true, 'worker'), kube('k8s-2')], 'k8s-2': [kube('k8s-1')], 'k8s-3': new Error('timeout') };
+    const views = { 'k8s-1': [kube('k8s-1', true, 'worker'), kube('k8s-2')], 'k8s-2': [kube('k8s-1')], 'k8s-3': new SshError('timeout', 'k8s-3') };
     expect(await chooseControlPlane(inventory, answers(views).read, {}, problems)).toBeUndefined();
     expect(problems).toEqual(['k8s-1 is a worker', 'k8s-2 is not in the cluster it answers for', 'k8s-3: timeout']);
   });
