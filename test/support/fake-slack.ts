@@ -173,7 +173,8 @@ export interface FakeSlack {
   setUsergroup(id: string, users: string[]): void;
   homeView(user: string): { type: string; blocks: unknown[] } | undefined;
   homePublishes(user: string): number;
-  failNext(method: string, error: string): void;
+  /** The next call of `method` (that `match` accepts, when given) answers `{ ok: false, error }`. */
+  failNext(method: string, error: string, match?: (args: Record<string, unknown>) => boolean): void;
   waitFor<T>(predicate: () => T | Falsy | Promise<T | Falsy>, timeoutMs?: number): Promise<T>;
   socketMode: {
     url: string;
@@ -331,7 +332,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const stored = new Map<string, FakeMessage>(); // key channel:ts
   const ephemerals: FakeEphemeral[] = [];
   const usergroups = new Map(Object.entries(options.usergroups ?? {}));
-  const failures = new Map<string, string[]>();
+  const failures = new Map<string, Array<{ error: string; match?: (args: Record<string, unknown>) => boolean }>>();
   const homes = new Map<string, { view: { type: string; blocks: unknown[] }; count: number }>();
   let responseStatus = 200;
   let tsCounter = 0;
@@ -347,8 +348,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const api = (method: string, args: Record<string, unknown>, token: string | undefined): Record<string, unknown> => {
     if (!token) return { ok: false, error: 'not_authed' };
     if (options.tokens && !options.tokens.includes(token)) return { ok: false, error: 'invalid_auth' };
-    const queued = failures.get(method);
-    if (queued && queued.length > 0) return { ok: false, error: queued.shift() };
+    const queued = failures.get(method) ?? [];
+    const failing = queued.findIndex((f) => !f.match || f.match(args));
+    if (failing >= 0) return { ok: false, error: queued.splice(failing, 1)[0]?.error };
     const str = (k: string) => strOf(args[k]);
     const blocksArg: unknown[] | undefined = Array.isArray(args.blocks) ? args.blocks : undefined;
     switch (method) {
@@ -589,8 +591,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     homeView: (user) => homes.get(user)?.view,
     homePublishes: (user) => homes.get(user)?.count ?? 0,
-    failNext: (method, error) => {
-      failures.set(method, [...(failures.get(method) ?? []), error]);
+    failNext: (method, error, match) => {
+      failures.set(method, [...(failures.get(method) ?? []), { error, match }]);
     },
     waitFor,
     socketMode: {
