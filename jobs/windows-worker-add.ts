@@ -4,18 +4,9 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickControlPlane } from '../src/ops/controller.ts';
 import { preflightWindows, prepareCalico, validateWindowsNode, type WindowsPreflight } from '../src/ops/windows-cluster.ts';
-import {
-  addFirewallRule,
-  configureKubelet,
-  downloadCalico,
-  installCalico,
-  installContainerd,
-  installKubeServices,
-  startKubeServices,
-  writeKubeconfig,
-} from '../src/ops/windows-install.ts';
+import { installContainerd } from '../src/ops/windows-install.ts';
+import { installAndVerifyWindowsNode } from '../src/ops/windows-join-steps.ts';
 import { addPlan, windowsTitles } from '../src/ops/windows-plan.ts';
-import { verifyTestPod, waitWindowsReady } from '../src/ops/windows-verify.ts';
 
 const Args = z.object({ node: NodeName });
 
@@ -59,20 +50,9 @@ export default defineRunbook(
 
     // Prepare the MicroK8s cluster, 4: strict affinity (calicoctl of the cluster's version).
     await run.step(t.affinity, () => prepareCalico(run, pre), { describe: (s) => s });
-    // Prepare the Windows node, 1–2: containerd (the machine may restart), c:\k\config.
+    // Prepare the Windows node, 1: containerd (the machine may restart).
     await run.step(t.containerd, () => installContainerd(run, node, pre.lastBoot), { describe: (r) => (r.reboots > 0 ? `installed after ${r.reboots} restart(s)` : 'installed') });
-    await run.step(t.kubeconfig, () => writeKubeconfig(run, node, pre.controller), { describe: (s) => s });
-    // Install Calico, 1–8.
-    await run.step(t.download, () => downloadCalico(run, pre), { describe: (s) => s });
-    await run.step(t.calico, () => installCalico(run, node), { describe: (s) => s });
-    await run.step(t.services, () => installKubeServices(run, node), { describe: (s) => s });
-    await run.step(t.firewall, () => addFirewallRule(run, node), { describe: (s) => s });
-    await run.step(t.kubelet, () => configureKubelet(run, node, pre.kubeVersion), {
-      describe: (k) => `InterfaceName "${k.interfaceName}"; ${k.removed.length ? `removed ${k.removed.join(', ')}` : 'no flag to remove'}`,
-    });
-    await run.step(t.start, () => startKubeServices(run, node), { describe: (s) => s });
-    // Verify the Windows node, 1–3.
-    await run.step(t.ready, () => waitWindowsReady(run, node), { describe: (s) => s });
-    await run.step(t.pod, () => verifyTestPod(run, node), { describe: (s) => s });
+    // Prepare the Windows node, 2: c:\k\config. Install Calico, 1–8; start; verify the Windows node, 1–3.
+    await installAndVerifyWindowsNode(run, node, pre, t);
   },
 );

@@ -4,18 +4,9 @@ import { defineRunbook } from '../src/engine/define.ts';
 import { kubeVersionOf } from '../src/microk8s/parse-windows.ts';
 import { pickControlPlane } from '../src/ops/controller.ts';
 import { preflightWindows, upgradeTarget, validateWindowsNode } from '../src/ops/windows-cluster.ts';
-import {
-  addFirewallRule,
-  configureKubelet,
-  downloadCalico,
-  installCalico,
-  installKubeServices,
-  startKubeServices,
-  uninstallComponents,
-  writeKubeconfig,
-} from '../src/ops/windows-install.ts';
+import { uninstallComponents } from '../src/ops/windows-install.ts';
+import { installAndVerifyWindowsNode } from '../src/ops/windows-join-steps.ts';
 import { upgradePlan, windowsTitles } from '../src/ops/windows-plan.ts';
-import { verifyTestPod, waitWindowsReady } from '../src/ops/windows-verify.ts';
 
 const KubeVersion = z.string().regex(/^v?1\.\d{1,2}\.\d{1,3}$/, { error: (iss) => `'${String(iss.input).slice(0, 40)}' is not a Kubernetes version; use one such as 1.27.5` });
 const Args = z.object({ node: NodeName, to: KubeVersion.optional() });
@@ -64,18 +55,7 @@ export default defineRunbook(
 
     // 1. Uninstall the node components (seed "Uninstall", Windows side).
     await run.step(t.uninstall, () => uninstallComponents(run, node), { describe: (s) => s });
-    // 2. Install them again at the new versions (seed "Prepare the Windows node" 2, "Install Calico" 1–8).
-    await run.step(t.kubeconfig, () => writeKubeconfig(run, node, pre.controller), { describe: (s) => s });
-    await run.step(t.download, () => downloadCalico(run, pre), { describe: (s) => s });
-    await run.step(t.calico, () => installCalico(run, node), { describe: (s) => s });
-    await run.step(t.services, () => installKubeServices(run, node), { describe: (s) => s });
-    await run.step(t.firewall, () => addFirewallRule(run, node), { describe: (s) => s });
-    await run.step(t.kubelet, () => configureKubelet(run, node, pre.kubeVersion), {
-      describe: (k) => `InterfaceName "${k.interfaceName}"; ${k.removed.length ? `removed ${k.removed.join(', ')}` : 'no flag to remove'}`,
-    });
-    await run.step(t.start, () => startKubeServices(run, node), { describe: (s) => s });
-    // 3. Verify.
-    await run.step(t.ready, () => waitWindowsReady(run, node), { describe: (s) => s });
-    await run.step(t.pod, () => verifyTestPod(run, node), { describe: (s) => s });
+    // 2.–3. Install them again at the new versions (seed "Prepare the Windows node" 2, "Install Calico" 1–8), then verify.
+    await installAndVerifyWindowsNode(run, node, pre, t);
   },
 );
