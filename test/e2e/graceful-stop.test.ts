@@ -3,36 +3,26 @@
  * to the queue with its checkpoints (nothing fails, nothing is half-done), the process exits
  * cleanly, and the next worker continues with the step after it — which runs once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('e2e: a worker stopped with SIGTERM mid-step', () => {
   let h: Harness;
-  const procs: ChildProcess[] = [];
+  const procs: WorkerProcess[] = [];
 
-  const startWorker = () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...h.env, MK8S_ROLE: 'worker', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    procs.push(proc);
-    return { proc, exited, output: () => out };
+  const startWorker = (): WorkerProcess => {
+    const w = startWorkerProcess(h.env);
+    procs.push(w);
+    return w;
   };
 
   beforeAll(async () => {
     h = await startHarness({ role: 'bot', workerLockMs: 1000, latency: { drainMs: 2000 } });
   });
   afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await Promise.all(procs.map((w) => stopWorkerProcess(w)));
     await h?.stop();
   });
 

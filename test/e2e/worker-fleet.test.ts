@@ -4,13 +4,11 @@
  * a worker SIGKILLed in the middle of both is replaced by another worker process, which
  * resumes both from their checkpoints without running a finished step again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../src/sim/index.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLUSTERS = [
   { name: 'east', channel: 'C0EAST00001' },
   { name: 'west', channel: 'C0WEST00001' },
@@ -18,27 +16,19 @@ const CLUSTERS = [
 
 describe('e2e: a bot and worker processes on one Redis', () => {
   let h: Harness;
-  const procs: ChildProcess[] = [];
+  const procs: WorkerProcess[] = [];
 
-  const startWorker = () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...h.env, MK8S_ROLE: 'worker', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    procs.push(proc);
-    return { proc, exited, output: () => out };
+  const startWorker = (): WorkerProcess => {
+    const w = startWorkerProcess(h.env);
+    procs.push(w);
+    return w;
   };
 
   beforeAll(async () => {
     h = await startHarness({ clusters: CLUSTERS, role: 'bot', workerLockMs: 1000, latency: { drainMs: 3000 } });
   });
   afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await Promise.all(procs.map((w) => stopWorkerProcess(w)));
     await h?.stop();
   });
 

@@ -15,7 +15,8 @@ export interface WorkerProcess {
   proc: ChildProcess;
   /** Everything it wrote (pino JSON lines at LOG_LEVEL). */
   output(): string;
-  exited: Promise<void>;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
 }
 
 export function startWorkerProcess(env: Record<string, string>, logLevel = 'warn'): WorkerProcess {
@@ -27,9 +28,9 @@ export function startWorkerProcess(env: Record<string, string>, logLevel = 'warn
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
-    else proc.once('exit', () => resolve());
+  const exited = new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.exitCode);
+    else proc.once('exit', (code) => resolve(code));
   });
   return { proc, output: () => out, exited };
 }
