@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { datastoreOf } from '../../src/sim/dqlite.ts';
 import { simMembership } from '../../src/sim/index.ts';
 import { controlPlanes, words, workers } from '../support/e2e.ts';
-import { approveBoth, destructiveButton, lose, MUTATING, text } from '../support/recover-quorum.ts';
+import { approveBoth, approvePlanThenDestructiveButton, lose, MUTATING, text } from '../support/recover-quorum.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob, carol } = USERS;
@@ -183,9 +183,7 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
     const from = h.sim.commandLog.length;
     const { jobId } = await h.command(alice, 'recover-quorum');
     const id = jobId!;
-    await h.waitState(id, 'awaiting approval', 30_000);
-    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
-    const gate = await destructiveButton(h, id);
+    const gate = await approvePlanThenDestructiveButton(h, id);
     expect(await h.click(bob, gate)).toBe(200);
     const shown = await h.slack.waitFor(() => h.thread(id).find((m) => m.ts === gate.messageTs && m.text.includes('(1 of 2 approvals)')), 10_000);
     expect(JSON.stringify(shown.blocks)).toMatch(/1 of 2 approvals\*? — approved by <@U0BOB>/);
@@ -205,9 +203,7 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
     const from = h.sim.commandLog.length;
     const { jobId } = await h.command(alice, 'recover-quorum');
     const id = jobId!;
-    await h.waitState(id, 'awaiting approval', 30_000);
-    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
-    const gate = await destructiveButton(h, id);
+    const gate = await approvePlanThenDestructiveButton(h, id);
     expect(await h.click(bob, gate)).toBe(200);
     h.sim.state.node('k8s-3').portAnswersWhenDown = true;
     expect(await h.click(carol, gate)).toBe(200);
@@ -231,9 +227,7 @@ describe('recover-quorum: the destructive gate is bound to what the plan read', 
     const from = h.sim.commandLog.length;
     const { jobId } = await h.command(alice, 'recover-quorum');
     const id = jobId!;
-    await h.waitState(id, 'awaiting approval', 30_000);
-    expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
-    const gate = await destructiveButton(h, id);
+    const gate = await approvePlanThenDestructiveButton(h, id);
     expect(JSON.stringify(h.thread(id).find((m) => m.ts === gate.messageTs)?.blocks)).toMatch(/Binding: sha256 `[0-9a-f]{64}`/);
     expect(await h.click(bob, gate)).toBe(200);
     h.sim.state.node('k8s-1').raftLag = 3;

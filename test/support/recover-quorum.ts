@@ -10,11 +10,16 @@ export const MUTATING = /^(microk8s (stop|start|remove-node|leave|join)|rm |cp |
 
 export const text = (h: Harness, id: string) => h.thread(id).map((m) => `${m.text}\n${JSON.stringify(m.blocks)}`).join('\n');
 
-/** Plan gate (bob), then the destructive gate: bob's approval is 1 of 2, carol's opens it. */
-export async function approveBoth(h: Harness, id: string): Promise<void> {
+/** Bob approves the plan gate; then the destructive gate's Approve button, once it is posted. */
+export async function approvePlanThenDestructiveButton(h: Harness, id: string) {
   await h.waitState(id, 'awaiting approval', 30_000);
   expect(await h.click(bob, await h.waitButton(id, 'Approve'))).toBe(200);
-  const destructive = await destructiveButton(h, id);
+  return destructiveButton(h, id);
+}
+
+/** Plan gate (bob), then the destructive gate: bob's approval is 1 of 2, carol's opens it. */
+export async function approveBoth(h: Harness, id: string): Promise<void> {
+  const destructive = await approvePlanThenDestructiveButton(h, id);
   expect(await h.click(bob, destructive)).toBe(200);
   await h.slack.waitFor(() => h.thread(id).find((m) => m.ts === destructive.messageTs && m.text.includes('(1 of 2 approvals)')), 10_000);
   expect(await h.click(carol, destructive)).toBe(200);
