@@ -1,0 +1,78 @@
+/**
+ * One activation's state, shared by the parts of the run context (context.ts): the job's
+ * checkpointed data and its save (only by the lock holder), the keys of its steps, gates and
+ * memos in order, the thread (run-thread.ts), the audit writes, and the cancel check that every
+ * step and gate makes first.
+ */
+import type { Job } from 'bullmq';
+import type { ClusterConfig } from '../config/inventory.ts';
+import { keys } from '../queue/keys.ts';
+import { systemClock, type Clock } from '../schedule/clock.ts';
+import { StopRunbook } from './errors.ts';
+import { JobLock } from './job-lock.ts';
+import type { JobData } from './job-data.ts';
+import type { EngineDeps } from './run-types.ts';
+import { RunThread } from './run-thread.ts';
+
+export class RunCore {
+  readonly jobId: string;
+  readonly data: JobData;
+  readonly lock: JobLock;
+  /** The thread's progress, delivered in order without holding up the steps. */
+  readonly thread: RunThread;
+  private seq = 0;
+  private readonly pendingAudit: Promise<void>[] = [];
+
+  constructor(
+    readonly job: Job<JobData>,
+    readonly token: string | undefined,
+    readonly cluster: ClusterConfig,
+    readonly deps: EngineDeps,
+    /** Fired by the worker when the job's lock could not be renewed. */
+    signal?: AbortSignal,
+  ) {
+    this.jobId = String(job.id);
+    this.data = structuredClone(job.data);
+    this.lock = new JobLock(deps.redis, this.jobId, token, signal);
+    this.thread = new RunThread(this);
+  }
+
+  get clock(): Clock { return this.deps.clock ?? systemClock; }
+
+  /** The next checkpoint key: `s…` a step, `g…` a gate, `m…` a memo (one sequence, so replays line up). */
+  nextKey(kind: 's' | 'g' | 'm'): string {
+    return `${kind}${++this.seq}`;
+  }
+
+  async save(): Promise<void> {
+    // Always the full, current data (it replaces the stored object), and only by the lock holder.
+    await this.lock.writeData(this.data);
+  }
+
+  /** Names of the steps that finished, in order (for "what was and was not done"). */
+  doneSteps(): string[] {
+    return Object.values(this.data.steps)
+      .filter((s) => s.status === 'done')
+      .map((s) => s.title);
+  }
+
+  async checkCancelled(nextTitle: string): Promise<void> {
+    const by = await this.deps.redis.get(keys.cancel(this.jobId));
+    if (by === null) return;
+    const done = this.doneSteps();
+    throw new StopRunbook(
+      'cancelled',
+      `Cancelled by <@${by}> before "${nextTitle}". ${done.length > 0 ? `Finished steps: ${done.join('; ')}.` : 'No step had run.'}`,
+    );
+  }
+
+  /** Issues an audit write now (XADDs keep their order on the connection); auditSettled() awaits them. */
+  audited(event: Parameters<EngineDeps['audit']['record']>[0]): void {
+    this.pendingAudit.push(this.deps.audit.record(event));
+  }
+
+  /** Resolves once every audit write issued so far has settled (the activation ends). */
+  async auditSettled(): Promise<void> {
+    await Promise.allSettled(this.pendingAudit);
+  }
+}
