@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { NodeName } from '../src/commands/validators.ts';
+import { FailureDomain, FailurePlan, NodeName } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
 import { describeDomains, notesText, preflightStep, restartApproval, setDomainOn } from '../src/ops/failure-domain.ts';
-import { FailureDomain, FailurePlan, assignments, failureDomainPlan, preflightFailureDomains, validateAssignments } from '../src/ops/failure-domains.ts';
+import { assignments, failureDomainPlan, preflightFailureDomains, validateAssignments } from '../src/ops/failure-domains.ts';
 
 const Args = z
   .object({ node: NodeName.optional(), domain: FailureDomain.optional(), plan: FailurePlan.optional() })

@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { HoldValue, NodeOrAll } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { HoldValue, NodeOrAll, applyHold, describeHoldSpec, holdCommand, holdSpecOf, holdTargets, validateHoldTarget } from '../src/ops/holds.ts';
+import { applyHold, describeHoldSpec, holdCommand, holdSpecOf, holdTargets, validateHoldTarget } from '../src/ops/holds.ts';
 import { describeRecord, describeSnapStates, recordNodeState } from '../src/ops/node-records.ts';
 
 /**

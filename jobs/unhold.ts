@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { NodeOrAll } from '../src/commands/validators.ts';
 import { defineRunbook } from '../src/engine/define.ts';
-import { NodeOrAll, holdTargets, validateHoldTarget } from '../src/ops/holds.ts';
+import { holdTargets, validateHoldTarget } from '../src/ops/holds.ts';
 import { describeRecord, describeSnapStates, recordNodeState } from '../src/ops/node-records.ts';
 
 /** Remove the refresh hold of MicroK8s on a node or all nodes (`snap refresh --unhold microk8s`). */

@@ -3,7 +3,6 @@
  * restarting MicroK8s on the node (`microk8s stop; microk8s start`), after which kubelite copies
  * it to the dqlite backend's `failure-domain` file and k8s-dqlite uses it.
  */
-import * as z from 'zod';
 import { excerpt } from '../util/excerpt.ts';
 import { NODE_NAME, type ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
@@ -20,21 +19,12 @@ export interface Assignment {
 
 const MAX_PLAN = 20;
 
-function domainMessage(text: string): string {
+/** What a bad failure domain is told (the argument's schema, `FailureDomain` in src/commands/validators.ts, says it too). */
+export function domainMessage(text: string): string {
   return `'${excerpt(text)}' is not a failure domain: use a whole number from 0 to ${MAX_FAILURE_DOMAIN}, such as 1 or 42`;
 }
 
-/** A failure domain as a word or a number: a whole number 0…MAX (re-parses its own output). */
-export const FailureDomain = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const n = typeof value === 'number' ? (Number.isSafeInteger(value) && value >= 0 && value <= MAX_FAILURE_DOMAIN ? value : undefined) : parseFailureDomain(value);
-  if (n === undefined) {
-    ctx.issues.push({ code: 'custom', message: domainMessage(String(value)), input: value });
-    return z.NEVER;
-  }
-  return n;
-});
-
-/** `k8s-1=1,k8s-2=2`: the assignments, or a message saying what is wrong. */
+/** `k8s-1=1,k8s-2=2`: the assignments, or a message saying what is wrong (checked at parse time by `FailurePlan`). */
 export function parsePlan(text: string): Assignment[] | string {
   const parts = text.split(',');
   if (parts.length > MAX_PLAN) return `a plan takes at most ${MAX_PLAN} nodes`;
@@ -52,11 +42,6 @@ export function parsePlan(text: string): Assignment[] | string {
   }
   return out;
 }
-
-export const FailurePlan = z.string().check((ctx) => {
-  const parsed = parsePlan(ctx.value);
-  if (typeof parsed === 'string') ctx.issues.push({ code: 'custom', message: parsed, input: ctx.value });
-});
 
 export interface FailureDomainArgs {
   node?: string | undefined;

@@ -7,11 +7,11 @@
  * <RFC 3339 time>" is sent as the whole seconds left until then by the node's
  * own clock (`date +%s` on the node), read just before the hold.
  */
-import * as z from 'zod';
 import type { ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { HoldResult } from '../microk8s/types.ts';
+import { excerpt } from '../util/excerpt.ts';
 
 export type HoldSpec = { kind: 'forever' } | { kind: 'for'; duration: string; seconds: number } | { kind: 'until'; at: string; epochMs: number };
 
@@ -26,15 +26,12 @@ function daysIn(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-function excerpt(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
 /**
  * `forever`, a duration (`24h`, `1h30m`, `90m`, `45s`, `2d`) or an RFC 3339 time
  * (`2026-07-01T10:00:00Z`, `2026-07-01T12:00:00+02:00`) in the future; or a
  * message saying what is allowed. `now: null` skips the future/range check of a
- * time (a job re-reading what was checked when the command was parsed).
+ * time (a job re-reading what was checked when the command was parsed). The argument's
+ * schema (`HoldValue`, src/commands/validators.ts) is this check at parse time.
  */
 export function parseHoldValue(text: string, now: number | null = Date.now()): HoldSpec | string {
   const v = text.trim();
@@ -73,17 +70,6 @@ export function parseHoldValue(text: string, now: number | null = Date.now()): H
   if (/^\d+\.\d+[hms]$/.test(v)) return `'${excerpt(v)}': use whole numbers, such as 1h30m instead of 1.5h`;
   return `'${excerpt(v)}' is not a refresh hold; ${allowed}`;
 }
-
-/** The hold argument of `hold`: validated when the command is parsed, kept as typed. */
-export const HoldValue = z.string().check((ctx) => {
-  const parsed = parseHoldValue(ctx.value);
-  if (typeof parsed === 'string') ctx.issues.push({ code: 'custom', message: parsed, input: ctx.value });
-});
-
-/** `<node|all>`: the keyword `all` or a node name. */
-export const NodeOrAll = z.string().regex(/^(?:all|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/, {
-  error: (iss) => `'${typeof iss.input === 'string' ? excerpt(iss.input) : 'the value'}' is not a node name or all: use lowercase letters, digits and '-', such as k8s-1`,
-});
 
 /** The nodes `<node|all>` names: every Linux node for `all` (Windows workers have no snap). */
 export function holdTargets(cluster: ClusterConfig, node: string): string[] {
