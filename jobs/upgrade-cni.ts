@@ -4,11 +4,10 @@ import { RunbookFailure, StopRunbook } from '../src/engine/errors.ts';
 import { errorText, type RunContext } from '../src/engine/context.ts';
 import { DEPLOYED_CNI, imageTag } from '../src/microk8s/calico-manifest.ts';
 import { backupStamp } from '../src/microk8s/node.ts';
-import { plain, readNodeCalicoFiles } from '../src/ops/addons-report.ts';
+import { plain } from '../src/ops/addons-report.ts';
 import { awaitCalicoRollout } from '../src/ops/cni-rollout.ts';
 import { buildCniPlan, cniPlanSteps, diffBlock, loadCniBackup, rebuildManifest, saveCniBackup, type CniPlan } from '../src/ops/upgrade-cni.ts';
 
-const nodeOf = (run: RunContext) => (node: string) => run.node(node);
 /** The carried-over customisations (values read from the nodes: escaped). */
 const keptText = (plan: CniPlan) => (plan.kept.length > 0 ? plan.kept.map((k) => plain(k, 160)).join('; ') : 'no customisations');
 const readySeconds = (run: RunContext) => Math.max(1, Math.round(run.cluster.policy.readyTimeout / 1000));
@@ -35,7 +34,7 @@ export default defineRunbook(
     if (restore === true) return restoreCni(run);
 
     // 0. What runs, what each node's revision ships, what is deployed and customised.
-    const plan: CniPlan = await run.step('read the CNI on every node', async () => (await buildCniPlan(run.cluster, nodeOf(run))).plan, {
+    const plan: CniPlan = await run.step('read the CNI on every node', async () => (await buildCniPlan(run)).plan, {
       describe: (p) => (p.refusal ? 'refused' : `running ${p.running}; the revision ships ${p.to}; ${p.kept.length} customisation(s) to carry over`),
     });
     if (plan.refusal) throw new RunbookFailure(`${plan.refusal} Nothing was changed.`);
@@ -48,7 +47,7 @@ export default defineRunbook(
       nodes: plan.nodes.map((n) => n.node),
       always: true,
       recheck: async () => {
-        const now = (await buildCniPlan(run.cluster, nodeOf(run))).plan;
+        const now = (await buildCniPlan(run)).plan;
         const changed: string[] = [];
         if (now.refusal) changed.push(now.refusal);
         else {
@@ -72,7 +71,7 @@ export default defineRunbook(
 
     // 2. The bundled manifest with the customisations, on every node (uploaded over SFTP, moved into place).
     await run.step('write the new cni.yaml on every node', async () => {
-      const text = await rebuildManifest(run.node(plan.controller), plan);
+      const text = await rebuildManifest(run, plan);
       for (const { node } of plan.nodes) await run.node(node).writeFile(DEPLOYED_CNI, text, run.jobId, true);
       return plan.newSha;
     }, { describe: (sha) => `sha256 ${sha}` });
@@ -83,7 +82,7 @@ export default defineRunbook(
   },
   {
     describeState: async (run) => {
-      const p = (await buildCniPlan(run.cluster, nodeOf(run))).plan;
+      const p = (await buildCniPlan(run)).plan;
       return p.runningImage ? `calico-node runs ${plain(p.runningImage, 120)}` : (p.refusal ?? 'unknown');
     },
   },
@@ -94,7 +93,7 @@ async function applyAndWait(run: RunContext, controller: string, image: string, 
     describe: (lines) => lines.filter((l) => !l.endsWith('unchanged')).join(', ') || 'unchanged',
   });
   try {
-    await run.step('wait for calico-node to roll out on every node', () => awaitCalicoRollout(run.node(controller), image, nodes, readySeconds(run)), { describe: (r) => r });
+    await run.step('wait for calico-node to roll out on every node', () => awaitCalicoRollout(run, controller, image, nodes, readySeconds(run)), { describe: (r) => r });
   } catch (err) {
     if (err instanceof StopRunbook) throw err;
     throw new RunbookFailure(`The new cni.yaml is applied but calico-node did not finish rolling out within ${readySeconds(run)} s: ${errorText(err)}. ${undo}.`);
@@ -125,7 +124,7 @@ async function restoreCni(run: RunContext): Promise<void> {
     return Object.keys(record.backups);
   }, { describe: (n) => n.join(', ') });
   const files = await run.step('read the restored manifest', async () => {
-    const f = await readNodeCalicoFiles(run.node(controller));
+    const f = await run.node(controller).addons.calicoFiles();
     if (!f.deployed) throw new RunbookFailure(`${controller} has no cni.yaml after the restore`);
     return f.deployed.manifest.image;
   }, { describe: (image) => plain(image, 120) });

@@ -20,7 +20,7 @@ function boundedNodes(pool: SshPool, cluster: ClusterConfig): (node: string) => 
 export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage> {
   const pool = new SshPool({});
   try {
-    const report = await readAddonsReport(cluster, boundedNodes(pool, cluster));
+    const report = await readAddonsReport({ cluster, node: boundedNodes(pool, cluster) });
     const rendered = renderAddonsReport(report);
     return { text: `add-ons and CNI of ${cluster.name}: ${rendered.headline}`, body: [`*Add-ons and CNI of ${cluster.name}:* ${rendered.headline}`, ...rendered.lines].join('\n') };
   } finally {
@@ -35,7 +35,7 @@ export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage
 export async function upgradeCniPreviewMessage(cluster: ClusterConfig): Promise<ChatMessage> {
   const pool = new SshPool({});
   try {
-    const { plan } = await buildCniPlan(cluster, boundedNodes(pool, cluster));
+    const { plan } = await buildCniPlan({ cluster, node: boundedNodes(pool, cluster) });
     if (plan.refusal) return { text: `Dry run of upgrade-cni on ${cluster.name}: it would refuse. ${plan.refusal} Nothing was run.` };
     return {
       text: `Dry run of upgrade-cni on ${cluster.name}: Calico ${plan.running} → ${plan.to}; nothing will run.`,

@@ -9,10 +9,13 @@
  *   microk8s kubectl apply -f <file>
  *   microk8s kubectl rollout status ds/calico-node -n kube-system --timeout=<N>s
  *   test -e <lock file>
+ *   sudo cat <calico.yaml | cni.yaml | cni.yaml.backup>   the Calico manifests (files.ts), parsed
  */
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
+import { BUNDLED_CALICO, CNI_AUTO_BACKUP, DEPLOYED_CNI, NO_MANAGE_CALICO, parseCalicoManifest, type CalicoManifest } from './calico-manifest.ts';
 import { InvalidValueError, OutputParseError } from './errors.ts';
+import { readRemoteFile } from './files.ts';
 import {
   parseAddonStatus,
   parseApplyOutput,
@@ -44,6 +47,16 @@ const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
 function assertPlainPath(path: string, what: string): string {
   if (!PLAIN_PATH.test(path) || path.includes('..')) throw new InvalidValueError(`refusing to ${what} ${JSON.stringify(path)}: not a plain absolute path`);
   return path;
+}
+
+/** A node's Calico files, parsed (the texts too, for upgrade-cni); undefined: the file does not exist. */
+export interface NodeCalicoFiles {
+  bundled: { text: string; manifest: CalicoManifest } | undefined;
+  deployed: { text: string; manifest: CalicoManifest } | undefined;
+  /** cni.yaml.backup, left by a refresh that replaced cni.yaml; an unreadable one counts as none. */
+  backup: { text: string; manifest: CalicoManifest } | undefined;
+  /** The no-manage-calico lock exists. */
+  noManage: boolean;
 }
 
 /** The add-on and Calico commands of one node (made by MicroK8sNode.addons). */
@@ -112,6 +125,21 @@ export class AddonCommands {
     const last = outputLines(r.stdout).filter((l) => l.trim() !== '').pop() ?? '';
     if (!last.endsWith('successfully rolled out')) throw OutputParseError.of('microk8s kubectl rollout status ds/calico-node', '"daemon set "calico-node" successfully rolled out"', r.stdout).onNode(this.shell.node);
     return last;
+  }
+
+  /** The bundled calico.yaml of the node's revision, the deployed cni.yaml and its backup, parsed; and the no-manage-calico lock. */
+  async calicoFiles(): Promise<NodeCalicoFiles> {
+    const bundled = await this.manifest(BUNDLED_CALICO, 'the bundled calico.yaml');
+    const deployed = await this.manifest(DEPLOYED_CNI, 'cni.yaml');
+    const backup = await this.manifest(CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined);
+    const noManage = await this.exists(NO_MANAGE_CALICO);
+    return { bundled, deployed, backup, noManage };
+  }
+
+  private async manifest(path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
+    const text = await readRemoteFile(this.shell, path);
+    if (text === undefined) return undefined;
+    return { text, manifest: parseCalicoManifest(text, `${what} on ${this.shell.node}`) };
   }
 
   /** `test -e <path>` as root: does the file exist? */

@@ -144,7 +144,7 @@ export async function preflightAdd(run: RunContext, node: string, worker: boolea
     throw new RunbookFailure(`Worker nodes need MicroK8s 1.23 or newer; the cluster runs ${clusterSnap.version} (${clusterSnap.tracking}). Join ${node} as a control-plane node or upgrade the cluster first. Nothing was changed.`);
   }
 
-  const st = await standing(target);
+  const st = await standing(run, node);
   if (st.kind === 'worker-elsewhere') {
     throw new RunbookFailure(`${node} is already a node of another cluster (it answers "acting as a node in a cluster"). Run \`microk8s leave\` on it first. Nothing was changed.`);
   }
@@ -176,7 +176,7 @@ export async function preflightAdd(run: RunContext, node: string, worker: boolea
     throw new RunbookFailure(`${node} cannot reach the cluster agent on ${controller.name} (${controllerIp}:${AGENT_PORT}): ${reach.detail}. Open port ${AGENT_PORT} (and 16443, 19001) between the nodes. Nothing was changed.`);
   }
 
-  const m = await readMembership(controller.ops);
+  const m = await readMembership(run, controller.name);
   if (!m.haEnabled) throw new RunbookFailure(`The cluster is not in HA (dqlite) mode: ha-cluster is disabled on ${controller.name}. Run \`enable-ha\` first. Nothing was changed.`);
   const controlPlanes = m.members.length;
   return {
@@ -238,7 +238,7 @@ export async function notJoinedYet(run: RunContext, node: string): Promise<strin
 export function readyStep(run: RunContext, node: string, worker: boolean): Promise<string> {
   return run.step(titles(node, worker).ready, async () => {
     const controller = await pickControlPlane(run, { exclude: [node] });
-    const seen = await waitForNode(controller.ops, node, 'ready', run.cluster.policy.readyTimeout);
+    const seen = await waitForNode(run, controller.name, node, 'ready', run.cluster.policy.readyTimeout);
     return `${node} is Ready (${seen?.role === 'worker' ? 'worker' : 'control plane'}, ${seen?.kubeletVersion ?? '?'})`;
   }, { describe: (s) => s });
 }
@@ -248,7 +248,8 @@ export function reportHaStep(run: RunContext, node: string, worker: boolean): Pr
   return run.step(titles(node, worker).report, async () => {
     const controller = await pickControlPlane(run, { exclude: [node] });
     const m = await settleMembership(
-      controller.ops,
+      run,
+      controller.name,
       (now) => worker || (memberOf(now.members, now.kube.find((k) => k.name === node)) !== undefined && voters(now).length >= Math.min(3, now.members.length)),
       Math.min(60_000, run.cluster.policy.readyTimeout),
     );
@@ -261,7 +262,7 @@ export async function describeAddNode(run: RunContext, node: string): Promise<st
   try {
     const controller = await pickControlPlane(run, { exclude: [node] });
     const seen = controller.nodes.find((n) => n.name === node);
-    const m = await readMembership(controller.ops);
+    const m = await readMembership(run, controller.name);
     return `${node}: ${seen ? `in the cluster, ${seen.ready ? 'Ready' : 'NotReady'}` : 'not in the cluster'}; ${describeHa(m)}`;
   } catch (err) {
     return `could not read the cluster (${errorText(err)})`;

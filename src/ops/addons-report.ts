@@ -6,13 +6,18 @@
  * refresh left behind when MicroK8s replaced the manifest itself — and says what is behind and
  * what to do. Read-only: `addons`, and the last message of a successful upgrade.
  */
-import type { ClusterConfig } from '../config/inventory.ts';
-import { errorText } from '../engine/context.ts';
+import { errorText, type RunContext } from '../engine/context.ts';
 import { calicoShippedBy } from '../microk8s/addon-facts.ts';
-import type { AddonInfo, DaemonSetState } from '../microk8s/addons.ts';
+import type { AddonInfo, DaemonSetState, NodeCalicoFiles } from '../microk8s/addons.ts';
 import { customisations, describeCustomisation, lostCustomisations, type Customisation, type LostCustomisation } from '../microk8s/calico-customisations.ts';
-import { BUNDLED_CALICO, CNI_AUTO_BACKUP, DEPLOYED_CNI, NO_MANAGE_CALICO, compareCalicoVersions, imageTag, parseCalicoManifest, type CalicoManifest } from '../microk8s/calico-manifest.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
+import { DEPLOYED_CNI, compareCalicoVersions, imageTag } from '../microk8s/calico-manifest.ts';
+
+/**
+ * What a helper that only reads needs of the run context: the cluster and its nodes. The bot's
+ * read-only verbs (`addons`, `upgrade-cni --dry-run`) pass the same shape over their own bounded
+ * connections; a runbook passes its `run`.
+ */
+export type ClusterReads = Pick<RunContext, 'cluster' | 'node'>;
 
 export interface NodeCni {
   node: string;
@@ -41,28 +46,6 @@ export interface AddonsReport {
   nodes: NodeCni[];
 }
 
-/** A node's Calico files, parsed (the texts too, for upgrade-cni). */
-export interface NodeCalicoFiles {
-  bundled: { text: string; manifest: CalicoManifest } | undefined;
-  deployed: { text: string; manifest: CalicoManifest } | undefined;
-  backup: { text: string; manifest: CalicoManifest } | undefined;
-  noManage: boolean;
-}
-
-async function readManifest(node: MicroK8sNode, path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
-  const text = await node.readFile(path);
-  if (text === undefined) return undefined;
-  return { text, manifest: parseCalicoManifest(text, `${what} on ${node.name}`) };
-}
-
-export async function readNodeCalicoFiles(node: MicroK8sNode): Promise<NodeCalicoFiles> {
-  const bundled = await readManifest(node, BUNDLED_CALICO, 'the bundled calico.yaml');
-  const deployed = await readManifest(node, DEPLOYED_CNI, 'cni.yaml');
-  const backup = await readManifest(node, CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined);
-  const noManage = await node.addons.exists(NO_MANAGE_CALICO);
-  return { bundled, deployed, backup, noManage };
-}
-
 function nodeCni(node: string, f: NodeCalicoFiles): NodeCni {
   const out: NodeCni = { node, noManage: f.noManage, customisations: [], lost: [] };
   if (f.bundled) out.bundled = f.bundled.manifest.version;
@@ -75,13 +58,14 @@ function nodeCni(node: string, f: NodeCalicoFiles): NodeCni {
   return out;
 }
 
-/** Reads the report; `nodeOf` gives a node's operations (the job's connections, or the bot's bounded ones). */
-export async function readAddonsReport(cluster: ClusterConfig, nodeOf: (node: string) => MicroK8sNode): Promise<AddonsReport> {
+/** Reads the report over `reads` (the job's connections, or the bot's bounded ones). */
+export async function readAddonsReport(reads: ClusterReads): Promise<AddonsReport> {
+  const { cluster } = reads;
   const report: AddonsReport = { cluster: cluster.name, addons: [], nodes: [] };
   const linux = cluster.nodes.filter((n) => n.os !== 'windows');
   for (const cp of linux.filter((n) => n.role === 'control-plane')) {
     try {
-      const status = await nodeOf(cp.name).addons.status();
+      const status = await reads.node(cp.name).addons.status();
       if (!status.running) {
         report.addonsProblem = `${cp.name}: ${status.message ?? 'microk8s is not running'}`;
         continue;
@@ -96,7 +80,7 @@ export async function readAddonsReport(cluster: ClusterConfig, nodeOf: (node: st
   }
   if (report.controller) {
     try {
-      const ds = await nodeOf(report.controller).addons.calicoDaemonSet();
+      const ds = await reads.node(report.controller).addons.calicoDaemonSet();
       if (ds) {
         report.daemonSet = ds;
         report.running = imageTag(ds.image);
@@ -108,7 +92,7 @@ export async function readAddonsReport(cluster: ClusterConfig, nodeOf: (node: st
   report.nodes = await Promise.all(
     linux.map(async (n): Promise<NodeCni> => {
       try {
-        return nodeCni(n.name, await readNodeCalicoFiles(nodeOf(n.name)));
+        return nodeCni(n.name, await reads.node(n.name).addons.calicoFiles());
       } catch (err) {
         return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(err) };
       }

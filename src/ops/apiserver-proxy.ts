@@ -18,7 +18,6 @@ import {
   setArg,
   setProviderServers,
 } from '../microk8s/args-files.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { KubeNode } from '../microk8s/types.ts';
 import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { waitForLeaseRenewal } from './heartbeat.ts';
@@ -118,7 +117,9 @@ export interface ProxyFiles {
   provider: string | undefined;
 }
 
-export async function readProxyFiles(ops: MicroK8sNode): Promise<ProxyFiles> {
+/** The worker's args/apiserver-proxy and provider.yaml (undefined: the file does not exist). */
+export async function readProxyFiles(run: RunContext, node: string): Promise<ProxyFiles> {
+  const ops = run.node(node);
   return { args: await ops.readFile(APISERVER_PROXY_ARGS), provider: await ops.readFile(PROVIDER_YAML) };
 }
 
@@ -143,7 +144,7 @@ export async function preflightProxy(run: RunContext, node: string, mode: ProxyM
   if (!status.worker) {
     throw new RunbookFailure(`${node} is a worker in the inventory, but MicroK8s on it answers as a control-plane node (microk8s status runs there). Nothing was changed; check the inventory.`);
   }
-  const files = await readProxyFiles(ops);
+  const files = await readProxyFiles(run, node);
   if (files.args === undefined) {
     throw new RunbookFailure(`${node} has no ${APISERVER_PROXY_ARGS}: is it a MicroK8s worker joined with --worker? Nothing was changed.`);
   }
@@ -177,7 +178,7 @@ export async function preflightProxy(run: RunContext, node: string, mode: ProxyM
 
 /** True when the files are as they were at preflight (for the re-check after the approval). */
 export async function unchangedSince(run: RunContext, node: string, pre: ProxyPreflight): Promise<string | undefined> {
-  const files = await readProxyFiles(run.node(node));
+  const files = await readProxyFiles(run, node);
   const changed: string[] = [];
   if (sha(files.args) !== pre.argsSha) changed.push(APISERVER_PROXY_ARGS);
   if (sha(files.provider) !== pre.providerSha) changed.push(PROVIDER_YAML);
@@ -192,7 +193,7 @@ export async function checkWorkerReady(run: RunContext, node: string): Promise<{
     throw new RunbookFailure(`The API-server proxy on ${node} is not running after the restart (snap services says ${current ?? 'nothing about it'}): it could not start with these settings.`);
   }
   const controller = await pickControlPlane(run, { avoid: node });
-  const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
+  const lease = await waitForLeaseRenewal(run, controller.name, node, timeoutMs);
   await controller.ops.waitNodeReady(node, Math.max(1, Math.ceil(timeoutMs / 1000)));
   return { controller: controller.name, heartbeat: new Date(lease.renewed).toISOString() };
 }
@@ -245,7 +246,7 @@ export function backupProxyFilesStep(run: RunContext, node: string, pre: ProxyPr
 export function writeProxyFilesStep(run: RunContext, node: string, pre: ProxyPreflight): Promise<string[]> {
   return run.step(titles.write(node), async () => {
     const ops = run.node(node);
-    const now = await readProxyFiles(ops);
+    const now = await readProxyFiles(run, node);
     const want = desiredFiles(now, pre.serversAfter, pre.refreshAfter);
     const written: string[] = [];
     if (now.provider === undefined || !sameList(providerServers(now.provider), pre.serversAfter)) {
@@ -286,7 +287,7 @@ export function proxyDoneText(node: string, mode: ProxyMode, pre: ProxyPreflight
 
 /** What the job left when it did not succeed: where the proxy points, its refresh, Ready. */
 export async function describeProxy(run: RunContext, node: string): Promise<string> {
-  const files = await readProxyFiles(run.node(node));
+  const files = await readProxyFiles(run, node);
   const servers = files.provider === undefined ? 'no provider.yaml' : (providerServers(files.provider)?.join(', ') ?? 'unreadable provider.yaml');
   const interval = argValue(files.args ?? '', '--refresh-interval') ?? 'unset';
   const controller = await pickControlPlane(run, { avoid: node }).catch(() => undefined);

@@ -4,7 +4,6 @@ import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { InvalidValueError } from '../errors/user-facing.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
 import { BACKUP_FILE, privateDir, pruneBackups, writeManifest } from '../store/backup-store.ts';
 
 export type BackupRecord = {
@@ -37,7 +36,7 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   try {
     fetched = await fetchBackup(run, node, remote);
   } catch (err) {
-    const left = await removeRemote(ops, remote.remotePath).then(
+    const left = await removeRemote(run, node, remote.remotePath).then(
       () => `The tarball was removed from ${node}.`,
       (rmErr: unknown) => `Removing the tarball ${remote.remotePath} from ${node} failed too (${errorText(rmErr)}): remove it by hand, it holds the cluster's Secrets.`,
     );
@@ -48,7 +47,7 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
   // The copy here is verified: the node does not keep it (it would fill its disk, and it holds every Secret).
   let remoteRemoved = false;
   try {
-    await removeRemote(ops, remote.remotePath);
+    await removeRemote(run, node, remote.remotePath);
     remoteRemoved = true;
   } catch (err) {
     await run.say(`⚠️ The backup was fetched and verified, but removing ${remote.remotePath} from ${node} failed: ${errorText(err)}. Remove it by hand: it holds the cluster's Secrets.`);
@@ -59,9 +58,9 @@ export async function backupDatastore(run: RunContext, node: string): Promise<Ba
 }
 
 /** `rm -f` of a tarball this bot made (nothing else is ever removed by this step). */
-async function removeRemote(ops: MicroK8sNode, remotePath: string): Promise<void> {
+async function removeRemote(run: RunContext, node: string, remotePath: string): Promise<void> {
   if (!BACKUP_FILE.test(basename(remotePath))) throw new InvalidValueError(`${remotePath.slice(0, 120)} is not a backup tarball of this bot; not removed`);
-  await ops.removeFile(remotePath);
+  await run.node(node).removeFile(remotePath);
 }
 
 /** The SFTP fetch into the private backup directory, checked against the node's sha256 and size, and its manifest. */

@@ -8,7 +8,6 @@ import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
 import { checkClocks } from './clock.ts';
 import { drainPlanStep, drainStep } from './drain.ts';
 import { pickControlPlane, type Controller } from './controller.ts';
@@ -127,11 +126,12 @@ export async function preflightEnable(run: RunContext): Promise<EnablePreflight>
 }
 
 /** ha-cluster on a node; already enabled → nothing to do. */
-export async function enableHaCluster(run: RunContext, ops: MicroK8sNode): Promise<'enabled' | 'already'> {
+export async function enableHaCluster(run: RunContext, node: string): Promise<'enabled' | 'already'> {
+  const ops = run.node(node);
   const status = await ops.status();
   if (status.running && haEnabledIn(status)) return 'already';
   const r = await ops.membership.enableHaCluster(run.cluster.policy.readyTimeout + 300_000);
-  if (!r.ok) throw new RunbookFailure(`\`microk8s enable ha-cluster\` failed on ${ops.name}: ${r.message}`);
+  if (!r.ok) throw new RunbookFailure(`\`microk8s enable ha-cluster\` failed on ${node}: ${r.message}`);
   await ops.status({ waitReadySeconds: Math.ceil(run.cluster.policy.readyTimeout / 1000) });
   return 'enabled';
 }
@@ -163,7 +163,7 @@ export function enableHaApproval(run: RunContext, pre: EnablePreflight): PlanApp
 
 /** Step 1: ha-cluster on the main node. */
 export function enableOnMainStep(run: RunContext, pre: EnablePreflight): Promise<'enabled' | 'already'> {
-  return run.step(titles().enable, () => enableHaCluster(run, run.node(pre.main)), { describe: (r) => (r === 'already' ? 'already enabled' : `enabled; ${pre.main} is Ready on dqlite`) });
+  return run.step(titles().enable, () => enableHaCluster(run, pre.main), { describe: (r) => (r === 'already' ? 'already enabled' : `enabled; ${pre.main} is Ready on dqlite`) });
 }
 
 /**
@@ -180,11 +180,11 @@ export async function cycleNode(run: RunContext, pre: EnablePreflight, { node, w
     nodes: [node],
   });
   await drainStep(run, [node], () => pre.main, n.drain);
-  await run.step(n.leave, () => leaveIfJoined(run, node, main), { describe: (r) => (r === 'left' ? `${node} left` : `${node} was not joined any more`) });
-  await run.step(n.enableOn, () => enableHaCluster(run, run.node(node)), { describe: (r) => (r === 'already' ? 'already enabled' : 'enabled') });
+  await run.step(n.leave, () => leaveIfJoined(run, node, pre.main), { describe: (r) => (r === 'left' ? `${node} left` : `${node} was not joined any more`) });
+  await run.step(n.enableOn, () => enableHaCluster(run, node), { describe: (r) => (r === 'already' ? 'already enabled' : 'enabled') });
   await joinWithRetry(run, { node, worker, controller: pre.main, controllerIp: pre.mainIp }, n.join);
   await run.step(n.ready, async () => {
-    const seen = await waitForNode(main, node, 'ready', run.cluster.policy.readyTimeout);
+    const seen = await waitForNode(run, pre.main, node, 'ready', run.cluster.policy.readyTimeout);
     return `${node} is Ready (${seen?.role === 'worker' ? 'worker' : 'control plane'})`;
   }, { describe: (s) => s });
   await run.step(n.uncordon, async () => ((await main.uncordon(node)).changed ? 'uncordoned' : 'was not cordoned'), { describe: (s) => s });
@@ -193,7 +193,7 @@ export async function cycleNode(run: RunContext, pre: EnablePreflight, { node, w
 /** Step 3: the HA state once dqlite has filled the voter seats. */
 export function reportHaStateStep(run: RunContext, pre: EnablePreflight): Promise<string> {
   return run.step(titles().report, async () => {
-    const m = await settleMembership(run.node(pre.main), (now) => voters(now).length >= Math.min(3, now.members.length), Math.min(60_000, run.cluster.policy.readyTimeout));
+    const m = await settleMembership(run, pre.main, (now) => voters(now).length >= Math.min(3, now.members.length), Math.min(60_000, run.cluster.policy.readyTimeout));
     return describeHa(m);
   }, { describe: (s) => s });
 }
@@ -202,7 +202,7 @@ export function reportHaStateStep(run: RunContext, pre: EnablePreflight): Promis
 export async function describeEnableHa(run: RunContext): Promise<string> {
   try {
     const main = await findMain(run);
-    const m = await readMembership(main.ops);
+    const m = await readMembership(run, main.name);
     const rows = m.kube.map((k) => `${k.name} ${k.ready ? 'Ready' : 'NotReady'}${k.unschedulable ? ' (cordoned)' : ''}`);
     return `${m.haEnabled ? describeHa(m) : 'ha-cluster not enabled'}; ${rows.join(', ')}`;
   } catch (err) {

@@ -110,7 +110,7 @@ export async function restartUntilReady(run: RunContext, target: NodeDomain, don
         const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
         await run.node(node).status({ waitReadySeconds: seconds });
         const controller = await pickControlPlane(run, { avoid: node });
-        const lease = await waitForLeaseRenewal(controller.ops, node, timeoutMs);
+        const lease = await waitForLeaseRenewal(run, controller.name, node, timeoutMs);
         await controller.ops.waitNodeReady(node, seconds);
         const backend = await run.node(node).readFile(BACKEND_FAILURE_DOMAIN);
         const applied = backend === undefined ? undefined : parseBackendFailureDomain(backend);

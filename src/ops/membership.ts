@@ -17,7 +17,6 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { kubeMinor } from '../microk8s/channels.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
 import { joinCandidates, type JoinUrl } from '../microk8s/parse-join.ts';
 
@@ -62,11 +61,12 @@ export function haEnabledIn(status: MicroK8sStatus): boolean {
   return addon ? addon.enabled : status.members.length > 0;
 }
 
-/** The datastore as the controller sees it. */
-export async function readMembership(controller: MicroK8sNode): Promise<Membership> {
-  const status = await controller.status();
-  const kube = await controller.nodes();
-  if (!status.running) throw new RunbookFailure(`MicroK8s on ${controller.name} is not ready (${status.message ?? 'microk8s status says it is not running'}).`);
+/** The datastore as the controller (a control-plane node) sees it. */
+export async function readMembership(run: RunContext, controller: string): Promise<Membership> {
+  const ops = run.node(controller);
+  const status = await ops.status();
+  const kube = await ops.nodes();
+  if (!status.running) throw new RunbookFailure(`MicroK8s on ${controller} is not ready (${status.message ?? 'microk8s status says it is not running'}).`);
   const members = status.members.map((m) => {
     const node = kube.find((k) => k.internalIp && (m.address.startsWith(`${k.internalIp}:`) || m.address.startsWith(`[${k.internalIp}]:`)))?.name;
     return node ? { ...m, node } : { ...m };
@@ -101,8 +101,8 @@ export type Standing = { kind: 'standalone' } | { kind: 'stopped'; message: stri
  * old-style node), a worker of some cluster (`clustered.lock`: it answers "acting as a node"),
  * part of a multi-member datastore, or stopped.
  */
-export async function standing(ops: MicroK8sNode): Promise<Standing> {
-  const status = await ops.status();
+export async function standing(run: RunContext, node: string): Promise<Standing> {
+  const status = await run.node(node).status();
   if (status.worker) return { kind: 'worker-elsewhere' };
   if (!status.running) return { kind: 'stopped', message: status.message ?? 'microk8s is not running' };
   if (status.members.length > 1) return { kind: 'clustered', members: status.members };
@@ -139,11 +139,11 @@ export type JoinResult = {
 
 /** Already joined (a step run again after a crash): the controller lists it with the wanted role. */
 async function alreadyJoined(run: RunContext, spec: JoinSpec): Promise<boolean> {
-  const m = await readMembership(run.node(spec.controller));
+  const m = await readMembership(run, spec.controller);
   const seen = m.kube.find((n) => n.name === spec.node);
   if (!seen) return false;
   // a worker answers "acting as a node in a cluster"; a control-plane node is a datastore member
-  if (spec.worker) return (await standing(run.node(spec.node)).catch(() => undefined))?.kind === 'worker-elsewhere';
+  if (spec.worker) return (await standing(run, spec.node).catch(() => undefined))?.kind === 'worker-elsewhere';
   return memberOf(m.members, seen) !== undefined;
 }
 
@@ -227,9 +227,9 @@ export async function leaveCluster(run: RunContext, node: string): Promise<'left
  * `microk8s leave` unless the node has left already (a step run again): it then runs a single
  * node of its own and the controller sees it NotReady.
  */
-export async function leaveIfJoined(run: RunContext, node: string, controller: MicroK8sNode): Promise<'left' | 'not-joined'> {
-  const st = await standing(run.node(node)).catch(() => undefined);
-  const seen = (await controller.nodes()).find((n) => n.name === node);
+export async function leaveIfJoined(run: RunContext, node: string, controller: string): Promise<'left' | 'not-joined'> {
+  const st = await standing(run, node).catch(() => undefined);
+  const seen = (await run.node(controller).nodes()).find((n) => n.name === node);
   if (st?.kind === 'standalone' && !seen?.ready) return 'not-joined';
   return leaveCluster(run, node);
 }
@@ -239,13 +239,13 @@ export async function leaveIfJoined(run: RunContext, node: string, controller: M
  * Kubernetes" is what remove-node says when the Node object is already gone (even when it then
  * removed the dqlite entry): the caller verifies the result.
  */
-export async function removeNodeFrom(controller: MicroK8sNode, node: string, force: boolean): Promise<'removed' | 'already-gone'> {
-  const r = await controller.membership.removeNode(node, force);
+export async function removeNodeFrom(run: RunContext, controller: string, node: string, force: boolean): Promise<'removed' | 'already-gone'> {
+  const r = await run.node(controller).membership.removeNode(node, force);
   if (r.kind === 'removed' || r.kind === 'already-gone') return r.kind;
   if (r.kind === 'still-registered') {
     throw new RunbookFailure(`remove-node refused: ${node} is still registered with dqlite (its leave did not finish). Nothing was removed; run the request again with --force only if ${node} will never come back.`);
   }
-  throw new RunbookFailure(`\`microk8s remove-node ${node}${force ? ' --force' : ''}\` failed on ${controller.name} (exit code ${r.code}): ${r.message}`);
+  throw new RunbookFailure(`\`microk8s remove-node ${node}${force ? ' --force' : ''}\` failed on ${controller} (exit code ${r.code}): ${r.message}`);
 }
 
 // ---- waits -------------------------------------------------------------------------------------
@@ -253,19 +253,20 @@ export async function removeNodeFrom(controller: MicroK8sNode, node: string, for
 export type NodeWait = 'ready' | 'not-ready' | 'gone';
 
 /** Polls `kubectl get nodes` on the controller (backing off to 2 s) until the node is as wanted. */
-export async function waitForNode(controller: MicroK8sNode, node: string, want: NodeWait, timeoutMs: number): Promise<KubeNode | undefined> {
+export async function waitForNode(run: RunContext, controller: string, node: string, want: NodeWait, timeoutMs: number): Promise<KubeNode | undefined> {
+  const ops = run.node(controller);
   const deadline = Date.now() + timeoutMs;
   let pause = 100;
   let last: KubeNode | undefined;
   for (;;) {
-    last = (await controller.nodes()).find((n) => n.name === node);
+    last = (await ops.nodes()).find((n) => n.name === node);
     if (want === 'ready' && last?.ready) return last;
     if (want === 'not-ready' && (!last || !last.ready)) return last;
     if (want === 'gone' && !last) return undefined;
     if (Date.now() >= deadline) {
       const now = last ? (last.ready ? 'Ready' : 'NotReady') : 'not listed';
       const wanted = want === 'ready' ? 'Ready' : want === 'not-ready' ? 'NotReady' : 'gone';
-      throw new RunbookFailure(`${node} did not become ${wanted} within ${Math.round(timeoutMs / 1000)} s (kubectl on ${controller.name} shows it ${now}).`);
+      throw new RunbookFailure(`${node} did not become ${wanted} within ${Math.round(timeoutMs / 1000)} s (kubectl on ${controller} shows it ${now}).`);
     }
     await new Promise((r) => setTimeout(r, pause));
     pause = Math.min(pause * 2, 2_000);
@@ -276,11 +277,11 @@ export async function waitForNode(controller: MicroK8sNode, node: string, want: 
  * Polls the datastore until `done(membership)` holds (a new member listed, a stand-by promoted),
  * or the time is up; returns the last membership either way.
  */
-export async function settleMembership(controller: MicroK8sNode, done: (m: Membership) => boolean, timeoutMs: number): Promise<Membership> {
+export async function settleMembership(run: RunContext, controller: string, done: (m: Membership) => boolean, timeoutMs: number): Promise<Membership> {
   const deadline = Date.now() + timeoutMs;
   let pause = 100;
   for (;;) {
-    const m = await readMembership(controller);
+    const m = await readMembership(run, controller);
     if (done(m) || Date.now() >= deadline) return m;
     await new Promise((r) => setTimeout(r, pause));
     pause = Math.min(pause * 2, 2_000);

@@ -10,18 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import { errorText, type RunContext } from '../engine/context.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
+import { readSnapFacts, type SnapFacts } from '../microk8s/snap-facts.ts';
 import { keys } from '../queue/keys.ts';
-
-/** What a node's snapd says about microk8s, read for a record or a drift check. */
-export type SnapFacts = {
-  version: string;
-  revision: string;
-  channel: string;
-  held: boolean;
-  /** `forever`, an RFC 3339 time, or snapd's text when it is neither; only when held. */
-  holdUntil?: string;
-};
 
 /** A node as the bot last left it. */
 export type NodeRecord = SnapFacts & {
@@ -32,20 +22,6 @@ export type NodeRecord = SnapFacts & {
   /** epoch ms */
   at: number;
 };
-
-/**
- * `snap list microk8s`, and when it says `held`, `snap info --abs-time microk8s`
- * for the hold's expiry (its `hold:` line: `forever` or an RFC 3339 time).
- */
-export async function readSnapFacts(ops: MicroK8sNode): Promise<SnapFacts> {
-  const snap = await ops.snap();
-  const facts: SnapFacts = { version: snap.version, revision: snap.revision, channel: snap.tracking, held: snap.notes.includes('held') };
-  if (facts.held) {
-    const hold = (await ops.snapInfo({ absTime: true })).hold;
-    if (hold) facts.holdUntil = hold;
-  }
-  return facts;
-}
 
 /** Is a hold with this `holdUntil` still in force at `now`? (`forever`, a future time, or an unparsed text.) */
 export function holdInForce(holdUntil: string | undefined, now: number): boolean {

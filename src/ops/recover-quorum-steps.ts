@@ -187,19 +187,18 @@ export async function waitForNewVoters(run: RunContext, s: Survey): Promise<stri
 
 /** Step 7 for one lost node: `microk8s remove-node` on the template (`--force` only if dqlite still lists it). */
 export async function removeLost(run: RunContext, s: Survey, lost: string): Promise<string> {
-  const ctl = run.node(s.template);
-  const m = await readMembership(ctl);
+  const m = await readMembership(run, s.template);
   const member = s.members.find((x) => !x.survivor && !x.worker && (x.node ?? x.address) === lost);
   const kube = m.kube.find((k) => k.name === lost || (member && k.internalIp === member.address.slice(0, member.address.lastIndexOf(':'))));
   const stillListed = member ? m.members.some((x) => x.address === member.address) : false;
   if (!kube && !stillListed) return `${lost} is already gone from Kubernetes and dqlite`;
-  const r = await removeNodeFrom(ctl, kube?.name ?? lost, stillListed);
+  const r = await removeNodeFrom(run, s.template, kube?.name ?? lost, stillListed);
   return `${r === 'removed' ? 'removed' : 'already gone'}${stillListed ? ' (--force: dqlite still listed it)' : ''}`;
 }
 
 /** Step 8: the HA state after recovery. */
 export async function reportHa(run: RunContext, s: Survey): Promise<string> {
-  return describeHa(await readMembership(run.node(s.template)));
+  return describeHa(await readMembership(run, s.template));
 }
 
 /** Each survivor's state in plain words, for a failure message. */

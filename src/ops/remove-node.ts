@@ -116,7 +116,7 @@ export function removePlan(node: string, controller: string, force: boolean, rea
 export async function preflightRemove(run: RunContext, node: string, acknowledged: boolean): Promise<RemovePreflight> {
   // a control-plane node of the node's own cluster: it lists the node (a host on its own does not)
   const controller = await pickControlPlane(run, { exclude: [node], allowAlone: false });
-  const m = await readMembership(controller.ops);
+  const m = await readMembership(run, controller.name);
   const kube = m.kube.find((k) => k.name === node);
   if (!kube) throw new RunbookFailure(`${node} is not in the cluster (kubectl on ${controller.name} does not list it). Nothing was changed.`);
   const member = memberOf(m.members, kube);
@@ -226,7 +226,7 @@ export function removeNodeApproval(run: RunContext, pre: RemovePreflight, force:
     nodes: [node],
     destructive: force,
     recheck: async () => {
-      const m = await readMembership(run.node(pre.controller));
+      const m = await readMembership(run, pre.controller);
       if (!m.kube.some((k) => k.name === node)) throw new RunbookFailure(`${node} left the cluster meanwhile (kubectl on ${pre.controller} no longer lists it). Nothing was done.`);
       const now = voters(m).length;
       if (now !== pre.votersBefore) throw new RunbookFailure(`The datastore changed since the plan was approved: ${pre.votersBefore} voter(s) then, ${now} now. Nothing was done; request the removal again.`);
@@ -238,7 +238,7 @@ export function removeNodeApproval(run: RunContext, pre: RemovePreflight, force:
 /** Step 2: `microk8s leave` on the node (with --force a failed leave does not stop the removal): did it leave? */
 export async function leaveStep(run: RunContext, pre: RemovePreflight, force: boolean): Promise<boolean> {
   const { node } = pre;
-  const leave = () => run.step(titles(node).leave, () => leaveIfJoined(run, node, run.node(pre.controller)), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
+  const leave = () => run.step(titles(node).leave, () => leaveIfJoined(run, node, pre.controller), { describe: (r) => (r === 'left' ? `${node} left; it runs MicroK8s on its own now` : `${node} was no longer joined`) });
   if (!force) {
     await leave();
     return true;
@@ -249,7 +249,7 @@ export async function leaveStep(run: RunContext, pre: RemovePreflight, force: bo
 /** Step 3: Kubernetes marks the node NotReady (or drops it). */
 export function notReadyStep(run: RunContext, pre: RemovePreflight): Promise<string> {
   return run.step(titles(pre.node).notReady, async () => {
-    const seen = await waitForNode(run.node(pre.controller), pre.node, 'not-ready', run.cluster.policy.readyTimeout);
+    const seen = await waitForNode(run, pre.controller, pre.node, 'not-ready', run.cluster.policy.readyTimeout);
     return seen ? 'NotReady' : 'no longer listed';
   }, { describe: (s) => s });
 }
@@ -262,7 +262,7 @@ export function cordonStep(run: RunContext, pre: RemovePreflight): Promise<strin
 /** Step 4: `microk8s remove-node` on a remaining control-plane node (never the node itself, never a worker). */
 export function removeStep(run: RunContext, pre: RemovePreflight, force: boolean): Promise<string> {
   return run.step(titles(pre.node).remove(force), async () => {
-    const r = await removeNodeFrom(run.node(pre.controller), pre.node, force);
+    const r = await removeNodeFrom(run, pre.controller, pre.node, force);
     return `${r === 'removed' ? 'removed' : 'the Node object was already gone'} (on ${pre.controller})`;
   }, { describe: (s) => s });
 }
@@ -270,10 +270,9 @@ export function removeStep(run: RunContext, pre: RemovePreflight, force: boolean
 /** Step 5: gone from Kubernetes and from the datastore; a stand-by took the voter's seat. */
 export function goneStep(run: RunContext, pre: RemovePreflight): Promise<string> {
   const { node } = pre;
-  const ctl = run.node(pre.controller);
   return run.step(titles(node).verify, async () => {
-    await waitForNode(ctl, node, 'gone', run.cluster.policy.readyTimeout);
-    const m = await settleMembership(ctl, (now) => voters(now).length >= Math.min(pre.votersAfter, now.members.length), Math.min(60_000, run.cluster.policy.readyTimeout));
+    await waitForNode(run, pre.controller, node, 'gone', run.cluster.policy.readyTimeout);
+    const m = await settleMembership(run, pre.controller, (now) => voters(now).length >= Math.min(pre.votersAfter, now.members.length), Math.min(60_000, run.cluster.policy.readyTimeout));
     const still = m.members.find((x) => x.node === node);
     if (still) throw new RunbookFailure(`${node} is no longer a Kubernetes node but the datastore still lists ${still.address} (${still.role}). Run \`remove-node ${node} --force\` to unregister it.`);
     return describeHa(m);
@@ -284,7 +283,7 @@ export function goneStep(run: RunContext, pre: RemovePreflight): Promise<string>
 export async function describeRemoveNode(run: RunContext, node: string): Promise<string> {
   try {
     const c = await pickControlPlane(run, { exclude: [node] });
-    const m = await readMembership(c.ops);
+    const m = await readMembership(run, c.name);
     const seen = m.kube.find((k) => k.name === node);
     const member = memberOf(m.members, seen);
     return `${node}: ${seen ? `in the cluster, ${seen.ready ? 'Ready' : 'NotReady'}${seen.unschedulable ? ', cordoned' : ''}` : 'not in the cluster'}${member ? `, datastore ${member.role}` : ''}; ${describeHa(m)}`;

@@ -11,16 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ClusterConfig } from '../config/inventory.ts';
-import { errorText } from '../engine/context.ts';
+import { errorText, type RunContext } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { CheckFailedError } from '../errors/user-facing.ts';
-import type { DaemonSetState } from '../microk8s/addons.ts';
-import type { MicroK8sNode } from '../microk8s/node.ts';
+import type { DaemonSetState, NodeCalicoFiles } from '../microk8s/addons.ts';
 import { customisations, describeCustomisation, manifestDiff } from '../microk8s/calico-customisations.ts';
 import { BUNDLED_CALICO, DEPLOYED_CNI, applyManifestEdits, compareCalicoVersions, imageTag, parseCalicoManifest, type ManifestEdit } from '../microk8s/calico-manifest.ts';
 import { PREFIX } from '../queue/keys.ts';
-import { plain, readNodeCalicoFiles, type NodeCalicoFiles } from './addons-report.ts';
+import { plain, type ClusterReads } from './addons-report.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -46,11 +44,11 @@ export type CniPlan = {
   refusal?: string;
 };
 
-async function controllerWithCalico(cluster: ClusterConfig, nodeOf: (n: string) => MicroK8sNode): Promise<{ node: string; ds: DaemonSetState | undefined } | string> {
+async function controllerWithCalico(reads: ClusterReads): Promise<{ node: string; ds: DaemonSetState | undefined } | string> {
   const problems: string[] = [];
-  for (const cp of cluster.nodes.filter((n) => n.role === 'control-plane' && n.os !== 'windows')) {
+  for (const cp of reads.cluster.nodes.filter((n) => n.role === 'control-plane' && n.os !== 'windows')) {
     try {
-      return { node: cp.name, ds: await nodeOf(cp.name).addons.calicoDaemonSet() };
+      return { node: cp.name, ds: await reads.node(cp.name).addons.calicoDaemonSet() };
     } catch (err) {
       problems.push(`${cp.name}: ${errorText(err).slice(0, 160)}`);
     }
@@ -63,9 +61,10 @@ function refused(base: Omit<CniPlan, 'refusal'>, refusal: string): CniPlan {
 }
 
 /** Reads every Linux node and works out the new manifest; `text` is it (undefined when refused). */
-export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) => MicroK8sNode): Promise<{ plan: CniPlan; text: string | undefined }> {
+export async function buildCniPlan(reads: ClusterReads): Promise<{ plan: CniPlan; text: string | undefined }> {
+  const { cluster } = reads;
   const empty: Omit<CniPlan, 'refusal'> = { controller: '', running: '', runningImage: '', from: '', to: '', nodes: [], edits: [], kept: [], newSha: '', newImage: '', diff: [] };
-  const ctl = await controllerWithCalico(cluster, nodeOf);
+  const ctl = await controllerWithCalico(reads);
   if (typeof ctl === 'string') return { plan: refused(empty, `Cannot read the cluster: ${ctl}.`), text: undefined };
   const base = { ...empty, controller: ctl.node };
   if (!ctl.ds) return { plan: refused(base, 'The cluster has no calico-node DaemonSet in kube-system: it does not run the Calico CNI MicroK8s ships, so there is nothing to upgrade.'), text: undefined };
@@ -74,7 +73,7 @@ export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) =
   // Every Linux node of the cluster (as kubectl lists it) must be Ready: a rollout stalls on a NotReady one.
   let kube;
   try {
-    kube = await nodeOf(ctl.node).nodes();
+    kube = await reads.node(ctl.node).nodes();
   } catch (err) {
     return { plan: refused(base, `Cannot list the nodes on ${ctl.node}: ${errorText(err)}.`), text: undefined };
   }
@@ -84,7 +83,7 @@ export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) =
   const files = new Map<string, NodeCalicoFiles>();
   for (const node of linux) {
     try {
-      files.set(node, await readNodeCalicoFiles(nodeOf(node)));
+      files.set(node, await reads.node(node).addons.calicoFiles());
     } catch (err) {
       return { plan: refused(base, `Cannot read the Calico manifests on ${node}: ${errorText(err)}.`), text: undefined };
     }
@@ -132,11 +131,12 @@ export async function buildCniPlan(cluster: ClusterConfig, nodeOf: (n: string) =
 }
 
 /** The new manifest again (from the controller's bundled one), checked against the approved sha256. */
-export async function rebuildManifest(node: MicroK8sNode, plan: CniPlan): Promise<string> {
-  const files = await readNodeCalicoFiles(node);
-  if (!files.bundled) throw new CheckFailedError(`${node.name} has no ${BUNDLED_CALICO} any more`);
+export async function rebuildManifest(run: RunContext, plan: CniPlan): Promise<string> {
+  const node = plan.controller;
+  const files = await run.node(node).addons.calicoFiles();
+  if (!files.bundled) throw new CheckFailedError(`${node} has no ${BUNDLED_CALICO} any more`);
   const text = applyManifestEdits(files.bundled.text, plan.edits);
-  if (sha256(text) !== plan.newSha) throw new CheckFailedError(`the manifest built on ${node.name} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
+  if (sha256(text) !== plan.newSha) throw new CheckFailedError(`the manifest built on ${node} now differs from the approved one (sha256 ${sha256(text).slice(0, 12)}, approved ${plan.newSha.slice(0, 12)})`);
   return text;
 }
 

@@ -23,7 +23,7 @@ export async function reportWhatTheUpgradeLeft(run: RunContext, channel: string)
       let headline: string;
       let lines: string[];
       try {
-        const rendered = renderAddonsReport(await readAddonsReport(run.cluster, (n) => run.node(n)), track === undefined || track === 'latest' ? undefined : track);
+        const rendered = renderAddonsReport(await readAddonsReport(run), track === undefined || track === 'latest' ? undefined : track);
         headline = rendered.headline;
         lines = rendered.lines;
       } catch (err) {

@@ -9,7 +9,6 @@ import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import { flagsToRemove, serviceStatus, type NetAdapter } from '../microk8s/parse-windows.ts';
-import type { WindowsNode } from '../microk8s/windows-node.ts';
 import { ConnectionLostError } from '../ssh/errors.ts';
 import { excerpt } from '../util/excerpt.ts';
 import { calicoReleaseUrl, type WindowsPreflight } from './windows-cluster.ts';
@@ -17,7 +16,8 @@ import { calicoReleaseUrl, type WindowsPreflight } from './windows-cluster.ts';
 const MAX_CONTAINERD_RUNS = 3;
 
 /** Polls the node until it answers with a boot time other than `before` (it rebooted and is back). */
-export async function waitForReboot(win: WindowsNode, before: string, timeoutMs: number): Promise<string> {
+export async function waitForReboot(run: RunContext, node: string, before: string, timeoutMs: number): Promise<string> {
+  const win = run.windowsNode(node);
   const deadline = Date.now() + timeoutMs;
   // a real restart takes a minute or more; a refused connection answers at once, so poll briskly
   const pause = Math.min(2_000, Math.max(50, Math.floor(timeoutMs / 600)));
@@ -30,7 +30,7 @@ export async function waitForReboot(win: WindowsNode, before: string, timeoutMs:
     } catch (err) {
       last = errorText(err);
     }
-    if (Date.now() >= deadline) throw new RunbookFailure(`${win.name} did not come back from its reboot within ${Math.round(timeoutMs / 1000)} s (${last}).`);
+    if (Date.now() >= deadline) throw new RunbookFailure(`${node} did not come back from its reboot within ${Math.round(timeoutMs / 1000)} s (${last}).`);
     await new Promise((r) => setTimeout(r, pause));
   }
 }
@@ -63,7 +63,7 @@ export async function installContainerd(run: RunContext, node: string, lastBoot:
     } else {
       await run.say(`${node} is restarting (the containerd installer enabled the Containers feature); waiting for SSH to come back.`);
     }
-    boot = await waitForReboot(win, boot, rebootTimeout);
+    boot = await waitForReboot(run, node, boot, rebootTimeout);
     reboots++;
   }
   throw new RunbookFailure(`install-containerd-runtime.ps1 on ${node} still asked for a restart after ${MAX_CONTAINERD_RUNS} runs. Check the Containers feature on ${node} (Get-WindowsFeature Containers).`);

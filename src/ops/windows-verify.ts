@@ -15,7 +15,7 @@ export async function waitWindowsReady(run: RunContext, node: string): Promise<s
   const controller = await pickControlPlane(run, { exclude: [node] });
   let seen;
   try {
-    seen = await waitForNode(controller.ops, node, 'ready', run.cluster.policy.readyTimeout);
+    seen = await waitForNode(run, controller.name, node, 'ready', run.cluster.policy.readyTimeout);
   } catch (err) {
     let log = '';
     try {
@@ -62,7 +62,7 @@ export async function verifyTestPod(run: RunContext, node: string): Promise<stri
 export async function deleteWindowsNode(run: RunContext, node: string): Promise<string> {
   const controller = await pickControlPlane(run, { exclude: [node] });
   await controller.ops.windows.deleteNode(node);
-  await waitForNode(controller.ops, node, 'gone', 60_000);
+  await waitForNode(run, controller.name, node, 'gone', 60_000);
   return `${node} deleted from the cluster (kubectl on ${controller.name})`;
 }
 
