@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
-import type { ClusterStatus } from './status-report.ts';
+import type { ClusterStatus } from '../status/cluster-status.ts';
 import type { Clock } from '../schedule/clock.ts';
 import type { SshPool } from '../ssh/pool.ts';
 

@@ -3,7 +3,8 @@ import { DECISION_TYPES, renderAuditEvent } from '../audit/events.ts';
 import type { ClusterConfig, Inventory } from '../config/inventory.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { BotDeps } from './deps.ts';
-import { readClusterStatus, renderClusterStatus, renderDrift } from './status-report.ts';
+import { readClusterStatus } from '../status/cluster-status.ts';
+import { renderClusterStatus, renderDrift } from './status-report.ts';
 
 export function clustersMessage(inv: Inventory): ChatMessage {
   const lines = Object.entries(inv.clusters).map(([name, c]) => {

@@ -7,11 +7,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { readClusterStatus, type ClusterStatus, type StatusOptions } from '../bot/status-report.ts';
 import type { ChatPort } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { keys } from '../queue/keys.ts';
 import type { Clock } from '../schedule/clock.ts';
+import { readClusterStatus, type ClusterStatus, type StatusOptions } from '../status/cluster-status.ts';
 import { reconcileAlerts } from './alerts.ts';
 import { findProblems } from './problems.ts';
 import { readSnapshot, snapshotOf, writeSnapshot } from './snapshot.ts';

@@ -1,11 +1,11 @@
 /**
  * What the watch finds wrong with a cluster, from one read-only look at it
- * (src/bot/status-report.ts's readClusterStatus): each problem has a stable key (one
+ * (src/status/cluster-status.ts's readClusterStatus): each problem has a stable key (one
  * alert per key while it lasts), a line for people, and the next safe action as the
  * exact command. Pure: tests feed it states.
  */
 import type { ClusterConfig } from '../config/inventory.ts';
-import type { ClusterStatus, NodeRow } from '../bot/status-report.ts';
+import type { ClusterStatus, NodeRow } from '../status/cluster-status.ts';
 
 export interface Problem {
   /** Stable while the problem is the same: `drift:k8s-1`, `quorum-lost`. */

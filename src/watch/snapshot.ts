@@ -1,6 +1,6 @@
 /** What the watch's last check saw of a cluster, kept in Redis for the App Home and the next check. */
 import type { Redis } from 'ioredis';
-import type { ClusterStatus } from '../bot/status-report.ts';
+import type { ClusterStatus } from '../status/cluster-status.ts';
 import { keys } from '../queue/keys.ts';
 
 export interface SnapshotNode {

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addressHost, renderClusterStatus, renderDrift, type ClusterStatus } from '../../src/bot/status-report.ts';
+import { renderClusterStatus, renderDrift } from '../../src/bot/status-report.ts';
 import { haConfFailureDomain as failureDomainOf } from '../../src/microk8s/args-files.ts';
+import type { ClusterStatus } from '../../src/status/cluster-status.ts';
 
 describe('status report helpers', () => {
-  it('takes the host out of a dqlite address', () => {
-    expect(addressHost('10.0.0.11:19001')).toBe('10.0.0.11');
-    expect(addressHost('[fd00::10]:19001')).toBe('fd00::10');
-    expect(addressHost('k8s-1')).toBe('k8s-1');
-  });
-
   it('reads the failure domain as run-kubelite-with-args does', () => {
     expect(failureDomainOf('failure-domain=3\n')).toBe(3);
     expect(failureDomainOf('# comment\nfailure-domain 7\n')).toBe(7);

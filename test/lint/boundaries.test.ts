@@ -1,6 +1,7 @@
 /**
  * The import boundaries of .oxlintrc.json (`overrides`): jobs/ never import bullmq, src/ssh or
- * src/chat; src/ops never imports src/chat. Each case lints a probe file, placed at the same
+ * src/chat; src/ops never imports src/chat; src/watch and src/status never import src/bot (they
+ * sit below it: the cluster-status read both use is src/status). Each case lints a probe file, placed at the same
  * relative path as the real folder, with the project's own config copied next to it, and checks
  * that the forbidden import is reported (and that the allowed ones are not).
  */
@@ -46,6 +47,8 @@ describe('import boundaries', () => {
     ['jobs/probe.ts', '../src/ssh/pool.ts', "import { SshPool } from '../src/ssh/pool.ts';\nexport const p = SshPool;\n"],
     ['jobs/probe.ts', '../src/chat/port.ts', "import type { ChatPort } from '../src/chat/port.ts';\nexport type P = ChatPort;\n"],
     ['src/ops/probe.ts', '../chat/port.ts', "import type { Button } from '../chat/port.ts';\nexport type B = Button;\n"],
+    ['src/watch/probe.ts', '../bot/status-report.ts', "import { renderClusterStatus } from '../bot/status-report.ts';\nexport const r = renderClusterStatus;\n"],
+    ['src/status/probe.ts', '../bot/deps.ts', "import type { BotDeps } from '../bot/deps.ts';\nexport type D = BotDeps;\n"],
   ])('%s may not import %s', async (path, specifier, source) => {
     const reports = await lint(path, source);
     expect(reports).toHaveLength(1);
@@ -63,6 +66,12 @@ describe('import boundaries', () => {
     ].join('\n');
     expect(await lint('jobs/probe.ts', job)).toEqual([]);
     expect(await lint('src/ops/probe.ts', "import type { RunContext } from '../engine/context.ts';\nexport type R = RunContext;\n")).toEqual([]);
+  });
+
+  it('lets src/watch and src/bot import the cluster-status read of src/status', async () => {
+    const read = "import { readClusterStatus, type ClusterStatus } from '../status/cluster-status.ts';\nexport const r = readClusterStatus;\nexport type S = ClusterStatus;\n";
+    expect(await lint('src/watch/probe.ts', read)).toEqual([]);
+    expect(await lint('src/bot/probe.ts', read)).toEqual([]);
   });
 
   it('leaves other folders alone (src/bot may import src/chat)', async () => {

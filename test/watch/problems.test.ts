@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterStatus, NodeRow } from '../../src/bot/status-report.ts';
+import type { ClusterStatus, NodeRow } from '../../src/status/cluster-status.ts';
 import { parseInventory, clusterConfig } from '../../src/config/inventory.ts';
 import { findProblems, type ProblemContext } from '../../src/watch/problems.ts';
 
