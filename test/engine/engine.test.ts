@@ -190,9 +190,10 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     const jobId = queued.ok ? queued.jobId : '';
     await waitState(jobId, 'succeeded');
     expect([runs.get('ok:first'), runs.get('ok:second'), runs.get('ok:third')]).toEqual([1, 1, 1]);
-    const parent = chat.parents()[0];
-    expect(parent?.message.text).toContain(`job ${jobId}`);
-    expect(parent?.message.text).toContain('succeeded');
+    // The job's data says it ended before its parent message does (the update is queued last):
+    // wait for the message itself.
+    const parent = await chat.waitFor(() => chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `) && m.message.text.includes('succeeded')));
+    expect(chat.parents()).toHaveLength(1);
     const steps = chat.thread(parent!.ts).map((m) => m.message.text);
     expect(steps.some((t) => t.startsWith('✅ first'))).toBe(true);
     expect(steps.some((t) => t.startsWith('✅ third'))).toBe(true);
@@ -254,8 +255,10 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     const jobId = queued.ok ? queued.jobId : '';
     await waitState(jobId, 'expired', 15_000);
     expect(runs.get('ex:second')).toBeUndefined();
-    const thread = chat.thread(chat.parents()[0]!.ts).map((m) => m.message.text);
-    expect(thread.join('\n')).toContain('expired with no decision');
+    // The final message is posted after the job's data says it ended: wait for it.
+    const parent = chat.parents()[0]!;
+    const final = await chat.waitFor(() => chat.thread(parent.ts).find((m) => m.message.text.includes('expired with no decision')));
+    expect(final.message.text).toContain('"go ahead ex" expired with no decision');
     // The job's data says it ended first; the hold goes after its final messages.
     await expect.poll(() => queue.holder('a')).toBeUndefined();
   });
