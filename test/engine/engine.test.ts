@@ -194,7 +194,7 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     // wait for the message itself.
     const parent = await chat.waitFor(() => chat.parents().find((m) => m.message.text.startsWith(`job ${jobId} `) && m.message.text.includes('succeeded')));
     expect(chat.parents()).toHaveLength(1);
-    const steps = chat.thread(parent!.ts).map((m) => m.message.text);
+    const steps = chat.thread(parent.ts).map((m) => m.message.text);
     expect(steps.some((t) => t.startsWith('✅ first'))).toBe(true);
     expect(steps.some((t) => t.startsWith('✅ third'))).toBe(true);
   });
