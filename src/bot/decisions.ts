@@ -107,10 +107,13 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
     return reject(`This was already ${d.decision} by <@${d.by}>.`);
   }
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
-  await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, title: gate.title, user: input.user, decision: option ? `chose ${option.label}` : decision, accepted: true });
-  // Show the decision on the gate at once; the worker writes it into the job when it wakes.
-  await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record, ...(approvers ? { approvedBy: approvers } : {}) }));
+  // Issued before the job is woken, so it comes before the job's next events in the stream.
+  const audited = deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, title: gate.title, user: input.user, decision: option ? `chose ${option.label}` : decision, accepted: true });
+  // The job goes on at once; the gate shows the decision as soon as Slack takes the update (the
+  // worker's outbox updates it too, with the same text, once the job has read the decision).
   await promoteQuietly(job);
+  await audited;
+  await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record, ...(approvers ? { approvedBy: approvers } : {}) }));
   const what = decision === 'chosen' ? `chose "${option?.label}" for` : decision === 'approved' ? 'approved' : 'rejected';
   return note(`You ${what} "${gate.title}" (job ${jobId}).`);
 }
