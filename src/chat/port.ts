@@ -66,7 +66,7 @@ export interface ChatPort {
   usergroupMembers(groupId: string): Promise<string[]>;
   /** Publishes a user's App Home tab (Slack views.publish); surfaces without one leave it out. */
   publishHome?(user: string, view: HomeView): Promise<void>;
-  /** True while the chat is asking us to slow down (Slack: a 429's Retry-After is running). */
+  /** True while the chat is asking us to slow down (Slack: a 429 came less than a minute ago). */
   rateLimited?(): boolean;
 }
 

@@ -20,7 +20,6 @@ import type { WindowsNode } from '../microk8s/windows-node.ts';
 import type { Clock } from '../schedule/clock.ts';
 import type { ChoiceOption, JobData, RollbackInfo } from './job-data.ts';
 import { errorText, isControlFlow } from './control-flow.ts';
-import { findOrPostParent } from './parent-ref.ts';
 import { awaitStart } from './start-waits.ts';
 import { RunCore } from './run-core.ts';
 import { openGate, stopUnlessApproved } from './run-gates.ts';
@@ -116,7 +115,8 @@ export class RunContext {
   async begin(): Promise<void> {
     const { core } = this;
     core.data.activations += 1;
-    core.data.parent ??= await findOrPostParent(core.deps, this.jobId, core.data);
+    // Not awaited: the steps start at once, their lines wait in the outbox for the parent.
+    core.thread.openParent();
     const wasQueued = core.data.state === 'queued';
     if (wasQueued) core.data.state = 'running';
     await core.save();
@@ -143,6 +143,7 @@ export class RunContext {
 
   async close(): Promise<void> {
     this.nodes.close();
+    this.core.thread.release();
     await this.core.auditSettled();
   }
 
@@ -161,6 +162,11 @@ export class RunContext {
   /** Posts in the job's thread, after everything posted before it; the job does not wait for Slack. */
   say(message: ChatMessage | string): Promise<void> {
     return this.core.thread.say(message);
+  }
+
+  /** Posts a message outside the job's thread (the cluster's audit channel), through the job's outbox. */
+  postElsewhere(channel: string, message: ChatMessage): void {
+    this.core.thread.outbox.post(channel, message, undefined, { solo: true });
   }
 
   /** Uploads a local file into the job's thread (Slack files.uploadV2; the console prints the path). */

@@ -78,7 +78,7 @@ export async function openGate(core: RunCore, spec: GateSpec & { options?: Choic
       // A click is audited by the bot; an expiry has no clicker, so the worker records it.
       await deps.audit.record({ type: 'decision', cluster: cluster.name, jobId, gate: key, title: gate.title, user: EXPIRY_USER, decision: 'expired', accepted: true });
     }
-    if (gate.msgTs) thread.outbox.update({ channel: thread.requireParent().channel, ts: gate.msgTs }, decidedGateMessage(jobId, gate));
+    if (gate.msgTs) thread.outbox.update({ channel: thread.channel, ts: gate.msgTs }, decidedGateMessage(jobId, gate));
     await thread.updateParent();
     return gate;
   }

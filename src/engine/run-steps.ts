@@ -35,26 +35,26 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
 
   const rerun = previous?.status === 'running';
   const startedAt = Date.now();
-  const parent = thread.requireParent();
   // The step's message goes through the outbox: the step runs at once, the thread follows.
   let line: OutboxLine | MessageRef;
   if (previous?.msgTs) {
-    line = { channel: parent.channel, ts: previous.msgTs };
+    line = { channel: thread.channel, ts: previous.msgTs };
     thread.outbox.update(line, stepMessage(title, 'rerun', 'running again after an interruption'));
   } else {
-    const posted = thread.outbox.post(parent.channel, stepMessage(title, 'running'), parent.ts);
+    const posted = thread.stepLine(stepMessage(title, 'running'));
     line = posted;
     void posted.posted().then((ref) => {
-      // Checkpointed, so a rerun after a crash updates this message instead of posting another.
+      // Checkpointed, so a rerun after a crash updates this message instead of posting another
+      // (only a message's first line: updating a merged message by its ts would replace its other lines).
       const rec = data.steps[key];
-      if (!ref || !rec || rec.msgTs !== undefined) return;
+      if (!ref || !rec || rec.msgTs !== undefined || posted.index !== 0) return;
       rec.msgTs = ref.ts;
       if (rec.status === 'running') {
         core.save().catch((err: unknown) => deps.logger.warn({ err: errorText(err), jobId }, 'could not checkpoint a step message'));
       }
     });
   }
-  const tsOf = (l: OutboxLine | MessageRef) => ('index' in l ? l.ref?.ts : l.ts);
+  const tsOf = (l: OutboxLine | MessageRef) => ('index' in l ? (l.index === 0 ? l.ref?.ts : undefined) : l.ts);
   const msgTs = (): { msgTs?: string } => {
     const ts = tsOf(line) ?? data.steps[key]?.msgTs;
     return ts ? { msgTs: ts } : {};

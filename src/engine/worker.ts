@@ -13,6 +13,7 @@ import { LockLostError } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
 import { FINAL_STATES } from './job-data.ts';
 import { parentMessage } from './messages.ts';
+import { jobOutbox, releaseJobOutbox } from './outbox.ts';
 import { awaitStart } from './start-waits.ts';
 
 export interface WorkerOptions {
@@ -133,9 +134,8 @@ async function end(deps: EngineWorkerDeps, run: RunContext, outcome: Outcome, st
   );
   const auditChannel = run.cluster.auditChannel;
   if (auditChannel) {
-    await quietly('post to the audit channel', () =>
-      deps.chat.post(auditChannel, { text: `job ${run.jobId} ${state}: \`${escapeMrkdwn(run.request.text)}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}` }),
-    );
+    // Through the job's outbox too: the job does not wait for Slack, and a 429 is waited out there.
+    run.postElsewhere(auditChannel, { text: `job ${run.jobId} ${state}: \`${escapeMrkdwn(run.request.text)}\` on ${run.cluster.name} by <@${run.request.user}> — ${summary}` });
   }
   await run.releaseHold();
   await quietly('update the parent message', () => run.updateParent());
@@ -165,8 +165,11 @@ async function reportUnhandledFailure(deps: EngineWorkerDeps, job: Job<JobData>,
   const raw = await deps.redis.get(keys.parent(String(job.id)));
   const parent = data.parent ?? (raw ? (JSON.parse(raw) as JobData['parent']) : undefined);
   if (parent) {
-    await deps.chat.update(parent, parentMessage(String(job.id), data));
-    await deps.chat.post(parent.channel, { text: `❌ job ${job.id} failed: ${reason}` }, parent.ts);
+    // Behind whatever the job's last activation in this process still has to send.
+    const outbox = jobOutbox(String(job.id), deps.chat, deps.logger);
+    outbox.post(parent.channel, { text: `❌ job ${job.id} failed: ${reason}` }, parent.ts, { solo: true });
+    outbox.update(parent, parentMessage(String(job.id), data), { afterPosts: true });
+    releaseJobOutbox(String(job.id), outbox);
   }
   await deps.audit.record({
     type: 'job.end', cluster: data.request.cluster, jobId: String(job.id), verb: data.request.verb, state: 'failed', summary: data.summary ?? '', durationMs: Date.now() - data.request.requestedAt,

@@ -35,11 +35,12 @@ describe('Outbox', () => {
     expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ a (10)', '✅ b']);
     const posts = slack!.callsOf('chat.postMessage').slice(1).map((c) => c.args.text);
     expect(posts).toEqual(['⏳ a', '✅ b']);
-    expect(slack!.callsOf('chat.update').map((c) => c.args.text)).toEqual(['✅ a (10)', 'job 1 · upgrade · succeeded']);
+    // Two lanes: the parent's update did not wait behind the posts (it was not asked to).
+    expect(slack!.callsOf('chat.update').map((c) => c.args.text).toSorted()).toEqual(['job 1 · upgrade · succeeded', '✅ a (10)']);
     expect(a.ref?.ts).toBe(slack!.thread(CHANNEL, parent.ts)[0]?.ts);
   });
 
-  it('while Slack rate-limits, merges waiting posts into one message whose lines still update in place', async () => {
+  it('while Slack rate-limits, step lines join the thread\'s last message (posted, in flight or waiting) and still update in place', async () => {
     const limits = { ...SLACK_RATE_LIMITS, postMessage: { burst: 2, perSecond: 1 } };
     const { outbox, parent, port } = await setUp({ rateLimits: limits });
     outbox.post(CHANNEL, { text: '✅ one' }, parent.ts); // the parent used the first token, this the second
@@ -53,9 +54,45 @@ describe('Outbox', () => {
     await outbox.flush();
     outbox.update(four, { text: '❌ four — failed' });
     await outbox.flush();
-    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ one', '✅ two', '⏳ three\n❌ four — failed\n⏳ five', 'approve?']);
+    // three, four and five joined two (in flight when they came): one post and one update for four lines.
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ one', '✅ two\n⏳ three\n❌ four — failed\n⏳ five', 'approve?']);
+    expect(slack!.callsOf('chat.postMessage').slice(1).map((c) => c.args.text)).toEqual(['✅ one', '✅ two', 'approve?']);
     expect((await gate.posted())?.ts).toBeDefined();
     expect(slack!.limited.length).toBeGreaterThan(0);
+  });
+
+  it('replies wait for a parent still on its way, the parent itself goes first, and an afterPosts update waits for the posts before it', async () => {
+    const { outbox, port } = await setUp();
+    let resolveTs: (ts: string | undefined) => void = () => undefined;
+    const threadTs = new Promise<string | undefined>((r) => (resolveTs = r));
+    const adopted = new Promise<{ channel: string; ts: string } | undefined>((r) => void threadTs.then((ts) => r(ts ? { channel: CHANNEL, ts } : undefined)));
+    const parentLine = outbox.adopt(adopted);
+    const step = outbox.post(CHANNEL, { text: '⏳ step' }, threadTs);
+    outbox.update(parentLine, { text: 'job 2 · upgrade · running' }, { afterPosts: true });
+    outbox.update(step, { text: '✅ step' });
+    const audit = outbox.post('C0AUDIT0001', { text: 'job 2 succeeded' });
+    await audit.posted(); // a post elsewhere does not wait behind the thread's
+    expect(slack!.callsOf('chat.update')).toHaveLength(0);
+    const parent = await port.post(CHANNEL, { text: 'job 2 · upgrade · queued' });
+    resolveTs(parent.ts);
+    await outbox.flush();
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ step']);
+    const texts = slack!.calls.filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update').map((c) => `${c.method} ${String(c.args.text)}`);
+    expect(texts.slice(-2)).toEqual(['chat.postMessage ✅ step', 'chat.update job 2 · upgrade · running']);
+    expect(slack!.messages().find((m) => m.ts === parent.ts)?.text).toBe('job 2 · upgrade · running');
+  });
+
+  it('drops the replies and updates of a parent that never came', async () => {
+    const { outbox } = await setUp();
+    const lost = Promise.resolve(undefined);
+    const parentLine = outbox.adopt(lost);
+    const step = outbox.post(CHANNEL, { text: '⏳ step' }, lost.then(() => undefined));
+    outbox.update(step, { text: '✅ step' });
+    outbox.update(parentLine, { text: 'job 3 · upgrade · succeeded' }, { afterPosts: true });
+    await outbox.flush();
+    expect(await step.posted()).toBeUndefined();
+    expect(slack!.callsOf('chat.postMessage')).toHaveLength(1); // setUp's parent only
+    expect(slack!.callsOf('chat.update')).toHaveLength(0);
   });
 
   it('never throws into the job: a lost post drops its updates, the next ones still go out', async () => {

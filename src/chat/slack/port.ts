@@ -55,6 +55,9 @@ function slackErrorCode(err: unknown, scrub: Scrub): string {
   return scrub(typeof code === 'string' ? `${code}: ${message}` : message);
 }
 
+/** How long after a 429 the port still says it is rate limited (Slack counts its limits per minute). */
+const RATE_LIMIT_MEMORY_MS = 60_000;
+
 export class SlackChatPort implements ChatPort {
   private readonly groups = new Map<string, { at: number; members: Promise<string[]> }>();
   private readonly cacheMs: number;
@@ -90,9 +93,9 @@ export class SlackChatPort implements ChatPort {
     }
   }
 
-  /** A 429's Retry-After is still running (the outbox then merges waiting posts). */
+  /** A 429's Retry-After is running, or ran out less than a minute ago (the outbox then merges step lines). */
   rateLimited(): boolean {
-    return this.now() < this.limitedUntil;
+    return this.now() < this.limitedUntil + RATE_LIMIT_MEMORY_MS;
   }
 
   async post(channel: string, message: ChatMessage, threadTs?: string): Promise<MessageRef> {
