@@ -18,6 +18,7 @@ import {
   updateSurvivor,
   waitForNewVoters,
   writeClusterYaml,
+  type Pack,
   type SurvivorBackup,
 } from '../src/ops/recover-quorum-steps.ts';
 
@@ -108,15 +109,18 @@ export default defineRunbook(
     // 4. `.reconfigure` once, on the template only.
     await attempt(run, survey, backups, 'The reconfigure', () => run.step(`4. reconfigure dqlite on ${survey.template}`, () => reconfigureTemplate(run, survey), { describe: (s) => s }));
     // 5. Every other survivor: leftovers deleted, the template's files copied, checksums compared.
+    let pack: Pack | undefined;
     if (others.length > 0) {
-      const pack = await attempt(run, survey, backups, 'Packing the template files', () => run.step(`5. pack the new configuration on ${survey.template}`, () => packTemplate(run, survey), { describe: (p) => `${Object.keys(p.files).length} files · sha256 ${p.sha256}` }));
+      const packed = await attempt(run, survey, backups, 'Packing the template files', () => run.step(`5. pack the new configuration on ${survey.template}`, () => packTemplate(run, survey), { describe: (p) => `${Object.keys(p.files).length} files · sha256 ${p.sha256}` }));
       for (const node of others) {
-        await attempt(run, survey, backups, `Updating ${node}`, () => run.step(`5. update ${node} from ${survey.template}`, () => updateSurvivor(run, survey, node, pack), { describe: (s) => s }));
+        await attempt(run, survey, backups, `Updating ${node}`, () => run.step(`5. update ${node} from ${survey.template}`, () => updateSurvivor(run, survey, node, packed), { describe: (s) => s }));
       }
+      pack = packed;
     }
-    // 6. Start every survivor; wait for the API and the new voters.
+    // 6. Start every survivor (an updated one compared with the template's files again first); wait for the API and the new voters.
     for (const node of survivors) {
-      await attempt(run, survey, backups, `Starting ${node}`, () => run.step(`6. start MicroK8s on ${node}`, () => startSurvivor(run, node), { describe: (s) => s }));
+      const updated = pack && node !== survey.template ? { survey, pack } : undefined;
+      await attempt(run, survey, backups, `Starting ${node}`, () => run.step(`6. start MicroK8s on ${node}`, () => startSurvivor(run, node, updated), { describe: (s) => s }));
     }
     await attempt(run, survey, backups, 'Waiting for the new voters', () => run.step('6. wait for the API and the new voters', () => waitForNewVoters(run, survey), { describe: (s) => s }));
     // 7. Remove the lost nodes from Kubernetes.

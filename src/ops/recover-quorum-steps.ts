@@ -37,7 +37,11 @@ export function recoveryPlan(s: Survey | undefined): PlanStep[] {
     { title: `step 3: write the new cluster.yaml on ${template}`, node: template, commands: ['(SFTP <tmpdir>/cluster.yaml.new)', `sudo cp -p ${BACKEND_DIR}/cluster.yaml ${BACKEND_DIR}/cluster.yaml.pre-recovery-<job>`, `sudo cp <tmpdir>/cluster.yaml.new ${BACKEND_DIR}/cluster.yaml.mk8s-new (over a -p copy)`, `sudo mv -f ${BACKEND_DIR}/cluster.yaml.mk8s-new ${BACKEND_DIR}/cluster.yaml`], destructive: true },
     { title: `step 4: reconfigure dqlite once, on ${template} only`, node: template, commands: [reconf, '(must print OK)'], destructive: true },
     { title: `step 5: update ${others.join(', ') || 'no other survivor'} from ${template}`, node: template, commands: [`(on ${template}) sudo tar -czf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR} cluster.yaml snapshot-* snapshot-*.meta <closed segments>`, `(on each) sudo rm -f ${BACKEND_DIR}/{snapshot-*,*.meta,<closed segments>,open-*,metadata1,metadata2}`, `(on each) sudo tar -xzf <tmpdir>/recovered.tar.gz -C ${BACKEND_DIR}; sudo sha256sum … (compared with ${template}); info.yaml kept`], destructive: true },
-    ...survivors.map((n) => ({ title: `step 6: start MicroK8s on ${n}`, node: n, commands: ['sudo microk8s start'] })),
+    ...survivors.map((n) => ({
+      title: `step 6: start MicroK8s on ${n}`,
+      node: n,
+      commands: n === template ? ['sudo microk8s start'] : [`sudo ls -1 ${BACKEND_DIR}; sudo sha256sum … (the files from ${template}, compared again; copied again if changed)`, 'sudo microk8s start'],
+    })),
     { title: 'step 6: wait until the API answers and microk8s status lists the new voters', commands: ['sudo microk8s status --format yaml (every survivor, until readyTimeout)'] },
     ...lost.map((n) => ({ title: `step 7: remove the lost node ${n}`, node: template, commands: [`sudo microk8s remove-node ${n} (--force only if dqlite still lists it)`], destructive: true })),
     { title: 'step 8: report the HA state', commands: ['sudo microk8s status --format yaml'] },
@@ -143,11 +147,38 @@ export async function updateSurvivor(run: RunContext, s: Survey, node: string, p
   return `${leftovers.length} leftover file(s) deleted, ${Object.keys(pack.files).length} copied (sha256 match), info.yaml kept (ID ${info.id}, ${roleName(me.role)})`;
 }
 
-/** Step 6a: `microk8s start` on one survivor. */
-export async function startSurvivor(run: RunContext, node: string): Promise<string> {
+/** What on an updated survivor no longer matches the template files step 5 copied there (empty: all of them, nothing else). */
+async function driftFromPack(run: RunContext, node: string, pack: Pack): Promise<string[]> {
+  const b = backend(run, node);
+  const copied = Object.keys(pack.files);
+  const present = new Set(dataFiles(await b.list()));
+  const expected = new Set(copied.filter((n) => n !== 'cluster.yaml'));
+  const drift = [...[...expected].filter((n) => !present.has(n)).map((n) => `${n} missing`), ...[...present].filter((n) => !expected.has(n)).map((n) => `${n} not from the template`)];
+  if (drift.length > 0) return drift;
+  const sums = await b.sums(copied);
+  return copied.filter((n) => sums[n] !== pack.files[n]).map((n) => `${n} changed`);
+}
+
+/**
+ * Step 6a: `microk8s start` on one survivor. A survivor updated in step 5 is compared with the
+ * template's files once more first: a command of a worker that died in step 5 may have reached
+ * the node after the resumed copy (a late `rm -f`), and a survivor started on a partial log would
+ * not rejoin. Changed files are copied again (step 5 is safe to repeat) before the start.
+ */
+export async function startSurvivor(run: RunContext, node: string, updated?: { survey: Survey; pack: Pack }): Promise<string> {
+  let again = '';
+  if (updated) {
+    const drift = await driftFromPack(run, node, updated.pack);
+    if (drift.length > 0) {
+      await updateSurvivor(run, updated.survey, node, updated.pack);
+      const still = await driftFromPack(run, node, updated.pack);
+      if (still.length > 0) throw new RunbookFailure(`${node}'s datastore files keep changing after the copy from ${updated.survey.template} (${still.slice(0, 5).join(', ')}): it was not started. Something else writes to its backend.`);
+      again = ` (its files had changed since step 5 — ${drift.slice(0, 5).join(', ')}${drift.length > 5 ? ', …' : ''} — and were copied again from ${updated.survey.template})`;
+    }
+  }
   const r = await run.node(node).membership.stopOrStart('start', START_STOP_MS);
   if (r.worker) throw new RunbookFailure(`\`microk8s start\` on ${node} answered that it is a worker node (${r.worker}).`);
-  return 'started';
+  return `started${again}`;
 }
 
 /** Step 6b: every survivor running and the template's status listing exactly the new voters. */

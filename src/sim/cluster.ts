@@ -95,6 +95,8 @@ export interface SimCluster {
   /** A new host key: a pinned known_hosts no longer matches. */
   rotateHostKey(node: string): void;
   commandLog: SimCommandRecord[];
+  /** Commands a node received and has not finished yet (e.g. held up by a `delay` fault). */
+  commandsRunning(): SimCommandRecord[];
   /** SSH connections each node's server accepted so far (handshakes), by node name. */
   connectionsAccepted(): Map<string, number>;
   /** The Snap Store Proxy host (`snapProxy: true`): where to reach it, and its state (overrides, store id). */
@@ -180,6 +182,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     user,
     state,
     commandLog: runner.log,
+    commandsRunning: () => [...runner.running],
     connectionsAccepted: () => new Map([...servers].map(([name, s]) => [name, s.connectionsAccepted])),
     ...(proxyHost ? { snapProxy: { ...proxyHost.info, proxy: proxyHost.proxy } } : {}),
     knownHosts,

@@ -46,6 +46,8 @@ const SUDO_PREFIX = /^\s*(?:'?sudo'?)(?:\s+(?:'?-n'?|'?--non-interactive'?))?(?:
 
 export class Runner {
   readonly log: SimCommandRecord[] = [];
+  /** Commands received and not yet finished (a delayed one is here until it runs). */
+  readonly running = new Set<SimCommandRecord>();
   simulatedMs = 0;
   private rng = 0x51f15e;
   private readonly inflight = new Set<AbortController>();
@@ -75,7 +77,9 @@ export class Runner {
     const parsed = parseShellWords(command, node.fs.home);
     const split = parsed.ok ? splitSudo(parsed.words) : undefined;
     const record: SimCommandRecord = { node: node.name, command, argv: split?.argv ?? [], sudo: split?.sudo ?? false, code: null, startedAt, durationMs: 0 };
+    this.running.add(record);
     const finish = (code: number | null) => {
+      this.running.delete(record);
       record.code = code;
       record.durationMs = Date.now() - startedAt;
       this.simulatedMs += record.durationMs;
