@@ -15,6 +15,8 @@ export type SimFault = {
   | { kind: 'hang' }
   | { kind: 'drop' }
   | { kind: 'delay'; ms: number }
+  /** Received, then held until `until` settles, then run (even if its connection closed meanwhile, like a remote process that outlives its SSH session). */
+  | { kind: 'hold'; until: Promise<unknown> }
 );
 
 interface Entry {

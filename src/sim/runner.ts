@@ -111,6 +111,7 @@ export class Runner {
       return { kind: 'drop' };
     }
     if (fault?.kind === 'delay') await ctx.sleep(fault.ms);
+    if (fault?.kind === 'hold') await fault.until.catch(() => undefined);
     await ctx.sleep(this.jitter());
     let result: CommandResult;
     if (fault?.kind === 'fail') result = { stdout: fault.stdout ?? '', stderr: fault.stderr, code: fault.exitCode };

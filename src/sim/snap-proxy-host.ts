@@ -114,6 +114,7 @@ class ProxyRunner extends Runner {
       return { kind: 'drop' };
     }
     if (fault?.kind === 'delay' && !signal.aborted) await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'hold') await fault.until.catch(() => undefined);
     let result: CommandResult;
     if (fault?.kind === 'fail') result = { stdout: fault.stdout ?? '', stderr: fault.stderr, code: fault.exitCode };
     else if (!parsed.ok) result = { stdout: '', stderr: parsed.stderr, code: parsed.code };
