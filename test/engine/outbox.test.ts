@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackPort } from '../../src/chat/slack/port.ts';
 import { Outbox } from '../../src/engine/outbox.ts';
-import { startFakeSlack, SLACK_RATE_LIMITS, type FakeSlack } from '../support/fake-slack.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { SLACK_RATE_LIMITS } from '../support/fake-slack/realism.ts';
 import { quietLogger } from '../support/harness.ts';
 
 const CHANNEL = 'C0OUTBOX001';
