@@ -1,7 +1,7 @@
 /**
  * `microk8s enable|disable <addon>` (reference §C2/§C3): the wrapper's checks and texts
  * (`Infer repository core for addon X`, already enabled/disabled, not found, several add-ons),
- * then the add-on's script. `enable ha-cluster` is src/sim/membership.ts's.
+ * then the add-on's script. `enable ha-cluster` is src/sim/membership/ha-cluster.ts's.
  *
  * hostpath-storage (`storage` before 1.24) keeps its PV data under
  * `/var/snap/microk8s/common/default-storage`: `disable` removes the provisioner, then reads

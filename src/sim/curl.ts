@@ -11,7 +11,7 @@
  */
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
 import type { SimNode } from './state.ts';
-import { dropsPacketsTo } from './membership.ts';
+import { dropsPacketsTo } from './membership/network.ts';
 import { workloadStore } from './workloads.ts';
 
 /** The page the dontrebootme/microbot:v1 image serves; its start script writes the container's hostname into it. */

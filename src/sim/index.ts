@@ -12,4 +12,5 @@ export { parseShellWords, shellQuote } from './shell.ts';
 export { generateEd25519 } from './ssh-server.ts';
 export { SimStoreProxy, SNAP_PROXY_NAME, releaseOfRevision, nodeProxyStore, type SimSnapProxyInfo } from './snap-proxy.ts';
 export { inspectFlags, type InspectFlags } from './inspect.ts';
-export { simMembership, type MembershipHandle, type IssuedToken, type JoinAttempt } from './membership.ts';
+export { simMembership, type MembershipHandle } from './membership.ts';
+export type { IssuedToken, JoinAttempt } from './membership/world.ts';
