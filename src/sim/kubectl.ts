@@ -8,7 +8,8 @@ import { kubeJson, kubeYaml, listOf, nodeLabels, nodeObject, nodesTable, podObje
 import { getLease, isLeaseType } from './node-config.ts';
 import type { SimNode, SimPod } from './state.ts';
 import { evictWithBudgets } from './disruption.ts';
-import { WORKLOAD_TYPES, WORKLOAD_VERBS, getWorkloads, workloadKubectl } from './workloads.ts';
+import { getWorkloads } from './workloads-get.ts';
+import { WORKLOAD_TYPES, WORKLOAD_VERBS, workloadKubectl } from './workloads-kubectl.ts';
 
 type Json = Parameters<typeof kubeJson>[0];
 
