@@ -16,7 +16,9 @@ import { minorOf } from './catalogue.ts';
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { bundledCalicoYaml, calicoNodeVersion } from './calico-manifest.ts';
 import { kubeJson } from './kube-output.ts';
-import { uuid, type SimNode, type SimPod, type SimState } from './state.ts';
+import { uuid } from './ids.ts';
+import type { SimNode } from './node.ts';
+import type { SimPod, SimState } from './state.ts';
 
 export const CNI_DIR = 'args/cni-network';
 const BUNDLED = 'upgrade-scripts/000-switch-to-calico/resources/calico.yaml';

@@ -1,5 +1,6 @@
 /** What a simulated command runs with. */
-import type { SimNode, SimState } from './state.ts';
+import type { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 export interface SimLatency {
   /** Upper bound of the jitter every command takes, in ms. */

@@ -10,7 +10,7 @@
  * 28 timeout; `--silent` hides the message unless `--show-error` is given.
  */
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 import { dropsPacketsTo } from './membership/network.ts';
 import { workloadStore } from './workloads.ts';
 

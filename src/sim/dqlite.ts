@@ -19,7 +19,8 @@ import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
 import type { SimFile } from './fs.ts';
-import type { DqliteRole, SimNode, SimState } from './state.ts';
+import type { DqliteRole, SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 /** One `.reconfigure` that succeeded. */
 export interface SimReconfigure {

@@ -12,7 +12,7 @@
 import { minorOf } from './catalogue.ts';
 import { fail, type CommandContext, type CommandResult } from './context.ts';
 import { tar } from './coreutils.ts';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 
 export interface InspectFlags {
   /** Service names (`kubelite`, `containerd`, …) reported as not running. */

@@ -1,8 +1,9 @@
 /** Kubernetes objects and kubectl's printers (JSON, YAML, tables) for the simulated cluster. */
 import { stringify as yamlStringify } from 'yaml';
-import type { SimNode, SimPod, SimState } from './state.ts';
+import type { SimNode } from './node.ts';
+import type { SimPod, SimState } from './state.ts';
 import { kubectlTable } from './tabwriter.ts';
-import { uuid } from './state.ts';
+import { uuid } from './ids.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

@@ -32,7 +32,8 @@ import { join } from './membership/join.ts';
 import { enable } from './membership/ha-cluster.ts';
 import { leave, removeNode } from './membership/leave.ts';
 import { certFingerprint, otherClusterView, standaloneView, world, type IssuedToken, type JoinAttempt } from './membership/world.ts';
-import type { SimNode, SimState } from './state.ts';
+import type { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 export interface MembershipOptions {
   /** Hosts outside the cluster, and whether they already belong to another one. */

@@ -11,7 +11,7 @@ import { inspect } from './inspect.ts';
 import { kubectl } from './kubectl.ts';
 import { membership } from './membership.ts';
 import { onServicesStart } from './node-config.ts';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 
 const WRAPPERS_121 = ['add-node', 'cilium', 'config', 'ctr', 'dashboard-proxy', 'dbctl', 'disable', 'enable', 'helm', 'helm3', 'istioctl', 'join', 'juju', 'kubectl', 'leave', 'linkerd', 'refresh-certs', 'remove-node', 'reset', 'start', 'status', 'stop'];
 const WRAPPERS_124 = ['add-node', 'addons', 'cilium', 'config', 'ctr', 'dashboard-proxy', 'dbctl', 'disable', 'enable', 'helm', 'helm3', 'istioctl', 'join', 'kubectl', 'leave', 'linkerd', 'refresh-certs', 'remove-node', 'reset', 'start', 'status', 'stop'];

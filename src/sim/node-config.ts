@@ -20,7 +20,9 @@ import type { SimFile } from './fs.ts';
 import { seedCalicoFiles } from './calico.ts';
 import { kubeJson, kubeYaml } from './kube-output.ts';
 import { apiUnavailable } from './kubectl-common.ts';
-import { uuid, type SimNode, type SimState } from './state.ts';
+import { uuid } from './ids.ts';
+import type { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 import { tabwrite } from './tabwriter.ts';
 
 export const ARGS = '/var/snap/microk8s/current/args';

@@ -10,7 +10,7 @@
  *   the new revision) until the test clears it, or a `snap revert` returns it to the old one.
  */
 import { fail, type CommandContext, type CommandResult } from './context.ts';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 
 interface RefreshFaults {
   hookFailures: number;

@@ -14,7 +14,8 @@ import { parseShellWords, splitSudo } from './shell.ts';
 import { snap } from './snap.ts';
 import { mktemp, proxyCurl } from './snap-proxy.ts';
 import { nodePortCurl } from './curl.ts';
-import type { SimNode, SimState } from './state.ts';
+import type { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 export interface SimCommandRecord {
   node: string;

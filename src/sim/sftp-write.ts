@@ -8,7 +8,7 @@ import type { SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
 import type { FsError } from './fs.ts';
 import type { SimCommandRecord } from './runner.ts';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 const WRITE_FLAGS = OPEN_MODE.WRITE | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.APPEND;

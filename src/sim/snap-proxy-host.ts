@@ -13,7 +13,8 @@ import { Runner, type ExecOutcome, type RunnerOptions, type SimCommandRecord } f
 import { parseShellWords, splitSudo } from './shell.ts';
 import { attachStoreProxy, releaseOfRevision, SimStoreProxy, SNAP_PROXY_NAME, type SimSnapProxyInfo } from './snap-proxy.ts';
 import { SimSshNode } from './ssh-server.ts';
-import { SimNode, type SimState } from './state.ts';
+import { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 const NEEDS_ROOT = 'error: this command needs to be run as root (try with sudo)\n';
 

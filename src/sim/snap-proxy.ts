@@ -15,7 +15,8 @@
 import { posix } from 'node:path';
 import { CHANNELS, channelDisplayName, fullChannel, parseChannel, resolveChannel, type ChannelRelease } from './catalogue.ts';
 import { fail, ok, type CommandContext, type CommandResult } from './context.ts';
-import type { SimNode, SimState } from './state.ts';
+import type { SimNode } from './node.ts';
+import type { SimState } from './state.ts';
 
 /** The inventory name of the proxy host (and its node name in the command log and in faults). */
 export const SNAP_PROXY_NAME = 'snap-proxy';

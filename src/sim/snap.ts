@@ -4,7 +4,7 @@ import { CHANNELS, RISKS, isRisk, channelDisplayName, fullChannel, parseChannel,
 import { fail, ok, parseGoDuration, type CommandContext, type CommandResult } from './context.ts';
 import { isFlagError, parseFlags, type FlagSpec } from './flags.ts';
 import { ensureNodeConfig, snapRestart, snapServices } from './node-config.ts';
-import type { SimNode, SimRevision } from './state.ts';
+import type { SimNode, SimRevision } from './node.ts';
 import { proxyResolve, snapAck, snapGet, snapSet } from './snap-proxy.ts';
 import { afterRevert, afterRevisionChange, configureHookFailure } from './refresh-faults.ts';
 import { tabwrite } from './tabwriter.ts';

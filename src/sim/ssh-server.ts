@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session, SFTPWrapper } from 'ssh2';
-import type { SimNode } from './state.ts';
+import type { SimNode } from './node.ts';
 import type { ExecOutcome, SimCommandRecord } from './runner.ts';
 
 /** What runs an exec request on a node: the Linux shell (Runner) or cmd.exe (WindowsRunner). */

@@ -17,7 +17,7 @@
  * (workloads-kubectl.ts), and `kubectl get deploy|svc` (workloads-get.ts).
  */
 import type { SimPod, SimState } from './state.ts';
-import { sha, uuid } from './state.ts';
+import { sha, uuid } from './ids.ts';
 
 export interface SimDeployment {
   namespace: string;

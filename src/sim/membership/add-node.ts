@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { minorOf } from '../catalogue.ts';
 import { fail, ok, type CommandContext, type CommandResult } from '../context.ts';
 import { lacksPermission, permissionText } from '../microk8s.ts';
-import type { SimNode } from '../state.ts';
+import type { SimNode } from '../node.ts';
 import { certFingerprint, ctxMain, world, type IssuedToken } from './world.ts';
 
 function addressesOf(node: SimNode, minor: number): { defaultIp: string; all: string[] } {

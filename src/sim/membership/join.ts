@@ -10,7 +10,7 @@ import { minorOf } from '../catalogue.ts';
 import { fail, ok, type CommandContext, type CommandResult } from '../context.ts';
 import { lacksPermission, permissionText } from '../microk8s.ts';
 import { PROVIDER_YAML, providerYaml, snapRestart } from '../node-config.ts';
-import type { SimNode } from '../state.ts';
+import type { SimNode } from '../node.ts';
 import { rebalance } from './roles.ts';
 import { certFingerprint, ctxMain, isHaNode, world } from './world.ts';
 

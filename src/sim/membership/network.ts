@@ -4,7 +4,7 @@
  * (`setBlocked`: connections time out) and the ports each host answers on.
  */
 import { fail, ok, type CommandContext, type CommandResult } from '../context.ts';
-import type { SimNode } from '../state.ts';
+import type { SimNode } from '../node.ts';
 import { ctxMain, world, type World } from './world.ts';
 
 /** The node this command runs on drops packets to `ip` (`setBlocked`): a connection there times out. */

@@ -5,7 +5,8 @@
  * from the cluster runs on with a datastore of its own.
  */
 import type { ChannelRelease } from '../catalogue.ts';
-import { SimNode, type SimState } from '../state.ts';
+import { SimNode } from '../node.ts';
+import type { SimState } from '../state.ts';
 import { standaloneView, type World } from './world.ts';
 
 /** At most 3 voters and 3 stand-bys among the control-plane members; promotes, never demotes. */

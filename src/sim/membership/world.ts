@@ -7,7 +7,9 @@
  */
 import type { ChannelRelease } from '../catalogue.ts';
 import type { CommandContext } from '../context.ts';
-import { SimNode, SimState, sha } from '../state.ts';
+import { sha } from '../ids.ts';
+import { SimNode } from '../node.ts';
+import { SimState } from '../state.ts';
 
 /** A token `add-node` printed (tests check it never leaks and that retries use new ones). */
 export interface IssuedToken {

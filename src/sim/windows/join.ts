@@ -5,7 +5,8 @@
  * node), an adapter matches its InterfaceName, Calico and containerd run, and c:\k\config
  * names the API server. Then the Node object exists in the cluster, Ready.
  */
-import type { SimNode, SimState } from '../state.ts';
+import type { SimNode } from '../node.ts';
+import type { SimState } from '../state.ts';
 import { interfaceDefault, likeMatch } from './calico-files.ts';
 import type { SimWindows } from './host.ts';
 

@@ -6,7 +6,8 @@
  */
 import type { CommandResult, SimLatency } from '../context.ts';
 import type { ExecOutcome, SimCommandRecord } from '../runner.ts';
-import type { SimNode, SimState } from '../state.ts';
+import type { SimNode } from '../node.ts';
+import type { SimState } from '../state.ts';
 import { parseScript } from './ps-parse.ts';
 import { dispatchScript, type WinOutcome } from './scripts.ts';
 

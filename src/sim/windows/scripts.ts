@@ -7,7 +7,8 @@
  */
 import { CHANNELS } from '../catalogue.ts';
 import type { CommandResult } from '../context.ts';
-import type { SimNode, SimState } from '../state.ts';
+import type { SimNode } from '../node.ts';
+import type { SimState } from '../state.ts';
 import { calicoAtLeast, hasKubernetesFolder, kubeletServicePs1 } from './calico-files.ts';
 import type { SimWindows } from './host.ts';
 import { KUBELET_ERR_LOG, KUBELET_SERVICE, startKubelet, syncWindowsNode } from './join.ts';
