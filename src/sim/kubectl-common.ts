@@ -1,4 +1,4 @@
-/** What every simulated kubectl command shares (kubectl.ts, workloads.ts, node-config.ts): global flags, the API-down answer. */
+/** What every simulated kubectl command shares (kubectl.ts, kubectl-drain.ts, workloads-kubectl.ts, node-config.ts): global flags, the API-down answer, usage and NotFound errors. */
 import { fail, type CommandContext, type CommandResult } from './context.ts';
 import type { FlagSpec } from './flags.ts';
 
@@ -23,4 +23,13 @@ export function apiUnavailable(ctx: CommandContext, what: string): CommandResult
     return fail(1, `Error from server: rpc error: code = Unknown desc = context deadline exceeded (${what})\n`);
   }
   return undefined;
+}
+
+/** A usage error, as kubectl prints it (exit 1). */
+export function usageError(cmd: string, msg: string): CommandResult {
+  return fail(1, `error: ${msg}\nSee 'kubectl ${cmd} --help' for usage.\n`);
+}
+
+export function notFound(kind: 'nodes' | 'pods', name: string): string {
+  return `Error from server (NotFound): ${kind} "${name}" not found\n`;
 }
