@@ -106,8 +106,10 @@ describe('failure domain and restarts', () => {
     expect((await s.exec(['cat', '/var/snap/microk8s/current/var/kubernetes/backend/failure-domain'], { privileged: true })).stdout).toBe('1\n');
     expect((await s.exec(['microk8s', 'stop'], { privileged: true })).stdout).toBe('Stopped.\n');
     expect(cluster.state.readyCondition(node)).toBe('Unknown');
+    const startedAt = cluster.state.now();
     expect((await s.exec(['microk8s', 'start'], { privileged: true })).stdout).toBe('Started.\n');
-    expect(cluster.state.readyCondition(node)).toBe('False');
+    // the NotReady window opened at the start (read off the node, not the clock: under load it may already be over)
+    expect(node.restartingUntil).toBeGreaterThan(startedAt);
     expect((await s.exec(['microk8s', 'status', '--wait-ready', '--timeout', '5'], { privileged: true })).stdout).toMatch(/^microk8s is running/);
     expect(cluster.state.readyCondition(node)).toBe('True');
     expect((await s.exec(['cat', '/var/snap/microk8s/current/var/kubernetes/backend/failure-domain'], { privileged: true })).stdout).toBe('5\n');
