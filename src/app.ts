@@ -24,7 +24,7 @@ import { createEngineWorker, type WorkerOptions } from './engine/worker.ts';
 import { logTo, setInternalErrorLog } from './errors/boundary.ts';
 import { startHealthServer } from './http/health-server.ts';
 import { createMetrics } from './metrics.ts';
-import { createRedis } from './queue/connection.ts';
+import { createRedis, describeRedisTarget, redisTarget } from './queue/connection.ts';
 import { JobQueue } from './queue/job-queue.ts';
 import { systemClock, type Clock } from './schedule/clock.ts';
 import { wakeDueOnClockChange } from './engine/wake-due.ts';
@@ -81,10 +81,16 @@ export async function startApp(options: AppOptions): Promise<App> {
   setInternalErrorLog(logTo(logger));
   const mode = chatMode(env);
   const roles = env.MK8S_ROLE;
-  const redis = createRedis(env.REDIS_URL);
-  const workerConnection = createRedis(env.REDIS_URL, { blocking: true });
-  const queueConnection = createRedis(env.REDIS_URL, { blocking: true });
-  const watchConnection = createRedis(env.REDIS_URL, { blocking: true });
+  // Every connection through one factory: plain REDIS_URL, or through Sentinel (REDIS_SENTINELS).
+  const target = redisTarget(env);
+  const warn = (message: string) => logger.warn(message);
+  const redis = createRedis(target, { warn });
+  const workerConnection = createRedis(target, { blocking: true });
+  const queueConnection = createRedis(target, { blocking: true, warn });
+  const watchConnection = createRedis(target, { blocking: true });
+  // The engine's own: its checkpoints and audit events wait through a failover instead of failing the job.
+  const jobRedis = roles === 'bot' ? undefined : createRedis(target, { blocking: true, warn });
+  jobRedis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (jobs)'));
   watchConnection.on('error', () => undefined);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   workerConnection.on('error', () => undefined);
@@ -167,7 +173,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   const members = cachedMembers((group) => chat.usergroupMembers(group));
-  const homeConnection = createRedis(env.REDIS_URL, { blocking: true });
+  const homeConnection = createRedis(target, { blocking: true });
   homeConnection.on('error', () => undefined);
   const homes = startHomeRefresher({ inventory, redis, queue, members, clock, chat }, homeConnection, logger);
   let bot: Bot | undefined;
@@ -196,7 +202,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       ...(options.watchTimeoutMs !== undefined ? { timeoutMs: options.watchTimeoutMs } : {}),
     });
     stopWaker = wakeDueOnClockChange(queue.queue, clock, (err) => logger.warn({ err }, 'could not wake parked jobs after the clock moved'));
-    worker = createEngineWorker({ redis, chat, audit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock, ssh, stopping: () => stopping }, {
+    const engineRedis = jobRedis ?? redis;
+    const engineAudit = new AuditLog(engineRedis, logger);
+    worker = createEngineWorker({ redis: engineRedis, chat, audit: engineAudit, logger, backupDir: env.MK8S_BACKUP_DIR, connection: workerConnection, inventory, runbooks, clock, ssh, stopping: () => stopping }, {
       concurrency: env.MK8S_WORKER_CONCURRENCY,
       lockDurationMs: env.MK8S_WORKER_LOCK_MS,
       stalledIntervalMs: Math.max(250, Math.floor(env.MK8S_WORKER_LOCK_MS / 2)),
@@ -204,7 +212,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
   }
   const httpPort = await startChat();
-  logger.info({ mode, role: roles, httpPort }, 'mk8s-ops started');
+  logger.info({ mode, role: roles, httpPort, redis: describeRedisTarget(target) }, 'mk8s-ops started');
 
   return {
     mode, httpPort, chat, bot, worker, watch, queue, redis, done,
@@ -225,6 +233,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       queueConnection.disconnect();
       watchConnection.disconnect();
       homeConnection.disconnect();
+      jobRedis?.disconnect();
     },
   };
 }

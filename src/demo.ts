@@ -5,7 +5,8 @@ import pino from 'pino';
 import { startApp } from './app.ts';
 import { parseEnv } from './config/env.ts';
 import { loadInventory } from './config/inventory.ts';
-import { createLogger } from './logging.ts';
+import { createLogger, secretValues } from './logging.ts';
+import { describeRedisTarget, redisTarget } from './queue/connection.ts';
 import { startSimCluster } from './sim/index.ts';
 import { RedisNotFoundError, startPrivateRedis, type PrivateRedis } from './util/redis-server.ts';
 
@@ -13,12 +14,12 @@ const CHANNEL = 'C0DEMO00001';
 
 /**
  * `npm run demo`: a simulated 3-node MicroK8s cluster over real SSH on
- * loopback, a private Redis unless REDIS_URL is set, the worker, and the
+ * loopback, a private Redis unless REDIS_URL (or REDIS_SENTINELS) is set, the worker, and the
  * console chat. Nothing outside this machine is touched.
  */
 async function demo(): Promise<void> {
   let redis: PrivateRedis | undefined;
-  if (!process.env.REDIS_URL) {
+  if (!process.env.REDIS_URL && !process.env.REDIS_SENTINELS) {
     try {
       redis = await startPrivateRedis();
     } catch (err) {
@@ -56,14 +57,14 @@ async function demo(): Promise<void> {
     MK8S_BACKUP_DIR: process.env.MK8S_BACKUP_DIR ?? join(dir, 'backups'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const logger = createLogger(env.LOG_LEVEL, { destination: pino.destination(2) });
+  const logger = createLogger(env.LOG_LEVEL, { destination: pino.destination(2), secrets: secretValues(process.env) });
   const app = await startApp({ env, inventory: loadInventory(inventoryPath), logger, console: { user: 'alice', channel: CHANNEL } });
 
   process.stdout.write(
     [
       '',
       'mk8s-ops demo — a simulated MicroK8s cluster "demo" (k8s-1, k8s-2, k8s-3 on 1.22/stable) over SSH on loopback.',
-      `Redis: ${redis ? `private redis-server on port ${redis.port}` : env.REDIS_URL}. Health: http://127.0.0.1:${app.httpPort}/healthz`,
+      `Redis: ${redis ? `private redis-server on port ${redis.port}` : describeRedisTarget(redisTarget(env))}. Health: http://127.0.0.1:${app.httpPort}/healthz`,
       'You are alice (operator). bob and carol are approvers. Try:',
       '  /mk8s status',
       '  /mk8s upgrade k8s-1 1.23/stable --dry-run',

@@ -27,6 +27,18 @@ export const REDACT_PATHS = [
   '*.SLACK_BOT_TOKEN',
   '*.SLACK_SIGNING_SECRET',
   '*.SLACK_APP_TOKEN',
+  // Redis: connection options, and the AUTH arguments ioredis puts on a reply error (err.command.args).
+  'password',
+  '*.password',
+  'sentinelPassword',
+  '*.sentinelPassword',
+  'REDIS_URL',
+  '*.REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
+  '*.REDIS_SENTINEL_PASSWORD',
+  'err.command.args',
+  '*.err.command.args',
+  'command.args',
 ];
 
 /**
@@ -47,8 +59,29 @@ export function createLogger(level: string, options: { destination?: Destination
   return options.destination ? pino(config, options.destination) : pino(config);
 }
 
-/** The secret values in the environment, for createLogger's last-line scrub. */
+/** The secret values in the environment, for createLogger's last-line scrub: tokens, passphrases, Redis passwords. */
 export function secretValues(env: NodeJS.ProcessEnv, passphraseEnvs: string[] = []): string[] {
-  const names = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', ...passphraseEnvs];
-  return names.map((n) => env[n]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  const names = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_SENTINEL_PASSWORD', ...passphraseEnvs];
+  const values = names.map((n) => env[n]);
+  values.push(...redisUrlPassword(env.REDIS_URL));
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length > 0))];
+}
+
+/** The password in a redis:// URL, raw and percent-decoded (either form could end up in a line). */
+function redisUrlPassword(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const raw = new URL(url).password;
+    return raw ? [raw, decodeURIComponentSafe(raw)] : [];
+  } catch {
+    return [];
+  }
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -3,8 +3,10 @@
  * (events.ts) in a capped Redis stream and the log. Written by the bot core and the engine; never
  * holds a secret (the SSH layer masks them before an event is made).
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { resendUntilReplicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import type { AuditEvent, StoredAuditEvent } from './events.ts';
 
@@ -18,6 +20,24 @@ export interface AuditFilter {
 
 /** Keeps about this many events in the Redis stream. */
 const STREAM_MAX_LEN = 100_000;
+/** How long an event's write id is remembered: a write sent again after a reconnect comes within seconds. */
+const WRITE_ID_TTL_SECONDS = 3_600;
+
+/**
+ * XADD once per write id. ioredis sends a command again when the connection dropped before
+ * its reply (a Redis restart, a Sentinel failover); the first copy may have been applied
+ * (and replicated) already. The id makes the second copy a no-op: each event is in the
+ * stream exactly once.
+ */
+const XADD_ONCE = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])`;
+
+/** Appends one stored event to the stream unless the write with this id is there already; true when it was added. */
+export async function appendAuditEntry(redis: Redis, writeId: string, entry: string): Promise<boolean> {
+  const id = await redis.eval(XADD_ONCE, 2, keys.auditStream, keys.auditWrite(writeId), String(STREAM_MAX_LEN), entry, String(WRITE_ID_TTL_SECONDS));
+  return id !== null;
+}
 
 /**
  * The audit trail: a Redis stream (durable, shared by every bot and worker
@@ -32,12 +52,19 @@ export class AuditLog {
   async record(event: AuditEvent): Promise<void> {
     const at = Date.now();
     this.logger.info({ audit: event }, `audit ${event.type}`);
+    const writeId = randomUUID();
+    const entry = JSON.stringify({ ...event, at });
+    const append = () => appendAuditEntry(this.redis, writeId, entry);
     try {
-      await this.redis.xadd(keys.auditStream, 'MAXLEN', '~', String(STREAM_MAX_LEN), '*', 'e', JSON.stringify({ ...event, at }));
+      await append();
     } catch (err) {
       // The log line above still holds the event; a Redis outage must not stop a runbook mid-step.
-      this.logger.error({ err }, 'audit event not written to Redis');
+      const again = resendUntilReplicated(this.redis, append);
+      this.logger.error({ err }, again ? 'audit event not written to Redis yet (sent again when it is back)' : 'audit event not written to Redis');
+      return;
     }
+    // Through Sentinel: sent again after a failover until a replica has it (the write id keeps it single).
+    resendUntilReplicated(this.redis, append);
   }
 
   /** The newest `count` events matching `filter`, oldest first. */

@@ -4,6 +4,7 @@ import { hasRole, mayApprove } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import type { ApprovalRecord, DecisionRecord } from '../engine/job-data.ts';
 import { decidedGateMessage } from '../engine/messages.ts';
+import { replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import type { Job } from 'bullmq';
 import type { BotDeps } from './deps.ts';
@@ -96,6 +97,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
       if (counted.refused) return reject(counted.refused);
       deps.metrics.decisions.inc({ decision, accepted: 'yes' });
       await deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, user: input.user, decision: `approved ${counted.given.length} of ${gate.approvals}`, accepted: true });
+      await replicated(deps.redis);
       return note(`You gave approval ${counted.given.length} of ${gate.approvals} for "${gate.title}" (job ${jobId}); it still needs ${(gate.approvals ?? 1) - counted.given.length} more from a different approver.`);
     }
     approvers = counted.given;
@@ -113,6 +115,8 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   // worker's outbox updates it too, with the same text, once the job has read the decision).
   await promoteQuietly(job);
   await audited;
+  // Shown as decided only once a replica has the decision (through Sentinel): a failover now does not lose it.
+  await replicated(deps.redis);
   await deps.chat.update({ channel: data.parent.channel, ts: input.messageTs }, decidedGateMessage(jobId, { ...gate, ...record, ...(approvers ? { approvedBy: approvers } : {}) }));
   const what = decision === 'chosen' ? `chose "${option?.label}" for` : decision === 'approved' ? 'approved' : 'rejected';
   return note(`You ${what} "${gate.title}" (job ${jobId}).`);

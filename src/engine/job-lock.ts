@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import type { JobData } from './job-data.ts';
@@ -71,13 +72,18 @@ export class JobLock {
     if (Date.now() >= this.validUntil) return this.assertHeld();
   }
 
-  /** Writes the whole job data, only while the lock is ours. */
+  /**
+   * Writes the whole job data, only while the lock is ours, and returns once a replica has it
+   * (through Sentinel; with it the audit events issued before on this connection): what runs
+   * next may rely on the checkpoint surviving a failover.
+   */
   async writeData(data: JobData): Promise<void> {
     if (this.isLost) this.fail();
     if (this.token === undefined) throw new Error(`job ${this.jobId}: cannot write job data without the job's lock token`);
     const written = await this.redis.eval(WRITE_IF_HELD, 2, keys.bullLock(this.jobId), keys.bullJob(this.jobId), this.token, JSON.stringify(data));
     if (written === 0) this.fail();
     if (written !== 1) throw new Error(`job ${this.jobId} no longer exists in the queue`);
+    await replicated(this.redis);
   }
 }
 

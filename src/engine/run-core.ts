@@ -6,6 +6,7 @@
  */
 import type { Job } from 'bullmq';
 import type { ClusterConfig } from '../config/inventory.ts';
+import { replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import { systemClock, type Clock } from '../schedule/clock.ts';
 import { StopRunbook } from './errors.ts';
@@ -71,8 +72,12 @@ export class RunCore {
     this.pendingAudit.push(this.deps.audit.record(event));
   }
 
-  /** Resolves once every audit write issued so far has settled (the activation ends). */
+  /**
+   * Resolves once every audit write issued so far has settled (the activation ends), and (through
+   * Sentinel) a replica has them: the last ones (job.end, the commands after the last checkpoint) too.
+   */
   async auditSettled(): Promise<void> {
     await Promise.allSettled(this.pendingAudit);
+    await replicated(this.deps.redis);
   }
 }

@@ -1,15 +1,174 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { redisUrlParts, type Env, type SentinelAddress } from '../config/env.ts';
 
 /**
- * ioredis connections for BullMQ. Workers and blocking clients need
- * maxRetriesPerRequest: null (BullMQ refuses others); plain clients fail fast.
+ * Where Redis is: REDIS_URL alone, or (REDIS_SENTINELS set) the sentinels that name the
+ * current master of `sentinelName`, with REDIS_URL giving only the data nodes' user,
+ * password and db.
  */
-export function createRedis(url: string, options: { blocking?: boolean } = {}): Redis {
-  const opts: RedisOptions = {
+export interface RedisTarget {
+  url: string;
+  sentinels?: readonly SentinelAddress[];
+  sentinelName?: string;
+  sentinelPassword?: string;
+}
+
+export function redisTarget(env: Pick<Env, 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME' | 'REDIS_SENTINEL_PASSWORD'>): RedisTarget {
+  if (!env.REDIS_SENTINELS) return { url: env.REDIS_URL };
+  return {
+    url: env.REDIS_URL,
+    sentinels: env.REDIS_SENTINELS,
+    sentinelName: env.REDIS_SENTINEL_NAME,
+    ...(env.REDIS_SENTINEL_PASSWORD !== undefined ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+  };
+}
+
+/** The target for people (startup lines, the demo): never a password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.sentinels) return `Sentinel master "${target.sentinelName}" via ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  try {
+    const u = new URL(target.url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'Redis (REDIS_URL)';
+  }
+}
+
+/** How long a durable write waits for a replica's acknowledgement (WAIT), and how long to stop asking once none came. */
+const REPLICA_WAIT_MS = 1_000;
+const DEGRADED_RETRY_MS = 30_000;
+
+/** Idempotent writes kept for sending again until a replica has them (an audit stream's worth of a busy minute). */
+const MAX_UNCONFIRMED = 10_000;
+
+interface ReplicaBarrier {
+  warn?: (message: string) => void;
+  /** Idempotent writes a replica may not have yet, oldest first; sent again after every reconnect. */
+  unconfirmed: { seq: number; resend: () => Promise<unknown> }[];
+  seq: number;
+  /** No replica acknowledged lately: until then, writes are not waited for (they are asynchronous). */
+  degradedUntil: number;
+  /** The WAIT not sent yet, shared by every caller who asks before it goes out. */
+  next?: Promise<boolean>;
+  /** The WAIT in flight (one at a time: a WAIT blocks its connection). */
+  last: Promise<unknown>;
+}
+const barriers = new WeakMap<Redis, ReplicaBarrier>();
+
+export interface CreateRedisOptions {
+  /**
+   * Commands wait through a reconnect or a Sentinel failover however long it takes
+   * (maxRetriesPerRequest: null): BullMQ's connections, which it requires, and the
+   * engine's, whose checkpoints must not fail a job because Redis moved. Without it a
+   * command fails after 3 reconnect attempts (chat answers, health checks).
+   */
+  blocking?: boolean;
+  /** Where the connection says that no replica acknowledges its writes (Sentinel only). */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Every ioredis connection the app makes: a plain one to REDIS_URL, or one through
+ * Sentinel. Through Sentinel, ioredis asks the sentinels for the master on every
+ * (re)connect and checks the server's role before using it; `failoverDetector` drops the
+ * connection as soon as a sentinel announces +switch-master (so a client still talking to
+ * an old master that is alive, e.g. after a partition, moves at once); a READONLY reply
+ * (a master demoted under us) reconnects and sends the command again to the new master.
+ */
+export function createRedis(target: RedisTarget | string, options: CreateRedisOptions = {}): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const common: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
     // Reconnect with a capped backoff; Redis restarts must not kill the bot.
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   };
-  return new Redis(url, opts);
+  let redis: Redis;
+  if (!t.sentinels) {
+    redis = new Redis(t.url, common);
+  } else {
+    const parts = redisUrlParts(t.url);
+    if (!parts) throw new Error('REDIS_URL: expected redis://[user:password@]host[:port][/db] with REDIS_SENTINELS');
+    redis = new Redis({
+      ...common,
+      sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: t.sentinelName ?? 'mymaster',
+      ...(t.sentinelPassword !== undefined ? { sentinelPassword: t.sentinelPassword } : {}),
+      ...(parts.username !== undefined ? { username: parts.username } : {}),
+      ...(parts.password !== undefined ? { password: parts.password } : {}),
+      db: parts.db,
+      failoverDetector: true,
+      // Sentinel asked again soon after a failed round: a failover takes seconds, not minutes.
+      sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    });
+  }
+  const barrier: ReplicaBarrier = { ...(options.warn ? { warn: options.warn } : {}), unconfirmed: [], seq: 0, degradedUntil: 0, last: Promise.resolve() };
+  barriers.set(redis, barrier);
+  if (t.sentinels) {
+    // Connected (again: to a new master, after a failover): what the old one may have taken with it goes again.
+    redis.on('ready', () => {
+      for (const u of barrier.unconfirmed) void u.resend().catch(() => undefined);
+    });
+  }
+  return redis;
+}
+
+/**
+ * A durability barrier: resolves once at least one replica has every write this connection
+ * made before the call (Redis WAIT), so a Sentinel failover (which promotes the replica
+ * furthest ahead) cannot lose them. Used before acting on a write: the next SSH command after
+ * a checkpoint, "approved" after a decision, "Queued as job N" after an enqueue.
+ *
+ * Without Sentinel there is no replica to wait for: true at once. When no replica answers
+ * within REPLICA_WAIT_MS (none is connected, one is far behind), it says so once and stops
+ * waiting for DEGRADED_RETRY_MS, so a lost replica slows nothing down: until one is back,
+ * writes are replicated asynchronously and a failover may lose the last of them. False then.
+ */
+export async function replicated(redis: Redis): Promise<boolean> {
+  const barrier = barriers.get(redis);
+  if (!barrier || !redis.options.sentinels) return true;
+  if (Date.now() < barrier.degradedUntil) return false;
+  if (barrier.next) return barrier.next;
+  const next: Promise<boolean> = barrier.last
+    .catch(() => undefined)
+    .then(async () => {
+      if (barrier.next === next) barrier.next = undefined;
+      if (Date.now() < barrier.degradedUntil) return false;
+      // Everything remembered so far was acknowledged before this WAIT goes out, so it covers them.
+      const upTo = barrier.seq;
+      const acked = Number(await redis.call('WAIT', 1, REPLICA_WAIT_MS));
+      if (acked >= 1) {
+        barrier.unconfirmed = barrier.unconfirmed.filter((u) => u.seq > upTo);
+        return true;
+      }
+      // No replica to confirm against: the writes are as safe as the master now (and were sent to it again if it is new).
+      barrier.unconfirmed = [];
+      barrier.degradedUntil = Date.now() + DEGRADED_RETRY_MS;
+      barrier.warn?.(
+        `no Redis replica acknowledged a write within ${REPLICA_WAIT_MS} ms: until one does, writes are replicated asynchronously and a failover may lose the last of them (asking again in ${DEGRADED_RETRY_MS / 1000} s)`,
+      );
+      return false;
+    });
+  barrier.next = next;
+  barrier.last = next;
+  return next;
+}
+
+/**
+ * For an idempotent write (an audit event with its write id): until a replica is known to
+ * have it, it is sent again whenever the connection comes back, so a write the old master
+ * acknowledged but never passed on is not lost in a failover. Asks for the confirmation
+ * (replicated) without waiting for it. False when nothing will be sent again (no Sentinel,
+ * or no replica answers at the moment).
+ */
+export function resendUntilReplicated(redis: Redis, resend: () => Promise<unknown>): boolean {
+  const barrier = barriers.get(redis);
+  if (!barrier || !redis.options.sentinels || Date.now() < barrier.degradedUntil) return false;
+  barrier.unconfirmed.push({ seq: ++barrier.seq, resend });
+  if (barrier.unconfirmed.length > MAX_UNCONFIRMED) barrier.unconfirmed.shift();
+  void replicated(redis).catch(() => false);
+  return true;
 }

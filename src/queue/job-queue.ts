@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { ChatState, JobData } from '../engine/job-data.ts';
 import { newJobData } from '../engine/job-data.ts';
 import type { JobRequest } from '../engine/runbook.ts';
+import { replicated } from './connection.ts';
 import { PREFIX, QUEUE_NAME } from './keys.ts';
 
 export interface HolderInfo {
@@ -47,7 +48,7 @@ const holdId = (cluster: string) => `cluster-${cluster}`;
 export class JobQueue {
   readonly queue: Queue<JobData>;
 
-  constructor(connection: Redis) {
+  constructor(private readonly connection: Redis) {
     this.queue = new Queue<JobData>(QUEUE_NAME, { connection, prefix: PREFIX });
     // Connection errors surface as failed calls; the event itself is only noise while Redis restarts.
     this.queue.on('error', () => undefined);
@@ -62,6 +63,8 @@ export class JobQueue {
       ...(mutating ? { deduplication: { id: holdId(request.cluster) } } : {}),
     });
     const jobId = String(job.id);
+    // "Queued as job N" only once a replica has the job (through Sentinel): a failover right after the ack loses no job.
+    await replicated(this.connection);
     if (!mutating) return { ok: true, jobId };
     const stored = await this.queue.getJob(jobId);
     if (stored?.data.requestId === requestId) return { ok: true, jobId };

@@ -16,6 +16,8 @@ export const keys = {
   /** Claim to post the parent message (bot at enqueue, or the worker if the bot never did). */
   parentClaim: (jobId: string) => `${PREFIX}:parent-claim:${jobId}`,
   auditStream: `${PREFIX}:audit`,
+  /** One audit write (its random id), remembered for an hour: the same write sent again after a reconnect adds nothing. */
+  auditWrite: (writeId: string) => `${PREFIX}:audit-write:${writeId}`,
   /** Hash per cluster: node name → JSON LostNode, the members a quorum recovery left behind (src/ops/lost-nodes.ts). */
   lostNodes: (cluster: string) => `${PREFIX}:lost:${cluster}`,
   /** Liveness of the worker role, for /healthz. */

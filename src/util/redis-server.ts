@@ -49,10 +49,37 @@ async function waitUntilUp(url: string, deadlineMs: number): Promise<void> {
       return;
     } catch {
       probe.disconnect();
-      if (Date.now() > until) throw new Error(`redis-server did not answer on ${url} within ${deadlineMs} ms`);
+      if (Date.now() > until) throw new Error(`redis-server did not answer on port ${new URL(url).port} within ${deadlineMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/**
+ * Starts `binary args` (a redis-server, or a sentinel: `redis-server <conf> --sentinel`) and
+ * resolves once it answers PING at `url` (which carries the password, if it needs one).
+ */
+export async function spawnRedis(binary: string, args: string[], url: string, deadlineMs = 10_000): Promise<ChildProcess> {
+  const proc = spawn(binary, args, { stdio: 'ignore' });
+  const failed = new Promise<never>((_, reject) => {
+    proc.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'ENOENT'
+          ? new RedisNotFoundError(
+              `'${binary}' was not found. Install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis.`,
+            )
+          : err,
+      );
+    });
+    proc.once('exit', (code) => reject(new Error(`${binary} exited early with code ${code}`)));
+  });
+  try {
+    await Promise.race([waitUntilUp(url, deadlineMs), failed]);
+  } catch (err) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
 }
 
 export async function startPrivateRedis(binary = process.env.REDIS_SERVER_BIN ?? 'redis-server'): Promise<PrivateRedis> {
@@ -62,25 +89,11 @@ export async function startPrivateRedis(binary = process.env.REDIS_SERVER_BIN ??
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(
+    child = await spawnRedis(
       binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
-      { stdio: 'ignore' },
+      url,
     );
-    child = proc;
-    const failed = new Promise<never>((_, reject) => {
-      proc.once('error', (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'ENOENT'
-            ? new RedisNotFoundError(
-                `'${binary}' was not found. Install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis.`,
-              )
-            : err,
-        );
-      });
-      proc.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`)));
-    });
-    await Promise.race([waitUntilUp(url, 10_000), failed]);
   };
 
   const kill = async (): Promise<void> => {

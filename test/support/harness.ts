@@ -53,6 +53,11 @@ export interface HarnessOptions {
   workerLockMs?: number;
   /** Extra environment for the app (and a child worker). */
   env?: Record<string, string>;
+  /**
+   * Connect to this Redis instead of a private redis-server (e.g. a Sentinel group the test
+   * started: REDIS_SENTINELS, REDIS_URL …); `h.redis` is then not there.
+   */
+  redisEnv?: Record<string, string>;
   /** The app's clock (maintenance windows, --at, the watch): a FakeClock the test moves. */
   clock?: Clock;
   /** Slack's latency and rate limits on the fake (default: none). */
@@ -99,7 +104,7 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clusters = options.clusters ?? [{ name: 'prod', channel: 'C0PROD00001' }];
   const dir = mkdtempSync(join(tmpdir(), 'mk8s-test-'));
-  const redis = await startPrivateRedis();
+  const redis = options.redisEnv ? undefined : await startPrivateRedis();
   const slack = await startFakeSlack(options.slack);
   const sims = new Map<string, SimCluster>();
   const doc: { clusters: Record<string, unknown>; rbac: unknown } = {
@@ -121,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   writeFileSync(inventoryPath, stringify(doc));
 
   const env: Record<string, string> = {
-    REDIS_URL: redis.url,
+    ...(redis ? { REDIS_URL: redis.url } : options.redisEnv),
     MK8S_INVENTORY: inventoryPath,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -179,7 +184,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   const harness: Harness = {
-    slack, redis, sims, sim: sims.get(clusters[0]!.name)!, app, dir, env,
+    slack, sims, sim: sims.get(clusters[0]!.name)!, app, dir, env,
+    get redis() {
+      if (!redis) throw new Error('this harness runs on the Redis of its redisEnv, not a private one');
+      return redis;
+    },
     logs: () => logText,
     async command(user, text, channel = firstChannel) {
       const res = await signedRequest(base, slashCommandBody({ user, channel, text, responseUrl: slack.responseUrl(`r${++responses}`) }), SIGNING_SECRET);
@@ -242,7 +251,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.stop();
       for (const sim of sims.values()) await sim.stop();
       await slack.stop();
-      await redis.stop();
+      await redis?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
