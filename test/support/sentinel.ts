@@ -25,6 +25,9 @@ export interface RedisNode {
   port: number;
   /** SIGKILL (a crash: nothing flushed, nothing handed over) and wait for the exit. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a node that answers nothing for a while. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface SentinelGroupOptions {
@@ -56,6 +59,8 @@ function sentinelCommand(): { binary: string; args: (conf: string) => string[] }
 function node(proc: ChildProcess, port: number): RedisNode {
   return {
     port,
+    pause: () => proc.kill('SIGSTOP'),
+    resume: () => proc.kill('SIGCONT'),
     kill: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       await new Promise<void>((resolve) => {
@@ -197,6 +202,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         for (const p of procs) {
           if (p.exitCode === null && p.signalCode === null) {
             const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+            p.kill('SIGCONT');
             p.kill('SIGKILL');
             await exited;
           }
