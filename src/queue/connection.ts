@@ -72,10 +72,10 @@ export interface CreateRedisOptions {
 /**
  * Every ioredis connection the app makes: a plain one to REDIS_URL, or one through
  * Sentinel. Through Sentinel, ioredis asks the sentinels for the master on every
- * (re)connect and checks the server's role before using it; `failoverDetector` drops the
- * connection as soon as a sentinel announces +switch-master (so a client still talking to
- * an old master that is alive, e.g. after a partition, moves at once); a READONLY reply
- * (a master demoted under us) reconnects and sends the command again to the new master.
+ * (re)connect and checks the server's role before using it (a replica is refused: the next
+ * sentinel is asked); a dead master drops the connection, and a demoted one closes its
+ * clients when the sentinels reconfigure it; a READONLY reply in between (a master demoted
+ * under us) reconnects and sends the command again to the new master.
  */
 export function createRedis(target: RedisTarget | string, options: CreateRedisOptions = {}): Redis {
   const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
@@ -99,7 +99,9 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
       ...(parts.username !== undefined ? { username: parts.username } : {}),
       ...(parts.password !== undefined ? { password: parts.password } : {}),
       db: parts.db,
-      failoverDetector: true,
+      // No failoverDetector: in ioredis 5 its +switch-master disconnect can land while the client is
+      // asking the sentinels after a lost master, which ends that client for good ("Connection is
+      // closed", redis/ioredis#1683). The master closes its clients on a failover anyway.
       // Sentinel asked again soon after a failed round: a failover takes seconds, not minutes.
       sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
@@ -125,7 +127,8 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
  * Without Sentinel there is no replica to wait for: true at once. When no replica answers
  * within REPLICA_WAIT_MS (none is connected, one is far behind), it says so once and stops
  * waiting for DEGRADED_RETRY_MS, so a lost replica slows nothing down: until one is back,
- * writes are replicated asynchronously and a failover may lose the last of them. False then.
+ * writes are replicated asynchronously and a failover may lose the last of them. False then,
+ * and when the WAIT itself failed (a dropped connection); it never throws.
  */
 export async function replicated(redis: Redis): Promise<boolean> {
   const barrier = barriers.get(redis);
@@ -139,7 +142,13 @@ export async function replicated(redis: Redis): Promise<boolean> {
       if (Date.now() < barrier.degradedUntil) return false;
       // Everything remembered so far was acknowledged before this WAIT goes out, so it covers them.
       const upTo = barrier.seq;
-      const acked = Number(await redis.call('WAIT', 1, REPLICA_WAIT_MS));
+      let acked: number;
+      try {
+        acked = Number(await redis.call('WAIT', 1, REPLICA_WAIT_MS));
+      } catch {
+        // The connection went (it comes back on its own) or met a demoted master: not known to be replicated.
+        return false;
+      }
       if (acked >= 1) {
         barrier.unconfirmed = barrier.unconfirmed.filter((u) => u.seq > upTo);
         return true;
