@@ -50,6 +50,8 @@ interface ReplicaBarrier {
   seq: number;
   /** No replica acknowledged lately: until then, writes are not waited for (they are asynchronous). */
   degradedUntil: number;
+  /** The master this connection reached (since its last connect) was seen to have a replica. */
+  replicaSeen: boolean;
   /** The WAIT not sent yet, shared by every caller who asks before it goes out. */
   next?: Promise<boolean>;
   /** The WAIT in flight (one at a time: a WAIT blocks its connection). */
@@ -99,6 +101,8 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
       ...(parts.username !== undefined ? { username: parts.username } : {}),
       ...(parts.password !== undefined ? { password: parts.password } : {}),
       db: parts.db,
+      // Each attempt asks a sentinel first, so it is cheap: retried often, the new master is reached soon after its promotion.
+      retryStrategy: (times) => Math.min(times * 100, 500),
       // No failoverDetector: in ioredis 5 its +switch-master disconnect can land while the client is
       // asking the sentinels after a lost master, which ends that client for good ("Connection is
       // closed", redis/ioredis#1683). The master closes its clients on a failover anyway.
@@ -107,11 +111,12 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     });
   }
-  const barrier: ReplicaBarrier = { ...(options.warn ? { warn: options.warn } : {}), unconfirmed: [], seq: 0, degradedUntil: 0, last: Promise.resolve() };
+  const barrier: ReplicaBarrier = { ...(options.warn ? { warn: options.warn } : {}), unconfirmed: [], seq: 0, degradedUntil: 0, replicaSeen: false, last: Promise.resolve() };
   barriers.set(redis, barrier);
   if (t.sentinels) {
     // Connected (again: to a new master, after a failover): what the old one may have taken with it goes again.
     redis.on('ready', () => {
+      barrier.replicaSeen = false;
       for (const u of barrier.unconfirmed) void u.resend().catch(() => undefined);
     });
   }
@@ -124,8 +129,8 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
  * furthest ahead) cannot lose them. Used before acting on a write: the next SSH command after
  * a checkpoint, "approved" after a decision, "Queued as job N" after an enqueue.
  *
- * Without Sentinel there is no replica to wait for: true at once. When no replica answers
- * within REPLICA_WAIT_MS (none is connected, one is far behind), it says so once and stops
+ * Without Sentinel there is no replica to wait for: true at once. When the master has no
+ * replica, or none answers within REPLICA_WAIT_MS (one is far behind), it says so once and stops
  * waiting for DEGRADED_RETRY_MS, so a lost replica slows nothing down: until one is back,
  * writes are replicated asynchronously and a failover may lose the last of them. False then,
  * and when the WAIT itself failed (a dropped connection); it never throws.
@@ -144,6 +149,12 @@ export async function replicated(redis: Redis): Promise<boolean> {
       const upTo = barrier.seq;
       let acked: number;
       try {
+        // A master without any replica (a failover just took the only one) is known at once, not after a WAIT timeout.
+        if (!barrier.replicaSeen) {
+          const role = (await redis.call('ROLE')) as [string, number, unknown[] | undefined];
+          if (!Array.isArray(role[2]) || role[2].length === 0) return degrade(barrier, 'the Redis master has no replica connected');
+          barrier.replicaSeen = true;
+        }
         acked = Number(await redis.call('WAIT', 1, REPLICA_WAIT_MS));
       } catch {
         // The connection went (it comes back on its own) or met a demoted master: not known to be replicated.
@@ -153,17 +164,20 @@ export async function replicated(redis: Redis): Promise<boolean> {
         barrier.unconfirmed = barrier.unconfirmed.filter((u) => u.seq > upTo);
         return true;
       }
-      // No replica to confirm against: the writes are as safe as the master now (and were sent to it again if it is new).
-      barrier.unconfirmed = [];
-      barrier.degradedUntil = Date.now() + DEGRADED_RETRY_MS;
-      barrier.warn?.(
-        `no Redis replica acknowledged a write within ${REPLICA_WAIT_MS} ms: until one does, writes are replicated asynchronously and a failover may lose the last of them (asking again in ${DEGRADED_RETRY_MS / 1000} s)`,
-      );
-      return false;
+      return degrade(barrier, `no Redis replica acknowledged a write within ${REPLICA_WAIT_MS} ms`);
     });
   barrier.next = next;
   barrier.last = next;
   return next;
+}
+
+/** No replica to confirm against: the writes are as safe as the master now (and were sent to it again if it is new). */
+function degrade(barrier: ReplicaBarrier, why: string): false {
+  barrier.unconfirmed = [];
+  barrier.replicaSeen = false;
+  barrier.degradedUntil = Date.now() + DEGRADED_RETRY_MS;
+  barrier.warn?.(`${why}: until one has this process's writes, they are replicated asynchronously and a failover may lose the last of them (asking again in ${DEGRADED_RETRY_MS / 1000} s)`);
+  return false;
 }
 
 /**
