@@ -32,16 +32,19 @@ import { buildHome, homeText, publishHome } from './home.ts';
 import { startTiming, timingNote } from './start-timing.ts';
 import { busyMessage, submitJob } from './submit.ts';
 
-/** A dry run that reads the nodes first (read-only), then shows what it found and the plan. */
-async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig): Promise<ChatMessage> {
-  const pool = new SshPool({});
+/**
+ * A dry run that reads the nodes first (read-only), then shows what it found and the plan; over the
+ * process's warm pool when there is one (a pool of its own otherwise, closed after).
+ */
+async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig, warm: SshPool | undefined): Promise<ChatMessage> {
+  const pool = warm ?? new SshPool({});
   try {
     const found = await spec.dryRun!(parsed.args, { cluster, node: (name) => new MicroK8sNode(pool.shell(sshTargetFor(cluster, name))) });
     return { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: nothing was changed.`, body: `${found.summary}\n*Plan:*\n${renderPlan(found.plan)}` };
   } catch (err) {
     return { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: ${errorText(err)}` };
   } finally {
-    pool.closeAll();
+    if (pool !== warm) pool.closeAll();
   }
 }
 
@@ -163,7 +166,7 @@ export class Bot implements BotCore {
     if (parsed.dryRun) {
       await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
       if (spec.dryRun) {
-        return { ack: { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: reading the nodes (read-only)…` }, visibility: 'ephemeral', followUp: () => liveDryRun(spec, parsed, cluster) };
+        return { ack: { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: reading the nodes (read-only)…` }, visibility: 'ephemeral', followUp: () => liveDryRun(spec, parsed, cluster, deps.ssh) };
       }
       return ephemeral(`Dry run of \`${parsed.text}\` on ${cluster.name}: nothing will run.`, `${timingNote(timing, cluster)}Plan:\n${renderPlan(plan)}`);
     }

@@ -176,6 +176,12 @@ describe('recover-quorum: refusals, the two-approver gate, the binding and --dry
     expect(body).toMatch(/sudo \/snap\/microk8s\/current\/bin\/dqlite -s 127\.0\.0\.1:19001 -c/);
     expect(body).toMatch(/must never be started again/);
     expect(mutating(from)).toEqual([]);
+    // A second dry run reads the nodes over the process's warm connections: no new handshake.
+    const opened = Object.fromEntries(h.sim.connectionsAccepted());
+    const again = h.slack.responses.length;
+    await h.command(alice, 'recover-quorum --dry-run');
+    await h.slack.waitFor(() => h.slack.responses.slice(again).find((r) => typeof r.body.text === 'string' && r.body.text.includes('nothing was changed')), 30_000);
+    expect(Object.fromEntries(h.sim.connectionsAccepted())).toEqual(opened);
   });
 
   it('one approver cannot give both approvals, nor the requester; the gate keeps waiting', { timeout: 60_000 }, async () => {
