@@ -11,7 +11,7 @@
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
 import { SIGNING_SECRET } from '../test/support/harness.ts';
-import { log, ms, num, pct, percentile, ratio, shuffled, spread, stats, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
+import { log, ms, num, pct, percentile, profiled, ratio, shuffled, spread, stats, until, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 import { startLoadClient, type LoadClient } from './load.ts';
 
 const SLACK_LIMIT_MS = 3000;
@@ -118,6 +118,9 @@ interface Burst {
   samples: Sample[];
   wall: number;
   followUpsWall: number;
+  /** CPU this process (bot, fake Slack, simulated nodes) used until the last ack, and until the last status follow-up. */
+  cpuAcks: number;
+  cpuFollowUps: number;
   stats: ReturnType<typeof stats>;
   counts: Map<Outcome, number>;
   over: number;
@@ -131,21 +134,31 @@ async function burst(h: Harness, client: LoadClient, idle: string, seed: number)
   );
   if (reqs.length !== IN_FLIGHT) throw new Error(`bench: mix adds up to ${reqs.length}, not ${IN_FLIGHT}`);
   const responsesBefore = h.slack.responses.length;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const samples = await sendAll(h, client, reqs, true);
   const wall = performance.now() - t0;
+  const cpuAcks = cpuMs(cpu0);
   await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length);
   const followUpsWall = performance.now() - t0;
+  const cpuFollowUps = cpuMs(cpu0);
   // The one upgrade the burst queued parks at its gate; let it get there so the next phase starts quiet.
   for (const s of samples) if (s.jobId) await waitParked(h, s.jobId);
   const counts = new Map<Outcome, number>();
   for (const s of samples) counts.set(outcome(s), (counts.get(outcome(s)) ?? 0) + 1);
-  return { samples, wall, followUpsWall, stats: stats(samples.map((s) => s.ms)), counts, over: samples.filter((s) => s.ms > SLACK_LIMIT_MS).length };
+  return { samples, wall, followUpsWall, cpuAcks, cpuFollowUps, stats: stats(samples.map((s) => s.ms)), counts, over: samples.filter((s) => s.ms > SLACK_LIMIT_MS).length };
+}
+
+/** CPU time (user + system) this process used since `from`, in ms. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
 }
 
 function describeBurst(label: string, b: Burst): void {
   log(`  ${label}: ${spread(b.stats)}; all ${IN_FLIGHT} acks in ${ms(b.wall)} (${(IN_FLIGHT / (b.wall / 1000)).toFixed(0)} req/s), status follow-ups done after ${ms(b.followUpsWall)}`);
   log(`    outcomes: ${[...b.counts].map(([k, v]) => `${v} ${k}`).join(', ')}; ${b.over} over ${SLACK_LIMIT_MS} ms`);
+  log(`    CPU of this process until the last ack ${ms(b.cpuAcks)}, until the last follow-up ${ms(b.cpuFollowUps)}`);
 }
 
 async function run(fig: Figures): Promise<Row[]> {
@@ -196,11 +209,13 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
     }
 
     // Loaded: the first burst the process sees, then the same mix again once the code is hot.
-    const first = await burst(h, client, 'dev', 42);
-    const second = await burst(h, client, 'dev2', 43);
+    const first = await profiled(`ack-${mode.suffix || 'SlackOn'}-burst1`, () => burst(h, client, 'dev', 42));
+    const second = await profiled(`ack-${mode.suffix || 'SlackOn'}-burst2`, () => burst(h, client, 'dev2', 43));
 
     // Control: the same number in flight, all `help` (no Redis, no SSH): the HTTP + signature + Bolt floor.
-    const control = stats((await sendAll(h, client, Array.from({ length: IN_FLIGHT }, (_, i) => request('help', i)), true)).map((s) => s.ms));
+    const controlCpu0 = process.cpuUsage();
+    const control = stats((await profiled(`ack-${mode.suffix || 'SlackOn'}-control`, () => sendAll(h, client, Array.from({ length: IN_FLIGHT }, (_, i) => request('help', i)), true))).map((s) => s.ms));
+    const controlCpu = cpuMs(controlCpu0);
 
     // Report.
     const alone = stats(unloaded.map((s) => s.ms));
@@ -209,7 +224,7 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
     for (const m of MIX) log(`    ${String(m.count).padStart(3)} × ${m.what}`);
     describeBurst('1st burst', first);
     describeBurst('2nd burst', second);
-    log(`  control, ${IN_FLIGHT} × help only in flight: ${spread(control)}`);
+    log(`  control, ${IN_FLIGHT} × help only in flight: ${spread(control)}; CPU of this process ${ms(controlCpu)}`);
     log(`  ${'kind'.padEnd(13)} ${'unloaded p50'.padStart(13)}   1st burst`);
     for (const { kind } of MIX) {
       const u = unloaded.filter((s) => s.req.kind === kind).map((s) => s.ms);

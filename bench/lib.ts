@@ -45,11 +45,16 @@ export interface Benchmark {
 }
 
 /** The fake Slack as real Slack behaves (200 ms a call, its rate limits), and as fast as loopback. */
-export const SLACK_MODES = [
+const ALL_SLACK_MODES = [
   { name: 'Slack 200 ms + limits', suffix: '', realism: { latencyMs: 200, rateLimits: true } },
   { name: 'Slack off', suffix: 'SlackOff', realism: { latencyMs: 0, rateLimits: false } },
 ] as const;
-export type SlackMode = (typeof SLACK_MODES)[number];
+export type SlackMode = (typeof ALL_SLACK_MODES)[number];
+/** Both modes; MK8S_BENCH_SLACK=on (or off) runs only that one (while working on one figure). */
+export const SLACK_MODES: readonly SlackMode[] = ALL_SLACK_MODES.filter((m) => {
+  const only = process.env.MK8S_BENCH_SLACK;
+  return only === undefined || only === '' || (only === 'on') === (m.suffix === '');
+});
 
 export interface Stats {
   n: number;
@@ -226,4 +231,27 @@ export function shuffled<T>(items: readonly T[], seed = 42): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
+}
+
+/**
+ * Runs fn; with MK8S_BENCH_PROFILE=<dir> set, records a CPU profile of this process while it
+ * runs, into <dir>/<label>.cpuprofile (open it in Chrome DevTools), to find what a figure costs.
+ */
+export async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.MK8S_BENCH_PROFILE;
+  if (!dir) return fn();
+  const { Session } = await import('node:inspector/promises');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`, JSON.stringify(profile));
+  }
 }
