@@ -1,16 +1,18 @@
 /**
  * A fleet on real separate processes: the bot here (harness, MK8S_ROLE=bot) and two
- * MK8S_ROLE=worker processes of src/main.ts on the same Redis. First one 5-node cluster's
+ * MK8S_ROLE=worker processes (the container's command, bench/procs.ts) on the same Redis. First one 5-node cluster's
  * `upgrade-cluster 1.23/stable --batch 1` alone, then 20 other 5-node clusters approved at
  * once; the ratio is the fleet's wall (first click → last job end) ÷ the lone cluster's
  * (click → end). Latencies ×0.1. Also the SSH connections the lone job opened per node
  * (every handshake the node's server accepted between the request and the job's end: the
  * bot's precheck, and each worker process an activation of the job ran on) and the
- * workers' resident memory.
+ * workers' resident memory, and the CPU every process used while the twenty ran (on a machine
+ * of few cores the ratio is bound by CPU: the simulated nodes' SSH servers share it).
  */
+import { availableParallelism } from 'node:os';
 import type { SimNodeSpec } from '../src/sim/index.ts';
 import { USERS, type Harness, type HarnessCluster } from '../test/support/harness.ts';
-import { jobEnd, log, ms, num, ratio, rssMbOf, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
+import { cpuMsOf, jobEnd, log, ms, num, ratio, rssMbOf, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
 import { startBotProcess, type BotProcess } from './procs.ts';
 
 const SCALE = 0.1;
@@ -69,10 +71,24 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       // Twenty at once.
       const jobs = [];
       for (let i = 1; i <= FLEET; i++) jobs.push(await queue(h, i));
+      const redisPid = Number(/process_id:(\d+)/.exec(await h.app.redis.info('server'))?.[1]);
+      const pids = { workers: workers.map((w) => w.proc.pid ?? 0), redis: redisPid };
+      const cpuBefore = { self: process.cpuUsage(), workers: await Promise.all(pids.workers.map(cpuMsOf)), redis: await cpuMsOf(pids.redis) };
       const clickAt = Date.now();
       await Promise.all(jobs.map((j, k) => h.click(USERS.bob, j.button, j.button.messageTs, channelOf(k + 1))));
       const ends = await Promise.all(jobs.map((j) => jobEnd(h, j.jobId)));
       const fleetWall = Math.max(...ends) - clickAt;
+      const selfCpu = process.cpuUsage(cpuBefore.self);
+      const cpu = {
+        self: (selfCpu.user + selfCpu.system) / 1000,
+        workers: (await Promise.all(pids.workers.map(cpuMsOf))).map((c, i) => c - (cpuBefore.workers[i] ?? 0)),
+        redis: (await cpuMsOf(pids.redis)) - cpuBefore.redis,
+      };
+      const cpuTotal = cpu.self + cpu.workers.reduce((a, b) => a + b, 0) + cpu.redis;
+      log(
+        `  CPU while the ${FLEET} ran: this process (bot, fake Slack, simulated nodes) ${ms(cpu.self)}, workers ${cpu.workers.map((c) => ms(c)).join(' / ')}, redis ${ms(cpu.redis)}; ` +
+          `${(cpuTotal / fleetWall).toFixed(2)} cores busy on average of ${availableParallelism()}`,
+      );
       const rss = await Promise.all(workers.map((w) => rssMbOf(w.proc.pid ?? 0)));
       log(
         `  one 5-node cluster alone ${ms(loneWall)}; ${FLEET} clusters at once on 2 worker processes ${ms(fleetWall)} → ${ratio(fleetWall / loneWall)}; ` +

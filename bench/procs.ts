@@ -1,10 +1,33 @@
-/** Bot and worker processes of this same bot (src/main.ts), for benchmarks that need real separate processes. */
-import { spawn, type ChildProcess } from 'node:child_process';
+/**
+ * Bot and worker processes of this same bot, for benchmarks that need real separate processes:
+ * started the way the container starts them (the Dockerfile's CMD: node and its flags on the
+ * compiled dist/, built once per bench run with `npm run build`), so their memory and CPU are
+ * what production runs.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Harness } from '../test/support/harness.ts';
 import { until } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The Dockerfile's `CMD ["node", …flags, "dist/src/main.js"]`, as node's arguments. */
+export function containerCommand(dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')): string[] {
+  const line = dockerfile.split('\n').findLast((l) => l.startsWith('CMD '));
+  const argv = line ? (JSON.parse(line.slice(4)) as unknown) : undefined;
+  if (!Array.isArray(argv) || argv[0] !== 'node' || !argv.every((a) => typeof a === 'string')) throw new Error(`bench: the Dockerfile's CMD is not ["node", …]: ${line ?? 'none'}`);
+  return argv.slice(1);
+}
+
+let built: Promise<unknown> | undefined;
+
+/** Compiles src/ and jobs/ into dist/ (once per bench run), as the image's build stage does. */
+export function ensureBuilt(): Promise<unknown> {
+  built ??= promisify(execFile)(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  return built;
+}
 
 export interface BotProcess {
   proc: ChildProcess;
@@ -14,9 +37,10 @@ export interface BotProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/main.ts` with the harness's environment and `role`; resolves once it logged "mk8s-ops started". */
+/** Starts the container's command with the harness's environment and `role`; resolves once it logged "mk8s-ops started". */
 export async function startBotProcess(h: Harness, role: 'all' | 'bot' | 'worker', env: Record<string, string> = {}): Promise<BotProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  await ensureBuilt();
+  const proc = spawn(process.execPath, containerCommand(), {
     cwd: ROOT,
     env: { ...process.env, ...h.env, MK8S_ROLE: role, LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,9 @@
 /**
  * `status` of a 100-node cluster (3 control-plane nodes, 97 workers), sent by the load client
- * to a bot process of its own (src/main.ts, both roles), timed from the slash command to its
- * follow-up on response_url; three in a row (the first one opens the SSH connections). Then
- * that process's resident memory: the bot and worker at 100 nodes.
+ * to a bot process of its own (both roles, started as the container starts it: the Dockerfile's
+ * CMD on the compiled dist/), timed from the slash command to its follow-up on response_url;
+ * three in a row (the first one opens the SSH connections). Then that process's resident
+ * memory: the bot and worker at 100 nodes.
  */
 import type { SimNodeSpec } from '../src/sim/index.ts';
 import { SIGNING_SECRET, USERS, type Harness } from '../test/support/harness.ts';
