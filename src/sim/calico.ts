@@ -88,7 +88,23 @@ function readText(node: SimNode, path: string): string | undefined {
   return typeof data === 'string' ? undefined : data.toString('utf8');
 }
 
-function docsOf(text: string): Array<Record<string, unknown>> | string {
+/**
+ * The last few manifests parsed, by text: every cluster of a bench applies the same 326 kB manifest
+ * (twice: the file, and what the cluster held before), and a parse costs tens of ms. The documents
+ * are only read, never changed.
+ */
+const parsed = new Map<string, ReadonlyArray<Record<string, unknown>> | string>();
+
+function docsOf(text: string): ReadonlyArray<Record<string, unknown>> | string {
+  const hit = parsed.get(text);
+  if (hit !== undefined) return hit;
+  const docs = parseDocs(text);
+  if (parsed.size >= 4) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(text, docs);
+  return docs;
+}
+
+function parseDocs(text: string): Array<Record<string, unknown>> | string {
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return 'error converting YAML to JSON: empty stream';
   const bad = docs.find((d) => d.errors.length > 0);
@@ -137,7 +153,7 @@ function appliedObjects(state: SimState): Map<string, string> {
 }
 
 /** Applies documents to the cluster; returns kubectl's lines. */
-function applyDocs(state: SimState, docs: Obj[]): string {
+function applyDocs(state: SimState, docs: readonly Obj[]): string {
   const s = calico(state);
   const applied = appliedObjects(state);
   let out = '';

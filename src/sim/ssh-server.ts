@@ -63,6 +63,27 @@ function attrsOf(size: number, kind: 'file' | 'dir', owner: string, mode: number
   return { mode: (kind === 'dir' ? 0o040000 : 0o100000) | (mode & 0o7777), uid, gid: uid, size, atime: t, mtime: t };
 }
 
+
+/**
+ * ssh2 writes every SSH packet on its own (an exec's answer is four to six of them): held until the
+ * end of the tick, the packets written in one tick leave in one writev. The simulator's system
+ * calls are the bench machine's cost, not the bot's.
+ */
+function corkPerTick(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  socket.write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return write(...args);
+  };
+}
 export class SimSshNode {
   hostKey: HostKey;
   port = 0;
@@ -146,6 +167,7 @@ export class SimSshNode {
     const conn: Conn = { socket };
     this.conns.add(conn);
     socket.once('close', () => this.conns.delete(conn));
+    corkPerTick(socket);
     this.ssh.injectSocket(socket);
   }
 
