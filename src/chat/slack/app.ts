@@ -31,6 +31,7 @@ import type { BotCore, ChatMessage, ChatPort, CommandAnswer } from '../port.ts';
 import { boltLogger, errorInfo, field, secretScrubber, type Scrub } from './logger.ts';
 import { SlackChatPort, webClientOptions } from './port.ts';
 import { renderMessage } from './render.ts';
+import { AckFirst } from './ack-first.ts';
 
 export interface SlackChatOptions {
   mode: 'http' | 'socket';
@@ -52,6 +53,8 @@ export interface SlackChatOptions {
   command?: string;
   /** Ack a slash command empty if the core has not answered by then (default 2500 ms; Slack allows 3000). */
   ackDeadlineMs?: number;
+  /** A follow-up waits at most this long for the acks still in flight to go out first (default 1000 ms; ack-first.ts). */
+  followUpYieldMs?: number;
   /** Host to bind (default all interfaces). */
   host?: string;
 }
@@ -93,6 +96,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
   const libLogger = boltLogger(root.child({ component: 'bolt' }), scrub);
   const commandName = options.command ?? '/mk8s';
   const ackDeadlineMs = options.ackDeadlineMs ?? 2500;
+  const followUpYieldMs = options.followUpYieldMs ?? 1000;
+  const acksFirst = new AckFirst();
 
   let socketConnected = false;
   const health = async (): Promise<HealthReport> => {
@@ -157,7 +162,7 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     logError(newRef(), 'unhandled error in the Slack app', err);
   });
 
-  app.command(commandName, async ({ body, ack, respond }) => {
+  app.command(commandName, async ({ body, ack: boltAck, respond }) => {
     const input = { user: body.user_id, channel: body.channel_id, text: body.text ?? '' };
     log.debug({ user: input.user, channel: input.channel }, 'slash command');
 
@@ -180,6 +185,7 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
 
     const afterAck = async (answer: CommandAnswer) => {
       if (!answer.followUp) return;
+      await acksFirst.idle(followUpYieldMs);
       const result = await settle(answer.followUp);
       if ('error' in result) {
         const shown = showError(result.error, (ref, e) => logError(ref, 'follow-up of a slash command failed', e, { user: input.user, channel: input.channel }));
@@ -191,9 +197,21 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
 
     const bot = core;
     if (!bot) {
-      await ack({ ...renderMessage(NOT_READY), response_type: 'ephemeral' });
+      await boltAck({ ...renderMessage(NOT_READY), response_type: 'ephemeral' });
       return;
     }
+
+    // Socket Mode has no HTTP request to count: the command counts itself until it is acked.
+    let acked = false;
+    if (mode === 'socket') acksFirst.begin();
+    const ack = async (...args: Parameters<typeof boltAck>) => {
+      try {
+        await boltAck(...args);
+      } finally {
+        if (mode === 'socket' && !acked) acksFirst.end();
+        acked = true;
+      }
+    };
 
     const answering = settle(() => bot.handleCommand(input));
     let timer: NodeJS.Timeout | undefined;
@@ -298,6 +316,7 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     }
     if (mode === 'http') {
       const server = await app.start(options.host ? { port: options.port, host: options.host } : options.port);
+      acksFirst.track(server);
       const bound = boundPort(server);
       log.info({ port: bound }, 'Slack HTTP receiver listening on /slack/events');
       return { port: bound };

@@ -13,7 +13,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
   let ok = true;
   const logs = captureLogs('debug');
 
-  const start = async (extra: { ackDeadlineMs?: number } = {}) => {
+  const start = async (extra: { ackDeadlineMs?: number; followUpYieldMs?: number } = {}) => {
     chat = createSlackChat(
       chatOptions('http', fake.url, { health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }), logger: logs.logger, ...extra }),
     );
@@ -130,6 +130,40 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
     const followed = await fake.waitFor(() => fake.responses.find((r) => r.id === 'follow'));
     expect(followed.body).toMatchObject({ text: 'prod: 3 nodes Ready', response_type: 'ephemeral', replace_original: false });
     expect(JSON.stringify(followed.body.blocks)).toContain('k8s-1 Ready v1.22.3');
+  });
+
+  it('starts a follow-up only once the acks still in flight have gone out', async () => {
+    await start({ followUpYieldMs: 60_000 });
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    core.onCommand = async (input) => {
+      if (input.text === 'jobs') {
+        await held;
+        return { ack: { text: 'no jobs' }, visibility: 'ephemeral' };
+      }
+      return {
+        ack: { text: 'reading cluster prod…' },
+        visibility: 'ephemeral',
+        followUp: async () => {
+          order.push('follow-up started');
+          return { text: 'prod: 3 nodes Ready' };
+        },
+      };
+    };
+    const slow = signedRequest(events, slashCommandBody({ user: 'U1', channel: 'C1', text: 'jobs', responseUrl: fake.responseUrl('slow') }), SIGNING_SECRET);
+    await fake.waitFor(() => core.commands.some((c) => c.text === 'jobs'));
+    const fast = await signedRequest(events, slashCommandBody({ user: 'U2', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('fast') }), SIGNING_SECRET);
+    expect(await ackBody(fast)).toMatchObject({ text: 'reading cluster prod…' });
+    order.push('status acked');
+    order.push('jobs released');
+    release();
+    expect(await ackBody(await slow)).toMatchObject({ text: 'no jobs' });
+    const followed = await fake.waitFor(() => fake.responses.find((r) => r.id === 'fast'));
+    expect(followed.body).toMatchObject({ text: 'prod: 3 nodes Ready' });
+    expect(order).toEqual(['status acked', 'jobs released', 'follow-up started']);
   });
 
   it('falls back to the Web API when response_url fails', async () => {

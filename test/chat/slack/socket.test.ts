@@ -16,7 +16,8 @@ describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on t
     fake = await startFakeSlack();
     core = new RecordingCore();
     chat = createSlackChat(
-      chatOptions('socket', fake.url, { health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }), logger: captureLogs('silent').logger }),
+      // followUpYieldMs: a follow-up never starts early on a slow machine just because its wait ran out.
+      chatOptions('socket', fake.url, { health: async () => ({ ok, detail: { redis: ok ? 'up' : 'down' } }), logger: captureLogs('silent').logger, followUpYieldMs: 60_000 }),
     );
     chat.attach(core);
     const { port } = await chat.start();
@@ -43,6 +44,37 @@ describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on t
     });
     expect(ack.payload).toMatchObject({ text: 'job 1 queued: status', response_type: 'in_channel' });
     expect(core.commands).toEqual([{ user: 'U1', channel: 'C1', text: 'status' }]);
+  });
+
+  it('starts a follow-up only once the other commands in flight are acked', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    core.onCommand = async (input) => {
+      if (input.text === 'jobs') {
+        await held;
+        return { ack: { text: 'no jobs' }, visibility: 'ephemeral' };
+      }
+      return {
+        ack: { text: 'reading cluster prod…' },
+        visibility: 'ephemeral',
+        followUp: async () => {
+          order.push('follow-up started');
+          return { text: 'prod: 3 nodes Ready' };
+        },
+      };
+    };
+    const slow = fake.socketMode.send({ type: 'slash_commands', payload: slashCommandBody({ user: 'U1', channel: 'C1', text: 'jobs', responseUrl: fake.responseUrl('slow') }) });
+    await fake.waitFor(() => core.commands.some((c) => c.text === 'jobs'));
+    const fast = await fake.socketMode.send({ type: 'slash_commands', payload: slashCommandBody({ user: 'U2', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('fast') }) });
+    expect(fast.payload).toMatchObject({ text: 'reading cluster prod…' });
+    order.push('status acked', 'jobs released');
+    release();
+    expect((await slow).payload).toMatchObject({ text: 'no jobs' });
+    expect((await fake.waitFor(() => fake.responses.find((r) => r.id === 'fast'))).body).toMatchObject({ text: 'prod: 3 nodes Ready' });
+    expect(order).toEqual(['status acked', 'jobs released', 'follow-up started']);
   });
 
   it('acks an interactive envelope and posts the core note ephemerally', async () => {
