@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { resendUntilReplicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
+import { SingleFlight } from '../util/single-flight.ts';
 import type { AuditEvent, StoredAuditEvent } from './events.ts';
 
 export interface AuditFilter {
@@ -44,6 +45,8 @@ export async function appendAuditEntry(redis: Redis, writeId: string, entry: str
  * process) mirrored into the structured log.
  */
 export class AuditLog {
+  private readonly reads = new SingleFlight<StoredAuditEvent[]>();
+
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
@@ -67,8 +70,13 @@ export class AuditLog {
     resendUntilReplicated(this.redis, append);
   }
 
-  /** The newest `count` events matching `filter`, oldest first. */
-  async recent(count: number, filter?: AuditFilter): Promise<StoredAuditEvent[]> {
+  /** The newest `count` events matching `filter`, oldest first (concurrent identical reads share one). */
+  recent(count: number, filter?: AuditFilter): Promise<StoredAuditEvent[]> {
+    const key = [count, filter?.cluster ?? '', filter?.jobId ?? '', [...(filter?.types ?? [])].join(',')].join('\u0000');
+    return this.reads.get(key, () => this.read(count, filter));
+  }
+
+  private async read(count: number, filter?: AuditFilter): Promise<StoredAuditEvent[]> {
     const out: StoredAuditEvent[] = [];
     let end = '+';
     // Page backwards until enough events match the filter.

@@ -9,6 +9,7 @@ import type { ChatState, JobData } from '../engine/job-data.ts';
 import { newJobData } from '../engine/job-data.ts';
 import type { JobRequest } from '../engine/runbook.ts';
 import { replicated } from './connection.ts';
+import { SingleFlight } from '../util/single-flight.ts';
 import { PREFIX, QUEUE_NAME } from './keys.ts';
 
 export interface HolderInfo {
@@ -39,6 +40,13 @@ export interface JobSummary {
 /** The per-cluster hold: BullMQ's deduplication id, alive while the job is in any non-final state. */
 const holdId = (cluster: string) => `cluster-${cluster}`;
 
+/** KEYS[1] the hold (BullMQ's deduplication key), ARGV[1] the prefix of a job's hash → { id, name, data } or nil. */
+const HOLDER = `
+local id = redis.call('GET', KEYS[1])
+if not id then return nil end
+local job = redis.call('HMGET', ARGV[1] .. id, 'name', 'data')
+return { id, job[1], job[2] }`;
+
 /**
  * The queue side: enqueue with the cluster hold, look jobs up. The hold is
  * BullMQ's own deduplication key, set atomically with the job and removed by
@@ -47,6 +55,8 @@ const holdId = (cluster: string) => `cluster-${cluster}`;
  */
 export class JobQueue {
   readonly queue: Queue<JobData>;
+  private readonly holders = new SingleFlight<HolderInfo | undefined>();
+  private readonly lists = new SingleFlight<JobSummary[]>();
 
   constructor(private readonly connection: Redis) {
     this.queue = new Queue<JobData>(QUEUE_NAME, { connection, prefix: PREFIX });
@@ -71,11 +81,24 @@ export class JobQueue {
     return { ok: false, holder: await this.describeHolder(jobId, stored) };
   }
 
-  /** The job holding the cluster, if any. */
-  async holder(cluster: string): Promise<HolderInfo | undefined> {
-    const jobId = await this.queue.getDeduplicationJobId(holdId(cluster));
-    if (!jobId) return undefined;
-    return this.describeHolder(jobId, await this.queue.getJob(jobId));
+  /**
+   * The job holding the cluster, if any: one round trip (the hold's job id, then that job's name
+   * and data, read by one script). A hold only lives while its job is not finished in BullMQ's
+   * view, so the job's own state is what chat shows.
+   */
+  holder(cluster: string): Promise<HolderInfo | undefined> {
+    // Shared by concurrent askers: a holder seen a moment late is harmless, the hold itself is taken atomically by enqueue.
+    return this.holders.get(cluster, () => this.readHolder(cluster));
+  }
+
+  private async readHolder(cluster: string): Promise<HolderInfo | undefined> {
+    const found = (await this.connection.eval(HOLDER, 1, `${this.queue.keys.de}:${holdId(cluster)}`, this.queue.toKey(''))) as [string, string | null, string | null] | null;
+    if (!found) return undefined;
+    const [jobId, name, raw] = found;
+    if (name === null || raw === null) return this.describeHolder(jobId, undefined);
+    const data = JSON.parse(raw) as JobData;
+    const startsAt = data.request.startAt;
+    return { jobId, verb: name, state: data.state, user: data.request.user, text: data.request.text, ...(startsAt !== undefined ? { startsAt } : {}) };
   }
 
   private async describeHolder(jobId: string, job: Job<JobData> | undefined): Promise<HolderInfo> {
@@ -95,10 +118,18 @@ export class JobQueue {
     return job.data.state;
   }
 
-  async list(limit: number, cluster?: string): Promise<JobSummary[]> {
-    const jobs = await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, Math.max(limit * 4, 50));
+  /** The newest `limit` jobs (of `cluster`), newest first; concurrent identical calls share one read. */
+  list(limit: number, cluster?: string): Promise<JobSummary[]> {
+    return this.lists.get(`${limit}\u0000${cluster ?? ''}`, () => this.readList(limit, cluster));
+  }
+
+  private async readList(limit: number, cluster?: string): Promise<JobSummary[]> {
+    // The failed ones read apart: then no job needs a state lookup of its own (chatState's correction).
+    const n = Math.max(limit * 4, 50);
+    const [live, failed] = await Promise.all([this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed'], 0, n), this.queue.getJobs(['failed'], 0, n)]);
+    const failedIds = new Set(failed.map((j) => j?.id));
     const out: JobSummary[] = [];
-    for (const job of jobs.toSorted((a, b) => b.timestamp - a.timestamp)) {
+    for (const job of [...live, ...failed].toSorted((a, b) => b.timestamp - a.timestamp)) {
       if (!job?.data?.request) continue;
       if (cluster && job.data.request.cluster !== cluster) continue;
       out.push({
@@ -107,7 +138,7 @@ export class JobQueue {
         cluster: job.data.request.cluster,
         user: job.data.request.user,
         text: job.data.request.text,
-        state: await this.chatState(job),
+        state: failedIds.has(job.id) && job.data.state !== 'failed' ? 'failed' : job.data.state,
         requestedAt: job.data.request.requestedAt,
         summary: job.data.summary,
         ...(job.data.request.startAt !== undefined ? { startAt: job.data.request.startAt } : {}),

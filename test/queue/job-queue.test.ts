@@ -1,9 +1,11 @@
 /** src/queue/job-queue.ts on a real Redis: the cluster hold, who holds it, and the chat state of a job. */
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRequest } from '../../src/engine/runbook.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { JobQueue } from '../../src/queue/job-queue.ts';
+import { PREFIX, QUEUE_NAME } from '../../src/queue/keys.ts';
 import { useRedis } from '../support/redis.ts';
 
 function request(verb: string, cluster: string, user = 'U0ALICE'): JobRequest {
@@ -29,7 +31,7 @@ describe('JobQueue', () => {
     expect(first.ok).toBe(true);
     const second = await queue.enqueue(request('drain', 'prod', 'U0BOB'), true);
     expect(second).toEqual({ ok: false, holder: { jobId: first.ok ? first.jobId : '', verb: 'upgrade', state: 'queued', user: 'U0ALICE', text: 'upgrade k8s-1' } });
-    expect((await queue.holder('prod'))?.jobId).toBe(first.ok ? first.jobId : undefined);
+    expect(await queue.holder('prod')).toEqual({ jobId: first.ok ? first.jobId : '', verb: 'upgrade', state: 'queued', user: 'U0ALICE', text: 'upgrade k8s-1' });
   });
 
   it('holds one cluster at a time: another cluster and a read-only job are not held', async () => {
@@ -46,4 +48,31 @@ describe('JobQueue', () => {
     expect(job?.data.request.verb).toBe('upgrade');
     expect(await queue.get('999999')).toBeUndefined();
   });
+
+  it('shows a job BullMQ failed (its processor died) as failed, and its hold is gone', async () => {
+    const blocking = createRedis(redis.url, { blocking: true });
+    const worker = new Worker(QUEUE_NAME, async () => {
+      throw new Error('the process died mid-job');
+    }, { connection: blocking, prefix: PREFIX });
+    try {
+      await until(async () => (await queue.list(10, 'prod')).every((j) => j.state === 'failed'));
+      const jobs = await queue.list(10, 'prod');
+      expect(jobs.map((j) => [j.verb, j.state])).toEqual([['inspect', 'failed'], ['upgrade', 'failed']]);
+      // the job's own record never said so: chat shows BullMQ's verdict
+      expect((await queue.get(jobs[1]!.jobId))?.data.state).toBe('queued');
+      expect(await queue.holder('prod')).toBeUndefined();
+    } finally {
+      await worker.close();
+      blocking.disconnect();
+    }
+  });
 });
+
+/** Polls fn (every 10 ms) until it resolves true; fails the test after 10 s. */
+async function until(fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
