@@ -6,8 +6,8 @@
  * (click → end). Latencies ×0.1. Also the SSH connections the lone job opened per node
  * (every handshake the node's server accepted between the request and the job's end: the
  * bot's precheck, and each worker process an activation of the job ran on) and the
- * workers' resident memory, and the CPU every process used while the twenty ran (on a machine
- * of few cores the ratio is bound by CPU: the simulated nodes' SSH servers share it).
+ * workers' resident memory, and the CPU every process used while the twenty ran (the simulated
+ * nodes run in a process of their own, but on a machine of few cores they still share its CPU).
  */
 import { availableParallelism } from 'node:os';
 import type { SimNodeSpec } from '../src/sim/index.ts';
@@ -24,8 +24,8 @@ const clusterName = (i: number) => `c${String(i).padStart(2, '0')}`;
 const channelOf = (i: number) => `C0FLEET${String(i).padStart(4, '0')}`;
 
 /** Queues the rolling upgrade on cluster i and waits until it is parked at its plan gate. */
-async function queue(h: Harness, i: number): Promise<{ jobId: string; button: Awaited<ReturnType<Harness['waitButton']>> }> {
-  const res = await queued(h, USERS.alice, `upgrade-cluster ${CHANNEL} --batch 1 --pause-after none`, channelOf(i));
+async function queue(h: Harness, i: number, channel = CHANNEL): Promise<{ jobId: string; button: Awaited<ReturnType<Harness['waitButton']>> }> {
+  const res = await queued(h, USERS.alice, `upgrade-cluster ${channel} --batch 1 --pause-after none`, channelOf(i));
   if (!res.jobId) throw new Error(`bench: upgrade-cluster on ${clusterName(i)} was not queued: ${res.text}`);
   const button = await h.waitButton(res.jobId, 'Approve', 60_000);
   await waitParked(h, res.jobId, 60_000);
@@ -53,27 +53,28 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
   log(`  -- ${mode.name}`);
   const clusters: HarnessCluster[] = Array.from({ length: FLEET + 1 }, (_, i) => ({ name: clusterName(i), channel: channelOf(i), nodes: SPEC, policy: { readyTimeout: '60s', drainTimeout: '60s' } }));
   const latency = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
-  return withHarness({ clusters, latency, role: 'bot', slack: mode.realism }, async (h) => {
+  return withHarness({ clusters, latency, role: 'bot', slack: mode.realism, simProcess: true }, async (h) => {
     const workers: BotProcess[] = [];
     try {
       for (let w = 0; w < 2; w++) workers.push(await startBotProcess(h, 'worker', { MK8S_WORKER_CONCURRENCY: String(FLEET) }));
       // One cluster alone.
-      const sim0 = h.sims.get(clusterName(0));
-      if (!sim0) throw new Error('bench: no simulator for c00');
-      const before = [...sim0.connectionsAccepted().values()].reduce((a, b) => a + b, 0);
+      const sims = h.simProcess;
+      if (!sims) throw new Error('bench: no simulator process');
+      const handshakes = async (cluster: string) => [...(await sims.connectionsAccepted(cluster)).values()].reduce((a, b) => a + b, 0);
+      const before = await handshakes(clusterName(0));
       const lone = await queue(h, 0);
       const loneClick = Date.now();
       await h.click(USERS.bob, lone.button, lone.button.messageTs, channelOf(0));
       const loneWall = (await jobEnd(h, lone.jobId)) - loneClick;
-      const opened = [...sim0.connectionsAccepted().values()].reduce((a, b) => a + b, 0) - before;
+      const opened = (await handshakes(clusterName(0))) - before;
       const perNode = opened / SPEC.length;
 
       // Twenty at once.
       const jobs = [];
       for (let i = 1; i <= FLEET; i++) jobs.push(await queue(h, i));
       const redisPid = Number(/process_id:(\d+)/.exec(await h.app.redis.info('server'))?.[1]);
-      const pids = { workers: workers.map((w) => w.proc.pid ?? 0), redis: redisPid };
-      const cpuBefore = { self: process.cpuUsage(), workers: await Promise.all(pids.workers.map(cpuMsOf)), redis: await cpuMsOf(pids.redis) };
+      const pids = { workers: workers.map((w) => w.proc.pid ?? 0), redis: redisPid, sims: sims.pid };
+      const cpuBefore = { self: process.cpuUsage(), workers: await Promise.all(pids.workers.map(cpuMsOf)), redis: await cpuMsOf(pids.redis), sims: await cpuMsOf(pids.sims) };
       const clickAt = Date.now();
       await Promise.all(jobs.map((j, k) => h.click(USERS.bob, j.button, j.button.messageTs, channelOf(k + 1))));
       const ends = await Promise.all(jobs.map((j) => jobEnd(h, j.jobId)));
@@ -83,16 +84,29 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
         self: (selfCpu.user + selfCpu.system) / 1000,
         workers: (await Promise.all(pids.workers.map(cpuMsOf))).map((c, i) => c - (cpuBefore.workers[i] ?? 0)),
         redis: (await cpuMsOf(pids.redis)) - cpuBefore.redis,
+        sims: (await cpuMsOf(pids.sims)) - cpuBefore.sims,
       };
-      const cpuTotal = cpu.self + cpu.workers.reduce((a, b) => a + b, 0) + cpu.redis;
+      const cpuTotal = cpu.self + cpu.workers.reduce((a, b) => a + b, 0) + cpu.redis + cpu.sims;
       log(
-        `  CPU while the ${FLEET} ran: this process (bot, fake Slack, simulated nodes) ${ms(cpu.self)}, workers ${cpu.workers.map((c) => ms(c)).join(' / ')}, redis ${ms(cpu.redis)}; ` +
+        `  CPU while the ${FLEET} ran: bot and fake Slack ${ms(cpu.self)}, workers ${cpu.workers.map((c) => ms(c)).join(' / ')}, simulated nodes ${ms(cpu.sims)}, redis ${ms(cpu.redis)}; ` +
           `${(cpuTotal / fleetWall).toFixed(2)} cores busy on average of ${availableParallelism()}`,
       );
       const rss = await Promise.all(workers.map((w) => rssMbOf(w.proc.pid ?? 0)));
+
+      // The lone cluster's next job (1.23 → 1.24), every process's pool still warm: what a job opens in steady state.
+      let warmNote = '';
+      if (fig.sshConnectionsPerNodePerJobSplitWarm === undefined) {
+        const warmBefore = await handshakes(clusterName(0));
+        const next = await queue(h, 0, '1.24/stable');
+        await h.click(USERS.bob, next.button, next.button.messageTs, channelOf(0));
+        await jobEnd(h, next.jobId);
+        const warm = (await handshakes(clusterName(0))) - warmBefore;
+        fig.sshConnectionsPerNodePerJobSplitWarm = num(warm / SPEC.length, 2);
+        warmNote = `; its next job (pools warm) ${warm} (${(warm / SPEC.length).toFixed(2)} per node)`;
+      }
       log(
         `  one 5-node cluster alone ${ms(loneWall)}; ${FLEET} clusters at once on 2 worker processes ${ms(fleetWall)} → ${ratio(fleetWall / loneWall)}; ` +
-          `${opened} SSH connections for the lone job's ${SPEC.length} nodes (${perNode.toFixed(2)} per node); worker RSS ${rss.map((r) => r.toFixed(0)).join(' / ')} MB`,
+          `${opened} SSH connections for the lone job's ${SPEC.length} nodes (${perNode.toFixed(2)} per node: one per process that reached them, bot precheck and each worker an activation ran on)${warmNote}; worker RSS ${rss.map((r) => r.toFixed(0)).join(' / ')} MB`,
       );
       fig[`fleetRatio${mode.suffix}`] = num(fleetWall / loneWall);
       // Not a matter of Slack: the first mode that gets here reports it.

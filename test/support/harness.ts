@@ -25,6 +25,7 @@ import type { Clock } from '../../src/schedule/clock.ts';
 import { startSimCluster, type SimCluster, type SimLatency, type SimNodeSpec } from '../../src/sim/index.ts';
 import { unescapeMrkdwn } from '../../src/util/mrkdwn.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../src/util/redis-server.ts';
+import { startSimProcess, type SimProcess } from './sim-process.ts';
 import { startFakeSlack, type FakeButton, type FakeRealism, type FakeMessage, type FakeSlack } from './fake-slack.ts';
 import { blockActionsBody, eventCallbackBody, signedRequest, slashCommandBody } from './slack-signing.ts';
 
@@ -67,13 +68,20 @@ export interface HarnessOptions {
    * (default 10 s here, so tests see the verdict in the ack; production: PRECHECK_ACK_MS).
    */
   precheckAckMs?: number;
+  /**
+   * The simulated clusters in a process of their own (benchmarks: the nodes' SSH servers off the
+   * bot's event loop): then `sims` is empty and `simProcess` reaches them.
+   */
+  simProcess?: boolean;
 }
 
 export interface Harness {
   slack: FakeSlack;
   redis: PrivateRedis;
   sims: Map<string, SimCluster>;
-  /** The first cluster's simulator. */
+  /** With HarnessOptions.simProcess: the process that runs the simulated clusters. */
+  simProcess?: SimProcess;
+  /** The first cluster's simulator (none with HarnessOptions.simProcess). */
   sim: SimCluster;
   app: App;
   dir: string;
@@ -111,13 +119,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clusters: {},
     rbac: { operators: [USERS.alice, USERS.mallory], approvers: [USERS.bob, USERS.carol, USERS.alice], viewers: ['*'] },
   };
+  const latency = { defaultMs: 0, drainMs: 20, refreshMs: 40, restartMs: 60, ...options.latency };
+  const policyOf = (c: HarnessCluster) => ({ approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy });
+  const simProcess = options.simProcess
+    ? await startSimProcess({ dir, latency, clusters: clusters.map((c) => ({ name: c.name, channel: c.channel, nodes: c.nodes, snapProxy: c.snapProxy, haCluster: c.haCluster, policy: policyOf(c) })) })
+    : undefined;
   for (const c of clusters) {
-    const sim = await startSimCluster({ nodes: c.nodes, snapProxy: c.snapProxy, haCluster: c.haCluster, latency: { defaultMs: 0, drainMs: 20, refreshMs: 40, restartMs: 60, ...options.latency } });
-    sims.set(c.name, sim);
-    const files = await sim.writeClientFiles(join(dir, c.name));
-    const one = parse(sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: { approvalTtl: '5m', drainTimeout: '30s', readyTimeout: '30s', ...c.policy } })) as {
-      clusters: Record<string, unknown>;
-    };
+    let yaml = simProcess?.inventories[c.name];
+    if (yaml === undefined) {
+      const sim = await startSimCluster({ nodes: c.nodes, snapProxy: c.snapProxy, haCluster: c.haCluster, latency });
+      sims.set(c.name, sim);
+      const files = await sim.writeClientFiles(join(dir, c.name));
+      yaml = sim.inventoryYaml({ clusterName: c.name, channel: c.channel, ...files, policy: policyOf(c) });
+    }
+    const one = parse(yaml) as { clusters: Record<string, unknown> };
     // The watch is off unless a test turns it on (its SSH reads would show in every command log).
     Object.assign(one.clusters[c.name] as object, { watch: { interval: '0' } }, c.extra ?? {});
     Object.assign(doc.clusters, one.clusters);
@@ -184,7 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   const harness: Harness = {
-    slack, sims, sim: sims.get(clusters[0]!.name)!, app, dir, env,
+    slack, sims, sim: sims.get(clusters[0]!.name)!, ...(simProcess ? { simProcess } : {}), app, dir, env,
     get redis() {
       if (!redis) throw new Error('this harness runs on the Redis of its redisEnv, not a private one');
       return redis;
@@ -250,6 +265,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async stop() {
       await app.stop();
       for (const sim of sims.values()) await sim.stop();
+      await simProcess?.stop();
       await slack.stop();
       await redis?.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,58 @@
+/**
+ * A harness's simulated clusters in a child process (HarnessOptions.simProcess): benchmarks use
+ * it so that the nodes' SSH servers do not run on the bot's event loop, as they never do in
+ * production. Tests keep the clusters in-process (h.sims), where they can change their state.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { SimLatency, SimNodeSpec } from '../../src/sim/index.ts';
+
+export interface SimProcessSpec {
+  dir: string;
+  latency: Partial<SimLatency>;
+  clusters: Array<{ name: string; channel: string; nodes?: SimNodeSpec[]; snapProxy?: boolean; haCluster?: boolean; policy: Record<string, unknown> }>;
+}
+
+export interface SimProcess {
+  pid: number;
+  /** Each cluster's inventory YAML (as SimCluster.inventoryYaml), client files written under spec.dir. */
+  inventories: Record<string, string>;
+  /** SSH handshakes each node of the cluster accepted so far. */
+  connectionsAccepted(cluster: string): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL('./sim-process-child.ts', import.meta.url));
+
+export async function startSimProcess(spec: SimProcessSpec): Promise<SimProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, MK8S_SIM_SPEC: JSON.stringify(spec) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const waiting = new Map<number, (c: Record<string, number>) => void>();
+  let next = 0;
+  const inventories = await new Promise<Record<string, string>>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`the simulator process exited (${code}) before it was ready`)));
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const msg = JSON.parse(line) as { ready?: Record<string, string>; id?: number; connections?: Record<string, number> };
+      if (msg.ready) resolve(msg.ready);
+      else if (msg.id !== undefined) {
+        waiting.get(msg.id)?.(msg.connections ?? {});
+        waiting.delete(msg.id);
+      }
+    });
+  });
+  return {
+    pid: proc.pid ?? 0,
+    inventories,
+    connectionsAccepted: (cluster) =>
+      new Promise((resolve) => {
+        const id = ++next;
+        waiting.set(id, (c) => resolve(new Map(Object.entries(c))));
+        proc.stdin.write(`${JSON.stringify({ id, cluster })}\n`);
+      }),
+    stop: async () => {
+      proc.stdin.end();
+      await exited;
+    },
+  };
+}
