@@ -93,7 +93,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       );
       const rss = await Promise.all(workers.map((w) => rssMbOf(w.proc.pid ?? 0)));
 
-      // The lone cluster's next job (1.23 → 1.24), every process's pool still warm: what a job opens in steady state.
+      // The lone cluster's next job (1.23 → 1.24): the bot's pool is warm, a worker's only if it ran the first one.
       let warmNote = '';
       if (fig.sshConnectionsPerNodePerJobSplitWarm === undefined) {
         const warmBefore = await handshakes(clusterName(0));
@@ -102,7 +102,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
         await jobEnd(h, next.jobId);
         const warm = (await handshakes(clusterName(0))) - warmBefore;
         fig.sshConnectionsPerNodePerJobSplitWarm = num(warm / SPEC.length, 2);
-        warmNote = `; its next job (pools warm) ${warm} (${(warm / SPEC.length).toFixed(2)} per node)`;
+        warmNote = `; its next job ${warm} (${(warm / SPEC.length).toFixed(2)} per node: the bot's precheck reuses its connections, a worker opens its own the first time it reaches the cluster)`;
       }
       log(
         `  one 5-node cluster alone ${ms(loneWall)}; ${FLEET} clusters at once on 2 worker processes ${ms(fleetWall)} → ${ratio(fleetWall / loneWall)}; ` +
