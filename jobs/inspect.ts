@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
+import { NodeName } from '../src/commands/validators.ts';
+import { nodeInCluster } from '../src/config/inventory.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { fetchInspectReport, inspectPlan, renderFindings, runInspect } from '../src/ops/inspect.ts';
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
+import { NodeName } from '../src/commands/validators.ts';
+import { nodeInCluster } from '../src/config/inventory.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { drainStep } from '../src/ops/drain.ts';
 import { readRollbackStep, reapplyHoldStep, recordRolledBackStep, revertStep, rollbackPlan, uncordonIfAsked, waitBackStep } from '../src/ops/rollback.ts';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { snapProxyConfigured } from '../src/commands/ops-verbs.ts';
-import { NodeName, nodeInCluster } from '../src/commands/validators.ts';
+import { NodeName } from '../src/commands/validators.ts';
+import { nodeInCluster } from '../src/config/inventory.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { connectNode, nodeProxyStore, readProxyIdentity } from '../src/ops/snap-proxy.ts';

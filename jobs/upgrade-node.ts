@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { NodeName, SnapChannel, nodeInCluster } from '../src/commands/validators.ts';
+import { NodeName, SnapChannel } from '../src/commands/validators.ts';
+import { nodeInCluster } from '../src/config/inventory.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { nextMinorCheck } from '../src/microk8s/channels.ts';
 import { backupDatastore } from '../src/ops/backup.ts';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { NodeName, nodeInCluster } from './validators.ts';
+import { nodeInCluster } from '../config/inventory.ts';
+import { NodeName } from './validators.ts';
 import type { PlanStep, VerbSpec } from '../engine/runbook.ts';
 import { displayController } from '../ops/controller.ts';
 

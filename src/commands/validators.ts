@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { NODE_NAME, type ClusterConfig } from '../config/inventory.ts';
+import { NODE_NAME } from '../config/inventory.ts';
 import { MAX_FAILURE_DOMAIN, parseFailureDomain } from '../microk8s/args-files.ts';
 import { requestableChannelProblem } from '../microk8s/channels.ts';
 import { domainMessage, parsePlan } from '../ops/failure-domains.ts';
@@ -71,11 +71,4 @@ export function Count(min: number, max: number) {
     }
     return n;
   });
-}
-
-/** undefined when `name` is a node of `cluster`; else a message listing its nodes. */
-export function nodeInCluster(cluster: ClusterConfig, name: string): string | undefined {
-  if (cluster.nodes.some((n) => n.name === name)) return undefined;
-  const names = cluster.nodes.map((n) => n.name).join(', ');
-  return `unknown node '${excerpt(name)}' in cluster ${cluster.name}; its nodes are ${names}`;
 }

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { parseWindow, type MaintenanceWindow } from '../schedule/windows.ts';
+import { excerpt } from '../util/excerpt.ts';
 import { parseDuration } from './duration.ts';
 import { Channel, Principal, describeIssue, strict } from './inventory-fields.ts';
 
@@ -223,6 +224,13 @@ export function clusterConfig(inv: Inventory, name: string): ClusterConfig | und
   if (!Object.hasOwn(inv.clusters, name)) return undefined;
   const c = inv.clusters[name];
   return c ? { ...c, name } : undefined;
+}
+
+/** undefined when `name` is a node of `cluster`; else a message listing its nodes. */
+export function nodeInCluster(cluster: ClusterConfig, name: string): string | undefined {
+  if (cluster.nodes.some((n) => n.name === name)) return undefined;
+  const names = cluster.nodes.map((n) => n.name).join(', ');
+  return `unknown node '${excerpt(name)}' in cluster ${cluster.name}; its nodes are ${names}`;
 }
 
 export function rbacFor(inv: Inventory, cluster: string): RbacConfig {

@@ -5,8 +5,7 @@
  * membership.ts's joinWithRetry.
  */
 import { excerpt } from '../util/excerpt.ts';
-import { nodeInCluster } from '../commands/validators.ts';
-import type { ClusterConfig } from '../config/inventory.ts';
+import { nodeInCluster, type ClusterConfig } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';

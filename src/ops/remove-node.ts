@@ -3,8 +3,7 @@
  * removal does to the datastore (the preflight and the quorum guard), the plan and the approval,
  * the way out for a node that cannot be reached (--force), and the steps after the leave.
  */
-import { nodeInCluster } from '../commands/validators.ts';
-import type { ClusterConfig } from '../config/inventory.ts';
+import { nodeInCluster, type ClusterConfig } from '../config/inventory.ts';
 import type { PlanApproval, RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { parseInventory, type Inventory } from '../../src/config/inventory.ts';
+import { nodeInCluster, parseInventory, type Inventory } from '../../src/config/inventory.ts';
 import type { VerbSpec } from '../../src/engine/runbook.ts';
 import { builtinVerbs } from '../../src/commands/builtin-verbs.ts';
 import { createRegistry } from '../../src/commands/registry.ts';
-import { NodeName, SnapChannel, nodeInCluster } from '../../src/commands/validators.ts';
+import { NodeName, SnapChannel } from '../../src/commands/validators.ts';
 
 export const twoClusters: Inventory = parseInventory(
   `

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clusterConfig } from '../../src/config/inventory.ts';
-import { Count, JobId, NodeName, SnapChannel, nodeInCluster } from '../../src/commands/validators.ts';
+import { Count, JobId, NodeName, SnapChannel } from '../../src/commands/validators.ts';
 import { parseChannel } from '../../src/microk8s/channels.ts';
-import { twoClusters } from './fixtures.ts';
 
 const message = (r: { success: boolean; error?: { issues: { message: string }[] } }): string | undefined => r.error?.issues[0]?.message;
 
@@ -42,12 +40,5 @@ describe('validators', () => {
     expect(message(n.safeParse('-1'))).toBe("'-1' is not a whole number from 1 to 200");
     expect(message(n.safeParse('1.5'))).toMatch(/not a whole number/);
     expect(message(n.safeParse('99999999999'))).toMatch(/not a whole number/);
-  });
-
-  it('nodeInCluster lists the nodes', () => {
-    const prod = clusterConfig(twoClusters, 'prod');
-    if (!prod) throw new Error('fixture');
-    expect(nodeInCluster(prod, 'k8s-2')).toBeUndefined();
-    expect(nodeInCluster(prod, 'w9')).toBe("unknown node 'w9' in cluster prod; its nodes are k8s-1, k8s-2, k8s-3");
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/config/duration.ts';
 import { chatMode, parseEnv } from '../../src/config/env.ts';
-import { InventoryError, clusterConfig, loadInventory, parseInventory, rbacFor } from '../../src/config/inventory.ts';
+import { InventoryError, clusterConfig, loadInventory, nodeInCluster, parseInventory, rbacFor } from '../../src/config/inventory.ts';
 
 const good = `
 clusters:
@@ -113,6 +113,13 @@ describe('inventory', () => {
     expect(clusterConfig(inv, 'toString')).toBeUndefined();
     expect(clusterConfig(inv, 'prod')?.name).toBe('prod');
     expect(rbacFor(inv, 'constructor')).toBe(inv.rbac);
+  });
+
+  it('says whether a name is a node of a cluster, and lists its nodes when not (the name shortened, on one line)', () => {
+    const prod = clusterConfig(parseInventory(good, '/etc/mk8s/inventory.yml'), 'prod')!;
+    expect(nodeInCluster(prod, 'k8s-2')).toBeUndefined();
+    expect(nodeInCluster(prod, 'w9')).toBe("unknown node 'w9' in cluster prod; its nodes are k8s-1, k8s-2, w1");
+    expect(nodeInCluster(prod, `evil\n${'x'.repeat(60)}`)).toBe(`unknown node 'evil ⏎ ${'x'.repeat(32)}…' in cluster prod; its nodes are k8s-1, k8s-2, w1`);
   });
 
   it('takes maintenance windows and the watch, and names the path of a bad one and what is allowed', () => {
