@@ -3,11 +3,11 @@ import { NODE_NAME, type ClusterConfig } from '../src/config/inventory.ts';
 import { RECHECK_TITLE } from '../src/engine/context.ts';
 import { defineRunbook } from '../src/engine/define.ts';
 import { StopRunbook } from '../src/engine/errors.ts';
-import { markLost } from '../src/ops/lost-nodes.ts';
 import { describeSurvey, surveyCluster, surveyDrift, type Survey } from '../src/ops/recover-quorum.ts';
 import {
   attempt,
   backUpSurvivor,
+  markLostMembers,
   packTemplate,
   reconfigureTemplate,
   recoveryPlan,
@@ -129,8 +129,7 @@ export default defineRunbook(
     }
     // 8. Report; the lost nodes are marked so status shows them and add-node refuses them until reinstalled.
     const ha = await run.step('8. report the HA state', async () => {
-      const oldMembers = survey.members.map((m) => m.address);
-      await markLost(run.redis, run.cluster.name, survey.members.filter((m) => !m.survivor && !m.worker).map((m) => ({ node: m.node ?? m.address, address: m.address, oldMembers, byJob: run.jobId, at: Date.now() })));
+      await markLostMembers(run, survey);
       return reportHa(run, survey);
     }, { describe: (s) => s });
     const voters = survivors.slice(0, 3);

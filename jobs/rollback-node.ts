@@ -14,7 +14,7 @@ import { describeNodes } from '../src/ops/upgrade.ts';
  *
  * The revision to return to is the one recorded before the refresh: the failed
  * upgrade's rollback record (the "Roll back" button passes it) or the bot's node
- * record (src/ops/node-records.ts). If the node runs something else — neither the
+ * record (src/store/node-records.ts). If the node runs something else — neither the
  * revision the bot refreshed it to nor the recorded one — it stops and says so.
  */
 export default defineRunbook(

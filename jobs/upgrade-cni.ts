@@ -65,7 +65,7 @@ export default defineRunbook(
     const backups = await run.step('back up cni.yaml on every node', async () => {
       const out: Record<string, string> = {};
       for (const { node } of plan.nodes) out[node] = await run.node(node).backupFile(DEPLOYED_CNI, stamp);
-      await saveCniBackup(run.redis, run.cluster.name, { job: run.jobId, at: Date.now(), from: plan.from, to: plan.to, backups: out });
+      await saveCniBackup(run, { job: run.jobId, at: Date.now(), from: plan.from, to: plan.to, backups: out });
       return out;
     }, { describe: (b) => Object.values(b).join(', ') });
 
@@ -103,7 +103,7 @@ async function applyAndWait(run: RunContext, controller: string, image: string, 
 /** `upgrade-cni --restore`: the recorded backups back into place, applied, rollout awaited. */
 async function restoreCni(run: RunContext): Promise<void> {
   const record = await run.step('read the recorded cni.yaml backups', async () => {
-    const r = await loadCniBackup(run.redis, run.cluster.name);
+    const r = await loadCniBackup(run);
     if (!r) throw new RunbookFailure(`No upgrade-cni backup is recorded for ${run.cluster.name}: there is nothing to restore. Nothing was changed.`);
     const missing: string[] = [];
     for (const [node, path] of Object.entries(r.backups)) if (!(await run.node(node).addons.exists(path))) missing.push(`${node} (${path})`);
@@ -129,6 +129,6 @@ async function restoreCni(run: RunContext): Promise<void> {
     return f.deployed.manifest.image;
   }, { describe: (image) => plain(image, 120) });
   await applyAndWait(run, controller, files, Object.keys(record.backups), 'The backups are still on the nodes; request `upgrade-cni --restore` again');
-  await saveCniBackup(run.redis, run.cluster.name, { ...record, restoredBy: run.jobId });
+  await saveCniBackup(run, { ...record, restoredBy: run.jobId });
   await run.say(`cni.yaml restored from job ${record.job}'s backups; calico-node runs ${plain(imageTag(files), 60)} again.`);
 }

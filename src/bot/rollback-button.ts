@@ -4,7 +4,7 @@ import { mayRequest } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import { FINAL_STATES, type JobData } from '../engine/job-data.ts';
 import type { JobRequest } from '../engine/runbook.ts';
-import { readNodeRecord } from '../ops/node-records.ts';
+import { readNodeRecord } from '../store/node-records.ts';
 import type { BotDeps } from './deps.ts';
 import { submitJob } from './submit.ts';
 

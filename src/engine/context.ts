@@ -68,7 +68,7 @@ export class RunContext {
     return this.core.deps.backupDir;
   }
 
-  /** Redis, for records that outlive the job (the node records of src/ops/node-records.ts). */
+  /** Redis, for records that outlive the job (the node records of src/store/node-records.ts). */
   get redis(): Redis {
     return this.core.deps.redis;
   }

@@ -1,6 +1,6 @@
 /**
  * What a node's snapd says about microk8s, for the bot's node records and the drift check
- * (src/ops/node-records.ts, `status`): `snap list microk8s`, and when it says `held`,
+ * (src/store/node-records.ts, `status`): `snap list microk8s`, and when it says `held`,
  * `snap info --abs-time microk8s` for the hold's end (its `hold:` line: `forever` or an RFC 3339
  * time). Two typed reads of MicroK8sNode, put together.
  */

@@ -12,6 +12,7 @@ import type { PlanStep } from '../engine/runbook.ts';
 import { BACKEND_DIR, dataFiles, DQLITE_BIN, KUBERNETES_DIR, parseClusterYaml, roleName, templateFiles } from '../microk8s/dqlite-files.ts';
 import { backupStamp, sha256OfFile } from '../microk8s/node.ts';
 import { writeManifest } from '../store/backup-store.ts';
+import { markLost } from '../store/lost-nodes.ts';
 import { describeHa, readMembership, removeNodeFrom } from './membership.ts';
 import type { Survey } from './recover-quorum.ts';
 
@@ -225,6 +226,15 @@ export async function removeLost(run: RunContext, s: Survey, lost: string): Prom
   if (!kube && !stillListed) return `${lost} is already gone from Kubernetes and dqlite`;
   const r = await removeNodeFrom(run, s.template, kube?.name ?? lost, stillListed);
   return `${r === 'removed' ? 'removed' : 'already gone'}${stillListed ? ' (--force: dqlite still listed it)' : ''}`;
+}
+
+/**
+ * Step 8's record: every old member that is neither a survivor nor a spare worker is marked lost
+ * (src/store/lost-nodes.ts), so `status` shows it and `add-node` refuses it until it is reinstalled.
+ */
+export async function markLostMembers(run: RunContext, s: Survey): Promise<void> {
+  const oldMembers = s.members.map((m) => m.address);
+  await markLost(run.redis, run.cluster.name, s.members.filter((m) => !m.survivor && !m.worker).map((m) => ({ node: m.node ?? m.address, address: m.address, oldMembers, byJob: run.jobId, at: Date.now() })));
 }
 
 /** Step 8: the HA state after recovery. */

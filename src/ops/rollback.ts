@@ -9,11 +9,12 @@ import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { readSnapFacts } from '../microk8s/snap-facts.ts';
+import { holdInForce, readNodeRecord } from '../store/node-records.ts';
 import { nodesLabel, onEach, perNode } from './batch.ts';
 import { displayController, pickControlPlane, requireKubeNode } from './controller.ts';
 import { drainPlanStep, drainStep } from './drain.ts';
 import { applyHold, holdSpecFromRecord } from './holds.ts';
-import { describeRecord, holdInForce, readNodeRecord, recordNodeState } from './node-records.ts';
+import { describeRecord, recordNodeState } from './node-records.ts';
 import { waitForVersion, type UpgradePreflight } from './upgrade.ts';
 
 const KUBECTL = 'microk8s kubectl';

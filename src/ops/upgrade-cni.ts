@@ -6,18 +6,17 @@
  * The new manifest is the bundled one with the deployed cni.yaml's customisations set in it
  * (src/microk8s/calico-customisations.ts), written to every Linux node's cni.yaml (so no node's
  * reconcile hook re-applies an old one), applied once, and the calico-node rollout awaited.
- * The deployed files are backed up first; the backups are recorded per cluster in Redis for
- * `upgrade-cni --restore`.
+ * The deployed files are backed up first; the backups are recorded per cluster in Redis
+ * (src/store/cni-backups.ts) for `upgrade-cni --restore`.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { errorText, type RunContext } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { CheckFailedError } from '../errors/user-facing.ts';
 import type { DaemonSetState, NodeCalicoFiles } from '../microk8s/addons.ts';
 import { customisations, describeCustomisation, manifestDiff } from '../microk8s/calico-customisations.ts';
 import { BUNDLED_CALICO, DEPLOYED_CNI, applyManifestEdits, compareCalicoVersions, imageTag, parseCalicoManifest, type ManifestEdit } from '../microk8s/calico-manifest.ts';
-import { PREFIX } from '../queue/keys.ts';
+import { readCniBackup, writeCniBackup, type CniBackupRecord } from '../store/cni-backups.ts';
 import { plain, type ClusterReads } from './addons-report.ts';
 
 export function sha256(text: string): string {
@@ -168,28 +167,11 @@ export function cniPlanSteps(restore: boolean): PlanStep[] {
 
 // ---------------------------------------------------------------- the backup record
 
-export type CniBackupRecord = {
-  job: string;
-  at: number;
-  /** calico-node tag the backups hold (what --restore goes back to) and what replaced it. */
-  from: string;
-  to: string;
-  backups: Record<string, string>;
-  restoredBy?: string;
-};
-
-const recordKey = (cluster: string) => `${PREFIX}:cni-backup:${cluster}`;
-
-export async function saveCniBackup(redis: Redis, cluster: string, record: CniBackupRecord): Promise<void> {
-  await redis.set(recordKey(cluster), JSON.stringify(record));
+/** The backups this cluster's last `upgrade-cni` recorded (src/store/cni-backups.ts), for `--restore`. */
+export function loadCniBackup(run: Pick<RunContext, 'redis' | 'cluster'>): Promise<CniBackupRecord | undefined> {
+  return readCniBackup(run.redis, run.cluster.name);
 }
 
-export async function loadCniBackup(redis: Redis, cluster: string): Promise<CniBackupRecord | undefined> {
-  const raw = await redis.get(recordKey(cluster));
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as CniBackupRecord;
-  } catch {
-    return undefined;
-  }
+export function saveCniBackup(run: Pick<RunContext, 'redis' | 'cluster'>, record: CniBackupRecord): Promise<void> {
+  return writeCniBackup(run.redis, run.cluster.name, record);
 }

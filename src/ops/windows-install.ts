@@ -8,8 +8,8 @@ import { ADAPTER_NAME } from '../config/inventory.ts';
 import type { RunContext } from '../engine/context.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
+import { ConnectionLostError } from '../errors/user-facing.ts';
 import { flagsToRemove, serviceStatus, type NetAdapter } from '../microk8s/parse-windows.ts';
-import { ConnectionLostError } from '../ssh/errors.ts';
 import { excerpt } from '../util/excerpt.ts';
 import { calicoReleaseUrl, type WindowsPreflight } from './windows-cluster.ts';
 

@@ -18,11 +18,13 @@ export const keys = {
   auditStream: `${PREFIX}:audit`,
   /** One audit write (its random id), remembered for an hour: the same write sent again after a reconnect adds nothing. */
   auditWrite: (writeId: string) => `${PREFIX}:audit-write:${writeId}`,
-  /** Hash per cluster: node name → JSON LostNode, the members a quorum recovery left behind (src/ops/lost-nodes.ts). */
+  /** Hash per cluster: node name → JSON LostNode, the members a quorum recovery left behind (src/store/lost-nodes.ts). */
   lostNodes: (cluster: string) => `${PREFIX}:lost:${cluster}`,
+  /** JSON CniBackupRecord: the cni.yaml backups of the cluster's last upgrade-cni (src/store/cni-backups.ts). */
+  cniBackup: (cluster: string) => `${PREFIX}:cni-backup:${cluster}`,
   /** Liveness of the worker role, for /healthz. */
   workerHeartbeat: `${PREFIX}:worker-heartbeat`,
-  /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/ops/node-records.ts). */
+  /** Hash per cluster: node name → JSON NodeRecord, the snap state the bot last left the node in (src/store/node-records.ts). */
   nodeRecords: (cluster: string) => `${PREFIX}:nodes:${cluster}`,
   /** Commands a user sent in one minute (the per-user rate limit, src/bot/rate-limit.ts). */
   rateLimit: (user: string, minute: number) => `${PREFIX}:rate:${user}:${minute}`,

@@ -12,8 +12,8 @@ import { HA_CONF, haConfFailureDomain } from '../microk8s/args-files.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
 import { readSnapFacts, type SnapFacts } from '../microk8s/snap-facts.ts';
 import type { HaMember, KubeNode, MicroK8sStatus } from '../microk8s/types.ts';
-import { readLost, type LostNode } from '../ops/lost-nodes.ts';
-import { driftOf, readNodeRecords, type NodeRecord } from '../ops/node-records.ts';
+import { readLost, type LostNode } from '../store/lost-nodes.ts';
+import { driftOf, readNodeRecords, type NodeRecord } from '../store/node-records.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { goDuration, holdSpecFromRecord, parseHoldValue } from '../../src/ops/holds.ts';
-import { driftOf, holdInForce, type NodeRecord } from '../../src/ops/node-records.ts';
+import { driftOf, holdInForce, type NodeRecord } from '../../src/store/node-records.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 

@@ -1,34 +1,19 @@
-/** The nodes a quorum recovery declared lost (src/ops/lost-nodes.ts): the marks in Redis and add-node's guard. */
+/** add-node's guard against a node a quorum recovery declared lost (src/ops/lost-nodes.ts); the marks themselves are test/store/lost-nodes.test.ts. */
 import { describe, expect, it } from 'vitest';
 import { RunbookFailure } from '../../src/engine/errors.ts';
-import { clearLost, markLost, readLost, refuseLostNode, stillNamesOldCluster, type LostNode } from '../../src/ops/lost-nodes.ts';
+import { refuseLostNode } from '../../src/ops/lost-nodes.ts';
+import { markLost, readLost, type LostNode } from '../../src/store/lost-nodes.ts';
 import { rejectionOf } from '../support/catch-error.ts';
 import { useOpsRig } from '../support/ops-rig.ts';
 
 const OLD = ['10.0.0.11:19001', '10.0.0.12:19001', '10.0.0.13:19001'];
 const lost = (node: string, address: string): LostNode => ({ node, address, oldMembers: OLD, byJob: '17', at: 1_700_000_000_000 });
 
-describe('lost nodes', () => {
+describe('refuseLostNode', () => {
   const rig = useOpsRig({ nodes: [{ name: 'k8s-1' }, { name: 'k8s-2' }, { name: 'k8s-3' }, { name: 'k8s-4', joined: false }] });
 
-  it('marks nodes lost per cluster, reads and clears the marks', async () => {
-    await markLost(rig.redis, rig.cluster.name, []);
-    expect((await readLost(rig.redis, rig.cluster.name)).size).toBe(0);
-    await markLost(rig.redis, rig.cluster.name, [lost('k8s-2', '10.0.0.12:19001'), lost('k8s-4', '10.0.0.14:19001')]);
-    expect([...(await readLost(rig.redis, rig.cluster.name)).keys()].toSorted()).toEqual(['k8s-2', 'k8s-4']);
-    expect((await readLost(rig.redis, 'elsewhere')).size).toBe(0);
-    await clearLost(rig.redis, rig.cluster.name, 'k8s-4');
-    expect([...(await readLost(rig.redis, rig.cluster.name)).keys()]).toEqual(['k8s-2']);
-  });
-
-  it('a datastore still names the old cluster when it lists another old member', () => {
-    const l = lost('k8s-2', '10.0.0.12:19001');
-    expect(stillNamesOldCluster(l, ['10.0.0.12:19001', '10.0.0.11:19001'])).toBe(true);
-    expect(stillNamesOldCluster(l, ['10.0.0.12:19001'])).toBe(false);
-    expect(stillNamesOldCluster(l, ['10.0.0.99:19001'])).toBe(false);
-  });
-
   it('refuses to add a lost node whose datastore still names the old cluster, and keeps its mark', async () => {
+    await markLost(rig.redis, rig.cluster.name, [lost('k8s-2', '10.0.0.12:19001')]);
     const err = await rejectionOf(rig.run((run) => refuseLostNode(run, 'k8s-2')), RunbookFailure);
     expect(err.message).toMatch(/^k8s-2 was declared lost by recover-quorum job 17, and its datastore still names the old cluster \(10\.0\.0\.1\d:19001(, 10\.0\.0\.1\d:19001)+\): .* before `add-node k8s-2`\. Nothing was changed\.$/);
     expect(rig.commands('k8s-2')).toEqual(['cat /var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml']);

@@ -1,10 +1,11 @@
 /**
- * The bot's record of each node (src/ops/node-records.ts): what a job records, what it keeps of
- * the last record, the drift it reports, and the one-line states a failed job leaves.
+ * The step that records a node (src/ops/node-records.ts): what a job records, what it keeps of
+ * the last record, the drift it reports, and the one-line states a failed job leaves. The store
+ * itself is test/store/node-records.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { keys } from '../../src/queue/keys.ts';
-import { describeRecord, describeSnapStates, driftOf, holdInForce, readNodeRecord, readNodeRecords, recordNodeState, type NodeRecord } from '../../src/ops/node-records.ts';
+import { describeRecord, describeSnapStates, recordNodeState } from '../../src/ops/node-records.ts';
+import { readNodeRecord } from '../../src/store/node-records.ts';
 import { useOpsRig } from '../support/ops-rig.ts';
 
 const OLDER = { revision: '2000', version: 'v1.21.0', channel: '1.21/stable' };
@@ -39,43 +40,9 @@ describe('recordNodeState', () => {
     expect(describeRecord(r)).toBe('rev 2551 (v1.22.3, 1.22/stable), held forever');
   });
 
-  it('reads every record of a cluster, skipping one it cannot parse', async () => {
-    await rig.redis.hset(keys.nodeRecords(rig.cluster.name), 'k8s-2', '{not json');
-    const all = await readNodeRecords(rig.redis, rig.cluster.name);
-    expect([...all.keys()]).toEqual(['k8s-1']);
-    expect(await readNodeRecord(rig.redis, rig.cluster.name, 'k8s-2')).toBeUndefined();
-    expect(await readNodeRecord(rig.redis, 'another-cluster', 'k8s-1')).toBeUndefined();
-  });
-
   it('describes each node\'s snap state for a failed job, and one it cannot read as such', async () => {
     rig.sim.inject({ node: 'k8s-2', match: 'snap list', kind: 'fail', exitCode: 1, stderr: 'error: cannot communicate with server: connection refused' });
     const text = await rig.run((run) => describeSnapStates(run, ['k8s-1', 'k8s-2']));
     expect(text).toMatch(/^k8s-1: rev 2948 \(v1\.23\.3, 1\.23\/stable\), held forever; k8s-2: unreadable \(`snap list microk8s` failed on k8s-2 \(exit code 1\):.*cannot communicate with server.*\)$/s);
-  });
-});
-
-describe('driftOf', () => {
-  const record: NodeRecord = { version: 'v1.23.3', revision: '2948', channel: '1.23/stable', held: true, holdUntil: '2030-01-01T00:00:00Z', byJob: '4', verb: 'hold', at: 0 };
-  const now = Date.parse('2029-06-01T00:00:00Z');
-
-  it('is empty without a record, or when the node is as recorded', () => {
-    expect(driftOf(undefined, { ...record }, now)).toEqual([]);
-    expect(driftOf(record, { version: 'v1.23.3', revision: '2948', channel: '1.23/stable', held: true, holdUntil: '2030-01-01T00:00:00Z' }, now)).toEqual([]);
-  });
-
-  it('names a changed revision, channel, and a hold that is gone while it should still be in force', () => {
-    expect(driftOf(record, { version: 'v1.24.0', revision: '3272', channel: '1.24/stable', held: false }, now)).toEqual([
-      'revision 2948 → 3272 (v1.24.0)',
-      'channel 1.23/stable → 1.24/stable',
-      'hold gone (set until 2030-01-01T00:00:00Z)',
-    ]);
-  });
-
-  it('a timed hold that ran out ended as set: not drift', () => {
-    expect(driftOf(record, { version: 'v1.23.3', revision: '2948', channel: '1.23/stable', held: false }, Date.parse('2031-01-01T00:00:00Z'))).toEqual([]);
-    expect(holdInForce('2030-01-01T00:00:00Z', now)).toBe(true);
-    expect(holdInForce('2030-01-01T00:00:00Z', Date.parse('2031-01-01T00:00:00Z'))).toBe(false);
-    expect(holdInForce('forever', now)).toBe(true);
-    expect(holdInForce('some snapd text', now)).toBe(true);
   });
 });

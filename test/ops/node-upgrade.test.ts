@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunbookFailure } from '../../src/engine/errors.ts';
 import { checkDrainedStep, preflightStep, refreshStep, uncordonStep, upgradeNodes, type UpgradePhase } from '../../src/ops/node-upgrade.ts';
-import { readNodeRecord } from '../../src/ops/node-records.ts';
+import { readNodeRecord } from '../../src/store/node-records.ts';
 import { upgradeTitles, type UpgradePreflight } from '../../src/ops/upgrade.ts';
 import { rejectionOf } from '../support/catch-error.ts';
 import { useOpsRig } from '../support/ops-rig.ts';

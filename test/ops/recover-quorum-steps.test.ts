@@ -13,6 +13,7 @@ import { surveyCluster, type Survey } from '../../src/ops/recover-quorum.ts';
 import {
   attempt,
   backUpSurvivor,
+  markLostMembers,
   packTemplate,
   recoveryPlan,
   reconfigureTemplate,
@@ -27,6 +28,7 @@ import {
   type Pack,
   type SurvivorBackup,
 } from '../../src/ops/recover-quorum-steps.ts';
+import { readLost } from '../../src/store/lost-nodes.ts';
 import { rejectionOf } from '../support/catch-error.ts';
 import { controlPlanes } from '../support/e2e.ts';
 import { useOpsRig } from '../support/ops-rig.ts';
@@ -116,5 +118,16 @@ describe('recover-quorum steps', () => {
     }
     expect(await rig.run((run) => removeLost(run, s, 'k8s-1'))).toBe('k8s-1 is already gone from Kubernetes and dqlite');
     expect(await rig.run((run) => reportHa(run, s))).toMatch(/^high-availability yes · voters k8s-[345], k8s-[345], k8s-[345]$/);
+  });
+
+  it('step 8 marks the lost voters lost (not the survivors), with the old members their datastore still names', async () => {
+    expect((await readLost(rig.redis, rig.cluster.name)).size).toBe(0);
+    await rig.run((run) => markLostMembers(run, s));
+    const marks = await readLost(rig.redis, rig.cluster.name);
+    expect([...marks.keys()].toSorted()).toEqual(['k8s-1', 'k8s-2']);
+    const oldMembers = s.members.map((m) => m.address);
+    expect(oldMembers).toHaveLength(5);
+    expect(marks.get('k8s-1')).toEqual({ node: 'k8s-1', address: s.members.find((m) => m.node === 'k8s-1')!.address, oldMembers, byJob: rig.jobId, at: expect.any(Number) });
+    expect(rig.commands()).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RunbookFailure } from '../../src/engine/errors.ts';
-import { readNodeRecord } from '../../src/ops/node-records.ts';
+import { readNodeRecord } from '../../src/store/node-records.ts';
 import { readRollbackStep, reapplyHoldStep, recordRolledBackStep, revertNode, rollbackPlan, rollbackTitles } from '../../src/ops/rollback.ts';
 import { rejectionOf } from '../support/catch-error.ts';
 import { useOpsRig } from '../support/ops-rig.ts';

@@ -1,6 +1,6 @@
 /** The cluster-status read (src/status/cluster-status.ts) that `status` and the watch share. */
 import { describe, expect, it } from 'vitest';
-import { markLost } from '../../src/ops/lost-nodes.ts';
+import { markLost } from '../../src/store/lost-nodes.ts';
 import { addressHost, readClusterStatus } from '../../src/status/cluster-status.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { useOpsRig } from '../support/ops-rig.ts';
