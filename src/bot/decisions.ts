@@ -111,8 +111,7 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
   // Issued before the job is woken, so it comes before the job's next events in the stream.
   const audited = deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, title: gate.title, user: input.user, decision: option ? `chose ${option.label}` : decision, accepted: true });
-  // The job goes on at once; the gate shows the decision as soon as Slack takes the update (the
-  // worker's outbox updates it too, with the same text, once the job has read the decision).
+  // The job goes on at once; the gate shows the decision as soon as Slack takes the update.
   await promoteQuietly(job);
   await audited;
   // Shown as decided only once a replica has the decision (through Sentinel): a failover now does not lose it.

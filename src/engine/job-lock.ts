@@ -19,10 +19,14 @@ export class LockLostError extends Error {
  * checkpoints. 1 written, 0 the lock is not ours, -1 the job is gone.
  */
 const WRITE_IF_HELD = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {-1} end
+if KEYS[3] then
+  local by = redis.call('GET', KEYS[3])
+  if by then return {2, by} end
+end
 redis.call('HSET', KEYS[2], 'data', ARGV[2])
-return 1`;
+return {1, redis.call('PTTL', KEYS[1])}`;
 
 /**
  * The lock of one activation of a job: BullMQ's token for it, and the abort signal the
@@ -53,7 +57,8 @@ export class JobLock {
     return this.lost || this.signal?.aborted === true;
   }
 
-  private fail(): never {
+  /** Marks the lock lost and throws LockLostError. */
+  fail(): never {
     this.lost = true;
     throw new LockLostError(`job ${this.jobId}: this worker no longer holds the job's lock; it stops here and leaves the job to its new holder`);
   }
@@ -73,17 +78,25 @@ export class JobLock {
   }
 
   /**
-   * Writes the whole job data, only while the lock is ours, and returns once a replica has it
-   * (through Sentinel; with it the audit events issued before on this connection): what runs
-   * next may rely on the checkpoint surviving a failover.
+   * Writes the whole job data, only while the lock is ours — and, given `unlessCancelled` (the
+   * job's cancel key), only if nobody asked to cancel it: then nothing is written and the
+   * canceller is returned. One round trip (which also renews what the lock checks trust), and it
+   * returns once a replica has the write (through Sentinel; with it the audit events issued
+   * before on this connection): what runs next may rely on the checkpoint surviving a failover.
    */
-  async writeData(data: JobData): Promise<void> {
+  async writeData(data: JobData, options: { unlessCancelled?: string } = {}): Promise<{ cancelledBy?: string }> {
     if (this.isLost) this.fail();
     if (this.token === undefined) throw new Error(`job ${this.jobId}: cannot write job data without the job's lock token`);
-    const written = await this.redis.eval(WRITE_IF_HELD, 2, keys.bullLock(this.jobId), keys.bullJob(this.jobId), this.token, JSON.stringify(data));
+    const keyList = [keys.bullLock(this.jobId), keys.bullJob(this.jobId), ...(options.unlessCancelled ? [options.unlessCancelled] : [])];
+    const sentAt = Date.now();
+    const [written, extra] = (await this.redis.eval(WRITE_IF_HELD, keyList.length, ...keyList, this.token, JSON.stringify(data))) as [number, (number | string)?];
     if (written === 0) this.fail();
+    if (written === 2) return { cancelledBy: String(extra) };
     if (written !== 1) throw new Error(`job ${this.jobId} no longer exists in the queue`);
     await replicated(this.redis);
+    // The lock was ours when the script ran (after sentAt), with this much of it left.
+    if (typeof extra === 'number' && extra > 0) this.validUntil = Math.max(this.validUntil, sentAt + extra);
+    return {};
   }
 }
 

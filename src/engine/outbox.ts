@@ -10,100 +10,25 @@
  *   gets one update. A 429 on one lane (Retry-After, waited out by the chat port per call)
  *   does not hold up the other. An update made with `afterPosts` (the parent's state) is sent
  *   only after every post queued before it, so "succeeded" shows once the thread does.
+ * - A step's line (`linger`) waits up to LINGER_MS for its step's end: a short step's ⏳ and ✅
+ *   are one post. A later post in its thread ends the wait (nothing overtakes it).
  * - While the chat says it is rate limited (`chat.rateLimited()`: Slack answered 429 lately),
  *   a text-only post joins the outbox's last message in that thread when that one is text-only
- *   too: one message holding several steps' lines (at most MAX_LINES, MAX_CHARS), each line
- *   still updated in place. A message with buttons or blocks (`solo`, a gate) closes it.
- *   Without rate limiting every post stays its own message.
+ *   too, and a text post about to go out takes the text posts waiting behind it: one message
+ *   holding several steps' lines (at most MAX_LINES, MAX_CHARS), each still updated in place.
+ *   That open message is updated at most every SPACING_MS while it grows; its last state goes
+ *   out once the thread moves on or the parent's state changes. A message with buttons or
+ *   blocks (`solo`, a gate) closes it. Without rate limiting every post stays its own message.
  * - Failures are logged, never thrown into the job: a message that could not be posted drops
  *   its later updates. `flush()` resolves once everything queued so far was delivered (or
  *   given up); `outboxesDelivered()` waits for every outbox of the process (shutdown).
- * - One outbox per job and process (`jobOutbox`): a job woken at a gate goes on in the outbox
- *   its last activation left, so its messages keep their order.
+ * - One outbox per job and process: job-outbox.ts.
  */
 import type { Logger } from 'pino';
 import type { ChatMessage, ChatPort, MessageRef } from '../chat/port.ts';
+import { delivery, draining, fits, LINGER_MS, newMessage, OutboxLine, render, SPACING_MS, textOnly, UNKNOWN, type OutMessage, type ThreadTs } from './outbox-message.ts';
 
-/** Lines one merged message holds at most, and its text (a Slack section holds 3000 characters). */
-const MAX_LINES = 12;
-const MAX_CHARS = 2800;
-
-/** A thread whose parent is still on its way. */
-const UNKNOWN = Symbol('thread not known yet');
-
-/** The message a post replies under: its ts now, later (a promise), or none (a channel post). */
-export type ThreadTs = string | Promise<string | undefined> | undefined;
-
-/** A message of the outbox: its lines (one per post merged into it) and where it is. */
-interface OutMessage {
-  channel: string;
-  thread: ThreadTs;
-  lines: ChatMessage[];
-  /** Keeps its own message: nothing merges into it (buttons, blocks, a message posted elsewhere). */
-  solo: boolean;
-  ref?: MessageRef;
-  /** waiting: the post is queued; sending: in flight (or its ref not known yet); posted; lost: the post failed. */
-  state: 'waiting' | 'sending' | 'posted' | 'lost';
-  /** Bumped on every change; `sent` is the version the last call carried. */
-  version: number;
-  sent: number;
-  /** Its place among the outbox's posts (1, 2, …; 0 for a message posted elsewhere). */
-  seq: number;
-  /** Its update waits until the posts up to this place were done (the parent's state after the thread). */
-  after: number;
-  posted: Promise<MessageRef | undefined>;
-  resolvePosted: (ref: MessageRef | undefined) => void;
-}
-
-/** One line of an outbox message: what a caller updates. */
-export class OutboxLine {
-  constructor(
-    readonly message: OutMessage,
-    readonly index: number,
-  ) {}
-
-  /** Where the line's message is, once it was posted (undefined before that, or if it failed). */
-  get ref(): MessageRef | undefined {
-    return this.message.ref;
-  }
-
-  /** The message's ref once posted (undefined if the post failed). */
-  posted(): Promise<MessageRef | undefined> {
-    return this.message.posted;
-  }
-}
-
-function render(msg: OutMessage): ChatMessage {
-  if (msg.lines.length === 1) return msg.lines[0] as ChatMessage;
-  return { text: msg.lines.map((l) => l.text).join('\n') };
-}
-
-/** Every outbox lane of this process that still has something to send. */
-const draining = new Set<Promise<void>>();
-
-/** Waits (at most timeoutMs) until every outbox of the process has delivered what it holds: shutdown. */
-export async function outboxesDelivered(timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => {
-    timer = setTimeout(r, timeoutMs);
-  });
-  try {
-    while (draining.size > 0) {
-      const done = await Promise.race([Promise.allSettled(draining).then(() => true), late.then(() => false)]);
-      if (!done) return;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const textOnly = (m: ChatMessage) => m.body === undefined && m.context === undefined && (m.buttons?.length ?? 0) === 0;
-
-function newMessage(channel: string, thread: ThreadTs, message: ChatMessage, solo: boolean, state: OutMessage['state']): OutMessage {
-  let resolvePosted: (ref: MessageRef | undefined) => void = () => undefined;
-  const posted = new Promise<MessageRef | undefined>((r) => (resolvePosted = r));
-  return { channel, thread, lines: [message], solo, state, version: 1, sent: 0, seq: 0, after: 0, posted, resolvePosted };
-}
+export { outboxesDelivered, OutboxLine, type ThreadTs } from './outbox-message.ts';
 
 export class Outbox {
   private readonly posts: OutMessage[] = [];
@@ -120,6 +45,7 @@ export class Outbox {
   /** What Slack shows of each message this outbox posted or updated, by ts (an update that changes nothing is not sent). */
   private readonly shown = new Map<string, string>();
   private readonly idle = new Set<() => void>();
+  private updateTimer: NodeJS.Timeout | undefined;
   /** Threads given as promises, once settled: the ts, or null when their parent never came. */
   private readonly threads = new Map<Promise<string | undefined>, string | null | typeof UNKNOWN>();
 
@@ -129,9 +55,15 @@ export class Outbox {
     private readonly options: { onIdle?: () => void } = {},
   ) {}
 
-  /** Queues a post (a thread reply when threadTs is given); `solo` keeps it its own message (buttons). */
-  post(channel: string, message: ChatMessage, threadTs?: ThreadTs, options: { solo?: boolean } = {}): OutboxLine {
+  /**
+   * Queues a post (a thread reply when threadTs is given); `solo` keeps it its own message
+   * (buttons); `linger` (a step's ⏳ line) holds it back until it changes, another post follows
+   * it, or LINGER_MS pass.
+   */
+  post(channel: string, message: ChatMessage, threadTs?: ThreadTs, options: { solo?: boolean; linger?: boolean } = {}): OutboxLine {
     const solo = options.solo === true || !textOnly(message);
+    // Whatever waits before this post in its thread goes now: nothing may overtake it.
+    for (const m of this.posts) if (m.channel === channel && m.thread === threadTs) this.endLinger(m);
     const open = this.last.find((m) => m.channel === channel && m.thread === threadTs);
     if (!solo && open && this.mayJoin(open, message)) {
       open.lines.push(message);
@@ -144,6 +76,7 @@ export class Outbox {
     this.postsQueued += 1;
     msg.seq = this.postsQueued;
     this.posts.push(msg);
+    if (options.linger && !solo) this.startLinger(msg);
     this.kickPosts();
     return new OutboxLine(msg, 0);
   }
@@ -168,7 +101,11 @@ export class Outbox {
     const line = target instanceof OutboxLine ? target : new OutboxLine(this.external(target), 0);
     const msg = line.message;
     msg.lines[line.index] = message;
-    if (options.afterPosts) msg.after = Math.max(msg.after, this.postsQueued);
+    if (options.afterPosts) {
+      msg.after = Math.max(msg.after, this.postsQueued);
+      // Whatever changed before it goes out first, without waiting for its spacing.
+      for (const m of this.dirty) m.hurry = true;
+    }
     this.changed(msg);
   }
 
@@ -188,9 +125,31 @@ export class Outbox {
   }
 
   private mayJoin(open: OutMessage, message: ChatMessage): boolean {
-    if (open.solo || open.state === 'lost' || open.lines.length >= MAX_LINES) return false;
-    if (open.lines.reduce((n, l) => n + l.text.length + 1, message.text.length) > MAX_CHARS) return false;
-    return this.chat.rateLimited?.() === true;
+    return fits(open, [message]) && this.chat.rateLimited?.() === true;
+  }
+
+  /**
+   * Rate limited, at the moment a text post goes out: the posts of its thread waiting right
+   * behind it (queued before the 429 came) join it — one message instead of several.
+   */
+  private absorbFollowing(msg: OutMessage): void {
+    for (let i = 0; i < this.posts.length; ) {
+      const next = this.posts[i] as OutMessage;
+      if (next.channel !== msg.channel || next.thread !== msg.thread) {
+        i++;
+        continue;
+      }
+      // Only text lines join; a message of its own (a gate, a report) ends the run.
+      if (next.solo || !fits(msg, next.lines)) return;
+      this.posts.splice(i, 1);
+      this.endLinger(next);
+      next.mergedInto = { message: msg, offset: msg.lines.length };
+      msg.lines.push(...next.lines);
+      msg.version += 1;
+      void msg.posted.then(next.resolvePosted);
+      const last = this.last.indexOf(next);
+      if (last >= 0) this.last.splice(last, 1, msg);
+    }
   }
 
   private external(ref: MessageRef): OutMessage {
@@ -223,13 +182,14 @@ export class Outbox {
   /** A message's content changed: its waiting post will carry it, else it needs an update. */
   private changed(msg: OutMessage): void {
     msg.version += 1;
+    if (msg.state === 'waiting') this.endLinger(msg);
     if (msg.state === 'waiting' || msg.state === 'lost') return;
     this.dirty.add(msg);
     this.kickUpdates();
   }
 
   private kickPosts(): void {
-    if (this.postLane || !this.posts.some((m) => this.threadOf(m) !== UNKNOWN)) return;
+    if (this.postLane || !this.posts.some((m) => this.threadOf(m) !== UNKNOWN && !m.linger)) return;
     const lane = this.drainPosts().finally(() => {
       this.postLane = undefined;
       draining.delete(lane);
@@ -242,7 +202,11 @@ export class Outbox {
   }
 
   private kickUpdates(): void {
-    if (this.updateLane || !this.nextUpdate()) return;
+    if (this.updateLane) return;
+    if (!this.nextUpdate()) {
+      this.updateLater();
+      return;
+    }
     const lane = this.drainUpdates().finally(() => {
       this.updateLane = undefined;
       draining.delete(lane);
@@ -263,11 +227,35 @@ export class Outbox {
   }
 
   /** The first changed message whose update may go now: posted, and the posts before it done. */
-  private nextUpdate(): OutMessage | undefined {
+  private nextUpdate(now = Date.now()): OutMessage | undefined {
     for (const msg of this.dirty) {
-      if (msg.state === 'posted' && !this.postsUpTo(msg.after)) return msg;
+      if (msg.state === 'posted' && !this.postsUpTo(msg.after) && this.dueAt(msg) <= now) return msg;
     }
     return undefined;
+  }
+
+  /**
+   * When a message's update may go: at once, except — while Slack rate-limits — the thread's
+   * open step message, which is updated at most every SPACING_MS while its steps go on (its
+   * final state still goes out: when the thread moves on, the parent's state follows, or the time is up).
+   */
+  private dueAt(msg: OutMessage): number {
+    if (msg.hurry || msg.solo || !this.last.includes(msg) || this.chat.rateLimited?.() !== true) return 0;
+    return msg.shownAt + SPACING_MS;
+  }
+
+  /** Comes back for an update held back by its spacing. */
+  private updateLater(): void {
+    if (this.updateTimer || this.updateLane) return;
+    let due = Number.POSITIVE_INFINITY;
+    for (const msg of this.dirty) if (msg.state === 'posted' && !this.postsUpTo(msg.after)) due = Math.min(due, this.dueAt(msg));
+    if (!Number.isFinite(due)) return;
+    const done = delivery();
+    this.updateTimer = setTimeout(() => {
+      this.updateTimer = undefined;
+      done();
+      this.kickUpdates();
+    }, Math.max(1, due - Date.now()));
   }
 
   /** Where the message replies, once known: a ts, null (the message it replies under was lost), or undefined (a channel post). */
@@ -296,8 +284,23 @@ export class Outbox {
    * itself) goes ahead of replies still waiting for their parent.
    */
   private nextPost(): OutMessage | undefined {
-    const i = this.posts.findIndex((m) => this.threadOf(m) !== UNKNOWN);
+    const i = this.posts.findIndex((m) => this.threadOf(m) !== UNKNOWN && !m.linger);
     return i < 0 ? undefined : this.posts.splice(i, 1)[0];
+  }
+
+  private startLinger(msg: OutMessage): void {
+    const done = delivery();
+    const timer = setTimeout(() => this.endLinger(msg), LINGER_MS);
+    msg.linger = { timer, done };
+  }
+
+  private endLinger(msg: OutMessage): void {
+    const { linger } = msg;
+    if (!linger) return;
+    msg.linger = undefined;
+    clearTimeout(linger.timer);
+    linger.done();
+    this.kickPosts();
   }
 
   /** A post queued at or before this place is not done yet. */
@@ -313,9 +316,11 @@ export class Outbox {
       try {
         const threadTs = this.threadOf(msg);
         if (threadTs === null || threadTs === UNKNOWN) throw new Error('the message it replies under was never posted');
+        if (!msg.solo && this.chat.rateLimited?.() === true) this.absorbFollowing(msg);
         const version = msg.version;
         const content = render(msg);
         msg.ref = await this.chat.post(msg.channel, content, threadTs);
+        msg.shownAt = Date.now();
         this.shown.set(msg.ref.ts, JSON.stringify(content));
         msg.sent = version;
         msg.state = 'posted';
@@ -343,8 +348,10 @@ export class Outbox {
       const shown = JSON.stringify(content);
       // Slack already shows it (a post that went out with this content, an update made twice).
       if (this.shown.get(ref.ts) === shown) continue;
+      msg.hurry = false;
       try {
         await this.chat.update(ref, content);
+        msg.shownAt = Date.now();
         this.shown.set(ref.ts, shown);
         msg.sent = Math.max(msg.sent, version);
       } catch (err) {
@@ -353,39 +360,4 @@ export class Outbox {
       if (msg.version > version && msg.state === 'posted') this.dirty.add(msg);
     }
   }
-}
-
-/** The outboxes of jobs that still have something to send, by job id. */
-const jobOutboxes = new Map<string, Outbox>();
-
-/**
- * The job's outbox in this process: the one its previous activation still drains, or a new one
- * (so a woken job's messages stay behind the ones it made before it parked). It is forgotten
- * once it has delivered everything and its activation let it go (`releaseJobOutbox`).
- */
-export function jobOutbox(jobId: string, chat: ChatPort, logger: Logger): Outbox {
-  const busy = jobOutboxes.get(jobId);
-  if (busy?.busy) {
-    released.delete(busy);
-    return busy;
-  }
-  const outbox: Outbox = new Outbox(chat, logger, {
-    onIdle: () => {
-      if (released.has(outbox)) forget(jobId, outbox);
-    },
-  });
-  jobOutboxes.set(jobId, outbox);
-  return outbox;
-}
-
-const released = new WeakSet<Outbox>();
-
-function forget(jobId: string, outbox: Outbox): void {
-  if (jobOutboxes.get(jobId) === outbox) jobOutboxes.delete(jobId);
-}
-
-/** The activation that used the outbox ended: forget it now if idle, else once it is. */
-export function releaseJobOutbox(jobId: string, outbox: Outbox): void {
-  released.add(outbox);
-  if (!outbox.busy) forget(jobId, outbox);
 }

@@ -50,6 +50,15 @@ export class RunCore {
     await this.lock.writeData(this.data);
   }
 
+  /**
+   * A step boundary in one round trip: unless the job was cancelled, the checkpoint is written
+   * (by the lock holder only); if it was, nothing is written and the runbook stops before `nextTitle`.
+   */
+  async saveUnlessCancelled(nextTitle: string): Promise<void> {
+    const { cancelledBy } = await this.lock.writeData(this.data, { unlessCancelled: keys.cancel(this.jobId) });
+    if (cancelledBy !== undefined) throw this.cancelled(cancelledBy, nextTitle);
+  }
+
   /** Names of the steps that finished, in order (for "what was and was not done"). */
   doneSteps(): string[] {
     return Object.values(this.data.steps)
@@ -59,9 +68,12 @@ export class RunCore {
 
   async checkCancelled(nextTitle: string): Promise<void> {
     const by = await this.deps.redis.get(keys.cancel(this.jobId));
-    if (by === null) return;
+    if (by !== null) throw this.cancelled(by, nextTitle);
+  }
+
+  private cancelled(by: string, nextTitle: string): StopRunbook {
     const done = this.doneSteps();
-    throw new StopRunbook(
+    return new StopRunbook(
       'cancelled',
       `Cancelled by <@${by}> before "${nextTitle}". ${done.length > 0 ? `Finished steps: ${done.join('; ')}.` : 'No step had run.'}`,
     );

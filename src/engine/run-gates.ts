@@ -78,7 +78,8 @@ export async function openGate(core: RunCore, spec: GateSpec & { options?: Choic
       // A click is audited by the bot; an expiry has no clicker, so the worker records it.
       await deps.audit.record({ type: 'decision', cluster: cluster.name, jobId, gate: key, title: gate.title, user: EXPIRY_USER, decision: 'expired', accepted: true });
     }
-    if (gate.msgTs) thread.outbox.update({ channel: thread.channel, ts: gate.msgTs }, decidedGateMessage(jobId, gate));
+    // A click's decision is shown on the gate by the bot that took it; an expiry has no clicker.
+    if (gate.msgTs && decision.decision === 'expired') thread.outbox.update({ channel: thread.channel, ts: gate.msgTs }, decidedGateMessage(jobId, gate));
     await thread.updateParent();
     return gate;
   }

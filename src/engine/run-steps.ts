@@ -28,13 +28,25 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
   }
   if (previous && previous.status === 'done') return previous.result as T;
   if (previous && previous.status === 'failed') throw new ReplayedStepError(previous.error ?? 'failed');
-  await core.checkCancelled(title);
-  // A step boundary: an activation that lost the job stops here, before its first message.
-  await core.lock.assertHeld();
-  if (deps.stopping?.()) await handBack(core, title);
+  if (core.lock.isLost) core.lock.fail();
+  if (deps.stopping?.()) {
+    await core.checkCancelled(title);
+    await handBack(core, title);
+  }
 
   const rerun = previous?.status === 'running';
   const startedAt = Date.now();
+  const runs = (previous?.runs ?? 0) + 1;
+  // A step boundary, one round trip: a cancelled job stops here, and an activation that lost
+  // the job stops here (LockLostError), both before the step's message and its first command.
+  data.steps[key] = { title, status: 'running', startedAt, ...(previous?.msgTs ? { msgTs: previous.msgTs } : {}), runs };
+  try {
+    await core.saveUnlessCancelled(title);
+  } catch (err) {
+    if (previous) data.steps[key] = previous;
+    else delete data.steps[key];
+    throw err;
+  }
   // The step's message goes through the outbox: the step runs at once, the thread follows.
   let line: OutboxLine | MessageRef;
   if (previous?.msgTs) {
@@ -59,8 +71,6 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
     const ts = tsOf(line) ?? data.steps[key]?.msgTs;
     return ts ? { msgTs: ts } : {};
   };
-  data.steps[key] = { title, status: 'running', startedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
-  await core.save();
   // Audit writes are issued in order on one connection and awaited when the activation ends
   // (close), not one by one: the step's commands do not wait for Redis.
   core.audited({ type: 'step.start', cluster: cluster.name, jobId, step: key, title });
@@ -73,7 +83,7 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
     const shown = showError(err, logTo(deps.logger));
     const message = shown.text;
     // Recorded, so that a later activation (after a choice gate) replays the same failure.
-    data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
+    data.steps[key] = { title, status: 'failed', error: message, startedAt, endedAt: Date.now(), ...msgTs(), runs };
     await core.save();
     thread.outbox.update(line, stepMessage(title, 'failed', message));
     core.audited({
@@ -83,7 +93,7 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
   }
   const stored = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
   const endedAt = Date.now();
-  data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, ...msgTs(), runs: (previous?.runs ?? 0) + 1 };
+  data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, ...msgTs(), runs };
   await core.save();
   const detail = [options.describe?.(result), seconds(endedAt - startedAt)].filter(Boolean).join(' · ');
   thread.outbox.update(line, stepMessage(title, 'done', detail));

@@ -9,7 +9,8 @@ import type { ChatMessage, MessageRef } from '../chat/port.ts';
 import { errorText } from './control-flow.ts';
 import { LockLostError } from './job-lock.ts';
 import { parentMessage } from './messages.ts';
-import { jobOutbox, releaseJobOutbox, type Outbox, type OutboxLine, type ThreadTs } from './outbox.ts';
+import { jobOutbox, releaseJobOutbox } from './job-outbox.ts';
+import type { Outbox, OutboxLine, ThreadTs } from './outbox.ts';
 import { findOrPostParent } from './parent-ref.ts';
 import type { RunCore } from './run-core.ts';
 
@@ -56,25 +57,28 @@ export class RunThread {
   /** Posts in the job's thread, after everything posted before it; the job does not wait for Slack. */
   async say(message: ChatMessage | string): Promise<void> {
     if (this.core.lock.isLost) throw new LockLostError(`job ${this.core.jobId}: lock lost; not posting`);
-    this.sayLine(message, true);
+    this.sayLine(message);
   }
 
   /** Posts in the thread and waits until the message is there (its ts is needed: a gate's buttons). */
   async sayAndWait(message: ChatMessage): Promise<MessageRef> {
     if (this.core.lock.isLost) throw new LockLostError(`job ${this.core.jobId}: lock lost; not posting`);
-    const ref = await this.sayLine(message, true).posted();
+    const ref = await this.sayLine(message).posted();
     if (!ref) throw new Error(`could not post to job ${this.core.jobId}'s thread`);
     return ref;
   }
 
-  /** A step's line: its own message, or (while Slack rate-limits) a line of the thread's last one. */
+  /**
+   * A step's line: its own message, or (while Slack rate-limits) a line of the thread's last one.
+   * Its post waits a moment for the step's end, so a short step shows up once, already ✅.
+   */
   stepLine(message: ChatMessage): OutboxLine {
-    return this.sayLine(message, false);
+    return this.outbox.post(this.channel, message, this.requireThread(), { linger: true });
   }
 
-  private sayLine(message: ChatMessage | string, solo: boolean): OutboxLine {
+  private sayLine(message: ChatMessage | string): OutboxLine {
     const msg = typeof message === 'string' ? { text: message } : message;
-    return this.outbox.post(this.channel, msg, this.requireThread(), { solo });
+    return this.outbox.post(this.channel, msg, this.requireThread(), { solo: true });
   }
 
   /** Uploads a local file into the job's thread (Slack files.uploadV2; the console prints the path). */

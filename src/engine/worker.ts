@@ -13,7 +13,7 @@ import { LockLostError } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
 import { FINAL_STATES } from './job-data.ts';
 import { parentMessage } from './messages.ts';
-import { jobOutbox, releaseJobOutbox } from './outbox.ts';
+import { jobOutbox, releaseJobOutbox } from './job-outbox.ts';
 import { awaitStart } from './start-waits.ts';
 
 export interface WorkerOptions {

@@ -97,6 +97,44 @@ describe('Outbox', () => {
     expect(slack!.callsOf('chat.update')).toHaveLength(0);
   });
 
+  it('rate limited: the text posts waiting behind one that goes out join it; gates and reports keep their own messages; the last state is shown', async () => {
+    const limits = { ...SLACK_RATE_LIMITS, postMessage: { burst: 2, perSecond: 1 } };
+    const { outbox, parent, port } = await setUp({ rateLimits: limits });
+    outbox.post(CHANNEL, { text: '✅ one' }, parent.ts); // the parent used the first token, this the second
+    const gate = { text: 'approve?', buttons: [{ label: 'Approve', actionId: 'mk8s.approve', value: '1' }] };
+    outbox.post(CHANNEL, gate, parent.ts); // 429: waits out Retry-After; the lines below queue behind it
+    const lines = ['a', 'b', 'c'].map((x) => outbox.post(CHANNEL, { text: `⏳ ${x}` }, parent.ts, { linger: true }));
+    outbox.post(CHANNEL, { text: 'report', body: '*report*' }, parent.ts);
+    const tail = outbox.post(CHANNEL, { text: '⏳ d' }, parent.ts, { linger: true });
+    await slack!.waitFor(() => port.rateLimited());
+    lines.forEach((l, i) => outbox.update(l, { text: `✅ ${['a', 'b', 'c'][i]}` }));
+    outbox.update(tail, { text: '✅ d' });
+    outbox.update(parent, { text: 'job 1 · upgrade · succeeded' }, { afterPosts: true });
+    await outbox.flush();
+    const thread = slack!.thread(CHANNEL, parent.ts);
+    expect(thread.map((m) => m.text)).toEqual(['✅ one', 'approve?', '✅ a\n✅ b\n✅ c', 'report', '✅ d']);
+    expect(thread[1]?.buttons.map((b) => b.label)).toEqual(['Approve']);
+    expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
+    expect(slack!.messages().find((m) => m.ts === parent.ts)?.text).toBe('job 1 · upgrade · succeeded');
+  });
+
+  it("a step's lingering line goes out once, with its newest content, when it changes or another post follows it", async () => {
+    const { outbox, parent } = await setUp();
+    const short = outbox.post(CHANNEL, { text: '⏳ short' }, parent.ts, { linger: true });
+    outbox.update(short, { text: '✅ short' }); // the step ended before its line went out
+    const long = outbox.post(CHANNEL, { text: '⏳ long' }, parent.ts, { linger: true });
+    const note = outbox.post(CHANNEL, { text: 'a note', body: '*a note*' }, parent.ts); // ends long's wait: it may not be overtaken
+    await note.posted();
+    outbox.update(long, { text: '✅ long' });
+    await outbox.flush();
+    expect(slack!.thread(CHANNEL, parent.ts).map((m) => m.text)).toEqual(['✅ short', '✅ long', 'a note']);
+    expect(slack!.callsOf('chat.postMessage').slice(1).map((c) => c.args.text)).toEqual(['✅ short', '⏳ long', 'a note']);
+    expect(slack!.callsOf('chat.update').map((c) => c.args.text)).toEqual(['✅ long']);
+    // A line that never changes still goes out (after its wait).
+    const alone = outbox.post(CHANNEL, { text: '⏳ alone' }, parent.ts, { linger: true });
+    expect(await alone.posted()).toBeDefined();
+  });
+
   it('never throws into the job: a lost post drops its updates, the next ones still go out', async () => {
     const { outbox, parent } = await setUp();
     slack!.failNext('chat.postMessage', 'channel_not_found');
