@@ -60,6 +60,8 @@ describe('e2e: a worker killed mid-step and restarted', () => {
     const drainLine = await h.slack.waitFor(() => h.thread(id).find((m) => m.text.startsWith('⏳ drain k8s-1')), 30_000);
     // The drain command reached the node: the step is truly in the middle of its work.
     await h.slack.waitFor(() => h.sim.state.node('k8s-1').cordoned, 10_000);
+    // And its checkpoint knows the line (written once Slack answered the post), so a rerun can update it.
+    await h.slack.waitFor(async () => Object.values((await h.app.queue.get(id))!.data.steps).some((s) => s.title === 'drain k8s-1' && s.msgTs === drainLine.ts), 10_000);
     const before = { tar: ran(['tar', '-czf']).length, sha: ran(['sha256sum']).length };
     expect(before.tar).toBe(1);
     expect(before.sha).toBeGreaterThanOrEqual(1);
