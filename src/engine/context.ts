@@ -119,7 +119,8 @@ export class RunContext {
     core.thread.openParent();
     const wasQueued = core.data.state === 'queued';
     if (wasQueued) core.data.state = 'running';
-    await core.save();
+    // Written with the first boundary (a step's start, a gate) or before the first command.
+    core.saveLater();
     // A job woken at a gate shows its new state once the gate is settled.
     if (wasQueued) await this.updateParent();
   }
@@ -145,6 +146,11 @@ export class RunContext {
     this.nodes.close();
     this.core.thread.release();
     await this.core.auditSettled();
+  }
+
+  /** Issues an audit write without waiting for it (the activation's end waits for them all). */
+  auditLater(event: Parameters<EngineDeps['audit']['record']>[0]): void {
+    this.core.audited(event);
   }
 
   /** Resolves once the thread shows everything the job posted (the job itself does not wait for it). */

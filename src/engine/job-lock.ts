@@ -100,20 +100,27 @@ export class JobLock {
   }
 }
 
-/** A shell that sends a command, upload or download only while the job's lock is held. */
-export function lockedShell(shell: RemoteShell, lock: JobLock): RemoteShell {
+/**
+ * A shell that sends a command, upload or download only while the job's lock is held, and only
+ * once `before` resolved (the run's checkpoint left for later is written: run-core.ts flush).
+ */
+export function lockedShell(shell: RemoteShell, lock: JobLock, before: () => Promise<void> = () => Promise.resolve()): RemoteShell {
+  const ready = async () => {
+    await before();
+    await lock.assertHeld();
+  };
   return {
     node: shell.node,
     async exec(argv, options) {
-      await lock.assertHeld();
+      await ready();
       return shell.exec(argv, options);
     },
     async download(remotePath, localPath) {
-      await lock.assertHeld();
+      await ready();
       return shell.download(remotePath, localPath);
     },
     async upload(data, remotePath, options) {
-      await lock.assertHeld();
+      await ready();
       return shell.upload(data, remotePath, options);
     },
     close: () => shell.close(),

@@ -22,6 +22,9 @@ export class RunCore {
   /** The thread's progress, delivered in order without holding up the steps. */
   readonly thread: RunThread;
   private seq = 0;
+  /** The data has changes not written yet (a step's end: saveLater). */
+  private unsaved = false;
+  private flushing: Promise<void> | undefined;
   private readonly pendingAudit: Promise<void>[] = [];
 
   constructor(
@@ -47,16 +50,54 @@ export class RunCore {
 
   async save(): Promise<void> {
     // Always the full, current data (it replaces the stored object), and only by the lock holder.
-    await this.lock.writeData(this.data);
+    this.unsaved = false;
+    try {
+      await this.lock.writeData(this.data);
+    } catch (err) {
+      this.unsaved = true;
+      throw err;
+    }
   }
 
   /**
    * A step boundary in one round trip: unless the job was cancelled, the checkpoint is written
-   * (by the lock holder only); if it was, nothing is written and the runbook stops before `nextTitle`.
+   * (by the lock holder only) — with the previous step's end, if that was not written yet; if it
+   * was cancelled, nothing is written and the runbook stops before `nextTitle`.
    */
   async saveUnlessCancelled(nextTitle: string): Promise<void> {
-    const { cancelledBy } = await this.lock.writeData(this.data, { unlessCancelled: keys.cancel(this.jobId) });
-    if (cancelledBy !== undefined) throw this.cancelled(cancelledBy, nextTitle);
+    const wasUnsaved = this.unsaved;
+    this.unsaved = false;
+    let cancelledBy: string | undefined;
+    try {
+      ({ cancelledBy } = await this.lock.writeData(this.data, { unlessCancelled: keys.cancel(this.jobId) }));
+    } catch (err) {
+      this.unsaved = wasUnsaved;
+      throw err;
+    }
+    if (cancelledBy !== undefined) {
+      this.unsaved = wasUnsaved;
+      throw this.cancelled(cancelledBy, nextTitle);
+    }
+  }
+
+  /**
+   * A step's end is checkpointed with the next boundary (one round trip instead of two), or
+   * before anything else reaches a node (`flush`, from every remote command): so no command
+   * runs while a finished step is recorded as running. A crash in between runs that step again,
+   * as a crash in its last moment would.
+   */
+  saveLater(): void {
+    this.unsaved = true;
+  }
+
+  /** Writes a checkpoint left for later (saveLater), if any; concurrent callers share one write. */
+  flush(): Promise<void> {
+    if (!this.unsaved) return this.flushing ?? Promise.resolve();
+    const write = this.save().finally(() => {
+      if (this.flushing === write) this.flushing = undefined;
+    });
+    this.flushing = write;
+    return write;
   }
 
   /** Names of the steps that finished, in order (for "what was and was not done"). */
@@ -71,7 +112,8 @@ export class RunCore {
     if (by !== null) throw this.cancelled(by, nextTitle);
   }
 
-  private cancelled(by: string, nextTitle: string): StopRunbook {
+  /** The stop of a job cancelled by `by` before `nextTitle`. */
+  cancelled(by: string, nextTitle: string): StopRunbook {
     const done = this.doneSteps();
     return new StopRunbook(
       'cancelled',

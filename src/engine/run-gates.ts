@@ -28,12 +28,16 @@ export async function openGate(core: RunCore, spec: GateSpec & { options?: Choic
     throw new ReplayMismatchError(`gate ${key} was "${gate.title}" when first run, now "${spec.title}"`);
   }
   if (gate?.decision) return gate;
-  await core.checkCancelled(spec.title);
-  await core.lock.assertHeld();
+  // A woken gate reads the cancel and its decision in one round trip (its lock is checked by the write that follows).
+  const [cancelledBy = null, known = null] = await deps.redis.mget(keys.cancel(jobId), keys.decision(jobId, key));
+  if (cancelledBy !== null) throw core.cancelled(cancelledBy, spec.title);
 
   const parked = kind === 'wait' ? 'queued' : 'awaiting approval';
   // Also when the gate was checkpointed but its message never went up (a crash in between).
+  let decision = known ? (JSON.parse(known) as DecisionRecord) : undefined;
   if (!gate?.msgTs) {
+    // An activation that lost the job posts no gate.
+    await core.lock.assertHeld();
     if (!gate) {
       const now = core.clock.now();
       gate = {
@@ -56,10 +60,12 @@ export async function openGate(core: RunCore, spec: GateSpec & { options?: Choic
     gate.msgTs = ref.ts;
     await core.save();
     await thread.updateParent();
+    // A click can only have come once the buttons were up.
+    decision = await readDecision(core, key);
   }
 
-  let decision = await readDecision(core, key);
   if (!decision && core.clock.now() >= gate.expiresAt) {
+    await core.lock.assertHeld(); // only the holder records the expiry
     const expired: DecisionRecord = { decision: 'expired', by: 'expiry', at: core.clock.now() };
     // NX: a click that landed first wins over the expiry.
     await deps.redis.set(keys.decision(jobId, key), JSON.stringify(expired), 'EX', 30 * 86_400, 'NX');

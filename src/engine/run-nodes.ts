@@ -39,7 +39,7 @@ export class RunNodes {
    * audit trail, and each first checks that this activation still holds the job.
    */
   private shellOn(target: SshTarget): RemoteShell {
-    return lockedShell(this.pool.shell(target, { onCommand: (e) => this.onCommand(e) }), this.core.lock);
+    return lockedShell(this.pool.shell(target, { onCommand: (e) => this.onCommand(e) }), this.core.lock, () => this.core.flush());
   }
 
   /** Typed MicroK8s operations on a node, over this job's one SSH connection to it. */

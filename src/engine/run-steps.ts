@@ -94,7 +94,8 @@ export async function runStep<T extends Json | void>(core: RunCore, title: strin
   const stored = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
   const endedAt = Date.now();
   data.steps[key] = { title, status: 'done', result: stored, startedAt, endedAt, ...msgTs(), runs };
-  await core.save();
+  // Written with the next step's start, or before the next command (RunCore.saveLater).
+  core.saveLater();
   const detail = [options.describe?.(result), seconds(endedAt - startedAt)].filter(Boolean).join(' · ');
   thread.outbox.update(line, stepMessage(title, 'done', detail));
   core.audited({

@@ -129,9 +129,8 @@ async function end(deps: EngineWorkerDeps, run: RunContext, outcome: Outcome, st
     );
     if (state === 'failed') deps.logger.warn({ jobId: run.jobId, err: outcome.err }, 'runbook failed');
   }
-  await quietly('audit the end of the job', () =>
-    deps.audit.record({ type: 'job.end', cluster: run.cluster.name, jobId: run.jobId, verb: run.request.verb, state, summary, durationMs: Date.now() - started }),
-  );
+  // Issued now, awaited when the activation closes (the hold need not wait for Redis's answer).
+  run.auditLater({ type: 'job.end', cluster: run.cluster.name, jobId: run.jobId, verb: run.request.verb, state, summary, durationMs: Date.now() - started });
   const auditChannel = run.cluster.auditChannel;
   if (auditChannel) {
     // Through the job's outbox too: the job does not wait for Slack, and a 429 is waited out there.
