@@ -2,43 +2,34 @@
  * The bot's record of each node (src/store/node-records.ts): one Redis hash per cluster, read
  * back as written, an unreadable record taken as none; the drift a node shows against its record.
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../src/queue/connection.ts';
+import { describe, expect, it } from 'vitest';
 import { keys } from '../../src/queue/keys.ts';
 import { driftOf, holdInForce, readNodeRecord, readNodeRecords, writeNodeRecord, type NodeRecord } from '../../src/store/node-records.ts';
-import { useRedis } from '../support/redis.ts';
+import { useRedisClient } from '../support/redis.ts';
 
 const record: NodeRecord = { version: 'v1.23.3', revision: '2948', channel: '1.23/stable', held: true, holdUntil: '2030-01-01T00:00:00Z', byJob: '4', verb: 'hold', at: 0 };
 
 describe('node records in Redis', () => {
-  const server = useRedis();
-  let redis: Redis;
-  beforeAll(() => {
-    redis = createRedis(server.url);
-  });
-  afterAll(() => {
-    redis.disconnect();
-  });
+  const db = useRedisClient();
 
   it('writes one field per node in the cluster\'s hash and reads it back, per cluster', async () => {
-    await writeNodeRecord(redis, 'prod', 'k8s-1', record);
-    await writeNodeRecord(redis, 'prod', 'k8s-1', { ...record, byJob: '5' }); // replaces, does not add
-    await writeNodeRecord(redis, 'staging', 'k8s-1', { ...record, byJob: '9' });
-    expect(await redis.hkeys(keys.nodeRecords('prod'))).toEqual(['k8s-1']);
-    expect(await readNodeRecord(redis, 'prod', 'k8s-1')).toEqual({ ...record, byJob: '5' });
-    expect((await readNodeRecord(redis, 'staging', 'k8s-1'))?.byJob).toBe('9');
-    expect(await readNodeRecord(redis, 'prod', 'k8s-2')).toBeUndefined();
-    expect(await readNodeRecord(redis, 'elsewhere', 'k8s-1')).toBeUndefined();
+    await writeNodeRecord(db.redis, 'prod', 'k8s-1', record);
+    await writeNodeRecord(db.redis, 'prod', 'k8s-1', { ...record, byJob: '5' }); // replaces, does not add
+    await writeNodeRecord(db.redis, 'staging', 'k8s-1', { ...record, byJob: '9' });
+    expect(await db.redis.hkeys(keys.nodeRecords('prod'))).toEqual(['k8s-1']);
+    expect(await readNodeRecord(db.redis, 'prod', 'k8s-1')).toEqual({ ...record, byJob: '5' });
+    expect((await readNodeRecord(db.redis, 'staging', 'k8s-1'))?.byJob).toBe('9');
+    expect(await readNodeRecord(db.redis, 'prod', 'k8s-2')).toBeUndefined();
+    expect(await readNodeRecord(db.redis, 'elsewhere', 'k8s-1')).toBeUndefined();
   });
 
   it('reads every record of a cluster, skipping one it cannot parse', async () => {
-    await redis.hset(keys.nodeRecords('prod'), 'k8s-2', '{not json');
-    const all = await readNodeRecords(redis, 'prod');
+    await db.redis.hset(keys.nodeRecords('prod'), 'k8s-2', '{not json');
+    const all = await readNodeRecords(db.redis, 'prod');
     expect([...all.keys()]).toEqual(['k8s-1']);
     expect(all.get('k8s-1')?.revision).toBe('2948');
-    expect(await readNodeRecord(redis, 'prod', 'k8s-2')).toBeUndefined();
-    expect((await readNodeRecords(redis, 'elsewhere')).size).toBe(0);
+    expect(await readNodeRecord(db.redis, 'prod', 'k8s-2')).toBeUndefined();
+    expect((await readNodeRecords(db.redis, 'elsewhere')).size).toBe(0);
   });
 });
 
