@@ -33,6 +33,33 @@ export class RecordingCore implements BotCore {
   }
 }
 
+/**
+ * The ack-first scene both transports test: `jobs` is answered only once `release()` is called
+ * (an ack still in flight), `status` acks at once and has a follow-up that notes in `order` when
+ * it starts.
+ */
+export function holdJobsAnswer(core: RecordingCore, order: string[]): { release: () => void } {
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  core.onCommand = async (input) => {
+    if (input.text === 'jobs') {
+      await held;
+      return { ack: { text: 'no jobs' }, visibility: 'ephemeral' };
+    }
+    return {
+      ack: { text: 'reading cluster prod…' },
+      visibility: 'ephemeral',
+      followUp: async () => {
+        order.push('follow-up started');
+        return { text: 'prod: 3 nodes Ready' };
+      },
+    };
+  };
+  return { release };
+}
+
 export interface CapturedLogs {
   logger: Logger;
   lines: string[];

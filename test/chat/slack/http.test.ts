@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackChat, type SlackChat } from '../../../src/chat/slack/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { blockActionsBody, signedRequest, slashCommandBody } from '../../support/slack-signing.ts';
-import { ackBody, BOT_TOKEN, captureLogs, chatOptions, LogLine, RecordingCore, SIGNING_SECRET } from './helpers.ts';
+import { ackBody, BOT_TOKEN, captureLogs, chatOptions, holdJobsAnswer, LogLine, RecordingCore, SIGNING_SECRET } from './helpers.ts';
 
 describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web API)', () => {
   let fake: FakeSlack;
@@ -135,24 +135,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
   it('starts a follow-up only once the acks still in flight have gone out', async () => {
     await start({ followUpYieldMs: 60_000 });
     const order: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    core.onCommand = async (input) => {
-      if (input.text === 'jobs') {
-        await held;
-        return { ack: { text: 'no jobs' }, visibility: 'ephemeral' };
-      }
-      return {
-        ack: { text: 'reading cluster prod…' },
-        visibility: 'ephemeral',
-        followUp: async () => {
-          order.push('follow-up started');
-          return { text: 'prod: 3 nodes Ready' };
-        },
-      };
-    };
+    const { release } = holdJobsAnswer(core, order);
     const slow = signedRequest(events, slashCommandBody({ user: 'U1', channel: 'C1', text: 'jobs', responseUrl: fake.responseUrl('slow') }), SIGNING_SECRET);
     await fake.waitFor(() => core.commands.some((c) => c.text === 'jobs'));
     const fast = await signedRequest(events, slashCommandBody({ user: 'U2', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('fast') }), SIGNING_SECRET);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackChat, type SlackChat } from '../../../src/chat/slack/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { blockActionsPayload, slashCommandBody } from '../../support/slack-signing.ts';
-import { APP_TOKEN, BOT_TOKEN, captureLogs, chatOptions, RecordingCore } from './helpers.ts';
+import { APP_TOKEN, BOT_TOKEN, captureLogs, chatOptions, holdJobsAnswer, RecordingCore } from './helpers.ts';
 
 describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on the fake)', () => {
   let fake: FakeSlack;
@@ -48,24 +48,7 @@ describe('Slack adapter in Socket Mode (apps.connections.open → WebSocket on t
 
   it('starts a follow-up only once the other commands in flight are acked', async () => {
     const order: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    core.onCommand = async (input) => {
-      if (input.text === 'jobs') {
-        await held;
-        return { ack: { text: 'no jobs' }, visibility: 'ephemeral' };
-      }
-      return {
-        ack: { text: 'reading cluster prod…' },
-        visibility: 'ephemeral',
-        followUp: async () => {
-          order.push('follow-up started');
-          return { text: 'prod: 3 nodes Ready' };
-        },
-      };
-    };
+    const { release } = holdJobsAnswer(core, order);
     const slow = fake.socketMode.send({ type: 'slash_commands', payload: slashCommandBody({ user: 'U1', channel: 'C1', text: 'jobs', responseUrl: fake.responseUrl('slow') }) });
     await fake.waitFor(() => core.commands.some((c) => c.text === 'jobs'));
     const fast = await fake.socketMode.send({ type: 'slash_commands', payload: slashCommandBody({ user: 'U2', channel: 'C1', text: 'status', responseUrl: fake.responseUrl('fast') }) });
