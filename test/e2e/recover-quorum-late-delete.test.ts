@@ -10,16 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND_DIR } from '../../src/microk8s/dqlite-files.ts';
 import type { SimCommandRecord } from '../../src/sim/runner.ts';
 import { controlPlanes, words } from '../support/e2e.ts';
+import { deferred } from '../support/deferred.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 import { approveBoth, lose, text } from '../support/recover-quorum.ts';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
-
-/** A promise and the function that settles it (Node 20 has no Promise.withResolvers). */
-function released(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 describe('e2e: recover-quorum re-checks the copied files before starting a survivor', () => {
   let h: Harness;
@@ -40,10 +34,10 @@ describe('e2e: recover-quorum re-checks the copied files before starting a survi
     const k8s4 = () => h.sim.commandLog.slice(from).filter((c) => c.node === 'k8s-4');
     const isDelete = (c: SimCommandRecord) => words(c).startsWith(`rm -f ${BACKEND_DIR}/`);
     // A's delete of k8s-4's leftovers is held on the node (which keeps it after A dies) until B has copied the files …
-    const lateDelete = released();
+    const lateDelete = deferred();
     h.sim.inject({ node: 'k8s-4', match: `rm -f ${BACKEND_DIR}/`, kind: 'hold', until: lateDelete.promise, times: 1 });
     // … and B's first `microk8s start` (on the template) waits until that delete has run
-    const firstStart = released();
+    const firstStart = deferred();
     h.sim.inject({ node: 'k8s-3', match: 'microk8s start', kind: 'hold', until: firstStart.promise, times: 1 });
     workers.push(startWorkerProcess(h.env));
     const { jobId } = await h.command(USERS.alice, 'recover-quorum');

@@ -1,13 +1,13 @@
 /** src/util/single-flight.ts: concurrent identical reads share one; nothing is kept once it settled. */
 import { describe, expect, it } from 'vitest';
 import { SingleFlight } from '../../src/util/single-flight.ts';
+import { deferred } from '../support/deferred.ts';
 
 describe('SingleFlight', () => {
   it('gives concurrent callers of one key the same read, other keys their own', async () => {
     const flight = new SingleFlight<string>();
     let reads = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { promise: gate, resolve: release } = deferred();
     const read = (v: string) => async () => {
       reads++;
       await gate;

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import * as z from 'zod';
 import type { ActionInput, BotCore, ChatMessage, CommandAnswer, CommandInput } from '../../../src/chat/port.ts';
 import type { SlackChatOptions } from '../../../src/chat/slack/app.ts';
+import { deferred } from '../../support/deferred.ts';
 
 export const BOT_TOKEN = 'xoxb-1234567890-0987654321-SeCrEtBoTtOkEn';
 export const SIGNING_SECRET = 'signing-secret-4f9c2b7e1d';
@@ -39,10 +40,7 @@ export class RecordingCore implements BotCore {
  * it starts.
  */
 export function holdJobsAnswer(core: RecordingCore, order: string[]): { release: () => void } {
-  let release!: () => void;
-  const held = new Promise<void>((r) => {
-    release = r;
-  });
+  const { promise: held, resolve: release } = deferred();
   core.onCommand = async (input) => {
     if (input.text === 'jobs') {
       await held;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackChat, type SlackChat } from '../../../src/chat/slack/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
+import { deferred } from '../../support/deferred.ts';
 import { blockActionsBody, signedRequest, slashCommandBody } from '../../support/slack-signing.ts';
 import { ackBody, BOT_TOKEN, captureLogs, chatOptions, holdJobsAnswer, LogLine, RecordingCore, SIGNING_SECRET } from './helpers.ts';
 
@@ -216,10 +217,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
 
   it('acks empty when the core is slower than the ack deadline, then answers through response_url', async () => {
     await start({ ackDeadlineMs: 20 });
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const { promise: gate, resolve: release } = deferred();
     core.onCommand = async (input) => {
       await gate;
       return { ack: { text: `job 7 queued: ${input.text}` }, visibility: 'in_channel' };
