@@ -71,7 +71,8 @@ function node(proc: ChildProcess, port: number): RedisNode {
   };
 }
 
-const until = async (what: string, check: () => Promise<boolean>, timeoutMs: number, detail: () => string): Promise<void> => {
+/** Polls `check` until it holds, or throws after `timeoutMs` naming `what` and `detail()`. */
+export const until = async (what: string, check: () => Promise<boolean>, timeoutMs: number, detail: () => string): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
