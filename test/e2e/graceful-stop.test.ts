@@ -13,13 +13,16 @@ describe('e2e: a worker stopped with SIGTERM mid-step', () => {
   const procs: WorkerProcess[] = [];
 
   const startWorker = (): WorkerProcess => {
-    const w = startWorkerProcess(h.env);
+    // info: a failure shows what the stopping worker did (its hand-back or why not).
+    const w = startWorkerProcess(h.env, 'info');
     procs.push(w);
     return w;
   };
 
   beforeAll(async () => {
-    h = await startHarness({ role: 'bot', workerLockMs: 1000, latency: { drainMs: 2000 } });
+    // A lock several times the drain: on a loaded machine a 1 s lock lapsed while the stopping
+    // worker waited out the drain (no lost-lock resume is under test here; worker-crash has that).
+    h = await startHarness({ role: 'bot', workerLockMs: 5000, latency: { drainMs: 2000 } });
   });
   afterAll(async () => {
     await Promise.all(procs.map((w) => stopWorkerProcess(w)));
@@ -42,7 +45,7 @@ describe('e2e: a worker stopped with SIGTERM mid-step', () => {
     // The drain finished and was checkpointed; the job waits in the queue, not failed.
     const parked = await h.app.queue.get(id);
     const steps = Object.values(parked!.data.steps);
-    expect(steps.find((s) => s.title === 'drain k8s-1')?.status).toBe('done');
+    expect(steps.find((s) => s.title === 'drain k8s-1')?.status, first.output()).toBe('done');
     expect(steps.every((s) => s.status === 'done')).toBe(true);
     // Delayed for a moment (a closing worker's last fetch may still take it; its lock then
     // lapses and the next worker resumes it the same way): never failed, never completed.
