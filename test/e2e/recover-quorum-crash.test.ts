@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlanes } from '../support/e2e.ts';
+import { CRASH_TEST_LOCK_MS } from '../support/worker-process.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 import { approveBoth, lose, text } from '../support/recover-quorum.ts';
 
@@ -33,7 +34,7 @@ describe('e2e: recover-quorum survives a worker crash between steps 4 and 5', ()
 
   beforeAll(async () => {
     // k8s-1..3 voters, k8s-4 stand-by; k8s-1 and k8s-2 are lost → survivors k8s-3 (template) and k8s-4
-    h = await startHarness({ role: 'bot', workerLockMs: 1000, clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(4, { channel: '1.28/stable' }) }] });
+    h = await startHarness({ role: 'bot', workerLockMs: CRASH_TEST_LOCK_MS, clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(4, { channel: '1.28/stable' }) }] });
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

@@ -13,7 +13,7 @@ import { controlPlanes, words } from '../support/e2e.ts';
 import { deferred } from '../support/deferred.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 import { approveBoth, lose, text } from '../support/recover-quorum.ts';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { CRASH_TEST_LOCK_MS, startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 describe('e2e: recover-quorum re-checks the copied files before starting a survivor', () => {
   let h: Harness;
@@ -21,7 +21,7 @@ describe('e2e: recover-quorum re-checks the copied files before starting a survi
 
   beforeAll(async () => {
     // k8s-1..3 voters, k8s-4 stand-by; k8s-1 and k8s-2 lost → survivors k8s-3 (template) and k8s-4
-    h = await startHarness({ role: 'bot', workerLockMs: 1000, clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(4, { channel: '1.28/stable' }) }] });
+    h = await startHarness({ role: 'bot', workerLockMs: CRASH_TEST_LOCK_MS, clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: controlPlanes(4, { channel: '1.28/stable' }) }] });
   });
   afterAll(async () => {
     for (const w of workers) await stopWorkerProcess(w);

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster, SimCommandRecord, SimNodeSpec } from '../../src/sim/index.ts';
+import { CRASH_TEST_LOCK_MS } from '../support/worker-process.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
 
 const { alice, bob } = USERS;
@@ -49,7 +50,7 @@ describe('upgrade-cluster: a worker killed mid-refresh', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ role: 'bot', workerLockMs: 1000, clusters: [{ name: 'crash', channel: 'C0CRASH0001', nodes: NODES.slice(0, 3), policy: POLICY }] });
+    h = await startHarness({ role: 'bot', workerLockMs: CRASH_TEST_LOCK_MS, clusters: [{ name: 'crash', channel: 'C0CRASH0001', nodes: NODES.slice(0, 3), policy: POLICY }] });
   });
   afterAll(async () => {
     await kill(child);

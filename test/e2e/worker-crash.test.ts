@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCommandRecord } from '../../src/sim/index.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { CRASH_TEST_LOCK_MS, startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 describe('e2e: a worker killed mid-step and restarted', () => {
   let h: Harness;
@@ -35,7 +35,7 @@ describe('e2e: a worker killed mid-step and restarted', () => {
   beforeAll(async () => {
     h = await startHarness({
       role: 'bot',
-      workerLockMs: 1000,
+      workerLockMs: CRASH_TEST_LOCK_MS,
       // A long drain, so there is time to kill the worker while it runs.
       latency: { drainMs: 3000 },
     });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../src/sim/index.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { CRASH_TEST_LOCK_MS, startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 const CLUSTERS = [
   { name: 'east', channel: 'C0EAST00001' },
@@ -25,7 +25,7 @@ describe('e2e: a bot and worker processes on one Redis', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ clusters: CLUSTERS, role: 'bot', workerLockMs: 1000, latency: { drainMs: 3000 } });
+    h = await startHarness({ clusters: CLUSTERS, role: 'bot', workerLockMs: CRASH_TEST_LOCK_MS, latency: { drainMs: 3000 } });
   });
   afterAll(async () => {
     await Promise.all(procs.map((w) => stopWorkerProcess(w)));

@@ -43,3 +43,11 @@ export async function stopWorkerProcess(w: WorkerProcess): Promise<void> {
   }
   await w.exited;
 }
+
+/**
+ * The worker lock for tests that kill a worker and wait for another to resume its job: short,
+ * so the resume comes within seconds, but not 1 s — BullMQ renews a lock every ½–¾ of its
+ * duration, and on a loaded CI machine a 1 s lock lapsed under a live worker (then the test
+ * saw a lost-lock resume it did not stage).
+ */
+export const CRASH_TEST_LOCK_MS = 2500;
