@@ -274,3 +274,20 @@ export async function profiled<T>(label: string, fn: () => Promise<T>): Promise<
     await writeFile(`${dir}/${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`, JSON.stringify(profile));
   }
 }
+
+/** Length of the union of [start, end) intervals. */
+export function unionLength(intervals: Array<[number, number]>): number {
+  const sorted = intervals.toSorted((a, b) => a[0] - b[0]);
+  let total = 0;
+  let curStart = Number.NEGATIVE_INFINITY;
+  let curEnd = Number.NEGATIVE_INFINITY;
+  for (const [s, e] of sorted) {
+    if (s > curEnd) {
+      if (curEnd > curStart) total += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else curEnd = Math.max(curEnd, e);
+  }
+  if (curEnd > curStart) total += curEnd - curStart;
+  return total;
+}

@@ -12,16 +12,20 @@
  *     simulator's restart deadline, a state timestamp) to the end of the runbook's
  *     `wait for … to be Ready` step (the job's checkpoint) — how long the bot takes to see it.
  *
+ * The simulated nodes run in a process of their own (as real nodes never share the bot's event
+ * loop); their command log and restart deadlines are read from it after the job.
+ *
  * Prints the figures; asserts nothing.
  */
 import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
-import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued } from './lib.ts';
+import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued, unionLength } from './lib.ts';
 
 const SCALE = 0.1;
 const LATENCY: Partial<SimLatency> = { drainMs: 2000 * SCALE, refreshMs: 5000 * SCALE, restartMs: 3000 * SCALE, defaultMs: 0 };
 const CHANNEL = '1.23/stable';
+const CLUSTER = 'prod';
 
 function nodes(count: number): SimNodeSpec[] {
   const out: SimNodeSpec[] = [];
@@ -55,26 +59,11 @@ interface RunResult {
   connectionsPerNode: number;
 }
 
-/** Length of the union of [start, end) intervals. */
-function unionLength(intervals: Array<[number, number]>): number {
-  const sorted = intervals.toSorted((a, b) => a[0] - b[0]);
-  let total = 0;
-  let curStart = Number.NEGATIVE_INFINITY;
-  let curEnd = Number.NEGATIVE_INFINITY;
-  for (const [s, e] of sorted) {
-    if (s > curEnd) {
-      if (curEnd > curStart) total += curEnd - curStart;
-      curStart = s;
-      curEnd = e;
-    } else curEnd = Math.max(curEnd, e);
-  }
-  if (curEnd > curStart) total += curEnd - curStart;
-  return total;
-}
-
 async function rollout(h: Harness, batch: number): Promise<RunResult> {
-  const handshakes = () => [...h.sim.connectionsAccepted().values()].reduce((a, b) => a + b, 0);
-  const opened = handshakes();
+  const sims = h.simProcess;
+  if (!sims) throw new Error('bench: the rolling benchmark runs its nodes in their own process');
+  const handshakes = (side: { connections: Map<string, number> }) => [...side.connections.values()].reduce((a, b) => a + b, 0);
+  const opened = handshakes(await sims.nodesSide(CLUSTER));
   const res = await queued(h, USERS.alice, `upgrade-cluster ${CHANNEL} --batch ${batch} --pause-after none`);
   const jobId = res.jobId;
   if (!jobId) throw new Error(`bench: upgrade-cluster was not queued: ${res.text}`);
@@ -87,17 +76,18 @@ async function rollout(h: Harness, batch: number): Promise<RunResult> {
   const job = await h.app.queue.get(jobId);
   const endAt = await jobEnd(h, jobId);
   if (!job || doneAt === undefined) throw new Error(`bench: job ${jobId}'s end was not seen`);
-  const recs = h.sim.commandLog.filter((r) => r.startedAt >= clickAt && r.startedAt <= endAt);
+  const side = await sims.nodesSide(CLUSTER);
+  const recs = side.commands.filter((r) => r.startedAt >= clickAt && r.startedAt <= endAt);
   const intervals = recs.map((r): [number, number] => [r.startedAt, r.startedAt + r.durationMs]);
 
   const notice: number[] = [];
   for (const step of Object.values(job.data.steps)) {
     const m = /^wait for (.+) to be Ready on /.exec(step.title);
     if (!m?.[1] || step.endedAt === undefined) continue;
-    const readyAt = Math.max(...m[1].split(', ').map((n) => h.sim.state.node(n).restartingUntil));
+    const readyAt = Math.max(...m[1].split(', ').map((n) => side.restartingUntil[n] ?? Number.NaN));
     notice.push(step.endedAt - readyAt);
   }
-  return { connectionsPerNode: (handshakes() - opened) / h.sim.nodes.length, slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
+  return { connectionsPerNode: (handshakes(side) - opened) / side.connections.size, slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
 }
 
 async function run(fig: Figures): Promise<Row[]> {
@@ -111,7 +101,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
   const rows: Row[] = [];
   log(`  -- ${mode.name}`);
   for (const sc of SCENARIOS) {
-    await withHarness({ clusters: [{ name: 'prod', channel: 'C0PROD00001', nodes: nodes(sc.nodes), policy: { readyTimeout: '60s', drainTimeout: '60s' } }], latency: LATENCY, slack: mode.realism }, async (h) => {
+    await withHarness({ clusters: [{ name: CLUSTER, channel: 'C0PROD00001', nodes: nodes(sc.nodes), policy: { readyTimeout: '60s', drainTimeout: '60s' } }], latency: LATENCY, slack: mode.realism, simProcess: true }, async (h) => {
       const r = await rollout(h, sc.batch);
       const n = stats(r.notice);
       const label = `${sc.nodes} nodes, --batch ${sc.batch}`;

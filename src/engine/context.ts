@@ -160,7 +160,10 @@ export class RunContext {
 
   setRollback(info: RollbackInfo): Promise<void> {
     this.core.data.rollback = info;
-    return this.core.save();
+    // Written with the next step's start, and in any case before the next command reaches a
+    // node (RunCore.flush): the refresh it guards cannot run before the rollback is recorded.
+    this.core.saveLater();
+    return Promise.resolve();
   }
 
   // ---- thread (run-thread.ts) ---------------------------------------------------------

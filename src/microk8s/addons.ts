@@ -16,6 +16,7 @@ import type { RemoteShell } from '../ssh/types.ts';
 import { BUNDLED_CALICO, CNI_AUTO_BACKUP, DEPLOYED_CNI, NO_MANAGE_CALICO, parseCalicoManifest, type CalicoManifest } from './calico-manifest.ts';
 import { InvalidValueError, OutputParseError } from './errors.ts';
 import { readRemoteFile } from './files.ts';
+import { allInOrder } from '../util/in-order.ts';
 import {
   parseAddonStatus,
   parseApplyOutput,
@@ -129,10 +130,13 @@ export class AddonCommands {
 
   /** The bundled calico.yaml of the node's revision, the deployed cni.yaml and its backup, parsed; and the no-manage-calico lock. */
   async calicoFiles(): Promise<NodeCalicoFiles> {
-    const bundled = await this.manifest(BUNDLED_CALICO, 'the bundled calico.yaml');
-    const deployed = await this.manifest(DEPLOYED_CNI, 'cni.yaml');
-    const backup = await this.manifest(CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined);
-    const noManage = await this.exists(NO_MANAGE_CALICO);
+    // Four independent reads at once on the node's connection; a failure is the first in this order.
+    const [bundled, deployed, backup, noManage] = await allInOrder([
+      this.manifest(BUNDLED_CALICO, 'the bundled calico.yaml'),
+      this.manifest(DEPLOYED_CNI, 'cni.yaml'),
+      this.manifest(CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined),
+      this.exists(NO_MANAGE_CALICO),
+    ] as const);
     return { bundled, deployed, backup, noManage };
   }
 

@@ -63,41 +63,47 @@ export async function readAddonsReport(reads: ClusterReads): Promise<AddonsRepor
   const { cluster } = reads;
   const report: AddonsReport = { cluster: cluster.name, addons: [], nodes: [] };
   const linux = cluster.nodes.filter((n) => n.os !== 'windows');
-  for (const cp of linux.filter((n) => n.role === 'control-plane')) {
-    try {
-      const status = await reads.node(cp.name).addons.status();
-      if (!status.running) {
-        report.addonsProblem = `${cp.name}: ${status.message ?? 'microk8s is not running'}`;
-        continue;
-      }
-      report.controller = cp.name;
-      report.addons = status.addons.filter((a) => a.enabled);
-      delete report.addonsProblem;
-      break;
-    } catch (err) {
-      report.addonsProblem = `${cp.name}: ${errorText(err)}`;
-    }
-  }
-  if (report.controller) {
-    try {
-      const ds = await reads.node(report.controller).addons.calicoDaemonSet();
-      if (ds) {
-        report.daemonSet = ds;
-        report.running = imageTag(ds.image);
-      } else report.cniProblem = 'no calico-node DaemonSet in kube-system (another CNI?)';
-    } catch (err) {
-      report.cniProblem = errorText(err);
-    }
-  }
-  report.nodes = await Promise.all(
-    linux.map(async (n): Promise<NodeCni> => {
+  // The cluster's side (add-ons, then the DaemonSet) and every node's files, read at once.
+  const clusterSide = async (): Promise<void> => {
+    for (const cp of linux.filter((n) => n.role === 'control-plane')) {
       try {
-        return nodeCni(n.name, await reads.node(n.name).addons.calicoFiles());
+        const status = await reads.node(cp.name).addons.status();
+        if (!status.running) {
+          report.addonsProblem = `${cp.name}: ${status.message ?? 'microk8s is not running'}`;
+          continue;
+        }
+        report.controller = cp.name;
+        report.addons = status.addons.filter((a) => a.enabled);
+        delete report.addonsProblem;
+        break;
       } catch (err) {
-        return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(err) };
+        report.addonsProblem = `${cp.name}: ${errorText(err)}`;
       }
-    }),
-  );
+    }
+    if (report.controller) {
+      try {
+        const ds = await reads.node(report.controller).addons.calicoDaemonSet();
+        if (ds) {
+          report.daemonSet = ds;
+          report.running = imageTag(ds.image);
+        } else report.cniProblem = 'no calico-node DaemonSet in kube-system (another CNI?)';
+      } catch (err) {
+        report.cniProblem = errorText(err);
+      }
+    }
+  };
+  const nodeSide = async (): Promise<NodeCni[]> =>
+    Promise.all(
+      linux.map(async (n): Promise<NodeCni> => {
+        try {
+          return nodeCni(n.name, await reads.node(n.name).addons.calicoFiles());
+        } catch (err) {
+          return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(err) };
+        }
+      }),
+    );
+  const [, nodes] = await Promise.all([clusterSide(), nodeSide()]);
+  report.nodes = nodes;
   return report;
 }
 

@@ -1,5 +1,6 @@
 import type { RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
+import { allInOrder } from '../util/in-order.ts';
 
 export interface ClockReading {
   node: string;
@@ -13,13 +14,15 @@ export interface ClockReading {
  * stops the runbook.
  */
 export async function checkClocks(run: RunContext, nodes: string[]): Promise<ClockReading[]> {
-  const readings: ClockReading[] = [];
-  for (const node of nodes) {
-    const before = Date.now();
-    const epoch = await run.node(node).epochSeconds();
-    const after = Date.now();
-    readings.push({ node, offsetSeconds: Math.round(epoch - (before + after) / 2000) });
-  }
+  // All nodes at once: each offset is taken against the midpoint of its own round trip.
+  const readings = await allInOrder(
+    nodes.map(async (node): Promise<ClockReading> => {
+      const before = Date.now();
+      const epoch = await run.node(node).epochSeconds();
+      const after = Date.now();
+      return { node, offsetSeconds: Math.round(epoch - (before + after) / 2000) };
+    }),
+  );
   const offsets = readings.map((r) => r.offsetSeconds);
   const spread = Math.max(...offsets) - Math.min(...offsets);
   const limit = run.cluster.policy.maxClockSkew / 1000;

@@ -10,6 +10,7 @@ import { pickControlPlane, requireKubeNode } from './controller.ts';
 import { drainCommand, drainPlanStep } from './drain.ts';
 import type { StepGuard } from './node-upgrade.ts';
 import { reportPlanStep } from './upgrade-report.ts';
+import { unwrap } from '../util/in-order.ts';
 
 /** What preflight found; checkpointed, so later steps and a rollback can rely on it. */
 export type UpgradePreflight = {
@@ -34,15 +35,25 @@ export type UpgradePreflight = {
  */
 export async function preflightUpgrade(run: RunContext, node: string, channel: string): Promise<UpgradePreflight> {
   const config = run.nodeConfig(node);
+  const otherControlPlanes = run.cluster.nodes.filter((n) => n.role === 'control-plane' && n.name !== node);
+  // The node's own snap first: a channel it cannot take is refused before any other node is
+  // asked. Then the other reads go out at once (they are independent); the checks below read
+  // their answers in the order an operator would make them, so the first problem named is the
+  // same whatever the timing.
   const snap = await run.node(node).snap();
   const check = nextMinorCheck(snap, channel);
   if (!check.ok) throw new RunbookFailure(check.message);
 
-  const controller = await pickControlPlane(run, { avoid: node });
+  const controllerRead = pickControlPlane(run, { avoid: node });
+  const [controllerPicked, statusRead, clocksRead] = await Promise.allSettled([
+    controllerRead,
+    controllerRead.then((c) => c.ops.status()),
+    checkClocks(run, [node, ...otherControlPlanes.map((n) => n.name)]),
+  ]);
+  const controller = unwrap(controllerPicked);
   const target = requireKubeNode(controller.nodes, node);
   if (!target.ready) throw new RunbookFailure(`${node} is NotReady; fix it before upgrading it.`);
 
-  const otherControlPlanes = run.cluster.nodes.filter((n) => n.role === 'control-plane' && n.name !== node);
   const notReady = otherControlPlanes.filter((n) => !controller.nodes.find((k) => k.name === n.name)?.ready);
   if (config.role === 'control-plane' && notReady.length > 0) {
     throw new RunbookFailure(
@@ -50,14 +61,14 @@ export async function preflightUpgrade(run: RunContext, node: string, channel: s
     );
   }
 
-  const status = await controller.ops.status();
+  const status = unwrap(statusRead);
   const voters = status.members.filter((m) => m.role === 'voter').length;
   const warnings: string[] = [];
   if (config.role === 'control-plane' && voters > 0 && voters < 3 && otherControlPlanes.length > 0) {
     warnings.push(`The datastore has ${voters} voter(s) (no HA): the cluster API is unavailable while ${node} restarts.`);
   }
 
-  await checkClocks(run, [node, ...otherControlPlanes.map((n) => n.name)]);
+  unwrap(clocksRead);
 
   return {
     node,

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SimLatency, SimNodeSpec } from '../../src/sim/index.ts';
+import type { SimCommandRecord, SimLatency, SimNodeSpec } from '../../src/sim/index.ts';
 
 export interface SimProcessSpec {
   dir: string;
@@ -20,7 +20,21 @@ export interface SimProcess {
   inventories: Record<string, string>;
   /** SSH handshakes each node of the cluster accepted so far. */
   connectionsAccepted(cluster: string): Promise<Map<string, number>>;
+  /** The cluster's command log so far and when each node's restart ends (SimNode.restartingUntil). */
+  nodesSide(cluster: string): Promise<NodesSide>;
   stop(): Promise<void>;
+}
+
+export interface NodesSide {
+  connections: Map<string, number>;
+  commands: SimCommandRecord[];
+  restartingUntil: Record<string, number>;
+}
+
+interface Answer {
+  connections?: Record<string, number>;
+  commands?: SimCommandRecord[];
+  restartingUntil?: Record<string, number>;
 }
 
 const CHILD = fileURLToPath(new URL('./sim-process-child.ts', import.meta.url));
@@ -28,28 +42,33 @@ const CHILD = fileURLToPath(new URL('./sim-process-child.ts', import.meta.url));
 export async function startSimProcess(spec: SimProcessSpec): Promise<SimProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, MK8S_SIM_SPEC: JSON.stringify(spec) }, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const waiting = new Map<number, (c: Record<string, number>) => void>();
+  const waiting = new Map<number, (a: Answer) => void>();
   let next = 0;
   const inventories = await new Promise<Record<string, string>>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`the simulator process exited (${code}) before it was ready`)));
     createInterface({ input: proc.stdout }).on('line', (line) => {
-      const msg = JSON.parse(line) as { ready?: Record<string, string>; id?: number; connections?: Record<string, number> };
+      const msg = JSON.parse(line) as Answer & { ready?: Record<string, string>; id?: number };
       if (msg.ready) resolve(msg.ready);
       else if (msg.id !== undefined) {
-        waiting.get(msg.id)?.(msg.connections ?? {});
+        waiting.get(msg.id)?.(msg);
         waiting.delete(msg.id);
       }
     });
   });
+  const ask = (cluster: string, log: boolean): Promise<Answer> =>
+    new Promise((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve);
+      proc.stdin.write(`${JSON.stringify({ id, cluster, log })}\n`);
+    });
   return {
     pid: proc.pid ?? 0,
     inventories,
-    connectionsAccepted: (cluster) =>
-      new Promise((resolve) => {
-        const id = ++next;
-        waiting.set(id, (c) => resolve(new Map(Object.entries(c))));
-        proc.stdin.write(`${JSON.stringify({ id, cluster })}\n`);
-      }),
+    connectionsAccepted: async (cluster) => new Map(Object.entries((await ask(cluster, false)).connections ?? {})),
+    nodesSide: async (cluster) => {
+      const a = await ask(cluster, true);
+      return { connections: new Map(Object.entries(a.connections ?? {})), commands: a.commands ?? [], restartingUntil: a.restartingUntil ?? {} };
+    },
     stop: async () => {
       proc.stdin.end();
       await exited;
