@@ -32,7 +32,7 @@ describe('allInOrder', () => {
 describe('unwrap', () => {
   it('returns a fulfilled value and throws a rejection', async () => {
     const [ok, bad] = await Promise.allSettled([Promise.resolve(1), Promise.reject(new Error('no'))]);
-    expect(unwrap(ok!)).toBe(1);
-    expect(() => unwrap(bad!)).toThrow('no');
+    expect(unwrap(ok)).toBe(1);
+    expect(() => unwrap(bad)).toThrow('no');
   });
 });
