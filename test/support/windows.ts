@@ -21,10 +21,14 @@ export function windowsCluster(channel = '1.27/stable'): SimNodeSpec[] {
 /** The inventory's `windows:` settings the rig takes (`extra`). */
 export const WINDOWS_SETTINGS = { windows: { user: 'Administrator', fetchCalicoctl: true, rebootTimeout: '10s' } };
 
-/** Joins `node` as the seed does, up to started services (no verification), in one run; its preflight. */
-export function joinWindowsNode(rig: OpsRig, node: string): Promise<WindowsPreflight> {
+/**
+ * Joins `node` as the seed does, up to started services (no verification), in one run, at the
+ * control plane's Kubernetes version or `kubeVersion`; its preflight.
+ */
+export function joinWindowsNode(rig: OpsRig, node: string, kubeVersion?: string): Promise<WindowsPreflight> {
   return rig.run(async (run) => {
-    const pre = await preflightWindows(run, node);
+    const read = await preflightWindows(run, node);
+    const pre = { ...read, kubeVersion: kubeVersion ?? read.kubeVersion };
     await prepareCalico(run, pre);
     await installContainerd(run, node, pre.lastBoot);
     await writeKubeconfig(run, node, pre.controller);
