@@ -26,7 +26,8 @@ describe('checkClocks', () => {
     rig.sim.setClockSkew('k8s-3', -40);
     try {
       const err = await rejectionOf(rig.run((run) => checkClocks(run, ['k8s-1', 'k8s-2', 'k8s-3'])), RunbookFailure);
-      expect(err.message).toMatch(/^Clocks are out of sync by 4\d s \(limit 30 s\): k8s-1 [+-]\d s, k8s-2 [+-]\d s, k8s-3 -4\d s\. Fix NTP on the nodes first\.$/);
+      // `date +%s` is whole seconds: each offset is ±1 s of the skew, so the spread is 39–41 s.
+      expect(err.message).toMatch(/^Clocks are out of sync by (39|40|41) s \(limit 30 s\): k8s-1 [+-]\d s, k8s-2 [+-]\d s, k8s-3 -(39|40|41) s\. Fix NTP on the nodes first\.$/);
     } finally {
       rig.sim.setClockSkew('k8s-3', 0);
     }
