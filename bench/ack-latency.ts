@@ -171,7 +171,7 @@ async function run(fig: Figures): Promise<Row[]> {
 
 async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
   log(`  -- ${mode.name}`);
-  return withHarness({ clusters: CLUSTERS, slack: mode.realism }, async (h) => {
+  return withHarness({ clusters: CLUSTERS, slack: mode.realism, simProcess: true }, async (h) => {
     const client = await startLoadClient(`http://127.0.0.1:${h.app.httpPort}/slack/events`, SIGNING_SECRET);
     try {
       return await measure(h, client, fig, mode);
@@ -239,7 +239,7 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
       const l = stats(first.samples.filter((s) => s.req.kind === kind).map((s) => s.ms));
       log(`  ${kind.padEnd(13)} ${ms(percentile(u, 50)).padStart(13)}   ${spread(l)} (n=${l.n})`);
     }
-    log('  note: the load client is its own process; bot, fake Slack and the simulated nodes\' SSH servers share this one');
+    log('  note: the load client and the simulated nodes run in processes of their own; the bot and the fake Slack share this one');
 
     const worst = first.stats.p99 >= second.stats.p99 ? first : second;
     fig[`ackP99Ms${mode.suffix}`] = num(worst.stats.p99, 1);

@@ -173,7 +173,8 @@ function hookSignals(): void {
 export async function withHarness<T>(options: HarnessOptions, fn: (h: Harness) => Promise<T>): Promise<T> {
   hookSignals();
   // Benchmarks run the production default (tests wait longer, to see verdicts in the ack).
-  const h = await startHarness({ precheckAckMs: PRECHECK_ACK_MS, ...options });
+  // …and log at the production default (tests log at debug, to read the log when one fails).
+  const h = await startHarness({ precheckAckMs: PRECHECK_ACK_MS, ...options, env: { LOG_LEVEL: 'info', ...options.env } });
   running.add(h);
   try {
     return await fn(h);

@@ -63,14 +63,18 @@ function issueText(error: z.ZodError): string {
   return `${issue.path.length ? issue.path.join('.') : 'the document'}: ${issue.message}`;
 }
 
+// Built once: zod compiles an object schema on its first parse, so a schema made per call costs that every time.
+const ListJson = z.object({ items: z.array(z.unknown()) });
+const KindJson = z.object({ kind: z.string() });
+
 /** Items of a `List` (or a single object of `kind`). */
 function items(command: string, text: string, kind: string): unknown[] {
   rejectWorkerNotice(command, text);
   const doc = parseJson(command, text);
-  const list = z.object({ items: z.array(z.unknown()) }).safeParse(doc);
+  const list = ListJson.safeParse(doc);
   if (list.success) return list.data.items;
-  const single = z.object({ kind: z.literal(kind) }).safeParse(doc);
-  if (single.success) return [doc];
+  const single = KindJson.safeParse(doc);
+  if (single.success && single.data.kind === kind) return [doc];
   throw OutputParseError.of(command, `a kubectl List of ${kind} objects (with "items")`, text);
 }
 

@@ -159,7 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logStream = new PassThrough();
   let logText = '';
   logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
-  const logger = createLogger('debug', { destination: logStream, secrets: [BOT_TOKEN, SIGNING_SECRET] });
+  const logger = createLogger(env.LOG_LEVEL ?? 'debug', { destination: logStream, secrets: [BOT_TOKEN, SIGNING_SECRET] });
   const app = await startApp({
     env: parseEnv({ ...env, MK8S_ROLE: options.role ?? 'all' }),
     inventory: parseInventory(stringify(doc), inventoryPath),

@@ -148,6 +148,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
     clientOptions: webClientOptions(options),
     // auth.test runs in start() (awaited, with a readable error), not in the constructor.
     deferInitialization: true,
+    // Bolt's conversation store (a per-event middleware and an in-memory map) is not used: off.
+    convoStore: false,
     ...receiverOptions,
   });
 
