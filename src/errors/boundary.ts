@@ -3,6 +3,8 @@
  *
  *   user-facing (src/errors/user-facing.ts)  → its message, escaped for Slack mrkdwn
  *                                              (composed runbook messages as they are)
+ *   Redis not answering (ioredis gave up, a    → StoreUnavailableError's message: nothing was done,
+ *   closed connection, a replica or loading)     try again in a few seconds
  *   anything else                            → "internal error (ref err-1a2b3c4d)"; the log
  *                                              has the full error and its stack under that ref
  *
@@ -14,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { escapeMrkdwn } from '../util/mrkdwn.ts';
-import { UserFacingError } from './user-facing.ts';
+import { StoreUnavailableError, UserFacingError } from './user-facing.ts';
 
 /** Writes an internal error, with its stack, under `ref`. */
 export type InternalErrorLog = (ref: string, err: unknown) => void;
@@ -59,8 +61,20 @@ export function isUserFacing(err: unknown): err is UserFacingError {
   return err instanceof UserFacingError;
 }
 
+/**
+ * ioredis's errors for a Redis that is not there right now: it gave up on a command after its
+ * reconnect attempts, the connection was closed under the command, or the server answered that
+ * it cannot serve writes yet (loading its data, a replica, no master). Not a bug of ours.
+ */
+function storeUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.') return true;
+  return err.name === 'ReplyError' && /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN) /.test(err.message);
+}
+
 /** What chat may show of `err`; an internal error is logged (once) and shown as its ref. */
 export function showError(err: unknown, log?: InternalErrorLog): ShownError {
+  if (!(err instanceof UserFacingError) && storeUnavailable(err)) return showError(new StoreUnavailableError(err), log);
   if (err instanceof UserFacingError) {
     return { text: err.composed ? err.message : escapeMrkdwn(err.message), plain: err.message };
   }

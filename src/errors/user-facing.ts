@@ -11,6 +11,7 @@
  *   OutputParseError    a node's output was not what the parser expected
  *   InvalidValueError, UnsafeArgumentError, UnknownNodeError, NotReadyError, CheckFailedError,
  *   WindowsStepError (a Windows script did not do its job), UnsafePowerShellValueError
+ *   StoreUnavailableError  Redis (jobs, decisions, audit) did not answer: restarting or failing over
  *
  * Messages of RequestError, the SSH errors, OutputParseError and the value errors carry node
  * output or user text and are escaped for Slack by the boundary. StopRunbook, RunbookFailure and
@@ -95,6 +96,21 @@ export class ReplayedStepError extends UserFacingError {
   override name = 'ReplayedStepError';
   readonly errorCode = 'replayed-step';
   override readonly composed = true;
+}
+
+// ---- the bot's own store -------------------------------------------------------------------
+
+/**
+ * Redis, where the bot keeps jobs, decisions and the audit log, did not answer in time (it is
+ * restarting, or Sentinel is failing it over): what was asked was not done, and asking again in
+ * a few seconds is the remedy. The boundary turns ioredis's availability errors into this.
+ */
+export class StoreUnavailableError extends UserFacingError {
+  override name = 'StoreUnavailableError';
+  readonly errorCode = 'store-unavailable';
+  constructor(cause: unknown) {
+    super("The bot's Redis is not answering right now (restarting or failing over); try again in a few seconds", { cause });
+  }
 }
 
 // ---- values and nodes ----------------------------------------------------------------------

@@ -132,6 +132,13 @@ describe('requests through Slack: signatures, bad input, read-only verbs, dry ru
   it('reports unhealthy while Redis is down, and recovers when it is back', async () => {
     await h.redis.kill();
     await expect.poll(async () => (await fetch(`http://127.0.0.1:${h.app.httpPort}/healthz`)).status, { timeout: 10_000 }).toBe(503);
+    // A read that needs Redis says so (not "internal error"): ioredis gives up after its
+    // reconnect attempts, later than the ack deadline, so the answer follows on response_url.
+    // (Enqueues and job reads wait for Redis instead: their connection retries until it is back.)
+    const before = h.slack.responses.length;
+    await h.command(USERS.alice, 'audit 5');
+    const answer = await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string' && r.body.text.includes('Redis')), 15_000);
+    expect(answer.body.text).toBe("The bot's Redis is not answering right now (restarting or failing over); try again in a few seconds. Nothing was queued.");
     await h.redis.restart();
     await expect.poll(async () => (await fetch(`http://127.0.0.1:${h.app.httpPort}/healthz`)).status, { timeout: 15_000 }).toBe(200);
   });

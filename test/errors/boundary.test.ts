@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { errorText, showError } from '../../src/errors/boundary.ts';
 import { CommandFailedError, OutputParseError, RequestError, RunbookFailure, StopRunbook, UserFacingError } from '../../src/errors/user-facing.ts';
@@ -54,5 +56,33 @@ describe('the error boundary', () => {
     expect(FromSsh).toBe(CommandFailedError);
     expect(new RequestError('bad', 'usage').code).toBe('usage');
     expect(new CommandFailedError('n', 'c', 3, '').code).toBe(3);
+  });
+
+  it("says the bot's Redis is not answering (not an internal error) for ioredis's real availability errors", async () => {
+    // A port nobody listens on: ioredis gives up after its retries (MaxRetriesPerRequestError),
+    // or, told not to reconnect, fails the command on the closed connection.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const a = srv.address();
+        srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    const gaveUp = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 10 });
+    const closed = new Redis(port, '127.0.0.1', { retryStrategy: () => null });
+    gaveUp.on('error', () => undefined);
+    closed.on('error', () => undefined);
+    try {
+      for (const client of [gaveUp, closed]) {
+        const err = await client.get('k').then(() => undefined, (e: unknown) => e);
+        const { logged, log } = recorder();
+        const shown = showError(err, log);
+        expect(shown.text).toBe("The bot's Redis is not answering right now (restarting or failing over); try again in a few seconds");
+        expect(shown.ref).toBeUndefined();
+        expect(logged).toEqual([]);
+      }
+    } finally {
+      gaveUp.disconnect();
+      closed.disconnect();
+    }
   });
 });
