@@ -16,8 +16,9 @@
  * Mode /healthz is also 503 while the WebSocket is not connected.
  *
  * Slash command: the core's answer is the ack (within Slack's 3 s); if the
- * core has not answered within `ackDeadlineMs` the command is acked empty and
- * the answer follows through response_url. A followUp runs after the ack and
+ * core has not answered within `ackDeadlineMs` the command is acked with a short
+ * "still working" note (an empty ack shows the user nothing) and the answer follows
+ * through response_url. A followUp runs after the ack and
  * is delivered with respond() (chat.postEphemeral / postMessage if that fails).
  * Clicks on `mk8s.*` buttons are acked at once; the core's note for the
  * clicker is posted ephemerally. Errors reach the user as a generic message
@@ -75,6 +76,7 @@ function errorMessage(shown: ShownError): ChatMessage {
 }
 
 const NOT_READY: ChatMessage = { text: 'The bot is still starting; try again in a few seconds.' };
+const STILL_WORKING: ChatMessage = { text: 'Still working on that; the answer follows here.' };
 
 
 type Settled<T> = { value: T } | { error: unknown };
@@ -225,8 +227,8 @@ export function createSlackChat(options: SlackChatOptions): SlackChat {
 
     if (first === 'late') {
       // Slack would show "operation_timeout": ack now, answer through response_url.
-      log.warn({ user: input.user, ackDeadlineMs }, 'bot core was slow to answer; acked empty');
-      await ack();
+      log.warn({ user: input.user, ackDeadlineMs }, 'bot core was slow to answer; acked with a note');
+      await ack({ ...renderMessage(STILL_WORKING), response_type: 'ephemeral' });
       const result = await answering;
       if ('error' in result) {
         const shown = showError(result.error, (ref, e) => logError(ref, 'slash command failed', e, { user: input.user, channel: input.channel }));

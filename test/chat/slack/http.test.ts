@@ -215,7 +215,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
     expect(note.text).not.toContain('lost the gate');
   });
 
-  it('acks empty when the core is slower than the ack deadline, then answers through response_url', async () => {
+  it('acks with a "still working" note when the core is slower than the ack deadline, then answers through response_url', async () => {
     await start({ ackDeadlineMs: 20 });
     const { promise: gate, resolve: release } = deferred();
     core.onCommand = async (input) => {
@@ -224,7 +224,7 @@ describe('Slack adapter over HTTP (Bolt HTTPReceiver, signed requests, fake Web 
     };
     const res = await signedRequest(events, slashCommandBody({ user: 'U1', channel: 'C1', text: 'jobs', responseUrl: fake.responseUrl('late') }), SIGNING_SECRET);
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('');
+    expect(await res.json()).toMatchObject({ text: 'Still working on that; the answer follows here.', response_type: 'ephemeral' });
     release();
     const answer = await fake.waitFor(() => fake.responses.find((r) => r.id === 'late'));
     expect(answer.body).toMatchObject({ text: 'job 7 queued: jobs', response_type: 'in_channel' });
