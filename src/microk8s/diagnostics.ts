@@ -3,6 +3,7 @@
  * report tarball, the kubelet's Lease (its heartbeat), `snap services` / `snap restart`, and a
  * remote file's checksum and size (`sha256sum`, `stat -c %s`), fetched over SFTP and checked.
  */
+import { allInOrder } from '../util/in-order.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, rename, rm, stat } from 'node:fs/promises';
@@ -50,9 +51,9 @@ export async function inspect(shell: RemoteShell): Promise<InspectOutcome> {
 /** `sha256sum <path>` and `stat -c %s <path>` on the node (as root). */
 export async function checksum(shell: RemoteShell, path: string): Promise<{ sha256: string; bytes: number }> {
   assertPath(path);
-  const sha256 = parseSha256sum((await shell.exec(['sha256sum', path], { privileged: true })).stdout, path);
-  const bytes = parseStatSize((await shell.exec(['stat', '-c', '%s', path], { privileged: true })).stdout, path);
-  return { sha256, bytes };
+  // Both read the same finished file: at once, a failure named in this order.
+  const [sum, stat] = await allInOrder([shell.exec(['sha256sum', path], { privileged: true }), shell.exec(['stat', '-c', '%s', path], { privileged: true })]);
+  return { sha256: parseSha256sum(sum.stdout, path), bytes: parseStatSize(stat.stdout, path) };
 }
 
 export type FetchOutcome = { ok: true; sha256: string; bytes: number } | { ok: false; sha256: string; bytes: number };
