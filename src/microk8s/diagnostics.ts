@@ -52,8 +52,8 @@ export async function inspect(shell: RemoteShell): Promise<InspectOutcome> {
 export async function checksum(shell: RemoteShell, path: string): Promise<{ sha256: string; bytes: number }> {
   assertPath(path);
   // Both read the same finished file: at once, a failure named in this order.
-  const [sum, stat] = await allInOrder([shell.exec(['sha256sum', path], { privileged: true }), shell.exec(['stat', '-c', '%s', path], { privileged: true })]);
-  return { sha256: parseSha256sum(sum.stdout, path), bytes: parseStatSize(stat.stdout, path) };
+  const [sum, size] = await allInOrder([shell.exec(['sha256sum', path], { privileged: true }), shell.exec(['stat', '-c', '%s', path], { privileged: true })]);
+  return { sha256: parseSha256sum(sum.stdout, path), bytes: parseStatSize(size.stdout, path) };
 }
 
 export type FetchOutcome = { ok: true; sha256: string; bytes: number } | { ok: false; sha256: string; bytes: number };
