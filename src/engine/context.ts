@@ -158,12 +158,11 @@ export class RunContext {
     return this.core.thread.outbox.flush();
   }
 
-  setRollback(info: RollbackInfo): Promise<void> {
+  setRollback(info: RollbackInfo): void {
     this.core.data.rollback = info;
     // Written with the next step's start, and in any case before the next command reaches a
     // node (RunCore.flush): the refresh it guards cannot run before the rollback is recorded.
     this.core.saveLater();
-    return Promise.resolve();
   }
 
   // ---- thread (run-thread.ts) ---------------------------------------------------------

@@ -219,7 +219,7 @@ export function offerRollbackAfterRefresh(run: RunContext, pre: UpgradePreflight
   return async (phase, step) => {
     if (phase !== 'refresh' && phase !== 'wait') return step();
     if (phase === 'refresh') {
-      await run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
+      run.setRollback({ node, revision: pre.fromRevision, version: pre.fromVersion, channel: pre.fromChannel, wasCordoned: pre.wasCordoned });
     }
     const tried = await run.attempt(step);
     if (tried.ok) return tried.value;

@@ -5,13 +5,8 @@
  * no read is left running unobserved.
  */
 export async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(promises);
-  const values: unknown[] = [];
-  for (const s of settled) {
-    if (s.status === 'rejected') throw s.reason;
-    values.push(s.value);
-  }
-  return values as unknown as T;
+  const settled: PromiseSettledResult<unknown>[] = await Promise.allSettled(promises);
+  return settled.map(unwrap) as unknown as T;
 }
 
 /** The value of a settled promise, or its failure thrown (for checks made in order after reads made at once). */
