@@ -4,6 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunbookFailure } from '../../src/engine/errors.ts';
+import type { JobData } from '../../src/engine/job-data.ts';
+import { keys } from '../../src/queue/keys.ts';
 import { CheckFailedError } from '../../src/errors/user-facing.ts';
 import type { KubePod } from '../../src/microk8s/types.ts';
 import {
@@ -118,6 +120,19 @@ describe('waitForVersion and the rollback guard', () => {
     expect(err.message).toBe('The upgrade of w1 failed after the refresh started: snapd said no. w1 is cordoned. You can roll it back to v1.22.3 (rev 2551).');
     expect(err.offers.map((o) => [o.label, o.value])).toEqual([['Roll back', rig.jobId]]);
     expect(rig.data().rollback).toEqual({ node: 'w1', revision: '2551', version: 'v1.22.3', channel: '1.22/stable', wasCordoned: false });
+  });
+
+  it('has the rollback stored in the job before the refresh sends its first command', async () => {
+    const pre = { node: 'w1', role: 'worker' as const, fromVersion: 'v1.22.3', fromRevision: '2551', fromChannel: '1.22/stable', wasCordoned: false, controller: 'k8s-1', backupNode: 'k8s-1', voters: 3, warnings: [] };
+    const stored = await rig.run(async (run) => {
+      await run.node('w1').snap(); // whatever the activation left to write is written now
+      return offerRollbackAfterRefresh(run, pre)('refresh', async () => {
+        await run.node('w1').snap(); // a command, not a step: no step boundary writes the data for it
+        const raw = await rig.redis.hget(keys.bullJob(run.jobId), 'data');
+        return (JSON.parse(raw ?? '{}') as JobData).rollback ?? null;
+      });
+    });
+    expect(stored).toEqual({ node: 'w1', revision: '2551', version: 'v1.22.3', channel: '1.22/stable', wasCordoned: false });
   });
 
   it('leaves the steps before the refresh alone: their failure is theirs, no rollback recorded', async () => {
