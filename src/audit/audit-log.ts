@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { resendUntilReplicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
+import { redisScript } from '../queue/script.ts';
 import { SingleFlight } from '../util/single-flight.ts';
 import type { AuditEvent, StoredAuditEvent } from './events.ts';
 
@@ -30,13 +31,13 @@ const WRITE_ID_TTL_SECONDS = 3_600;
  * (and replicated) already. The id makes the second copy a no-op: each event is in the
  * stream exactly once.
  */
-const XADD_ONCE = `
+const xaddOnce = redisScript<string | null>('audit_xadd_once', `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])`;
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])`);
 
 /** Appends one stored event to the stream unless the write with this id is there already; true when it was added. */
 export async function appendAuditEntry(redis: Redis, writeId: string, entry: string): Promise<boolean> {
-  const id = await redis.eval(XADD_ONCE, 2, keys.auditStream, keys.auditWrite(writeId), String(STREAM_MAX_LEN), entry, String(WRITE_ID_TTL_SECONDS));
+  const id = await xaddOnce(redis, [keys.auditStream, keys.auditWrite(writeId)], [String(STREAM_MAX_LEN), entry, String(WRITE_ID_TTL_SECONDS)]);
   return id !== null;
 }
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
+import { redisScript } from '../queue/script.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import type { JobData } from './job-data.ts';
 
@@ -18,7 +19,7 @@ export class LockLostError extends Error {
  * may write any job), so a worker that lost its lock could overwrite the new holder's
  * checkpoints. 1 written, 0 the lock is not ours, -1 the job is gone.
  */
-const WRITE_IF_HELD = `
+const writeIfHeld = redisScript<[number, (number | string)?]>('write_if_held', `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {-1} end
 if KEYS[3] then
@@ -26,7 +27,7 @@ if KEYS[3] then
   if by then return {2, by} end
 end
 redis.call('HSET', KEYS[2], 'data', ARGV[2])
-return {1, redis.call('PTTL', KEYS[1])}`;
+return {1, redis.call('PTTL', KEYS[1])}`);
 
 /**
  * The lock of one activation of a job: BullMQ's token for it, and the abort signal the
@@ -34,7 +35,7 @@ return {1, redis.call('PTTL', KEYS[1])}`;
  * before every remote command, so a job that lost its lock stops without touching a node.
  */
 /** The lock's owner and its remaining time, read in one round trip. */
-const READ_LOCK = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
+const readLock = redisScript<[string | null, number]>('read_lock', `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`);
 
 export class JobLock {
   private lost = false;
@@ -69,7 +70,7 @@ export class JobLock {
     if (this.token === undefined) return; // not run by a worker (no lock to hold)
     if (Date.now() < this.validUntil) return;
     const sentAt = Date.now();
-    const [owner, pttl] = (await this.redis.eval(READ_LOCK, 1, keys.bullLock(this.jobId))) as [string | null, number];
+    const [owner, pttl] = await readLock(this.redis, [keys.bullLock(this.jobId)], []);
     if (owner !== this.token || pttl <= 0) this.fail();
     this.validUntil = sentAt + pttl;
     // The answer came back after the lock's TTL had run out: this process was paused (or
@@ -89,7 +90,7 @@ export class JobLock {
     if (this.token === undefined) throw new Error(`job ${this.jobId}: cannot write job data without the job's lock token`);
     const keyList = [keys.bullLock(this.jobId), keys.bullJob(this.jobId), ...(options.unlessCancelled ? [options.unlessCancelled] : [])];
     const sentAt = Date.now();
-    const [written, extra] = (await this.redis.eval(WRITE_IF_HELD, keyList.length, ...keyList, this.token, JSON.stringify(data))) as [number, (number | string)?];
+    const [written, extra] = await writeIfHeld(this.redis, keyList, [this.token, JSON.stringify(data)]);
     if (written === 0) this.fail();
     if (written === 2) return { cancelledBy: String(extra) };
     if (written !== 1) throw new Error(`job ${this.jobId} no longer exists in the queue`);

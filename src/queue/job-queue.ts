@@ -11,6 +11,7 @@ import type { JobRequest } from '../engine/runbook.ts';
 import { replicated } from './connection.ts';
 import { SingleFlight } from '../util/single-flight.ts';
 import { PREFIX, QUEUE_NAME } from './keys.ts';
+import { redisScript } from './script.ts';
 
 export interface HolderInfo {
   jobId: string;
@@ -41,11 +42,11 @@ export interface JobSummary {
 const holdId = (cluster: string) => `cluster-${cluster}`;
 
 /** KEYS[1] the hold (BullMQ's deduplication key), ARGV[1] the prefix of a job's hash → { id, name, data } or nil. */
-const HOLDER = `
+const readHolderScript = redisScript<[string, string | null, string | null] | null>('holder', `
 local id = redis.call('GET', KEYS[1])
 if not id then return nil end
 local job = redis.call('HMGET', ARGV[1] .. id, 'name', 'data')
-return { id, job[1], job[2] }`;
+return { id, job[1], job[2] }`);
 
 /**
  * The queue side: enqueue with the cluster hold, look jobs up. The hold is
@@ -92,7 +93,7 @@ export class JobQueue {
   }
 
   private async readHolder(cluster: string): Promise<HolderInfo | undefined> {
-    const found = (await this.connection.eval(HOLDER, 1, `${this.queue.keys.de}:${holdId(cluster)}`, this.queue.toKey(''))) as [string, string | null, string | null] | null;
+    const found = await readHolderScript(this.connection, [`${this.queue.keys.de}:${holdId(cluster)}`], [this.queue.toKey('')]);
     if (!found) return undefined;
     const [jobId, name, raw] = found;
     if (name === null || raw === null) return this.describeHolder(jobId, undefined);
