@@ -29,14 +29,14 @@ end
 redis.call('HSET', KEYS[2], 'data', ARGV[2])
 return {1, redis.call('PTTL', KEYS[1])}`);
 
+/** The lock's owner and its remaining time, read in one round trip. */
+const readLock = redisScript<[string | null, number]>('read_lock', `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`);
+
 /**
  * The lock of one activation of a job: BullMQ's token for it, and the abort signal the
  * worker fires when the lock could not be renewed. Checked at every step boundary and
  * before every remote command, so a job that lost its lock stops without touching a node.
  */
-/** The lock's owner and its remaining time, read in one round trip. */
-const readLock = redisScript<[string | null, number]>('read_lock', `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`);
-
 export class JobLock {
   private lost = false;
   /**

@@ -10,11 +10,15 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { ChatPort } from '../chat/port.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { keys } from '../queue/keys.ts';
+import { redisScript } from '../queue/script.ts';
 import type { Clock } from '../schedule/clock.ts';
 import { readClusterStatus, type ClusterStatus, type StatusOptions } from '../status/cluster-status.ts';
 import { reconcileAlerts } from './alerts.ts';
 import { findProblems } from './problems.ts';
 import { readSnapshot, snapshotOf, writeSnapshot } from './snapshot.ts';
+
+/** Compare-and-delete: releases the watch lock only if it is still this check's. */
+const releaseWatchLock = redisScript<number>('watch_unlock', "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0");
 
 export interface WatchDeps {
   redis: Redis;
@@ -68,7 +72,6 @@ export async function runWatchCheck(deps: WatchDeps, cluster: ClusterConfig, ite
     await deps.audit.record({ type: 'watch.check', cluster: cluster.name, iteration, problems: problems.length, durationMs: Date.now() - started });
     if (changed || JSON.stringify(previous?.nodes) !== JSON.stringify(snapshot.nodes)) deps.onChange?.(cluster.name);
   } finally {
-    // compare-and-delete: only this check's lock
-    await deps.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, keys.watchLock(cluster.name), iteration);
+    await releaseWatchLock(deps.redis, [keys.watchLock(cluster.name)], [iteration]);
   }
 }
