@@ -22,6 +22,7 @@ export function containerCommand(dockerfile = readFileSync(new URL('../Dockerfil
 }
 
 let built: Promise<unknown> | undefined;
+let profiled = 0;
 
 /** Compiles src/ and jobs/ into dist/ (once per bench run), as the image's build stage does. */
 export function ensureBuilt(): Promise<unknown> {
@@ -40,7 +41,10 @@ export interface BotProcess {
 /** Starts the container's command with the harness's environment and `role`; resolves once it logged "mk8s-ops started". */
 export async function startBotProcess(h: Harness, role: 'all' | 'bot' | 'worker', env: Record<string, string> = {}): Promise<BotProcess> {
   await ensureBuilt();
-  const proc = spawn(process.execPath, containerCommand(), {
+  // MK8S_BENCH_PROFILE=<dir>: a V8 CPU profile of each process, written when stop() ends it with SIGTERM.
+  const profileDir = process.env.MK8S_BENCH_PROFILE;
+  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}-${Date.now()}-${++profiled}.cpuprofile`] : [];
+  const proc = spawn(process.execPath, [...profileArgs, ...containerCommand()], {
     cwd: ROOT,
     env: { ...process.env, ...h.env, MK8S_ROLE: role, LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +58,13 @@ export async function startBotProcess(h: Harness, role: 'all' | 'bot' | 'worker'
     port: 0,
     output: () => out,
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) {
+        // A profiled process is let finish its shutdown, so V8 writes the profile.
+        proc.kill(profileDir ? 'SIGTERM' : 'SIGKILL');
+        const killLater = profileDir ? setTimeout(() => proc.kill('SIGKILL'), 15_000) : undefined;
+        await exited;
+        clearTimeout(killLater);
+      }
       await exited;
     },
   };
