@@ -11,8 +11,11 @@ async function main(): Promise<void> {
   const env = parseEnv();
   const inventory = loadInventory(env.MK8S_INVENTORY);
   const passphraseEnvs = Object.values(inventory.clusters).flatMap((c) => (c.ssh.passphraseEnv ? [c.ssh.passphraseEnv] : []));
-  // In console mode the terminal is for the chat: logs go to stderr.
-  const destination = chatMode(env) === 'console' ? (await import('pino')).default.destination(2) : undefined;
+  // In console mode the terminal is for the chat: logs go to stderr. Otherwise stdout, written
+  // asynchronously (pino's SonicBoom: lines that pile up during a write go out in one write, off
+  // the step's path; flushed synchronously when the process exits).
+  const { default: pino } = await import('pino');
+  const destination = chatMode(env) === 'console' ? pino.destination(2) : pino.destination({ dest: 1, sync: false });
   const logger = createLogger(env.LOG_LEVEL, { destination, secrets: secretValues(process.env, passphraseEnvs) });
   const app = await startApp({ env, inventory, logger });
 

@@ -26,19 +26,46 @@ const STREAM_MAX_LEN = 100_000;
 const WRITE_ID_TTL_SECONDS = 3_600;
 
 /**
- * XADD once per write id. ioredis sends a command again when the connection dropped before
- * its reply (a Redis restart, a Sentinel failover); the first copy may have been applied
- * (and replicated) already. The id makes the second copy a no-op: each event is in the
- * stream exactly once.
+ * XADD once per write id, for a batch of events in order. ioredis sends a command again when
+ * the connection dropped before its reply (a Redis restart, a Sentinel failover); the first copy
+ * may have been applied (and replicated) already. The id makes the second copy a no-op: each
+ * event is in the stream exactly once. KEYS: the stream, then one write key per event; ARGV:
+ * the stream's cap, the write keys' TTL, then the events. Returns how many were added.
  */
-const xaddOnce = redisScript<string | null>('audit_xadd_once', `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])`);
+const xaddEachOnce = redisScript<number>('audit_xadd_each_once', `
+local added = 0
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[2]) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
+    added = added + 1
+  end
+end
+return added`);
+
+export interface AuditEntry {
+  writeId: string;
+  entry: string;
+}
+
+/** Appends stored events to the stream in order, each unless the write with its id is there already; how many were added. */
+export function appendAuditEntries(redis: Redis, entries: readonly AuditEntry[]): Promise<number> {
+  return xaddEachOnce(
+    redis,
+    [keys.auditStream, ...entries.map((e) => keys.auditWrite(e.writeId))],
+    [String(STREAM_MAX_LEN), String(WRITE_ID_TTL_SECONDS), ...entries.map((e) => e.entry)],
+  );
+}
 
 /** Appends one stored event to the stream unless the write with this id is there already; true when it was added. */
 export async function appendAuditEntry(redis: Redis, writeId: string, entry: string): Promise<boolean> {
-  const id = await xaddOnce(redis, [keys.auditStream, keys.auditWrite(writeId)], [String(STREAM_MAX_LEN), entry, String(WRITE_ID_TTL_SECONDS)]);
-  return id !== null;
+  return (await appendAuditEntries(redis, [{ writeId, entry }])) === 1;
+}
+
+/** At most this many events in one script call (a runbook's burst of commands, a fleet's steps). */
+const MAX_BATCH = 200;
+
+interface Pending extends AuditEntry {
+  settled: () => void;
 }
 
 /**
@@ -47,28 +74,50 @@ export async function appendAuditEntry(redis: Redis, writeId: string, entry: str
  */
 export class AuditLog {
   private readonly reads = new SingleFlight<StoredAuditEvent[]>();
+  /** Recorded, not written yet: the next flush (this turn of the event loop) takes them. */
+  private pending: Pending[] = [];
 
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
   ) {}
 
-  async record(event: AuditEvent): Promise<void> {
+  /**
+   * Records an event: logged at once, and written to the stream with the other events recorded
+   * in the same turn of the event loop, in one round trip (setImmediate: a step's command events
+   * and its start and end, twenty clusters' steps at once). Resolves once it is written — or,
+   * Redis being down, once that is logged (it is sent again when Redis is back, given Sentinel).
+   */
+  record(event: AuditEvent): Promise<void> {
     const at = Date.now();
     this.logger.info({ audit: event }, `audit ${event.type}`);
-    const writeId = randomUUID();
-    const entry = JSON.stringify({ ...event, at });
-    const append = () => appendAuditEntry(this.redis, writeId, entry);
+    return new Promise<void>((settled) => {
+      this.pending.push({ writeId: randomUUID(), entry: JSON.stringify({ ...event, at }), settled });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Writes what is pending, MAX_BATCH at a time, in order (batches on one connection keep their order). */
+  private flush(): void {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      void this.write(batch);
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const append = () => appendAuditEntries(this.redis, batch);
     try {
       await append();
+      // Through Sentinel: sent again after a failover until a replica has it (the write ids keep each event single).
+      resendUntilReplicated(this.redis, append);
     } catch (err) {
-      // The log line above still holds the event; a Redis outage must not stop a runbook mid-step.
+      // The log lines still hold the events; a Redis outage must not stop a runbook mid-step.
       const again = resendUntilReplicated(this.redis, append);
-      this.logger.error({ err }, again ? 'audit event not written to Redis yet (sent again when it is back)' : 'audit event not written to Redis');
-      return;
+      this.logger.error({ err, events: batch.length }, again ? 'audit event not written to Redis yet (sent again when it is back)' : 'audit event not written to Redis');
+    } finally {
+      for (const p of batch) p.settled();
     }
-    // Through Sentinel: sent again after a failover until a replica has it (the write id keeps it single).
-    resendUntilReplicated(this.redis, append);
   }
 
   /** The newest `count` events matching `filter`, oldest first (concurrent identical reads share one). */

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/audit/audit-log.ts';
+import { appendAuditEntries, AuditLog } from '../../src/audit/audit-log.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { useRedis } from '../support/redis.ts';
 
@@ -40,6 +40,28 @@ describe('AuditLog', () => {
     const bulk = await audit.recent(600, { cluster: 'bulk' });
     expect(bulk).toHaveLength(600);
     expect(bulk.at(-1)).toMatchObject({ jobId: '619' });
+  });
+
+  it('writes the events recorded in one turn of the event loop in one round trip, in order, each once', async () => {
+    const audit = new AuditLog(connection, logger);
+    const scripts = async () => {
+      const info = await connection.info('commandstats');
+      return ['eval', 'evalsha'].reduce((n, c) => n + Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0), 0);
+    };
+    await audit.record({ type: 'cancel', cluster: 'batch', jobId: 'warm', user: 'U0ALICE' });
+    const before = await scripts();
+    // A step's end, the next step's start and a command event arrive in one turn: not awaited one by one.
+    const writes = Array.from({ length: 250 }, (_, i) => audit.record({ type: 'cancel', cluster: 'batch', jobId: String(i), user: 'U0ALICE' }));
+    await Promise.all(writes);
+    // 250 events over MAX_BATCH (200): two script calls, not 250.
+    expect((await scripts()) - before).toBe(2);
+    const written = await audit.recent(250, { cluster: 'batch' });
+    expect(written.map((e) => ('jobId' in e ? e.jobId : ''))).toEqual(Array.from({ length: 250 }, (_, i) => String(i)));
+    // Sent again (a reconnect's resend), a batch adds nothing: each event is in the stream once.
+    const entries = [{ writeId: 'batch-a', entry: JSON.stringify({ type: 'cancel', cluster: 'again', jobId: 'a', user: 'U0ALICE', at: 1 }) }, { writeId: 'batch-b', entry: JSON.stringify({ type: 'cancel', cluster: 'again', jobId: 'b', user: 'U0ALICE', at: 2 }) }];
+    expect(await appendAuditEntries(connection, entries)).toBe(2);
+    expect(await appendAuditEntries(connection, entries)).toBe(0);
+    expect((await audit.recent(10, { cluster: 'again' })).map((e) => ('jobId' in e ? e.jobId : ''))).toEqual(['a', 'b']);
   });
 
   it('a Redis outage loses nothing from the log and does not throw', async () => {
