@@ -47,7 +47,7 @@ const MIX: Array<{ kind: Kind; count: number; what: string }> = [
   { kind: 'audit', count: 10, what: 'audit 10 (Redis stream read)' },
   { kind: 'dry-run', count: 30, what: 'upgrade … --dry-run (plan only)' },
   { kind: 'busy-refused', count: 45, what: 'upgrade on prod/stage, each held by a job awaiting approval → refused at once' },
-  { kind: 'idle-upgrade', count: 5, what: 'upgrade on an idle cluster, all at once → SSH precheck each, then 1 queued and 4 refused by the hold' },
+  { kind: 'idle-upgrade', count: 5, what: 'upgrade on an idle cluster not read before, all at once → "checking…" at once (cold SSH); each precheck\'s verdict follows up: 1 queued, 4 refused by the hold' },
 ];
 
 const viewer = (i: number) => `U0VIEW${String(i).padStart(4, '0')}`;
@@ -101,13 +101,14 @@ async function send(h: Harness, client: LoadClient, req: Req): Promise<Sample> {
   return (await sendAll(h, client, [req], false))[0] as Sample;
 }
 
-type Outcome = 'answered' | 'queued' | 'busy' | 'deferred' | 'error';
+type Outcome = 'answered' | 'queued' | 'busy' | 'checking' | 'deferred' | 'error';
 
 function outcome(s: Sample): Outcome {
   if (s.status !== 200 || s.text.startsWith('Something went wrong')) return 'error';
   if (s.text === '') return 'deferred'; // acked empty at the bot's 2.5 s deadline; answer follows on response_url
   if (s.jobId) return 'queued';
   if (/ is busy: job /.test(s.text)) return 'busy';
+  if (s.text.startsWith('Checking ')) return 'checking'; // a cold cluster's precheck: the verdict follows up
   return 'answered';
 }
 
@@ -141,11 +142,14 @@ async function burst(h: Harness, client: LoadClient, idle: string, seed: number)
   const samples = await sendAll(h, client, reqs, true);
   const wall = performance.now() - t0;
   const cpuAcks = cpuMs(cpu0);
-  await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length);
+  // The status reads follow up, and so do the prechecks that did not wait (a cold cluster: "Checking …").
+  await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length + samples.filter((s) => s.text.startsWith('Checking ')).length);
   const followUpsWall = performance.now() - t0;
   const cpuFollowUps = cpuMs(cpu0);
-  // The one upgrade the burst queued parks at its gate; let it get there so the next phase starts quiet.
-  for (const s of samples) if (s.jobId) await waitParked(h, s.jobId);
+  // The one upgrade the burst queued (in its ack, or in a precheck's follow-up) parks at its gate;
+  // let it get there so the next phase starts quiet.
+  const followedUp = h.slack.responses.slice(responsesBefore).map((r) => /^Queued as job (\d+)/.exec(String(r.body.text ?? ''))?.[1]);
+  for (const jobId of [...samples.map((s) => s.jobId), ...followedUp]) if (jobId) await waitParked(h, jobId);
   const counts = new Map<Outcome, number>();
   for (const s of samples) counts.set(outcome(s), (counts.get(outcome(s)) ?? 0) + 1);
   return { samples, wall, followUpsWall, cpuAcks, cpuFollowUps, stats: stats(samples.map((s) => s.ms)), counts, over: samples.filter((s) => s.ms > SLACK_LIMIT_MS).length };

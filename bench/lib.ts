@@ -4,7 +4,7 @@
  *
  * Benchmarks print what they measured in the same run; they assert nothing.
  */
-import { PRECHECK_ACK_MS } from '../src/bot/core.ts';
+import { PRECHECK_ACK_MS, PRECHECK_COLD_ACK_MS } from '../src/bot/core.ts';
 import { keys } from '../src/queue/keys.ts';
 import { startHarness, type Harness, type HarnessOptions } from '../test/support/harness.ts';
 
@@ -174,7 +174,7 @@ export async function withHarness<T>(options: HarnessOptions, fn: (h: Harness) =
   hookSignals();
   // Benchmarks run the production default (tests wait longer, to see verdicts in the ack).
   // …and log at the production default (tests log at debug, to read the log when one fails).
-  const h = await startHarness({ precheckAckMs: PRECHECK_ACK_MS, ...options, env: { LOG_LEVEL: 'info', ...options.env } });
+  const h = await startHarness({ precheckAckMs: PRECHECK_ACK_MS, precheckColdAckMs: PRECHECK_COLD_ACK_MS, ...options, env: { LOG_LEVEL: 'info', ...options.env } });
   running.add(h);
   try {
     return await fn(h);

@@ -11,7 +11,7 @@
  * Prints the figures; asserts nothing.
  */
 import { USERS } from '../test/support/harness.ts';
-import { callAt, log, ms, ratio, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
+import { callAt, log, ms, ratio, queued, waitParked, withHarness, type Benchmark, type Row } from './lib.ts';
 
 const LATENCY_MS = 20;
 const REBOOT_MS = 150;
@@ -32,7 +32,7 @@ async function run(): Promise<Row[]> {
     },
     async (h) => {
       const requestAt = Date.now();
-      const res = await h.command(USERS.alice, 'windows-worker add w1');
+      const res = await queued(h, USERS.alice, 'windows-worker add w1');
       if (!res.jobId) throw new Error(`bench: windows-worker add was not queued: ${res.text}`);
       const jobId = res.jobId;
       const approve = await h.waitButton(jobId, 'Approve', 60_000);

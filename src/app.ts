@@ -48,6 +48,8 @@ export interface AppOptions {
   watchTimeoutMs?: number;
   /** How long a slash command's ack waits for its precheck (default PRECHECK_ACK_MS in src/bot/core.ts). */
   precheckAckMs?: number;
+  /** …when a node of the cluster has no warm SSH connection (default PRECHECK_COLD_ACK_MS). */
+  precheckColdAckMs?: number;
 }
 
 export interface App {
@@ -184,6 +186,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       // The ack waits at most precheckAckMs for it; past that the verdict follows up, so it may take longer.
       precheckTimeoutMs: options.precheckTimeoutMs ?? 10_000,
       ...(options.precheckAckMs !== undefined ? { precheckAckMs: options.precheckAckMs } : {}),
+      ...(options.precheckColdAckMs !== undefined ? { precheckColdAckMs: options.precheckColdAckMs } : {}),
       backupDir: env.MK8S_BACKUP_DIR,
       rateLimiter: new RateLimiter(redis, env.MK8S_USER_COMMANDS_PER_MINUTE),
       statusCache: new StatusCache(env.MK8S_STATUS_CACHE_MS),

@@ -50,6 +50,11 @@ async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: Cluste
 
 /** How long an ack waits for a precheck by default (a warm connection answers in a few ms). */
 export const PRECHECK_ACK_MS = 250;
+/**
+ * …and when some node of the cluster has no warm connection: not at all. A handshake costs the
+ * ack tens of ms, and a burst of them hundreds; the verdict follows on response_url instead.
+ */
+export const PRECHECK_COLD_ACK_MS = 0;
 
 /** The promise's value if it settles within ms (a rejection counts as settled: it rethrows on await). */
 async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
@@ -189,8 +194,9 @@ export class Bot implements BotCore {
     };
     if (!spec.precheck) return { ack: await queue(undefined), visibility: 'ephemeral' };
     // The ack never waits on SSH for long: past its budget it says "checking…" and the verdict follows.
+    const cold = deps.ssh !== undefined && cluster.nodes.some((n) => !deps.ssh!.isWarm(sshTargetFor(cluster, n.name)));
     const check = this.precheck(spec, parsed.args, cluster);
-    const quick = await within(check, deps.precheckAckMs ?? PRECHECK_ACK_MS);
+    const quick = await within(check, cold ? (deps.precheckColdAckMs ?? PRECHECK_COLD_ACK_MS) : (deps.precheckAckMs ?? PRECHECK_ACK_MS));
     if (quick.done) return { ack: await queue(quick.value), visibility: 'ephemeral' };
     return {
       ack: { text: `Checking ${cluster.name} before queuing \`${parsed.text}\`… the answer follows here.` },

@@ -33,6 +33,11 @@ export interface BotDeps {
    * "checking…" and the verdict (refused, or queued) follows on the command's response_url.
    */
   precheckAckMs?: number;
+  /**
+   * …when some node of the cluster has no open connection in the pool yet (default
+   * PRECHECK_COLD_ACK_MS: the ack does not wait; the precheck's handshakes warm the pool).
+   */
+  precheckColdAckMs?: number;
   /** The process's warm SSH pool (prechecks, status); without one each read opens its own. */
   ssh?: SshPool;
   /** MK8S_BACKUP_DIR: where the worker keeps datastore backups (`backups` lists them). */

@@ -65,6 +65,11 @@ export class SshPool {
     return entry;
   }
 
+  /** The pool holds an open, authenticated connection to this target's node (a command on it needs no handshake). */
+  isWarm(target: SshTarget): boolean {
+    return this.entries.get(keyOf(target))?.conn.connected === true;
+  }
+
   /** Connections currently in the pool (open or about to be). */
   get size(): number {
     return this.entries.size;

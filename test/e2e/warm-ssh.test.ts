@@ -93,3 +93,29 @@ describe('an ack that would wait on SSH: "checking…", then the verdict on resp
     }
   });
 });
+
+describe('a cluster not read yet: the ack does not wait for the handshakes', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // A warm precheck may take its time here (a loaded CI machine); a cold one not at all.
+    h = await startHarness({ precheckAckMs: 10_000, precheckColdAckMs: 0 });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('says "checking…" while any node has no connection, and answers in the ack once the pool is warm', async () => {
+    const before = h.slack.responses.length;
+    const cold = await h.command(alice, 'upgrade k8s-1 1.23/stable');
+    expect(cold.text).toBe('Checking prod before queuing `upgrade k8s-1 1.23/stable`… the answer follows here.');
+    const answer = String((await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string'))).body.text);
+    const first = /^Queued as job (\d+)/.exec(answer)?.[1];
+    expect(first, answer).toBeDefined();
+    await h.click(bob, await h.waitButton(first!, 'Approve'));
+    await h.waitState(first!, 'succeeded', 30_000);
+    // The precheck and the job opened every node: the next precheck answers in the ack.
+    const warm = await h.command(alice, 'upgrade k8s-2 1.23/stable');
+    expect(warm.jobId, warm.text).toBeDefined();
+    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 1, 'k8s-2': 1, 'k8s-3': 1 });
+  });
+});

@@ -68,6 +68,8 @@ export interface HarnessOptions {
    * (default 10 s here, so tests see the verdict in the ack; production: PRECHECK_ACK_MS).
    */
   precheckAckMs?: number;
+  /** The same before the pool has a connection to every node of the cluster (default: precheckAckMs). */
+  precheckColdAckMs?: number;
   /**
    * The simulated clusters in a process of their own (benchmarks: the nodes' SSH servers off the
    * bot's event loop): then `sims` is empty and `simProcess` reaches them.
@@ -167,6 +169,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     slackRetries: 0,
     ...(options.clock ? { clock: options.clock } : {}),
     precheckAckMs: options.precheckAckMs ?? 10_000,
+    precheckColdAckMs: options.precheckColdAckMs ?? options.precheckAckMs ?? 10_000,
   });
   const base = `http://127.0.0.1:${app.httpPort}/slack/events`;
   const firstChannel = clusters[0]!.channel;
