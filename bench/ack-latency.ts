@@ -148,7 +148,7 @@ async function burst(h: Harness, client: LoadClient, idle: string, seed: number)
   const cpuFollowUps = cpuMs(cpu0);
   // The one upgrade the burst queued (in its ack, or in a precheck's follow-up) parks at its gate;
   // let it get there so the next phase starts quiet.
-  const followedUp = h.slack.responses.slice(responsesBefore).map((r) => /^Queued as job (\d+)/.exec(String(r.body.text ?? ''))?.[1]);
+  const followedUp = h.slack.responses.slice(responsesBefore).map((r) => /^Queued as job (\d+)/.exec(typeof r.body.text === 'string' ? r.body.text : '')?.[1]);
   for (const jobId of [...samples.map((s) => s.jobId), ...followedUp]) if (jobId) await waitParked(h, jobId);
   const counts = new Map<Outcome, number>();
   for (const s of samples) counts.set(outcome(s), (counts.get(outcome(s)) ?? 0) + 1);
