@@ -20,6 +20,7 @@
 import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
+import { sshRoundTrip } from './ssh-round-trip.ts';
 import { callAt, jobEnd, log, ms, num, ratio, spread, stats, waitParked, withHarness, SLACK_MODES, type Benchmark, type Figures, type Row, type SlackMode, queued, unionLength } from './lib.ts';
 
 const SCALE = 0.1;
@@ -105,6 +106,13 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       const r = await rollout(h, sc.batch);
       const n = stats(r.notice);
       const label = `${sc.nodes} nodes, --batch ${sc.batch}`;
+      // One node after the other, every command of the rollout pays the round trip (a batch runs side by side: no floor printed).
+      const trip = stats((await sshRoundTrip(h, CLUSTER)).rtt).p50;
+      const floor = (r.criticalPath + r.commands * trip) / r.criticalPath;
+      if (sc.batch === 1) {
+        log(`    transport floor: (critical path + ${r.commands} commands × ${ms(trip)} round trip) / critical path = ${ratio(floor)}`);
+        fig[`rollingFloor${sc.nodes}${mode.suffix}`] = num(floor);
+      }
       log(
         `  ${label}: approval→end ${ms(r.wall)} wall; simulated critical path ${ms(r.criticalPath)} (sum ${ms(r.sum)}, ${r.commands} commands) → ${ratio(r.wall / r.criticalPath)}; ` +
           `Ready→noticed ${spread(n)} over ${n.n} wait steps; Slack showed the end ${ms(r.slackLag)} later; ${r.connectionsPerNode.toFixed(2)} SSH connections per node`,
@@ -120,6 +128,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
         { bench: 'rolling', figure: `${label}: job end → Slack shows succeeded`, value: ms(r.slackLag) },
         { bench: 'rolling', figure: `${label}: wall / simulated critical path`, value: ratio(r.wall / r.criticalPath), note: `${ms(r.wall)} wall vs ${ms(r.criticalPath)} (command sum ${ms(r.sum)}, ${r.commands} commands)` },
         { bench: 'rolling', figure: `${label}: node Ready → wait step ends, p50`, value: ms(n.p50), n: n.n, note: `max ${ms(n.max)}` },
+        ...(sc.batch === 1 ? [{ bench: 'rolling', figure: `${label}: transport floor (commands × round trip)`, value: ratio(floor), note: `${ms(trip)} per command, ${r.commands} commands` }] : []),
       );
     });
   }
