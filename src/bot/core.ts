@@ -18,6 +18,8 @@ import { logTo, showError } from '../errors/boundary.ts';
 import { renderPlan } from '../engine/messages.ts';
 import type { JobRequest, Json, PrecheckContext, VerbSpec } from '../engine/runbook.ts';
 import { MicroK8sNode } from '../microk8s/node.ts';
+import type { StoredAuditEvent } from '../audit/events.ts';
+import type { HolderInfo, JobSummary } from '../queue/job-queue.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { sshTargetFor } from '../ssh/target.ts';
 import { auditedText } from './audit-text.ts';
@@ -27,7 +29,7 @@ import { decide } from './decisions.ts';
 import type { BotDeps } from './deps.ts';
 import { addonsMessage, upgradeCniPreviewMessage } from './addons-read-verb.ts';
 import { backupsMessage, snapProxyListMessage } from './ops-read-verbs.ts';
-import { auditMessage, clustersMessage, jobsMessage, statusMessage } from './read-verbs.ts';
+import { auditEvents, auditMessage, clustersMessage, JOBS_SHOWN, jobsMessage, statusMessage, type AuditArgs } from './read-verbs.ts';
 import { buildHome, homeText, publishHome } from './home.ts';
 import { startTiming, timingNote } from './start-timing.ts';
 import { busyMessage, submitJob } from './submit.ts';
@@ -69,6 +71,18 @@ async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value
   }
 }
 
+/** Reads started alongside the rate limit's check (BotCore.prefetch). */
+interface Prefetched {
+  holder?: Promise<HolderInfo | undefined>;
+  jobs?: Promise<JobSummary[]>;
+  audit?: Promise<StoredAuditEvent[]>;
+}
+
+/** `audit [n]` / `audit job <id>`: what to read. */
+function auditArgs(parsed: ParsedCommand): AuditArgs {
+  return { count: typeof parsed.args.n === 'number' ? parsed.args.n : 20, ...(typeof parsed.args.job === 'string' ? { job: parsed.args.job } : {}) };
+}
+
 function ephemeral(text: string, body?: string): CommandAnswer {
   return { ack: { text, body }, visibility: 'ephemeral' };
 }
@@ -84,31 +98,43 @@ export class Bot implements BotCore {
     const started = Date.now();
     let verb = 'invalid';
     try {
-      // Before anything is parsed or looked up: a flood from one user costs one Redis call each.
-      const rate = await this.deps.rateLimiter.take(input.user);
+      // The rate limit first: nothing runs, is written or is answered before it passed. Its
+      // round trip overlaps the parse and the one read the command needs first (a read only;
+      // a flood from one user costs at most two Redis calls each, and a flood of `jobs` shares one).
+      const taken = this.deps.rateLimiter.take(input.user);
+      let parsed: ParsedCommand | undefined;
+      let parseError: unknown;
+      let early: Prefetched = {};
+      try {
+        parsed = parseCommand(input.text, { channel: input.channel, inventory: this.deps.inventory, registry: this.deps.registry });
+        early = this.prefetch(parsed);
+      } catch (err) {
+        parseError = err;
+      }
+      const rate = await taken;
       if (!rate.ok) {
         verb = 'rate-limited';
-        if (rate.first) await this.refused(input, undefined, `rate limit: more than ${rate.limit} commands in a minute (later ones this minute are not audited)`);
+        if (rate.first) this.refused(input, undefined, `rate limit: more than ${rate.limit} commands in a minute (later ones this minute are not audited)`);
         else this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'rate-limited' });
         return ephemeral(`Slow down: you sent more than ${rate.limit} commands in the last minute (the limit per user; MK8S_USER_COMMANDS_PER_MINUTE). Try again in ${rate.retryInSeconds} s. Nothing was run.`);
       }
-      const parsed = parseCommand(input.text, { channel: input.channel, inventory: this.deps.inventory, registry: this.deps.registry });
+      if (parsed === undefined) throw parseError;
       verb = parsed.verb;
       const elsewhere = wrongChannel(parsed, input.channel);
       if (elsewhere) {
-        await this.refused(input, parsed.cluster?.name, elsewhere);
+        this.refused(input, parsed.cluster?.name, elsewhere);
         return ephemeral(elsewhere);
       }
       const allowed = await mayRequest({ user: input.user, spec: parsed.spec, cluster: parsed.cluster, inventory: this.deps.inventory, members: this.deps.members });
       if (!allowed.ok) {
-        await this.refused(input, parsed.cluster?.name, allowed.reason);
+        this.refused(input, parsed.cluster?.name, allowed.reason);
         return ephemeral(`Not allowed: ${allowed.reason}.`);
       }
-      return await this.dispatch(parsed, input);
+      return await this.dispatch(parsed, input, early);
     } catch (err) {
       const shown = showError(err, logTo(this.deps.logger));
       if (err instanceof RequestError) {
-        await this.refused(input, undefined, err.message);
+        this.refused(input, undefined, err.message);
         return ephemeral(shown.text);
       }
       return ephemeral(`${shown.ref ? 'Something went wrong handling that command: ' : ''}${shown.text}. Nothing was queued.`);
@@ -117,12 +143,35 @@ export class Bot implements BotCore {
     }
   }
 
-  private async refused(input: CommandInput, cluster: string | undefined, reason: string): Promise<void> {
+  /**
+   * Audits a refusal. Not awaited: the event is logged now and goes to Redis with this turn's
+   * batch (AuditLog.record), on the wire before the answer; the answer does not wait for its reply.
+   */
+  private refused(input: CommandInput, cluster: string | undefined, reason: string): void {
     this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'refused' });
-    await this.deps.audit.record({ type: 'request', cluster, user: input.user, text: auditedText(input.text), outcome: 'refused', reason: auditedText(reason) });
+    void this.deps.audit.record({ type: 'request', cluster, user: input.user, text: auditedText(input.text), outcome: 'refused', reason: auditedText(reason) });
   }
 
-  private async dispatch(parsed: ParsedCommand, input: CommandInput): Promise<CommandAnswer> {
+  /**
+   * Starts the first read a command will make, while the rate limit is checked: who holds the
+   * cluster (an action's busy check) or its job list (`jobs`). Reads only; unused when the rate
+   * limit or RBAC refuses the command (a failure surfaces where the answer awaits it).
+   */
+  private prefetch(parsed: ParsedCommand): Prefetched {
+    const cluster = parsed.cluster;
+    if (!cluster) return {};
+    const handled = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined);
+      return p;
+    };
+    if (parsed.verb === 'jobs') return { jobs: handled(this.deps.queue.list(JOBS_SHOWN, cluster.name)) };
+    if (parsed.verb === 'audit') return { audit: handled(auditEvents(this.deps, cluster, auditArgs(parsed))) };
+    const spec = this.deps.runbooks.get(parsed.verb)?.spec;
+    if (spec && !parsed.dryRun && spec.hold !== false) return { holder: handled(this.deps.queue.holder(cluster.name)) };
+    return {};
+  }
+
+  private async dispatch(parsed: ParsedCommand, input: CommandInput, early: Prefetched): Promise<CommandAnswer> {
     const { deps } = this;
     const cluster = parsed.cluster;
     switch (parsed.verb) {
@@ -140,9 +189,9 @@ export class Bot implements BotCore {
       case 'status':
         return { ack: { text: `Reading the state of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => statusMessage(deps, cluster, { drift: parsed.args.drift === true }) };
       case 'jobs':
-        return { ack: await jobsMessage(deps, cluster), visibility: 'ephemeral' };
+        return { ack: await jobsMessage(deps, cluster, early.jobs), visibility: 'ephemeral' };
       case 'audit':
-        return { ack: await auditMessage(deps, cluster, { count: typeof parsed.args.n === 'number' ? parsed.args.n : 20, ...(typeof parsed.args.job === 'string' ? { job: parsed.args.job } : {}) }), visibility: 'ephemeral' };
+        return { ack: await auditMessage(deps, cluster, auditArgs(parsed), early.audit), visibility: 'ephemeral' };
       case 'cancel':
         return { ack: await cancelJob(deps, cluster, typeof parsed.args.job === 'string' ? parsed.args.job : JSON.stringify(parsed.args.job), input.user), visibility: 'ephemeral' };
       case 'snap-proxy list':
@@ -154,22 +203,22 @@ export class Bot implements BotCore {
       case 'upgrade-cni':
         // Its dry run reads the nodes to show the new manifest as a diff (still read-only).
         if (parsed.dryRun && parsed.args.restore !== true) {
-          await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
+          void deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
           return { ack: { text: `Building the new Calico manifest of ${cluster.name} (dry run)…` }, visibility: 'ephemeral', followUp: () => upgradeCniPreviewMessage(cluster) };
         }
         break;
     }
     const runbook = deps.runbooks.get(parsed.verb);
     if (!runbook) throw new RequestError(`\`${parsed.verb}\` has no runbook yet`, 'unknown-verb');
-    return this.mutating(runbook.spec, parsed, cluster, input);
+    return this.mutating(runbook.spec, parsed, cluster, input, early.holder);
   }
 
-  private async mutating(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig, input: CommandInput): Promise<CommandAnswer> {
+  private async mutating(spec: VerbSpec, parsed: ParsedCommand, cluster: ClusterConfig, input: CommandInput, holderRead?: Promise<HolderInfo | undefined>): Promise<CommandAnswer> {
     const { deps } = this;
     const plan = spec.plan(parsed.args, cluster);
     const timing = startTiming(parsed, cluster, deps.clock.now());
     if (parsed.dryRun) {
-      await deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
+      void deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
       if (spec.dryRun) {
         return { ack: { text: `Dry run of \`${parsed.text}\` on ${cluster.name}: reading the nodes (read-only)…` }, visibility: 'ephemeral', followUp: () => liveDryRun(spec, parsed, cluster, deps.ssh) };
       }
@@ -177,14 +226,14 @@ export class Bot implements BotCore {
     }
     // Refuse a busy cluster before looking at any node (a verb that takes no hold runs alongside).
     const takesHold = spec.hold !== false;
-    const holder = takesHold ? await deps.queue.holder(cluster.name) : undefined;
+    const holder = takesHold ? await (holderRead ?? deps.queue.holder(cluster.name)) : undefined;
     if (holder) {
-      await this.refused(input, cluster.name, `busy: job ${holder.jobId}`);
+      this.refused(input, cluster.name, `busy: job ${holder.jobId}`);
       return ephemeral(busyMessage(cluster.name, holder));
     }
     const queue = async (problem: string | undefined): Promise<ChatMessage> => {
       if (problem) {
-        await this.refused(input, cluster.name, problem);
+        this.refused(input, cluster.name, problem);
         return { text: `${problem} Nothing was queued.` };
       }
       const request: JobRequest = { verb: spec.verb, cluster: cluster.name, args: parsed.args, text: parsed.text, user: input.user, channel: input.channel, requestedAt: Date.now(), ...timing };

@@ -1,8 +1,9 @@
 import type { ChatMessage } from '../chat/port.ts';
-import { DECISION_TYPES, renderAuditEvent } from '../audit/events.ts';
+import { DECISION_TYPES, renderAuditEvent, type StoredAuditEvent } from '../audit/events.ts';
 import type { ClusterConfig, Inventory } from '../config/inventory.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { BotDeps } from './deps.ts';
+import type { JobSummary } from '../queue/job-queue.ts';
 import { readClusterStatus } from '../status/cluster-status.ts';
 import { renderClusterStatus, renderDrift } from './status-report.ts';
 
@@ -33,8 +34,12 @@ function utcMinute(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promise<ChatMessage> {
-  const jobs = await deps.queue.list(15, cluster.name);
+/** How many of a cluster's newest jobs `jobs` lists. */
+export const JOBS_SHOWN = 15;
+
+/** `jobs`: the cluster's newest jobs (`listed`: that read, already started). */
+export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig, listed?: Promise<JobSummary[]>): Promise<ChatMessage> {
+  const jobs = await (listed ?? deps.queue.list(JOBS_SHOWN, cluster.name));
   if (jobs.length === 0) return { text: `No jobs on ${cluster.name} yet.` };
   const lines = jobs.map(
     (j) =>
@@ -48,13 +53,24 @@ export async function jobsMessage(deps: BotDeps, cluster: ClusterConfig): Promis
  * queued), approvals, rejections, choices, expiries, cancels and job results, one line each.
  * `audit job <id>`: everything about one job in order, its steps and SSH commands included.
  */
-export async function auditMessage(deps: BotDeps, cluster: ClusterConfig, args: { count: number; job?: string }): Promise<ChatMessage> {
+export interface AuditArgs {
+  count: number;
+  job?: string;
+}
+
+/** The events `audit` shows: one job's, oldest first, or the cluster's last `count` decisions. */
+export function auditEvents(deps: BotDeps, cluster: ClusterConfig, args: AuditArgs): Promise<StoredAuditEvent[]> {
+  if (args.job !== undefined) return deps.audit.recent(500, { cluster: cluster.name, jobId: args.job });
+  return deps.audit.recent(args.count, { cluster: cluster.name, types: DECISION_TYPES });
+}
+
+/** `audit` (`read`: its events' read, already started). */
+export async function auditMessage(deps: BotDeps, cluster: ClusterConfig, args: AuditArgs, read: Promise<StoredAuditEvent[]> = auditEvents(deps, cluster, args)): Promise<ChatMessage> {
+  const events = await read;
   if (args.job !== undefined) {
-    const events = await deps.audit.recent(500, { cluster: cluster.name, jobId: args.job });
     if (events.length === 0) return { text: `No audit events for job ${args.job} on ${cluster.name}.` };
     return { text: `audit of job ${args.job} on ${cluster.name}: ${events.length} event(s), oldest first`, body: events.map(renderAuditEvent).join('\n') };
   }
-  const events = await deps.audit.recent(args.count, { cluster: cluster.name, types: DECISION_TYPES });
   if (events.length === 0) return { text: `No audit events for ${cluster.name} yet.` };
   return {
     text: `last ${events.length} decision(s) on ${cluster.name}, newest first (a job's steps and commands: \`audit job <id>\`)`,

@@ -1,6 +1,7 @@
 /**
  * Per-user rate limit and the `status` cache through Slack (issue 9, item 7): a user over the
- * limit is refused before anything is parsed or run (others are not slowed down), the refusal
+ * limit is refused before anything is run, written or answered (the parse and a first read
+ * overlap the limit's round trip; others are not slowed down), the refusal
  * is audited once and truncated; concurrent `status` requests share one read of the nodes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,12 @@ describe('rate limits and the status cache', () => {
       expect(a.text).toMatch(new RegExp(`^Slow down: you sent more than ${LIMIT} commands in the last minute .* Try again in \\d+ s\\. Nothing was run\\.$`));
     }
     expect((await h.command(bob, 'help')).text).not.toMatch(/Slow down/);
+    // Over the limit, a well-formed upgrade or jobs (whose first read starts alongside the check) is refused just the same.
+    for (const text of ['upgrade k8s-1 1.23/stable', 'jobs', 'upgrade k8s-1 1.23/stable --dry-run']) {
+      expect((await h.command(mallory, text)).text).toMatch(/^Slow down: /);
+    }
+    expect(await h.app.queue.list(15)).toEqual([]);
+    expect(await h.app.queue.holder('prod')).toBeUndefined();
     expect(h.sim.commandLog).toHaveLength(0);
 
     const refusals = (await auditEntries()).filter((e) => e.type === 'request' && String(e.reason).startsWith('rate limit'));
