@@ -53,10 +53,18 @@ async function liveDryRun(spec: VerbSpec, parsed: ParsedCommand, cluster: Cluste
 /** How long an ack waits for a precheck by default (a warm connection answers in a few ms). */
 export const PRECHECK_ACK_MS = 250;
 /**
- * …and when some node of the cluster has no warm connection: not at all. A handshake costs the
- * ack tens of ms, and a burst of them hundreds; the verdict follows on response_url instead.
+ * …and when its precheck would open connections (some node of the cluster has none in the warm
+ * pool) while other commands wait for their acks: not at all. Handshakes cost tens of ms of CPU
+ * that every ack of a burst would wait behind; the verdict follows on response_url instead. A
+ * lone command still gets its verdict in the ack when the handshakes are quick.
  */
 export const PRECHECK_COLD_ACK_MS = 0;
+
+/** How long this command's ack waits for its precheck (the two budgets above, or the deployment's own). */
+export function precheckAckBudget(o: { cold: boolean; othersWaiting: boolean; ackMs?: number; coldAckMs?: number }): number {
+  const warm = o.ackMs ?? PRECHECK_ACK_MS;
+  return o.cold && o.othersWaiting ? Math.min(warm, o.coldAckMs ?? PRECHECK_COLD_ACK_MS) : warm;
+}
 
 /** The promise's value if it settles within ms (a rejection counts as settled: it rethrows on await). */
 async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
@@ -92,11 +100,15 @@ function ephemeral(text: string, body?: string): CommandAnswer {
  * refusal, and handles button clicks. Chat adapters (Slack, console) call it.
  */
 export class Bot implements BotCore {
+  /** Commands of this process not acked yet (this one included). */
+  private answering = 0;
+
   constructor(private readonly deps: BotDeps) {}
 
   async handleCommand(input: CommandInput): Promise<CommandAnswer> {
     const started = Date.now();
     let verb = 'invalid';
+    this.answering++;
     try {
       // The rate limit first: nothing runs, is written or is answered before it passed. Its
       // round trip overlaps the parse and the one read the command needs first (a read only;
@@ -139,6 +151,7 @@ export class Bot implements BotCore {
       }
       return ephemeral(`${shown.ref ? 'Something went wrong handling that command: ' : ''}${shown.text}. Nothing was queued.`);
     } finally {
+      this.answering--;
       this.deps.metrics.commandSeconds.observe({ verb }, (Date.now() - started) / 1000);
     }
   }
@@ -244,8 +257,9 @@ export class Bot implements BotCore {
     if (!spec.precheck) return { ack: await queue(undefined), visibility: 'ephemeral' };
     // The ack never waits on SSH for long: past its budget it says "checking…" and the verdict follows.
     const cold = deps.ssh !== undefined && cluster.nodes.some((n) => !deps.ssh!.isWarm(sshTargetFor(cluster, n.name)));
+    const budget = precheckAckBudget({ cold, othersWaiting: this.answering > 1, ackMs: deps.precheckAckMs, coldAckMs: deps.precheckColdAckMs });
     const check = this.precheck(spec, parsed.args, cluster);
-    const quick = await within(check, cold ? (deps.precheckColdAckMs ?? PRECHECK_COLD_ACK_MS) : (deps.precheckAckMs ?? PRECHECK_ACK_MS));
+    const quick = await within(check, budget);
     if (quick.done) return { ack: await queue(quick.value), visibility: 'ephemeral' };
     return {
       ack: { text: `Checking ${cluster.name} before queuing \`${parsed.text}\`… the answer follows here.` },

@@ -34,8 +34,9 @@ export interface BotDeps {
    */
   precheckAckMs?: number;
   /**
-   * …when some node of the cluster has no open connection in the pool yet (default
-   * PRECHECK_COLD_ACK_MS: the ack does not wait; the precheck's handshakes warm the pool).
+   * …when some node of the cluster has no open connection in the pool yet and other commands
+   * wait for their acks (default PRECHECK_COLD_ACK_MS: the ack does not wait; the precheck's
+   * handshakes warm the pool). See precheckAckBudget in core.ts.
    */
   precheckColdAckMs?: number;
   /** The process's warm SSH pool (prechecks, status); without one each read opens its own. */

@@ -94,28 +94,42 @@ describe('an ack that would wait on SSH: "checking…", then the verdict on resp
   });
 });
 
-describe('a cluster not read yet: the ack does not wait for the handshakes', () => {
+describe('a cluster not read yet: a burst does not wait for the handshakes, a lone command does', () => {
   let h: Harness;
   beforeAll(async () => {
-    // A warm precheck may take its time here (a loaded CI machine); a cold one not at all.
+    // A warm precheck may take its time here (a loaded CI machine); a cold one in a burst not at all.
     h = await startHarness({ precheckAckMs: 10_000, precheckColdAckMs: 0 });
   });
   afterAll(async () => {
     await h?.stop();
   });
 
-  it('says "checking…" while any node has no connection, and answers in the ack once the pool is warm', async () => {
+  const verdicts = async (acks: Awaited<ReturnType<Harness['command']>>[], before: number): Promise<string[]> => {
+    const checking = acks.filter((a) => a.text.startsWith('Checking prod before queuing')).length;
+    await h.slack.waitFor(() => (h.slack.responses.length - before >= checking ? true : undefined));
+    const followUps = h.slack.responses.slice(before).map((r) => (typeof r.body.text === 'string' ? r.body.text : ''));
+    return [...acks.map((a) => a.text).filter((t) => !t.startsWith('Checking prod')), ...followUps];
+  };
+
+  it('a burst of upgrades on a cold cluster: one queued, every other refused, in the ack or on response_url', async () => {
     const before = h.slack.responses.length;
-    const cold = await h.command(alice, 'upgrade k8s-1 1.23/stable');
-    expect(cold.text).toBe('Checking prod before queuing `upgrade k8s-1 1.23/stable`… the answer follows here.');
-    const answer = String((await h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => typeof r.body.text === 'string'))).body.text);
-    const first = /^Queued as job (\d+)/.exec(answer)?.[1];
-    expect(first, answer).toBeDefined();
-    await h.click(bob, await h.waitButton(first!, 'Approve'));
-    await h.waitState(first!, 'succeeded', 30_000);
-    // The precheck and the job opened every node: the next precheck answers in the ack.
-    const warm = await h.command(alice, 'upgrade k8s-2 1.23/stable');
-    expect(warm.jobId, warm.text).toBeDefined();
-    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 1, 'k8s-2': 1, 'k8s-3': 1 });
+    const acks = await Promise.all(Array.from({ length: 12 }, () => h.command(alice, 'upgrade k8s-1 1.23/stable')));
+    expect(acks.every((a) => a.status === 200)).toBe(true);
+    const answers = await verdicts(acks, before);
+    expect(answers).toHaveLength(12);
+    const queued = answers.filter((t) => t.startsWith('Queued as job'));
+    expect(queued, answers.join('\n')).toHaveLength(1);
+    expect(answers.filter((t) => t.includes('Nothing was queued') || / is busy: job /.test(t))).toHaveLength(11);
+    const jobId = /^Queued as job (\d+)/.exec(queued[0]!)![1]!;
+    await h.click(bob, await h.waitButton(jobId, 'Reject'));
+    await h.waitState(jobId, 'rejected', 30_000);
+  });
+
+  it('a lone command gets its verdict in the ack, cold or warm', async () => {
+    await h.stop();
+    h = await startHarness({ precheckAckMs: 10_000, precheckColdAckMs: 0 });
+    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 0, 'k8s-2': 0, 'k8s-3': 0 });
+    const cold = await h.command(alice, 'upgrade k8s-2 1.23/stable');
+    expect(cold.jobId, cold.text).toBeDefined();
   });
 });
