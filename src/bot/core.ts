@@ -158,7 +158,7 @@ export class Bot implements BotCore {
 
   /**
    * Audits a refusal. Not awaited: the event is logged now and goes to Redis with this turn's
-   * batch (AuditLog.record), on the wire before the answer; the answer does not wait for its reply.
+   * batch (AuditLog.record, sent within this turn of the event loop); the answer does not wait for Redis's reply.
    */
   private refused(input: CommandInput, cluster: string | undefined, reason: string): void {
     this.deps.metrics.requests.inc({ verb: 'refused', outcome: 'refused' });
