@@ -10,6 +10,7 @@
  *   microk8s kubectl rollout status ds/calico-node -n kube-system --timeout=<N>s
  *   test -e <lock file>
  *   sudo cat <calico.yaml | cni.yaml | cni.yaml.backup>   the Calico manifests (files.ts), parsed
+ *   sudo sha256sum <calico.yaml> <cni.yaml> <cni.yaml.backup>   their digests (read each distinct one once)
  */
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import type { RemoteShell } from '../ssh/types.ts';
@@ -28,6 +29,7 @@ import {
   type DaemonSetState,
   type XableResult,
 } from './parse-addons.ts';
+import { parseSha256sums } from './parse-misc.ts';
 import { outputLines } from './parse-snap.ts';
 import { assertSeconds } from './validate.ts';
 
@@ -48,6 +50,16 @@ const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
 function assertPlainPath(path: string, what: string): string {
   if (!PLAIN_PATH.test(path) || path.includes('..')) throw new InvalidValueError(`refusing to ${what} ${JSON.stringify(path)}: not a plain absolute path`);
   return path;
+}
+
+/** The three Calico manifests a node has (bundled calico.yaml, deployed cni.yaml, its backup), in that order. */
+export const CALICO_FILES = [BUNDLED_CALICO, DEPLOYED_CNI, CNI_AUTO_BACKUP] as const;
+
+/** Their sha256 digests on a node (lowercase hex); undefined: the file does not exist. */
+export interface CalicoDigests {
+  bundled: string | undefined;
+  deployed: string | undefined;
+  backup: string | undefined;
 }
 
 /** A node's Calico files, parsed (the texts too, for upgrade-cni); undefined: the file does not exist. */
@@ -140,7 +152,20 @@ export class AddonCommands {
     return { bundled, deployed, backup, noManage };
   }
 
-  private async manifest(path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
+  /**
+   * `sha256sum` of the three Calico manifests, in one command: a digest per file, undefined for a
+   * file that is not there. Undefined as a whole when sha256sum could not hash one that is (read
+   * the files themselves then: calicoFiles).
+   */
+  async calicoDigests(): Promise<CalicoDigests | undefined> {
+    const r = await this.shell.exec(['sha256sum', ...CALICO_FILES], { privileged: true, okExitCodes: [0, 1] });
+    const sums = parseSha256sums(r.stdout, CALICO_FILES);
+    for (const path of CALICO_FILES) if (!sums.has(path) && !r.stderr.includes(`${path}: No such file or directory`)) return undefined;
+    return { bundled: sums.get(BUNDLED_CALICO), deployed: sums.get(DEPLOYED_CNI), backup: sums.get(CNI_AUTO_BACKUP) };
+  }
+
+  /** One Calico manifest (`sudo cat`), parsed; undefined when the file is not there. */
+  async manifest(path: string, what: string): Promise<{ text: string; manifest: CalicoManifest } | undefined> {
     const text = await readRemoteFile(this.shell, path);
     if (text === undefined) return undefined;
     return { text, manifest: parseCalicoManifest(text, `${what} on ${this.shell.node}`) };

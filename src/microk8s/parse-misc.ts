@@ -12,6 +12,16 @@ export function parseSha256sum(text: string, path?: string): string {
   throw OutputParseError.of(cmd, `"<64 hex digits>  ${path ?? '<file>'}"`, text);
 }
 
+/** `sha256sum A B …`: the digest of each of `paths` it printed (a file it could not read has none). */
+export function parseSha256sums(text: string, paths: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of outputLines(text)) {
+    const m = /^\\?([0-9a-fA-F]{64}) [ *](.+)$/.exec(line.trim());
+    if (m?.[1] && m[2] !== undefined && paths.includes(m[2])) out.set(m[2], m[1].toLowerCase());
+  }
+  return out;
+}
+
 /** The last line made only of digits (a login script may print something first). */
 function lastNumberLine(text: string, digits: RegExp): string | undefined {
   return outputLines(text)

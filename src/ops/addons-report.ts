@@ -11,6 +11,7 @@ import { calicoShippedBy } from '../microk8s/addon-facts.ts';
 import type { AddonInfo, DaemonSetState, NodeCalicoFiles } from '../microk8s/addons.ts';
 import { customisations, describeCustomisation, lostCustomisations, type Customisation, type LostCustomisation } from '../microk8s/calico-customisations.ts';
 import { DEPLOYED_CNI, compareCalicoVersions, imageTag } from '../microk8s/calico-manifest.ts';
+import { readCalicoFiles } from './calico-files.ts';
 
 /**
  * What a helper that only reads needs of the run context: the cluster and its nodes. The bot's
@@ -92,16 +93,15 @@ export async function readAddonsReport(reads: ClusterReads): Promise<AddonsRepor
       }
     }
   };
-  const nodeSide = async (): Promise<NodeCni[]> =>
-    Promise.all(
-      linux.map(async (n): Promise<NodeCni> => {
-        try {
-          return nodeCni(n.name, await reads.node(n.name).addons.calicoFiles());
-        } catch (err) {
-          return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(err) };
-        }
-      }),
-    );
+  const nodeSide = async (): Promise<NodeCni[]> => {
+    // Each distinct manifest read once (calico-files.ts): nodes on one revision ship the same calico.yaml.
+    const files = await readCalicoFiles(reads, linux.map((n) => n.name));
+    return linux.map((n): NodeCni => {
+      const f = files.get(n.name);
+      if (f === undefined || f instanceof Error) return { node: n.name, noManage: false, customisations: [], lost: [], problem: errorText(f ?? 'not read') };
+      return nodeCni(n.name, f);
+    });
+  };
   const [, nodes] = await Promise.all([clusterSide(), nodeSide()]);
   report.nodes = nodes;
   return report;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OutputParseError, WorkerNodeError } from '../../src/microk8s/errors.ts';
 import { parseCordonOutput, parseDrainOutput, parseNodes, parsePods, parseWaitOutput } from '../../src/microk8s/parse-kubectl.ts';
-import { parseEpoch, parseSha256sum, parseStatSize } from '../../src/microk8s/parse-misc.ts';
+import { parseEpoch, parseSha256sum, parseSha256sums, parseStatSize } from '../../src/microk8s/parse-misc.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const WORKER = 'This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s kubectl on the master.\n';
@@ -137,6 +137,13 @@ describe('misc parsers', () => {
     expect(parseSha256sum(`${sum.toUpperCase()} */tmp/x\n`)).toBe(sum);
     expect(() => parseSha256sum('sha256sum: /x: No such file or directory\n', '/x')).toThrow(/64 hex digits/);
     expect(() => parseSha256sum(`${sum}  /other\n`, '/x')).toThrow(OutputParseError);
+  });
+
+  it('reads the digests of several files, none for a file it could not read or did not ask for', () => {
+    const other = 'a'.repeat(64);
+    const out = `${sum}  /a/calico.yaml\nsha256sum: /a/cni.yaml.backup: No such file or directory\n${other.toUpperCase()}  /a/cni.yaml\n${sum}  /elsewhere\nnot a line\n`;
+    expect([...parseSha256sums(out, ['/a/calico.yaml', '/a/cni.yaml', '/a/cni.yaml.backup'])]).toEqual([['/a/calico.yaml', sum], ['/a/cni.yaml', other]]);
+    expect(parseSha256sums('', ['/a'])).toEqual(new Map());
   });
 
   it('reads stat -c %s and date +%s', () => {

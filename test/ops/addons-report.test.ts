@@ -29,7 +29,11 @@ describe('the add-ons and CNI report on a 1.24 cluster with a custom pod CIDR', 
     expect(k1.indexOf('microk8s status --format yaml')).toBeGreaterThan(-1);
     expect(k1.indexOf('microk8s kubectl get ds calico-node -n kube-system -o json')).toBeGreaterThan(k1.indexOf('microk8s status --format yaml')); // the DaemonSet from the node that answered
     expect(rig.commands('k8s-2').some((c) => c.startsWith('microk8s'))).toBe(false);
-    expect(rig.commands().every((c) => /^(microk8s status|microk8s kubectl get |cat |test -e )/.test(c))).toBe(true);
+    expect(rig.commands().every((c) => /^(microk8s status|microk8s kubectl get |cat |test -e |sha256sum )/.test(c))).toBe(true);
+    // Each distinct manifest read once: the nodes hash theirs, run one revision and deploy the same cni.yaml.
+    expect(rig.commands().filter((c) => c.startsWith('sha256sum '))).toHaveLength(3);
+    expect(rig.commands().filter((c) => c.startsWith('cat ') && c.endsWith('/resources/calico.yaml'))).toHaveLength(1);
+    expect(rig.commands().filter((c) => c.startsWith('cat ') && c.endsWith('/cni-network/cni.yaml'))).toHaveLength(1);
 
     const { headline, lines } = renderAddonsReport(r);
     expect(headline).toBe(`Calico v3.21.4 is running (this release ships v3.21.4): up to date. ${ADDONS}`);
@@ -62,6 +66,22 @@ describe('the add-ons and CNI report on a 1.24 cluster with a custom pod CIDR', 
     }
     expect(lines).toContain(`⚠️ k8s-1: MicroK8s upgraded Calico on a refresh and replaced cni.yaml (kept as cni.yaml.backup, v3.21.4); lost: CALICO_IPV4POOL_CIDR was ${CIDR}, now 10.1.0.0/16. Put them back in /var/snap/microk8s/current/args/cni-network/cni.yaml and re-apply it; create var/lock/no-manage-calico so the next refresh leaves it alone.`);
     expect(lines.at(-1)).toBe('(MicroK8s 1.25 ships v3.23.5 at its branch tip; this revision ships v3.23.3.)');
+  });
+
+  it('reads a node on its own when it cannot hash its manifests, or when a shared read does not match the digests', async () => {
+    rig.sim.inject({ node: 'k8s-2', match: 'sha256sum', kind: 'fail', exitCode: 127, stderr: 'sudo: sha256sum: command not found\n' });
+    // The first shared read of a bundled calico.yaml comes back as another (valid) manifest: changed since it was hashed.
+    const other = simCalico(rig.sim.state).cniYaml('k8s-3')!;
+    rig.sim.inject({ node: '*', match: /^cat \S+\/resources\/calico\.yaml$/, kind: 'fail', exitCode: 0, stdout: other, stderr: '', times: 1 });
+    const r = await rig.run((run) => readAddonsReport(run));
+    expect(r.nodes.map((n) => [n.node, n.bundled, n.deployed, n.problem])).toEqual([
+      ['k8s-1', 'v3.23.3', 'v3.23.3', undefined],
+      ['k8s-2', 'v3.23.3', 'v3.21.4', undefined],
+      ['k8s-3', 'v3.21.4', 'v3.21.4', undefined],
+    ]);
+    const cats = (node: string) => rig.commands(node).filter((c) => c.startsWith('cat ') && c.endsWith('/resources/calico.yaml')).length;
+    // k8s-2 read its own; the shared read of k8s-1's revision (from k8s-1) did not match its digest, so k8s-1 read its own again.
+    expect([cats('k8s-1'), cats('k8s-2'), cats('k8s-3')]).toEqual([2, 1, 1]);
   });
 
   it('asks the next control-plane node when the first does not answer, and says which nodes it could not read', async () => {
