@@ -52,8 +52,13 @@ function assertPlainPath(path: string, what: string): string {
   return path;
 }
 
-/** The three Calico manifests a node has (bundled calico.yaml, deployed cni.yaml, its backup), in that order. */
-export const CALICO_FILES = [BUNDLED_CALICO, DEPLOYED_CNI, CNI_AUTO_BACKUP] as const;
+/** The three Calico manifests a node has, in this order: where each is and how errors name it. */
+export const CALICO_MANIFESTS = [
+  { kind: 'bundled', path: BUNDLED_CALICO, what: 'the bundled calico.yaml' },
+  { kind: 'deployed', path: DEPLOYED_CNI, what: 'cni.yaml' },
+  { kind: 'backup', path: CNI_AUTO_BACKUP, what: 'cni.yaml.backup' },
+] as const;
+const CALICO_PATHS = CALICO_MANIFESTS.map((f) => f.path);
 
 /** Their sha256 digests on a node (lowercase hex); undefined: the file does not exist. */
 export interface CalicoDigests {
@@ -143,10 +148,11 @@ export class AddonCommands {
   /** The bundled calico.yaml of the node's revision, the deployed cni.yaml and its backup, parsed; and the no-manage-calico lock. */
   async calicoFiles(): Promise<NodeCalicoFiles> {
     // Four independent reads at once on the node's connection; a failure is the first in this order.
+    const [b, d, k] = CALICO_MANIFESTS;
     const [bundled, deployed, backup, noManage] = await allInOrder([
-      this.manifest(BUNDLED_CALICO, 'the bundled calico.yaml'),
-      this.manifest(DEPLOYED_CNI, 'cni.yaml'),
-      this.manifest(CNI_AUTO_BACKUP, 'cni.yaml.backup').catch(() => undefined),
+      this.manifest(b.path, b.what),
+      this.manifest(d.path, d.what),
+      this.manifest(k.path, k.what).catch(() => undefined),
       this.exists(NO_MANAGE_CALICO),
     ] as const);
     return { bundled, deployed, backup, noManage };
@@ -158,9 +164,9 @@ export class AddonCommands {
    * the files themselves then: calicoFiles).
    */
   async calicoDigests(): Promise<CalicoDigests | undefined> {
-    const r = await this.shell.exec(['sha256sum', ...CALICO_FILES], { privileged: true, okExitCodes: [0, 1] });
-    const sums = parseSha256sums(r.stdout, CALICO_FILES);
-    for (const path of CALICO_FILES) if (!sums.has(path) && !r.stderr.includes(`${path}: No such file or directory`)) return undefined;
+    const r = await this.shell.exec(['sha256sum', ...CALICO_PATHS], { privileged: true, okExitCodes: [0, 1] });
+    const sums = parseSha256sums(r.stdout, CALICO_PATHS);
+    for (const path of CALICO_PATHS) if (!sums.has(path) && !r.stderr.includes(`${path}: No such file or directory`)) return undefined;
     return { bundled: sums.get(BUNDLED_CALICO), deployed: sums.get(DEPLOYED_CNI), backup: sums.get(CNI_AUTO_BACKUP) };
   }
 

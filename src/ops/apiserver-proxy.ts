@@ -3,7 +3,7 @@
  * in `args/traefik/provider.yaml`, and `--refresh-interval` in `args/apiserver-proxy` (`0` when a
  * load balancer is configured by hand, so the proxy does not overwrite it; `30s` by default).
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256.ts';
 import type { ClusterConfig } from '../config/inventory.ts';
 import { errorText, type PlanApproval, type RunContext } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
@@ -83,7 +83,7 @@ export function proxyPlan(node: string, mode: ProxyMode, cluster: ClusterConfig)
 }
 
 function sha(text: string | undefined): string | null {
-  return text === undefined ? null : createHash('sha256').update(text).digest('hex');
+  return text === undefined ? null : sha256(text);
 }
 
 export type ProxyPreflight = {

@@ -7,21 +7,12 @@
  * content did not match its digest when read (it changed meanwhile) is read in full on its own,
  * as `calicoFiles` does: its answer, or its error, is its own.
  */
-import { createHash } from 'node:crypto';
 import type { RunContext } from '../engine/context.ts';
-import type { CalicoDigests, NodeCalicoFiles } from '../microk8s/addons.ts';
-import { BUNDLED_CALICO, CNI_AUTO_BACKUP, DEPLOYED_CNI, NO_MANAGE_CALICO } from '../microk8s/calico-manifest.ts';
+import { CALICO_MANIFESTS, type NodeCalicoFiles } from '../microk8s/addons.ts';
+import { NO_MANAGE_CALICO } from '../microk8s/calico-manifest.ts';
+import { sha256 } from '../util/sha256.ts';
 
 type Manifest = NonNullable<NodeCalicoFiles['bundled']>;
-type Kind = keyof CalicoDigests;
-
-const FILES: ReadonlyArray<{ kind: Kind; path: string; what: string }> = [
-  { kind: 'bundled', path: BUNDLED_CALICO, what: 'the bundled calico.yaml' },
-  { kind: 'deployed', path: DEPLOYED_CNI, what: 'cni.yaml' },
-  { kind: 'backup', path: CNI_AUTO_BACKUP, what: 'cni.yaml.backup' },
-];
-
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** Each node's Calico files, or the error reading them gave (in the order of `nodes`). */
 export async function readCalicoFiles(reads: Pick<RunContext, 'node'>, nodes: readonly string[]): Promise<Map<string, NodeCalicoFiles | Error>> {
@@ -35,44 +26,39 @@ export async function readCalicoFiles(reads: Pick<RunContext, 'node'>, nodes: re
 
   // One read per distinct content, from the first node that has it; undefined: use the node's own read.
   const shared = new Map<string, Promise<Manifest | undefined>>();
-  const readOnce = (node: string, file: (typeof FILES)[number], digest: string): Promise<Manifest | undefined> => {
+  const readOnce = (node: string, file: (typeof CALICO_MANIFESTS)[number], digest: string): Promise<Manifest | undefined> => {
     const key = `${file.kind}\u0000${digest}`;
     let read = shared.get(key);
     if (!read) {
       read = reads
         .node(node)
-        .addons.manifest(file.path, `${file.what} on ${node}`)
+        .addons.manifest(file.path, file.what)
         .then((m) => (m && sha256(m.text) === digest ? m : undefined), () => undefined);
       shared.set(key, read);
     }
     return read;
   };
 
-  const out = new Map<string, NodeCalicoFiles | Error>();
-  await Promise.all(
-    hashed.map(async ({ node, digests, noManage }) => {
-      const own = async () => {
-        try {
-          out.set(node, await reads.node(node).addons.calicoFiles());
-        } catch (err) {
-          out.set(node, err instanceof Error ? err : new Error(String(err)));
-        }
-      };
-      if (!digests || noManage === undefined) return own();
-      const files: Partial<Record<Kind, Manifest | undefined>> = {};
-      for (const file of FILES) {
+  const own = async (node: string): Promise<NodeCalicoFiles | Error> => {
+    try {
+      return await reads.node(node).addons.calicoFiles();
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  };
+  const results = await Promise.all(
+    hashed.map(async ({ node, digests, noManage }): Promise<NodeCalicoFiles | Error> => {
+      if (!digests || noManage === undefined) return own(node);
+      const files: NodeCalicoFiles = { bundled: undefined, deployed: undefined, backup: undefined, noManage };
+      for (const file of CALICO_MANIFESTS) {
         const digest = digests[file.kind];
-        if (digest === undefined) {
-          files[file.kind] = undefined;
-          continue;
-        }
+        if (digest === undefined) continue; // not on this node
         const m = await readOnce(node, file, digest);
-        if (!m) return own();
+        if (!m) return own(node);
         files[file.kind] = m;
       }
-      out.set(node, { bundled: files.bundled, deployed: files.deployed, backup: files.backup, noManage });
-      return undefined;
+      return files;
     }),
   );
-  return new Map(nodes.map((n) => [n, out.get(n) ?? new Error(`no Calico files read on ${n}`)]));
+  return new Map(nodes.map((n, i) => [n, results[i] as NodeCalicoFiles | Error]));
 }

@@ -4,7 +4,7 @@
  * file names), which old members are lost (no SSH and nothing on :19001 from any survivor — the
  * k8s-snap gate), whether quorum is really lost, the template node, and the proposed cluster.yaml.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256.ts';
 import type { DryRunContext } from '../engine/runbook.ts';
 import { errorText } from '../engine/context.ts';
 import { RunbookFailure } from '../engine/errors.ts';
@@ -183,9 +183,7 @@ function plain(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 };
 
 /** What changed between the plan's survey and now (empty: nothing; the destructive gate may open). */
 export function surveyDrift(then: Survey, now: Survey): string[] {

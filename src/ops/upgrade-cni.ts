@@ -9,7 +9,7 @@
  * The deployed files are backed up first; the backups are recorded per cluster in Redis
  * (src/store/cni-backups.ts) for `upgrade-cni --restore`.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256.ts';
 import { errorText, type RunContext } from '../engine/context.ts';
 import type { PlanStep } from '../engine/runbook.ts';
 import { CheckFailedError } from '../errors/user-facing.ts';
@@ -19,9 +19,7 @@ import { BUNDLED_CALICO, DEPLOYED_CNI, applyManifestEdits, compareCalicoVersions
 import { readCniBackup, writeCniBackup, type CniBackupRecord } from '../store/cni-backups.ts';
 import { plain, type ClusterReads } from './addons-report.ts';
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 };
 
 export type CniPlan = {
   /** The control-plane node `kubectl apply` and the rollout wait run on. */
