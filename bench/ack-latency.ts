@@ -143,7 +143,7 @@ async function burst(h: Harness, client: LoadClient, idle: string, seed: number)
   const wall = performance.now() - t0;
   const cpuAcks = cpuMs(cpu0);
   // The status reads follow up, and so do the prechecks that did not wait (a cold cluster: "Checking …").
-  await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length + samples.filter((s) => s.text.startsWith('Checking ')).length);
+  await settleFollowUps(h, responsesBefore + reqs.filter((r) => r.kind === 'status').length + samples.filter((s) => outcome(s) === 'checking').length);
   const followUpsWall = performance.now() - t0;
   const cpuFollowUps = cpuMs(cpu0);
   // The one upgrade the burst queued (in its ack, or in a precheck's follow-up) parks at its gate;

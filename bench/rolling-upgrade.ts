@@ -106,12 +106,14 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       const r = await rollout(h, sc.batch);
       const n = stats(r.notice);
       const label = `${sc.nodes} nodes, --batch ${sc.batch}`;
-      // One node after the other, every command of the rollout pays the round trip (a batch runs side by side: no floor printed).
-      const trip = stats((await sshRoundTrip(h, CLUSTER)).rtt).p50;
-      const floor = (r.criticalPath + r.commands * trip) / r.criticalPath;
+      // One node after the other, every command of the rollout pays the round trip (a batch runs side by side: no floor).
+      let floorRow: Row[] = [];
       if (sc.batch === 1) {
+        const trip = stats((await sshRoundTrip(h, CLUSTER)).rtt).p50;
+        const floor = (r.criticalPath + r.commands * trip) / r.criticalPath;
         log(`    transport floor: (critical path + ${r.commands} commands × ${ms(trip)} round trip) / critical path = ${ratio(floor)}`);
         fig[`rollingFloor${sc.nodes}${mode.suffix}`] = num(floor);
+        floorRow = [{ bench: 'rolling', figure: `${label}: transport floor (commands × round trip)`, value: ratio(floor), note: `${ms(trip)} per command, ${r.commands} commands` }];
       }
       log(
         `  ${label}: approval→end ${ms(r.wall)} wall; simulated critical path ${ms(r.criticalPath)} (sum ${ms(r.sum)}, ${r.commands} commands) → ${ratio(r.wall / r.criticalPath)}; ` +
@@ -128,7 +130,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
         { bench: 'rolling', figure: `${label}: job end → Slack shows succeeded`, value: ms(r.slackLag) },
         { bench: 'rolling', figure: `${label}: wall / simulated critical path`, value: ratio(r.wall / r.criticalPath), note: `${ms(r.wall)} wall vs ${ms(r.criticalPath)} (command sum ${ms(r.sum)}, ${r.commands} commands)` },
         { bench: 'rolling', figure: `${label}: node Ready → wait step ends, p50`, value: ms(n.p50), n: n.n, note: `max ${ms(n.max)}` },
-        ...(sc.batch === 1 ? [{ bench: 'rolling', figure: `${label}: transport floor (commands × round trip)`, value: ratio(floor), note: `${ms(trip)} per command, ${r.commands} commands` }] : []),
+        ...floorRow,
       );
     });
   }
