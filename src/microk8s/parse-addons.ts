@@ -3,7 +3,6 @@
  * (with `repository:` from 1.24), `microk8s enable|disable`, the calico-node DaemonSet and its
  * pods as JSON, `kubectl apply` lines. The commands are in addons.ts.
  */
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { CommandFailedError, tail } from '../ssh/errors.ts';
 import { InvalidValueError, OutputParseError, outputExcerpt } from './errors.ts';
@@ -28,54 +27,18 @@ export interface AddonStatus {
 
 const STATUS_CMD = 'microk8s status --format yaml';
 
-function text(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v.trim();
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return undefined;
-}
-
 /**
- * `microk8s status --format yaml`. It is YAML (PyYAML reads it); a description with `: ` in it
- * would break that, so anything that does not parse falls back to the line reader.
+ * `microk8s status --format yaml`, and the plain-text answers (stopped, a worker). The YAML is
+ * hand-printed by status.py (unquoted values, Python booleans), so it is read line by line, as
+ * parse-status.ts reads every format: a YAML library would read `version: 1.10` as the number
+ * 1.1, drop a description after ` #`, reject one with `: ` in it — and take some 10 ms a read.
  */
 export function parseAddonStatus(output: string): AddonStatus {
-  let doc: unknown;
-  try {
-    doc = parseYaml(output);
-  } catch {
-    doc = undefined;
-  }
-  if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'microk8s' in doc) {
-    const d = doc as Record<string, unknown>;
-    const running = (d.microk8s as Record<string, unknown> | null)?.running;
-    const ha = d['high-availability'] as Record<string, unknown> | null | undefined;
-    const list = Array.isArray(d.addons) ? (d.addons as unknown[]) : [];
-    const addons: AddonInfo[] = [];
-    for (const item of list) {
-      if (!item || typeof item !== 'object') continue;
-      const a = item as Record<string, unknown>;
-      const name = text(a.name);
-      if (!name) continue;
-      const info: AddonInfo = { name, enabled: text(a.status) === 'enabled' };
-      const repository = text(a.repository);
-      const version = text(a.version);
-      const description = text(a.description);
-      if (repository) info.repository = repository;
-      if (version) info.version = version;
-      if (description) info.description = description;
-      addons.push(info);
-    }
-    const status: AddonStatus = { running: running === true, addons };
-    const message = text(ha?.message) ?? text((d.microk8s as Record<string, unknown> | null)?.message);
-    if (message) status.message = message;
-    return status;
-  }
-  // Not YAML: the plain-text answers (stopped, a worker), or a status that broke the YAML.
   const s = parseStatus(output);
   const status: AddonStatus = { running: s.running, addons: (s.addons ?? []).map((a) => ({ ...a })) };
   if (s.message) status.message = s.message;
-  if (s.running && status.addons.length === 0) throw OutputParseError.of(STATUS_CMD, 'the add-on list', output);
+  // A running node lists its add-ons; an empty `addons:` block (the YAML form) is read as none.
+  if (s.running && status.addons.length === 0 && !/^addons:\s*$/m.test(output)) throw OutputParseError.of(STATUS_CMD, 'the add-on list', output);
   return status;
 }
 

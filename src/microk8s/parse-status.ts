@@ -36,6 +36,8 @@ function parseYaml(lines: string[], text: string): MicroK8sStatus {
     if (addon.name) {
       const a: MicroK8sAddon = { name: addon.name, enabled: addon.status === 'enabled' };
       if (addon.repository) a.repository = addon.repository;
+      if (addon.version) a.version = addon.version;
+      if (addon.description) a.description = addon.description;
       addons.push(a);
     }
     addon = {};
@@ -73,6 +75,8 @@ function parseYaml(lines: string[], text: string): MicroK8sStatus {
       if (key === 'name') addon.name = value;
       else if (key === 'repository') addon.repository = value;
       else if (key === 'status') addon.status = value;
+      else if (key === 'version') addon.version = value;
+      else if (key === 'description') addon.description = value;
       else if (indent === 2 && !kv[2] && key.includes('/')) {
         // deprecated `--yaml` short form: `  core/dns: enabled`
         const [repo, name] = key.split('/');

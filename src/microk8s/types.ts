@@ -73,6 +73,9 @@ export interface MicroK8sAddon {
   name: string;
   /** `core`, `community`, ...; absent before 1.24 (no addon repositories). */
   repository?: string;
+  /** `--format yaml` only; an empty `version:` is none. */
+  version?: string;
+  description?: string;
   enabled: boolean;
 }
 

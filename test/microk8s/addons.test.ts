@@ -68,7 +68,15 @@ describe('parseAddonStatus', () => {
     expect(parseAddonStatus('microk8s is not running, try microk8s start\n')).toMatchObject({ running: false, addons: [] });
     expect(parseAddonStatus('This MicroK8s deployment is acting as a node in a cluster.\nPlease use the control plane node.\n')).toMatchObject({ running: false });
   });
-  it('a description that breaks the YAML falls back to the line reader', () => {
+  it('reads the values as printed: a version like 1.10 stays 1.10, a description keeps its " #" and ": "', () => {
+    const odd = STATUS_124.replace('version: 1.13.1', 'version: 1.10').replace('description: CoreDNS', 'description: CoreDNS # the DNS: fast');
+    expect(parseAddonStatus(odd).addons[0]).toEqual({ name: 'dns', repository: 'core', version: '1.10', description: 'CoreDNS # the DNS: fast', enabled: true });
+  });
+  it('a running node with an empty add-on list is read as none; without any list it is an error', () => {
+    expect(parseAddonStatus('microk8s:\n  running: True\nhigh-availability:\n  enabled: False\naddons:\n').addons).toEqual([]);
+    expect(() => parseAddonStatus('microk8s is running\nhigh-availability: no\n')).toThrow(/add-on list/);
+  });
+  it('a description that would break a YAML parser (more ": ") is still read', () => {
     const broken = STATUS_124.replace('description: CoreDNS', 'description: CoreDNS: the cluster DNS: fast');
     expect(parseAddonStatus(broken).addons.map((a) => [a.name, a.enabled])).toEqual([
       ['dns', true],

@@ -18,9 +18,10 @@ describe('parseStatus --format yaml', () => {
     expect(s.highAvailability).toBe(true);
     expect(s.members).toEqual([...THREE_VOTERS, { address: '10.0.0.4:19001', role: 'standby' }, { address: '10.0.0.5:19001', role: 'spare' }]);
     expect(s.addons).toEqual([
-      { name: 'dns', repository: 'core', enabled: true },
-      { name: 'hostpath-storage', repository: 'core', enabled: false },
-      { name: 'rbac', repository: 'core', enabled: false },
+      { name: 'dns', repository: 'core', description: 'CoreDNS', version: '1.13.1', enabled: true },
+      { name: 'hostpath-storage', repository: 'core', description: 'Storage class; allocates storage from host directory', version: '1.5.0', enabled: false },
+      // `version:  ` (status.py prints an empty version so) is none
+      { name: 'rbac', repository: 'core', description: 'Role-Based Access Control for authorisation', enabled: false },
     ]);
     expect(s.message).toBeUndefined();
   });
@@ -46,7 +47,7 @@ describe('parseStatus --format yaml', () => {
     const s = parseStatus(
       'microk8s:\n  running: True\nhigh-availability:\n  enabled: False\naddons:\n  - name: weird\n    repository: community\n    description: has: colons # and hashes\n    version: 1.0\n    status: enabled\n',
     );
-    expect(s.addons).toEqual([{ name: 'weird', repository: 'community', enabled: true }]);
+    expect(s.addons).toEqual([{ name: 'weird', repository: 'community', description: 'has: colons # and hashes', version: '1.0', enabled: true }]);
   });
 
   it('reads the deprecated --yaml short form', () => {
