@@ -59,6 +59,32 @@ export function createLogger(level: string, options: { destination?: Destination
   return options.destination ? pino(config, options.destination) : pino(config);
 }
 
+/** The longest a line waits in the log buffer (bufferedDestination). */
+const LOG_FLUSH_MS = 100;
+
+/**
+ * A log destination on `fd` for a busy process: written asynchronously and in chunks (up to
+ * 4 KiB) instead of one write per line — with one line per command, per-line writes were a
+ * tenth of a worker's CPU in a fleet rollout. A line waits at most LOG_FLUSH_MS; whatever is
+ * buffered is written synchronously when the process exits (pino's exit hook). A SIGKILL loses
+ * what was not written yet.
+ */
+export function bufferedDestination(fd: number): DestinationStream {
+  const boom = pino.destination({ dest: fd, sync: false, minLength: 4096 });
+  let unflushed = false;
+  setInterval(() => {
+    if (!unflushed) return;
+    unflushed = false;
+    boom.flush();
+  }, LOG_FLUSH_MS).unref();
+  return {
+    write(line: string) {
+      unflushed = true;
+      boom.write(line);
+    },
+  };
+}
+
 /** The secret values in the environment, for createLogger's last-line scrub: tokens, passphrases, Redis passwords. */
 export function secretValues(env: NodeJS.ProcessEnv, passphraseEnvs: string[] = []): string[] {
   const names = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_SENTINEL_PASSWORD', ...passphraseEnvs];

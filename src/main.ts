@@ -1,7 +1,7 @@
 import { startApp } from './app.ts';
 import { chatMode, parseEnv } from './config/env.ts';
 import { loadInventory } from './config/inventory.ts';
-import { createLogger, secretValues } from './logging.ts';
+import { bufferedDestination, createLogger, secretValues } from './logging.ts';
 
 /**
  * Process entry: config, then the roles (bot, worker or both). With no Slack
@@ -12,10 +12,9 @@ async function main(): Promise<void> {
   const inventory = loadInventory(env.MK8S_INVENTORY);
   const passphraseEnvs = Object.values(inventory.clusters).flatMap((c) => (c.ssh.passphraseEnv ? [c.ssh.passphraseEnv] : []));
   // In console mode the terminal is for the chat: logs go to stderr. Otherwise stdout, written
-  // asynchronously (pino's SonicBoom: lines that pile up during a write go out in one write, off
-  // the step's path; flushed synchronously when the process exits).
+  // asynchronously in chunks, off the step's path (bufferedDestination).
   const { default: pino } = await import('pino');
-  const destination = chatMode(env) === 'console' ? pino.destination(2) : pino.destination({ dest: 1, sync: false });
+  const destination = chatMode(env) === 'console' ? pino.destination(2) : bufferedDestination(1);
   const logger = createLogger(env.LOG_LEVEL, { destination, secrets: secretValues(process.env, passphraseEnvs) });
   const app = await startApp({ env, inventory, logger });
 

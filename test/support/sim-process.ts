@@ -40,7 +40,10 @@ interface Answer {
 const CHILD = fileURLToPath(new URL('./sim-process-child.ts', import.meta.url));
 
 export async function startSimProcess(spec: SimProcessSpec): Promise<SimProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, MK8S_SIM_SPEC: JSON.stringify(spec) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  // MK8S_BENCH_PROFILE=<dir>: a V8 CPU profile of the simulator too (written when it exits), as bench/procs.ts does for the bot's processes.
+  const profileDir = process.env.MK8S_BENCH_PROFILE;
+  const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/sim`] : [];
+  const proc = spawn(process.execPath, [...profileArgs, '--import', 'tsx', CHILD], { env: { ...process.env, MK8S_SIM_SPEC: JSON.stringify(spec) }, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const waiting = new Map<number, (a: Answer) => void>();
   let next = 0;
