@@ -21,6 +21,24 @@ function pyBool(text: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/**
+ * microk8s prints its values bare; a value in quotes can only come from a YAML dumper (another
+ * build, a wrapper): read `'1.10'` and `"CoreDNS: fast"` as what they quote, not with the quotes.
+ */
+function unquote(value: string): string {
+  if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1).replaceAll("''", "'");
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed === 'string') return parsed;
+    } catch {
+      // not a JSON string (a YAML-only escape): the text between the quotes
+    }
+    return value.slice(1, -1);
+  }
+  return value;
+}
+
 function parseYaml(lines: string[], text: string): MicroK8sStatus {
   const cmd = 'microk8s status --format yaml';
   let running: boolean | undefined;
@@ -55,7 +73,7 @@ function parseYaml(lines: string[], text: string): MicroK8sStatus {
     if (!kv?.[3]) continue; // description text that broke the format, or noise
     const indent = (kv[1] ?? '').length;
     const key = kv[3];
-    const value = (kv[4] ?? '').trim();
+    const value = unquote((kv[4] ?? '').trim());
     if (key === 'message' && indent <= 2) {
       message = value;
       continue;

@@ -72,6 +72,32 @@ describe('parseAddonStatus', () => {
     const odd = STATUS_124.replace('version: 1.13.1', 'version: 1.10').replace('description: CoreDNS', 'description: CoreDNS # the DNS: fast');
     expect(parseAddonStatus(odd).addons[0]).toEqual({ name: 'dns', repository: 'core', version: '1.10', description: 'CoreDNS # the DNS: fast', enabled: true });
   });
+  it('the same status as a YAML dumper prints it (keys sorted, sequences at column 0, values quoted, lowercase booleans) reads the same', () => {
+    const dumped = [
+      'addons:',
+      '- description: "CoreDNS: the cluster DNS"',
+      '  name: dns',
+      "  repository: 'core'",
+      "  status: 'enabled'",
+      "  version: '1.10'",
+      '- description: Role-Based Access Control for authorisation',
+      '  name: rbac',
+      '  repository: core',
+      '  status: disabled',
+      "  version: ''",
+      'high-availability:',
+      '  enabled: true',
+      'microk8s:',
+      '  running: true',
+      '',
+    ].join('\n');
+    const s = parseAddonStatus(dumped);
+    expect(s.running).toBe(true);
+    expect(s.addons).toEqual([
+      { name: 'dns', repository: 'core', version: '1.10', description: 'CoreDNS: the cluster DNS', enabled: true },
+      { name: 'rbac', repository: 'core', description: 'Role-Based Access Control for authorisation', enabled: false },
+    ]);
+  });
   it('a running node with an empty add-on list is read as none; without any list it is an error', () => {
     expect(parseAddonStatus('microk8s:\n  running: True\nhigh-availability:\n  enabled: False\naddons:\n').addons).toEqual([]);
     expect(() => parseAddonStatus('microk8s is running\nhigh-availability: no\n')).toThrow(/add-on list/);
