@@ -78,6 +78,23 @@ describe('preflightUpgrade', () => {
     expect(err.message).toBe('The cluster changed since the plan was approved: w1 was cordoned meanwhile. Nothing was done; request the upgrade again.');
   });
 
+  it('the preflight asks the controller only after the node\'s snap; the re-check sends every read at once', async () => {
+    const snapThenGetNodes = () => {
+      const log = rig.sim.commandLog;
+      const snap = log.findLast((c) => c.node === 'w1' && c.argv.join(' ') === 'snap list microk8s');
+      const nodes = log.findLast((c) => c.node === 'k8s-1' && c.argv.join(' ') === 'microk8s kubectl get nodes -o json');
+      if (!snap || !nodes) throw new Error('the snap or the get nodes was not run');
+      return { snapEnd: snap.startedAt + snap.durationMs, nodesStart: nodes.startedAt };
+    };
+    rig.sim.inject({ node: 'w1', match: 'snap list microk8s', kind: 'delay', ms: 150, times: 2 });
+    const pre = await rig.run((run) => preflightUpgrade(run, 'w1', '1.23/stable'));
+    const first = snapThenGetNodes();
+    expect(first.nodesStart).toBeGreaterThanOrEqual(first.snapEnd);
+    expect(await rig.run((run) => unchangedSinceUpgradePreflight(run, pre, '1.23/stable'))).toBe(true);
+    const again = snapThenGetNodes();
+    expect(again.nodesStart).toBeLessThan(again.snapEnd - 100);
+  });
+
   it('describes each node for the end of a thread', async () => {
     rig.sim.state.node('w1').cordoned = true;
     expect(await rig.run((run) => describeNodes(run, ['k8s-1', 'w1']))).toBe('k8s-1: v1.22.3 (rev 2551, 1.22/stable), Ready; w1: v1.22.3 (rev 2551, 1.22/stable), Ready, cordoned');
