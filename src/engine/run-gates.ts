@@ -79,7 +79,9 @@ export async function openGate(core: RunCore, spec: GateSpec & { options?: Choic
     if (decision.approvers) gate.approvedBy = decision.approvers;
     if (data.state === parked) data.state = 'running';
     if (kind === 'wait') delete data.summary;
-    await core.save();
+    // Written with the next step's start (or the end): the decision is in Redis already, so an
+    // activation that crashes before then reads it again and comes to the same place.
+    core.saveLater();
     if (decision.decision === 'expired') {
       // A click is audited by the bot; an expiry has no clicker, so the worker records it.
       await deps.audit.record({ type: 'decision', cluster: cluster.name, jobId, gate: key, title: gate.title, user: EXPIRY_USER, decision: 'expired', accepted: true });
