@@ -42,9 +42,10 @@ async function promoteQuietly(job: Job): Promise<void> {
 export async function decide(deps: BotDeps, input: ActionInput, decision: 'approved' | 'rejected' | 'chosen'): Promise<ChatMessage> {
   const m = VALUE.exec(input.value);
   const jobId = m?.[1];
-  const job = jobId ? await deps.queue.get(jobId) : undefined;
-  const data = job?.data?.request ? job.data : undefined;
   const gateKey = m?.[2] ?? '-';
+  // The job and any decision already taken, in one round trip (the decision is only read here).
+  const [job, existing] = jobId ? await Promise.all([deps.queue.get(jobId), deps.redis.get(keys.decision(jobId, gateKey))]) : [undefined, null];
+  const data = job?.data?.request ? job.data : undefined;
   const reject = async (reason: string): Promise<ChatMessage> => {
     deps.metrics.decisions.inc({ decision, accepted: 'no' });
     const title = data?.gates[gateKey]?.title;
@@ -68,7 +69,6 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
     return reject(`That button does not belong to this decision.`);
   }
 
-  const existing = await deps.redis.get(keys.decision(jobId, gateKey));
   if (existing || gate.decision) {
     const d = existing ? (JSON.parse(existing) as DecisionRecord) : { decision: gate.decision, by: gate.by ?? '?', at: gate.at ?? 0 };
     return reject(d.decision === 'expired' ? `This approval already expired.` : `This was already ${d.decision} by <@${d.by}>.`);
