@@ -41,21 +41,20 @@ export async function preflightUpgrade(run: RunContext, node: string, channel: s
   // their answers in the order an operator would make them, so the first problem named is the
   // same whatever the timing. A recheck (`allAtOnce`: the same preflight passed a moment ago)
   // sends the snap read with the others: one round trip less before its first step.
-  const snapRead = run.node(node).snap();
-  if (!options.allAtOnce) {
-    const first = nextMinorCheck(await snapRead, channel);
-    if (!first.ok) throw new RunbookFailure(first.message);
-  }
+  const snapChecked = run.node(node).snap().then((s) => {
+    const check = nextMinorCheck(s, channel);
+    if (!check.ok) throw new RunbookFailure(check.message);
+    return s;
+  });
+  if (!options.allAtOnce) await snapChecked;
   const controllerRead = pickControlPlane(run, { avoid: node });
-  const [snapDone, controllerPicked, statusRead, clocksRead] = await Promise.allSettled([
-    snapRead,
+  const [snapRead, controllerPicked, statusRead, clocksRead] = await Promise.allSettled([
+    snapChecked,
     controllerRead,
     controllerRead.then((c) => c.ops.status()),
     checkClocks(run, [node, ...otherControlPlanes.map((n) => n.name)]),
   ]);
-  const snap = unwrap(snapDone);
-  const check = nextMinorCheck(snap, channel);
-  if (!check.ok) throw new RunbookFailure(check.message);
+  const snap = unwrap(snapRead);
   const controller = unwrap(controllerPicked);
   const target = requireKubeNode(controller.nodes, node);
   if (!target.ready) throw new RunbookFailure(`${node} is NotReady; fix it before upgrading it.`);
