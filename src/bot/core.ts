@@ -258,13 +258,15 @@ export class Bot implements BotCore {
     // The ack never waits on SSH for long: past its budget it says "checking…" and the verdict follows.
     const cold = deps.ssh !== undefined && cluster.nodes.some((n) => !deps.ssh!.isWarm(sshTargetFor(cluster, n.name)));
     const budget = precheckAckBudget({ cold, othersWaiting: this.answering > 1, ackMs: deps.precheckAckMs, coldAckMs: deps.precheckColdAckMs });
-    const check = this.precheck(spec, parsed.args, cluster);
-    const quick = await within(check, budget);
+    // No budget (cold, in a burst): the check starts with the follow-up, once the burst's acks are
+    // out (ack-first.ts), so its handshakes do not run while those acks wait.
+    const check = budget > 0 ? this.precheck(spec, parsed.args, cluster) : undefined;
+    const quick = check ? await within(check, budget) : { done: false as const };
     if (quick.done) return { ack: await queue(quick.value), visibility: 'ephemeral' };
     return {
       ack: { text: `Checking ${cluster.name} before queuing \`${parsed.text}\`… the answer follows here.` },
       visibility: 'ephemeral',
-      followUp: async () => queue(await check),
+      followUp: async () => queue(await (check ?? this.precheck(spec, parsed.args, cluster))),
     };
   }
 

@@ -3,6 +3,7 @@
  * one connection per node, kept open between them; and an ack that would wait on SSH past
  * its budget says "checking…" and the verdict follows on the command's response_url.
  */
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../src/sim/index.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
@@ -123,6 +124,30 @@ describe('a cluster not read yet: a burst does not wait for the handshakes, a lo
     const jobId = /^Queued as job (\d+)/.exec(queued[0]!)![1]!;
     await h.click(bob, await h.waitButton(jobId, 'Reject'));
     await h.waitState(jobId, 'rejected', 30_000);
+  });
+
+  it('a cold precheck whose ack says "checking…" starts only once the acks in flight are out', async () => {
+    await h.stop();
+    h = await startHarness({ precheckAckMs: 10_000, precheckColdAckMs: 0 });
+    // An HTTP request whose body never finishes: for the bot, a request still waiting for its ack
+    // (ack-first.ts), so every follow-up waits (up to 1 s) while it is open.
+    const held: Socket = connect(h.app.httpPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => held.once('connect', resolve).once('error', reject));
+    held.write('POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=');
+    try {
+      const snapReads = () => h.sim.commandLog.filter((c) => c.node === 'k8s-1' && c.argv.join(' ') === 'snap list microk8s').length;
+      const acks = await Promise.all(Array.from({ length: 6 }, () => h.command(alice, 'upgrade k8s-1 1.23/stable')));
+      const checking = acks.filter((a) => a.text.startsWith('Checking prod before queuing')).length;
+      // A command answered while no other waited may still have checked in its ack; every other waits.
+      expect(checking, acks.map((a) => a.text).join('\n')).toBeGreaterThanOrEqual(5);
+      expect(snapReads()).toBeLessThanOrEqual(6 - checking);
+      const before = h.slack.responses.length;
+      held.destroy();
+      await h.slack.waitFor(() => (h.slack.responses.length - before >= checking ? true : undefined));
+      expect(snapReads()).toBeGreaterThanOrEqual(1);
+    } finally {
+      held.destroy();
+    }
   });
 
   it('a lone command gets its verdict in the ack, cold or warm', async () => {
