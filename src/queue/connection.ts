@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisUrlParts, type Env, type SentinelAddress } from '../config/env.ts';
+import { followSwitchovers } from './switchover.ts';
 
 /**
  * Where Redis is: REDIS_URL alone, or (REDIS_SENTINELS set) the sentinels that name the
@@ -42,11 +43,13 @@ const DEGRADED_RETRY_MS = 30_000;
 
 /** Idempotent writes kept for sending again until a replica has them (an audit stream's worth of a busy minute). */
 const MAX_UNCONFIRMED = 10_000;
+/** While no replica answers: how long a write stays listed (longer than a switchover leaves the old master taking writes). */
+const DEGRADED_KEEP_MS = 60_000;
 
 interface ReplicaBarrier {
   warn?: (message: string) => void;
   /** Idempotent writes a replica may not have yet, oldest first; sent again after every reconnect. */
-  unconfirmed: { seq: number; resend: () => Promise<unknown> }[];
+  unconfirmed: { seq: number; at: number; resend: () => Promise<unknown> }[];
   seq: number;
   /** No replica acknowledged lately: until then, writes are not waited for (they are asynchronous). */
   degradedUntil: number;
@@ -75,9 +78,10 @@ export interface CreateRedisOptions {
  * Every ioredis connection the app makes: a plain one to REDIS_URL, or one through
  * Sentinel. Through Sentinel, ioredis asks the sentinels for the master on every
  * (re)connect and checks the server's role before using it (a replica is refused: the next
- * sentinel is asked); a dead master drops the connection, and a demoted one closes its
- * clients when the sentinels reconfigure it; a READONLY reply in between (a master demoted
- * under us) reconnects and sends the command again to the new master.
+ * sentinel is asked); a dead master drops the connection; on a planned switchover the
+ * sentinels' +switch-master reconnects the client (switchover.ts), as the old master only
+ * closes its clients when the sentinels demote it, seconds later; a READONLY reply (a master
+ * demoted under us) reconnects and sends the command again to the new master.
  */
 export function createRedis(target: RedisTarget | string, options: CreateRedisOptions = {}): Redis {
   const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
@@ -103,9 +107,7 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
       db: parts.db,
       // Each attempt asks a sentinel first, so it is cheap: retried often, the new master is reached soon after its promotion.
       retryStrategy: (times) => Math.min(times * 100, 500),
-      // No failoverDetector: in ioredis 5 its +switch-master disconnect can land while the client is
-      // asking the sentinels after a lost master, which ends that client for good ("Connection is
-      // closed", redis/ioredis#1683). The master closes its clients on a failover anyway.
+      // No failoverDetector (redis/ioredis#1683): switchover.ts follows +switch-master instead.
       // Sentinel asked again soon after a failed round: a failover takes seconds, not minutes.
       sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
@@ -114,6 +116,7 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
   const barrier: ReplicaBarrier = { ...(options.warn ? { warn: options.warn } : {}), unconfirmed: [], seq: 0, degradedUntil: 0, replicaSeen: false, last: Promise.resolve() };
   barriers.set(redis, barrier);
   if (t.sentinels) {
+    followSwitchovers(redis, t);
     // Connected (again: to a new master, after a failover): what the old one may have taken with it goes again.
     redis.on('ready', () => {
       barrier.replicaSeen = false;
@@ -171,9 +174,12 @@ export async function replicated(redis: Redis): Promise<boolean> {
   return next;
 }
 
-/** No replica to confirm against: the writes are as safe as the master now (and were sent to it again if it is new). */
+/**
+ * No replica to confirm against: the writes are as safe as the master now. The idempotent ones
+ * stay listed (the last DEGRADED_KEEP_MS of them) and go again on the next connect: a master
+ * that lost its replica because the replica was just promoted (a switchover) loses them too.
+ */
 function degrade(barrier: ReplicaBarrier, why: string): false {
-  barrier.unconfirmed = [];
   barrier.replicaSeen = false;
   barrier.degradedUntil = Date.now() + DEGRADED_RETRY_MS;
   barrier.warn?.(`${why}: until one has this process's writes, they are replicated asynchronously and a failover may lose the last of them (asking again in ${DEGRADED_RETRY_MS / 1000} s)`);
@@ -184,14 +190,21 @@ function degrade(barrier: ReplicaBarrier, why: string): false {
  * For an idempotent write (an audit event with its write id): until a replica is known to
  * have it, it is sent again whenever the connection comes back, so a write the old master
  * acknowledged but never passed on is not lost in a failover. Asks for the confirmation
- * (replicated) without waiting for it. False when nothing will be sent again (no Sentinel,
- * or no replica answers at the moment).
+ * (replicated) without waiting for it, unless no replica answers at the moment (then the
+ * write waits for the next connect, or for a replica to confirm a later one). False when
+ * nothing will be sent again (no Sentinel).
  */
 export function resendUntilReplicated(redis: Redis, resend: () => Promise<unknown>): boolean {
   const barrier = barriers.get(redis);
-  if (!barrier || !redis.options.sentinels || Date.now() < barrier.degradedUntil) return false;
-  barrier.unconfirmed.push({ seq: ++barrier.seq, resend });
+  if (!barrier || !redis.options.sentinels) return false;
+  const now = Date.now();
+  barrier.unconfirmed.push({ seq: ++barrier.seq, at: now, resend });
   if (barrier.unconfirmed.length > MAX_UNCONFIRMED) barrier.unconfirmed.shift();
-  void replicated(redis).catch(() => false);
+  if (now >= barrier.degradedUntil) void replicated(redis).catch(() => false);
+  else {
+    // No replica to confirm them: only the last minute's are worth sending again.
+    const keepFrom = barrier.unconfirmed.findIndex((u) => u.at >= now - DEGRADED_KEEP_MS);
+    if (keepFrom > 0) barrier.unconfirmed.splice(0, keepFrom);
+  }
   return true;
 }

@@ -2,7 +2,9 @@
  * Redis high availability (issue 13): the bot (this process) and a worker process connect
  * through Sentinel (REDIS_SENTINELS, passwords on the data nodes and on the sentinels). An
  * approved `upgrade-cluster` is in the middle of its second node when the primary is
- * SIGKILLed; the sentinels promote the replica and the rollout goes on to the end on it:
+ * SIGKILLed — or, the second time, when an operator asks for a planned switchover (SENTINEL
+ * FAILOVER: the old primary stays up and becomes the new one's replica, and its clients are
+ * cut off); the sentinels promote the replica and the rollout goes on to the end on it:
  * nothing lost (the job, its approval, its checkpoints, every audit event exactly once),
  * nothing run twice, no password anywhere.
  */
@@ -49,7 +51,12 @@ const counts = (items: string[]): Map<string, number> => {
   return out;
 };
 
-describe('e2e: the Redis primary dies in the middle of a rollout (Sentinel)', () => {
+const WAYS = [
+  { how: 'kill', title: 'the Redis primary dies in the middle of a rollout (Sentinel)' },
+  { how: 'switchover', title: 'a planned Sentinel switchover (SENTINEL FAILOVER) in the middle of a rollout' },
+] as const;
+
+describe.each(WAYS)('e2e: $title', ({ how }) => {
   let group: SentinelGroup;
   let h: Harness;
   let worker: WorkerProcess | undefined;
@@ -88,7 +95,8 @@ describe('e2e: the Redis primary dies in the middle of a rollout (Sentinel)', ()
     }
 
     const killedAt = Date.now();
-    await group.primary.kill();
+    if (how === 'kill') await group.primary.kill();
+    else await group.failover();
     await group.waitMaster(promoted.port).catch(fail);
     const promotedAt = Date.now();
     await h.waitState(id, 'succeeded', 45_000).catch(fail);
@@ -101,7 +109,7 @@ describe('e2e: the Redis primary dies in the middle of a rollout (Sentinel)', ()
     const next = after(`wait for k8s-2 to be Ready on ${TO}`);
     // Figures for the record (never asserted): how long the failover took and what the rollout saw of it.
     console.info(
-      `redis failover: replica promoted ${promotedAt - killedAt} ms after the primary's SIGKILL; the step in flight ended ${(refreshed?.endedAt ?? 0) - killedAt} ms after it, the next step started ${(next?.startedAt ?? 0) - killedAt} ms after it, the job succeeded ${succeededAt - killedAt} ms after it`,
+      `redis failover: replica promoted ${promotedAt - killedAt} ms after ${how === 'kill' ? "the primary's SIGKILL" : 'SENTINEL FAILOVER'}; the step in flight ended ${(refreshed?.endedAt ?? 0) - killedAt} ms after it, the next step started ${(next?.startedAt ?? 0) - killedAt} ms after it, the job succeeded ${succeededAt - killedAt} ms after it`,
     );
     expect(await job.getState()).toBe('completed');
     const steps = Object.values(job.data.steps);
@@ -138,9 +146,27 @@ describe('e2e: the Redis primary dies in the middle of a rollout (Sentinel)', ()
     } finally {
       redis.disconnect();
     }
-    // The new master has no replica (seen by ROLE, or by a WAIT sent before the failover that timed out
-    // on it): the worker says its writes are replicated asynchronously until one is back.
-    expect(w.output()).toMatch(/(the Redis master has no replica connected|no Redis replica acknowledged a write within 1000 ms): until one has this process's writes, they are replicated asynchronously/);
+    if (how === 'switchover') {
+      // The old primary, still up, is demoted by the sentinels in their own time (seconds after the
+      // promotion, by when the rollout had long moved on to the new master) and then replicates it.
+      // (A connection of its own each time: the demotion closes every client of the old primary.)
+      const roleOfOld = async () => {
+        const old = group.client(group.primary.port);
+        old.on('error', () => undefined);
+        try {
+          const role = (await old.call('ROLE')) as [string, string, number];
+          return [role[0], role[2]];
+        } catch (err) {
+          return [String(err)];
+        } finally {
+          old.disconnect();
+        }
+      };
+      await expect.poll(roleOfOld, { timeout: 30_000, interval: 250 }).toEqual(['slave', promoted.port]);
+    }
+    // After a kill the new master has no replica (seen by ROLE, or by a WAIT sent before the failover
+    // that timed out on it): the worker says its writes are replicated asynchronously until one is back.
+    if (how === 'kill') expect(w.output()).toMatch(/(the Redis master has no replica connected|no Redis replica acknowledged a write within 1000 ms): until one has this process's writes, they are replicated asynchronously/);
 
     // No password in the logs of either process, in anything sent to Slack, or in Redis.
     const dump = await dumpRedis(`redis://:${DATA_PASSWORD}@127.0.0.1:${promoted.port}`);
@@ -149,5 +175,5 @@ describe('e2e: the Redis primary dies in the middle of a rollout (Sentinel)', ()
     for (const [where, text] of [['bot log', h.logs()], ['worker log', w.output()], ['slack', slackSide], ['redis', dump.text]] as const) {
       for (const secret of [DATA_PASSWORD, SENTINEL_PASSWORD]) expect(text.includes(secret), `${where} holds a Redis password`).toBe(false);
     }
-  }, 90_000);
+  }, 120_000);
 });

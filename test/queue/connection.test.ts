@@ -111,6 +111,30 @@ describe('Redis connections through Sentinel', () => {
     expect(await auditEntries(r, '"jobId":"twice"')).toHaveLength(1);
   });
 
+  it('an audit event written while no replica answers is sent again on the next connect', async () => {
+    const r = connect();
+    const audit = new AuditLog(r, createLogger('silent'));
+    await r.ping();
+    group.replicas[0]!.pause();
+    try {
+      await r.set('degraded-audit', '1');
+      expect(await replicated(r)).toBe(false);
+      await audit.record({ type: 'cancel', cluster: 'prod', jobId: 'written-while-degraded', user: 'U0BOB' });
+    } finally {
+      group.replicas[0]!.resume();
+    }
+    // What a master that lost it would look like (a switchover's old master, resynced): neither the event nor its write id.
+    const primary = direct(group.primary.port);
+    const [entry] = await auditEntries(primary, 'written-while-degraded');
+    expect(entry).toBeDefined();
+    await primary.xdel(keys.auditStream, entry![0]);
+    const markers = await primary.keys(keys.auditWrite('*'));
+    if (markers.length > 0) await primary.del(...markers);
+    expect(await auditEntries(primary, 'written-while-degraded')).toHaveLength(0);
+    r.disconnect(true);
+    await expect.poll(async () => (await auditEntries(primary, 'written-while-degraded')).length, { timeout: 10_000, interval: 50 }).toBe(1);
+  });
+
   it('an audit event only the dying primary had is written again to the promoted replica, once', async () => {
     const r = connect();
     const audit = new AuditLog(r, createLogger('silent'));

@@ -45,6 +45,8 @@ export interface SentinelGroup {
   client(port: number): Redis;
   /** Resolves once every live sentinel names `port` as the master. */
   waitMaster(port: number, timeoutMs?: number): Promise<void>;
+  /** A planned switchover (`SENTINEL FAILOVER`, asked of the first sentinel): a replica is promoted, the old master, alive, becomes its replica. */
+  failover(): Promise<void>;
   /** The sentinels' and the data nodes' own logs (for a failure message). */
   logs(): string;
   stop(): Promise<void>;
@@ -199,6 +201,10 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         );
       },
       logs,
+      async failover() {
+        const answer = await ask(sentinels[0]!.port, (r) => r.call('SENTINEL', 'failover', MASTER_NAME));
+        if (answer !== 'OK') throw new Error(`SENTINEL FAILOVER answered ${String(answer)}`);
+      },
       async stop() {
         for (const p of procs) {
           if (p.exitCode === null && p.signalCode === null) {
