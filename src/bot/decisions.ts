@@ -4,7 +4,7 @@ import { hasRole, mayApprove } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import type { ApprovalRecord, DecisionRecord } from '../engine/job-data.ts';
 import { decidedGateMessage } from '../engine/messages.ts';
-import { replicated } from '../queue/connection.ts';
+import { replicated, resendUntilReplicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import type { Job } from 'bullmq';
 import type { BotDeps } from './deps.ts';
@@ -103,12 +103,19 @@ export async function decide(deps: BotDeps, input: ActionInput, decision: 'appro
     approvers = counted.given;
   }
   const record: DecisionRecord = { decision, ...(option ? { choice: option.id } : {}), by: input.user, at: Date.now(), ...(approvers ? { approvers } : {}) };
-  const won = await deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(record), 'EX', 30 * 86_400, 'NX');
+  const writeDecision = () => deps.redis.set(keys.decision(jobId, gateKey), JSON.stringify(record), 'EX', 30 * 86_400, 'NX');
+  const won = await writeDecision();
   if (won !== 'OK') {
     const d = JSON.parse((await deps.redis.get(keys.decision(jobId, gateKey))) ?? '{}') as DecisionRecord;
     return reject(`This was already ${d.decision} by <@${d.by}>.`);
   }
   deps.metrics.decisions.inc({ decision, accepted: 'yes' });
+  // Through Sentinel: written again (NX: never a second decision) and the job woken again after a
+  // reconnect, until a replica has it — a switchover's old master may have taken it with it.
+  resendUntilReplicated(deps.redis, async () => {
+    await writeDecision();
+    await promoteQuietly(job);
+  });
   // Issued before the job is woken, so it comes before the job's next events in the stream.
   const audited = deps.audit.record({ type: 'decision', cluster, jobId, gate: gateKey, title: gate.title, user: input.user, decision: option ? `chose ${option.label}` : decision, accepted: true });
   // The job goes on at once; the gate shows the decision as soon as Slack takes the update.

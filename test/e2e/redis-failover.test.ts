@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCommandRecord, SimNodeSpec } from '../../src/sim/index.ts';
 import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
+import { keys } from '../../src/queue/keys.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
 import { DATA_PASSWORD, SENTINEL_PASSWORD, startSentinelGroup, type SentinelGroup } from '../support/sentinel.ts';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
@@ -176,4 +177,51 @@ describe.each(WAYS)('e2e: $title', ({ how }) => {
       for (const secret of [DATA_PASSWORD, SENTINEL_PASSWORD]) expect(text.includes(secret), `${where} holds a Redis password`).toBe(false);
     }
   }, 120_000);
+});
+
+describe('e2e: an approval given while no Redis replica answers is written again on the next connect', () => {
+  let group: SentinelGroup;
+  let h: Harness;
+  beforeAll(async () => {
+    group = await startSentinelGroup();
+    h = await startHarness({ redisEnv: group.env, clusters: [{ name: 'ha', channel: CHANNEL, nodes: NODES, policy: { readyTimeout: '5s', drainTimeout: '5s' } }] });
+  }, 60_000);
+  afterAll(async () => {
+    group?.replicas[0]?.resume();
+    await h?.stop();
+    await group?.stop();
+  });
+
+  it('the decision the old master may have thrown away goes again, and the job goes on', async () => {
+    const { jobId, text } = await h.command(alice, `upgrade k8s-1 ${TO}`, CHANNEL);
+    expect(jobId, text).toBeDefined();
+    const id = jobId!;
+    const button = await h.waitButton(id, 'Approve', 30_000);
+    await expect.poll(async () => (await h.app.queue.get(id))?.getState(), { timeout: 20_000, interval: 25 }).toBe('delayed');
+    const primary = group.client(group.primary.port);
+    primary.on('error', () => undefined);
+    try {
+      // No replica answers: the click's replica barrier gives up (the decision is on the primary alone).
+      group.replicas[0]!.pause();
+      expect(await h.click(bob, button, undefined, CHANNEL)).toBe(200);
+      const [key] = await primary.keys(keys.decision(id, '*'));
+      expect(key, 'the decision key').toBeDefined();
+      const written = await primary.get(key!);
+      // What a demoted master resynced from the new one looks like: the decision gone. Then the bot's connection comes back.
+      await primary.del(key!);
+      await primary.call('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => undefined);
+      const again = group.client(group.primary.port);
+      again.on('error', () => undefined);
+      try {
+        await expect.poll(() => again.get(key!), { timeout: 15_000, interval: 50 }).toBe(written);
+      } finally {
+        again.disconnect();
+      }
+      expect(JSON.parse(written!)).toMatchObject({ decision: 'approved', by: bob });
+    } finally {
+      group.replicas[0]!.resume();
+      primary.disconnect();
+    }
+    await h.waitState(id, 'succeeded', 45_000);
+  }, 90_000);
 });
