@@ -204,8 +204,9 @@ describe('e2e: an approval given while no Redis replica answers is written again
       // No replica answers: the click's replica barrier gives up (the decision is on the primary alone).
       group.replicas[0]!.pause();
       expect(await h.click(bob, button, undefined, CHANNEL)).toBe(200);
+      // (The click is acked before it is decided.)
+      await expect.poll(async () => (await primary.keys(keys.decision(id, '*'))).length, { timeout: 10_000, interval: 20 }).toBe(1);
       const [key] = await primary.keys(keys.decision(id, '*'));
-      expect(key, 'the decision key').toBeDefined();
       const written = await primary.get(key!);
       // What a demoted master resynced from the new one looks like: the decision gone. Then the bot's connection comes back.
       await primary.del(key!);
