@@ -50,13 +50,17 @@ export async function readCalicoFiles(reads: Pick<RunContext, 'node'>, nodes: re
     hashed.map(async ({ node, digests, noManage }): Promise<NodeCalicoFiles | Error> => {
       if (!digests || noManage === undefined) return own(node);
       const files: NodeCalicoFiles = { bundled: undefined, deployed: undefined, backup: undefined, noManage };
-      for (const file of CALICO_MANIFESTS) {
-        const digest = digests[file.kind];
-        if (digest === undefined) continue; // not on this node
-        const m = await readOnce(node, file, digest);
-        if (!m) return own(node);
-        files[file.kind] = m;
-      }
+      // The node's manifests read side by side (one round trip, not one per file).
+      const read = await Promise.all(
+        CALICO_MANIFESTS.map(async (file) => {
+          const digest = digests[file.kind];
+          if (digest === undefined) return { file, m: undefined, missing: false }; // not on this node
+          const m = await readOnce(node, file, digest);
+          return { file, m, missing: m === undefined };
+        }),
+      );
+      if (read.some((r) => r.missing)) return own(node);
+      for (const { file, m } of read) if (m) files[file.kind] = m;
       return files;
     }),
   );
