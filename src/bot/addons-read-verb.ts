@@ -17,14 +17,15 @@ function boundedNodes(pool: SshPool, cluster: ClusterConfig): (node: string) => 
   };
 }
 
-export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage> {
-  const pool = new SshPool({});
+/** Over the process's warm pool when it has one (as `status`), else over connections of its own, closed after. */
+export async function addonsMessage(cluster: ClusterConfig, warm?: SshPool): Promise<ChatMessage> {
+  const pool = warm ?? new SshPool({});
   try {
     const report = await readAddonsReport({ cluster, node: boundedNodes(pool, cluster) });
     const rendered = renderAddonsReport(report);
     return { text: `add-ons and CNI of ${cluster.name}: ${rendered.headline}`, body: [`*Add-ons and CNI of ${cluster.name}:* ${rendered.headline}`, ...rendered.lines].join('\n') };
   } finally {
-    pool.closeAll();
+    if (pool !== warm) pool.closeAll();
   }
 }
 
@@ -32,8 +33,8 @@ export async function addonsMessage(cluster: ClusterConfig): Promise<ChatMessage
  * `upgrade-cni --dry-run`: reads the nodes (nothing is changed) and shows the new manifest as a
  * diff against the deployed one, or why `upgrade-cni` would refuse.
  */
-export async function upgradeCniPreviewMessage(cluster: ClusterConfig): Promise<ChatMessage> {
-  const pool = new SshPool({});
+export async function upgradeCniPreviewMessage(cluster: ClusterConfig, warm?: SshPool): Promise<ChatMessage> {
+  const pool = warm ?? new SshPool({});
   try {
     const { plan } = await buildCniPlan({ cluster, node: boundedNodes(pool, cluster) });
     if (plan.refusal) return { text: `Dry run of upgrade-cni on ${cluster.name}: it would refuse. ${plan.refusal} Nothing was run.` };
@@ -47,6 +48,6 @@ export async function upgradeCniPreviewMessage(cluster: ClusterConfig): Promise<
       ].join('\n'),
     };
   } finally {
-    pool.closeAll();
+    if (pool !== warm) pool.closeAll();
   }
 }

@@ -212,12 +212,12 @@ export class Bot implements BotCore {
       case 'backups':
         return { ack: await backupsMessage(deps.backupDir, cluster), visibility: 'ephemeral' };
       case 'addons':
-        return { ack: { text: `Reading the add-ons and the CNI of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => addonsMessage(cluster) };
+        return { ack: { text: `Reading the add-ons and the CNI of ${cluster.name}…` }, visibility: 'ephemeral', followUp: () => addonsMessage(cluster, deps.ssh) };
       case 'upgrade-cni':
         // Its dry run reads the nodes to show the new manifest as a diff (still read-only).
         if (parsed.dryRun && parsed.args.restore !== true) {
           void deps.audit.record({ type: 'request', cluster: cluster.name, user: input.user, text: parsed.text, outcome: 'answered', reason: 'dry run' });
-          return { ack: { text: `Building the new Calico manifest of ${cluster.name} (dry run)…` }, visibility: 'ephemeral', followUp: () => upgradeCniPreviewMessage(cluster) };
+          return { ack: { text: `Building the new Calico manifest of ${cluster.name} (dry run)…` }, visibility: 'ephemeral', followUp: () => upgradeCniPreviewMessage(cluster, deps.ssh) };
         }
         break;
     }

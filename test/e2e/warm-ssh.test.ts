@@ -44,6 +44,17 @@ describe('warm SSH: one connection per node, shared by status, prechecks and job
     expect(handshakes(h.sim)).toEqual({ 'k8s-1': 1, 'k8s-2': 1, 'k8s-3': 1 });
   });
 
+  it('reads `addons` and `upgrade-cni --dry-run` over the same connections', async () => {
+    const read = async (text: string, answer: string) => {
+      const before = h.slack.responses.length;
+      await h.command(alice, text);
+      return h.slack.waitFor(() => h.slack.responses.slice(before).find((r) => String(r.body.text).startsWith(answer)), 30_000);
+    };
+    await read('addons', 'add-ons and CNI of prod');
+    await read('upgrade-cni --dry-run', 'Dry run of upgrade-cni on prod');
+    expect(handshakes(h.sim)).toEqual({ 'k8s-1': 1, 'k8s-2': 1, 'k8s-3': 1 });
+  });
+
   it('reconnects after the node dropped the connection', async () => {
     await h.sim.setDown('k8s-3', true);
     await h.sim.setDown('k8s-3', false);
@@ -128,7 +139,8 @@ describe('a cluster not read yet: a burst does not wait for the handshakes, a lo
 
   it('a cold precheck whose ack says "checking…" starts only once the acks in flight are out', async () => {
     await h.stop();
-    h = await startHarness({ precheckAckMs: 10_000, precheckColdAckMs: 0 });
+    // No worker in this process: a job one of these queues does not read the nodes meanwhile.
+    h = await startHarness({ role: 'bot', precheckAckMs: 10_000, precheckColdAckMs: 0 });
     // An HTTP request whose body never finishes: for the bot, a request still waiting for its ack
     // (ack-first.ts), so every follow-up waits (up to 1 s) while it is open.
     const held: Socket = connect(h.app.httpPort, '127.0.0.1');
