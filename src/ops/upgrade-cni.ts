@@ -78,12 +78,11 @@ export async function buildCniPlan(reads: ClusterReads): Promise<{ plan: CniPlan
   const notReady = linux.filter((n) => !kube.find((k) => k.name === n)?.ready);
   if (notReady.length > 0) return { plan: refused(base, `${notReady.join(', ')} ${notReady.length > 1 ? 'are' : 'is'} NotReady: the calico-node rollout would stall there. Bring ${notReady.length > 1 ? 'them' : 'it'} back first.`), text: undefined };
   const files = new Map<string, NodeCalicoFiles>();
-  for (const node of linux) {
-    try {
-      files.set(node, await reads.node(node).addons.calicoFiles());
-    } catch (err) {
-      return { plan: refused(base, `Cannot read the Calico manifests on ${node}: ${errorText(err)}.`), text: undefined };
-    }
+  // Every node's manifests at once; the first node (in inventory order) that could not be read is the one named.
+  const read = await Promise.all(linux.map((node) => reads.node(node).addons.calicoFiles().then((f) => ({ node, f }), (err: unknown) => ({ node, err }))));
+  for (const r of read) {
+    if ('err' in r) return { plan: refused(base, `Cannot read the Calico manifests on ${r.node}: ${errorText(r.err)}.`), text: undefined };
+    files.set(r.node, r.f);
   }
   const missing = linux.filter((n) => !files.get(n)?.bundled || !files.get(n)?.deployed);
   if (missing.length > 0) return { plan: refused(base, `${missing.join(', ')}: no ${BUNDLED_CALICO} or no ${DEPLOYED_CNI}; not a Calico node of MicroK8s.`), text: undefined };
