@@ -120,6 +120,7 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
     // Connected (again: to a new master, after a failover): what the old one may have taken with it goes again.
     redis.on('ready', () => {
       barrier.replicaSeen = false;
+      dropStale(barrier, Date.now());
       for (const u of barrier.unconfirmed) void u.resend().catch(() => undefined);
     });
   }
@@ -201,10 +202,15 @@ export function resendUntilReplicated(redis: Redis, resend: () => Promise<unknow
   barrier.unconfirmed.push({ seq: ++barrier.seq, at: now, resend });
   if (barrier.unconfirmed.length > MAX_UNCONFIRMED) barrier.unconfirmed.shift();
   if (now >= barrier.degradedUntil) void replicated(redis).catch(() => false);
-  else {
-    // No replica to confirm them: only the last minute's are worth sending again.
-    const keepFrom = barrier.unconfirmed.findIndex((u) => u.at >= now - DEGRADED_KEEP_MS);
-    if (keepFrom > 0) barrier.unconfirmed.splice(0, keepFrom);
-  }
+  else dropStale(barrier, now);
   return true;
+}
+
+/**
+ * Unconfirmed for longer than DEGRADED_KEEP_MS means no replica answered meanwhile: such writes
+ * are not sent again (an audit write id is kept an hour; an older one would be a second copy).
+ */
+function dropStale(barrier: ReplicaBarrier, now: number): void {
+  const keepFrom = barrier.unconfirmed.findIndex((u) => u.at >= now - DEGRADED_KEEP_MS);
+  barrier.unconfirmed.splice(0, keepFrom < 0 ? barrier.unconfirmed.length : keepFrom);
 }
