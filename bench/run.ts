@@ -12,6 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
 import { approvalWake } from './approval-wake.ts';
 import { cni } from './cni.ts';
+import { encryptedKey } from './encrypted-key.ts';
 import { fleet } from './fleet.ts';
 import { hostileOutput } from './hostile-output.ts';
 import { FIGURE_KEYS, log, printTable, type Benchmark, type Figures, type Row } from './lib.ts';
@@ -21,7 +22,7 @@ import { upgradeOverhead } from './upgrade-overhead.ts';
 import { watchCheck } from './watch-check.ts';
 import { windowsAdd } from './windows-add.ts';
 
-const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd, watchCheck, statusLarge, fleet, hostileOutput];
+const ALL: Benchmark[] = [ackLatency, approvalWake, upgradeOverhead, rollingUpgrade, cni, windowsAdd, watchCheck, statusLarge, fleet, hostileOutput, encryptedKey];
 const ALIASES: Record<string, string> = { 'ack-latency': 'ack', wake: 'approval', 'approval-wake': 'approval', upgrade: 'overhead', 'upgrade-overhead': 'overhead', 'rolling-upgrade': 'rolling', 'upgrade-cluster': 'rolling', 'windows-add': 'windows', 'windows-worker': 'windows', 'hostile-output': 'hostile' };
 
 async function main(): Promise<void> {

@@ -9,14 +9,14 @@
  * - A failure to connect is an SshConnectError that says what to check (auth, timeout,
  *   refused, unreachable), never the secrets.
  */
-import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
-import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import type { AgentAuthMethod, ConnectConfig, ParsedKey, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
 import { HostKeyError, SshConnectError } from './errors.ts';
 import { KnownHosts, fingerprint, keyTypeOf, type HostKeyCheck } from './known-hosts.ts';
+import { loadPrivateKey } from './private-key.ts';
 import type { SshTarget } from './types.ts';
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 export type SshClient = InstanceType<typeof Client>;
 
 /** ssh2's host key algorithms in its default order (Node 20 has Ed25519). */
@@ -76,14 +76,16 @@ export async function openClient(t: SshTarget, keepaliveIntervalMs: number, even
     algorithms: { serverHostKey: hostKeyAlgorithmsFor(knownHosts.knownKeyTypes(t.host, t.port)) },
   };
 
+  // Auth methods in ssh2's own order (the key, then the agent), the key handed over parsed:
+  // given as bytes, ssh2 would parse (and decrypt) it again on every connect (private-key.ts).
+  const methods: Array<PublicKeyAuthMethod | AgentAuthMethod> = [];
   if (t.privateKeyPath) {
-    let key: Buffer;
+    let parsed: ParsedKey | Error;
     try {
-      key = await readFile(t.privateKeyPath);
+      parsed = (await loadPrivateKey(t.privateKeyPath, t.passphrase)).key;
     } catch (err) {
       throw fail('key', `cannot read the private key file ${t.privateKeyPath} (${errCode(err)})`);
     }
-    const parsed = utils.parseKey(key, t.passphrase);
     if (parsed instanceof Error) {
       const why = /passphrase/i.test(parsed.message)
         ? t.passphrase
@@ -92,15 +94,15 @@ export async function openClient(t: SshTarget, keepaliveIntervalMs: number, even
         : 'it is not a private key ssh2 can read';
       throw fail('key', `cannot use the private key ${t.privateKeyPath}: ${why}`);
     }
-    config.privateKey = key;
-    if (t.passphrase) config.passphrase = t.passphrase;
+    methods.push({ type: 'publickey', username: t.user, key: parsed });
   }
   if (t.agent) {
     const sock = process.env.SSH_AUTH_SOCK;
-    if (sock) config.agent = sock;
+    if (sock) methods.push({ type: 'agent', username: t.user, agent: sock });
     else if (!t.privateKeyPath) throw fail('key', 'the inventory says agent: true but SSH_AUTH_SOCK is not set');
   }
-  if (!config.privateKey && !config.agent) throw fail('key', 'no private key and no agent configured');
+  if (methods.length === 0) throw fail('key', 'no private key and no agent configured');
+  config.authHandler = methods;
 
   let hostCheck: { check: HostKeyCheck; key: Buffer } | undefined;
   config.hostVerifier = (key: Buffer): boolean => {

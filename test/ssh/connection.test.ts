@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -263,6 +264,35 @@ describe('SshConnection host keys and auth', () => {
       expect(wrong.problem).toBe('key');
       expect(wrong.message).not.toContain('wrong passphrase');
     } finally {
+      await s.close();
+    }
+  });
+
+  it('authenticates with a key held by ssh-agent (agent: true, SSH_AUTH_SOCK), with no key file', async () => {
+    const key = makeKeyPair('ed25519');
+    const s = await startTestServer({ handler: echoHandler, authorizedKeys: [key] });
+    const dir = mkdtempSync(join(tmpdir(), 'mk8s-agent-'));
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      await vi.waitFor(() => expect(existsSync(sock)).toBe(true), { timeout: 5000, interval: 20 });
+      const keyFile = join(dir, 'id_ed25519');
+      writeFileSync(keyFile, key.private, { mode: 0o600 });
+      const added = spawnSync('ssh-add', [keyFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });
+      expect(added.status, added.stderr).toBe(0);
+      process.env.SSH_AUTH_SOCK = sock;
+      const { privateKeyPath: _none, ...viaAgent } = targetFor(s);
+      const c = new SshConnection({ ...viaAgent, agent: true });
+      try {
+        expect((await c.exec(['echo', 'from', 'the', 'agent'])).stdout).toBe('from\nthe\nagent\n');
+      } finally {
+        c.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      agent.kill();
       await s.close();
     }
   });
