@@ -1,7 +1,7 @@
 import { defineRunbook } from '../src/engine/define.ts';
 import { RunbookFailure } from '../src/engine/errors.ts';
 import { pickControlPlane, requireKubeNode } from '../src/ops/controller.ts';
-import { movedPods, renderMoved } from '../src/ops/drain-report.ts';
+import { podsForReport, renderDrainMoves } from '../src/ops/drain-report.ts';
 import { drain, drainCommand } from '../src/ops/drain.ts';
 import { kubectlNodeVerb } from '../src/commands/node-verb.ts';
 import { describeNodes, workloadPods } from '../src/ops/upgrade.ts';
@@ -21,13 +21,13 @@ export default defineRunbook(
     example: 'drain k8s-2',
     summary: 'Cordon a node and evict its pods to the other nodes (DaemonSet pods stay), showing where each pod went',
     steps: (node, controller) => [
-      { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A -o json  (pods on ${node})`] },
+      { title: `read ${node}`, node: controller, commands: [`${KUBECTL} get nodes -o json`, `${KUBECTL} get pods -A -o json --field-selector spec.nodeName=${node}`] },
       {
         title: `drain ${node}`,
         node: controller,
         commands: [drainCommand(node), `${KUBECTL} get pods -A -o json`],
       },
-      { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json  (pods on ${node})`] },
+      { title: `check no workload pods are left on ${node}`, node: controller, commands: [`${KUBECTL} get pods -A -o json --field-selector spec.nodeName=${node}`] },
     ],
   }),
   async (run, { node }) => {
@@ -48,10 +48,10 @@ export default defineRunbook(
     });
 
     await run.step(`drain ${node}`, async () => {
-      const all = await controller.pods();
+      const all = await podsForReport(controller);
       const evicted = await drain(run, before.controller, node);
-      const after = await controller.pods();
-      return { evicted: evicted.length, moved: renderMoved(movedPods(evicted, all, after, node)) };
+      const after = await podsForReport(controller);
+      return { evicted: evicted.length, moved: renderDrainMoves(evicted, all, after, node) };
     }, { describe: (r) => (r.evicted === 0 ? 'nothing to evict: no workload pods on it' : `${r.evicted} pod(s) evicted, now running:\n${r.moved}`) });
 
     await run.step(`check no workload pods are left on ${node}`, async () => {

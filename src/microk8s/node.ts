@@ -22,8 +22,9 @@ import * as diagnostics from './diagnostics.ts';
 import { NotReadyError, OutputParseError } from './errors.ts';
 import * as files from './files.ts';
 import * as membership from './membership.ts';
-import { parseCordonOutput, parseDrainOutput, parseNodes, parsePods, parseWaitOutput } from './parse-kubectl.ts';
+import { parseCordonOutput, parseDrainOutput, parseNodes, parseWaitOutput } from './parse-kubectl.ts';
 import { parseEpoch } from './parse-misc.ts';
+import { listPods } from './pods.ts';
 import { parseHoldOutput, parseKeptRevisions, parseRefreshOutput, parseRevertOutput, parseSnapInfo, parseSnapList, parseVersion, type KeptRevision } from './parse-snap.ts';
 import { parseStatus } from './parse-status.ts';
 import * as proxyNode from './snap-proxy.ts';
@@ -206,13 +207,9 @@ export class MicroK8sNode {
     return (await this.nodes()).find((n) => n.name === name);
   }
 
-  /** `microk8s kubectl get pods -A -o json` (only the pods on `node` when given). */
+  /** `microk8s kubectl get pods -A -o json` (only the pods on `node` when given: pods.ts). */
   async pods(options: { node?: string } = {}): Promise<KubePod[]> {
-    const argv = [...KUBECTL, 'get', 'pods', '-A', '-o', 'json'];
-    // No --field-selector: filtering here works the same on every kubectl and emulation.
-    if (options.node !== undefined) assertNodeName(options.node);
-    // Filtered here too: the answer must be right even where the selector is not honoured.
-    return this.run(argv, { privileged: true }, (r) => parsePods(r.stdout).filter((p) => options.node === undefined || p.node === options.node));
+    return this.named(listPods(this.shell, options.node));
   }
 
   /** `microk8s kubectl drain <node> --ignore-daemonsets --delete-emptydir-data --timeout=<N>s`. */

@@ -3,6 +3,7 @@
  * (same controller, new name — or the same name for a StatefulSet pod) and the
  * node it now runs on, for the job's thread.
  */
+import { errorText } from '../engine/context.ts';
 import type { KubePod } from '../microk8s/types.ts';
 
 export interface MovedPod {
@@ -63,4 +64,25 @@ export function renderMoved(moved: MovedPod[], max = 40): string {
   const lines = rows.map((r) => `${(r[0] ?? '').padEnd(width)}  →  ${r[1] ?? ''}`);
   if (moved.length > max) lines.push(`… and ${moved.length - max} more`);
   return `\`\`\`\n${lines.join('\n')}\n\`\`\``;
+}
+
+/**
+ * Every pod of the cluster, for this report only: a list that cannot be read (on a large cluster,
+ * more than one command's output may carry) costs the report, never the drain.
+ */
+export async function podsForReport(controller: { pods(): Promise<KubePod[]> }): Promise<KubePod[] | { unread: string }> {
+  try {
+    return await controller.pods();
+  } catch (err) {
+    return { unread: errorText(err) };
+  }
+}
+
+/** The report of a drain, or why it is left out (a list of the cluster's pods could not be read). */
+export function renderDrainMoves(evicted: string[], before: KubePod[] | { unread: string }, after: KubePod[] | { unread: string }, drained: string): string {
+  if (!Array.isArray(before) || !Array.isArray(after)) {
+    const why = Array.isArray(before) ? (after as { unread: string }).unread : before.unread;
+    return `(where they went is not shown: the cluster's pods could not be listed: ${why})`;
+  }
+  return renderMoved(movedPods(evicted, before, after, drained));
 }

@@ -135,7 +135,7 @@ export function nodeUpgradeCommands(node: string, channel: string): { step: Node
   const kubectl = 'microk8s kubectl';
   return [
     { step: 'drain', on: 'controller', command: drainCommand(node) },
-    { step: 'check', on: 'controller', command: `${kubectl} get pods -A -o json  (pods on ${node})` },
+    { step: 'check', on: 'controller', command: `${kubectl} get pods -A -o json --field-selector spec.nodeName=${node}` },
     { step: 'refresh', on: 'node', command: `sudo snap refresh microk8s --channel ${channel}` },
     { step: 'wait', on: 'node', command: 'microk8s status --wait-ready --timeout <readyTimeout>' },
     { step: 'wait', on: 'controller', command: `${kubectl} wait --for=condition=Ready node/${node} --timeout=<readyTimeout>` },

@@ -152,13 +152,31 @@ describe('MicroK8sNode kubectl operations', () => {
     expect(commands().every((c) => c === 'sudo -n -- microk8s kubectl get nodes -o json')).toBe(true);
   });
 
-  it('lists pods on one node with a field selector', async () => {
+  it("lists one node's pods with a field selector, filtered here too, and reads the whole list where the selector is refused", async () => {
+    const doc = JSON.parse(fixture('pods.json')) as { items: { spec: { nodeName?: string } }[] };
+    const wanted = doc.items.filter((p) => p.spec.nodeName === 'k8s-1').length;
+    expect(wanted).toBeGreaterThan(0);
+    const selector = 'microk8s kubectl get pods -A -o json --field-selector spec.nodeName=k8s-1';
+    const sent = () => commands().map((c) => c.replace(/^sudo -n -- /, ''));
+
+    // The API server filters: only that node's pods come back.
+    answers.set(selector, { stdout: JSON.stringify({ ...doc, items: doc.items.filter((p) => p.spec.nodeName === 'k8s-1') }) });
+    expect((await node.pods({ node: 'k8s-1' })).every((p) => p.node === 'k8s-1')).toBe(true);
+    expect(sent()).toEqual([selector]);
+
+    // An emulation that ignores the selector answers with every node's pods: filtered here.
+    server.execs.length = 0;
+    answers.set(selector, { stdout: fixture('pods.json') });
+    const ignored = await node.pods({ node: 'k8s-1' });
+    expect(ignored).toHaveLength(wanted);
+    expect(ignored.every((p) => p.node === 'k8s-1')).toBe(true);
+
+    // One that refuses the flag: the whole list, as before.
+    server.execs.length = 0;
+    answers.set(selector, { stderr: 'Error: unknown flag: --field-selector\n', code: 1 });
     answers.set('microk8s kubectl get pods -A -o json', { stdout: fixture('pods.json') });
-    // The fixture holds pods of several nodes, as an emulation that ignores the selector would answer.
-    const all = (JSON.parse(fixture('pods.json')) as { items: { spec: { nodeName?: string } }[] }).items;
-    const onNode = await node.pods({ node: 'k8s-1' });
-    expect(onNode).toHaveLength(all.filter((p) => p.spec.nodeName === 'k8s-1').length);
-    expect(onNode.every((p) => p.node === 'k8s-1')).toBe(true);
+    expect(await node.pods({ node: 'k8s-1' })).toHaveLength(wanted);
+    expect(sent()).toEqual([selector, 'microk8s kubectl get pods -A -o json']);
   });
 
   it('drains with the runbook flags and returns the evicted pods', async () => {
