@@ -3,7 +3,9 @@
  * `--field-selector spec.nodeName=<node>` (the API server filters: on a cluster of thousands of
  * pods the whole list is tens of MB, past the SSH layer's 4 MiB cap on a command's output), and
  * still filtered here. Where the selector is refused or its answer cannot be read (a kubectl or
- * an emulation without it), the whole list is read instead, as it was before.
+ * an emulation without it), the whole list is read instead, as it was before; so it is when the
+ * answer is empty — a node nearly always runs a DaemonSet's pod (calico-node), and a check that
+ * "no workload pods are left" must not pass on a selector that was quietly not understood.
  */
 import type { RemoteShell } from '../ssh/types.ts';
 import { parsePods } from './parse-kubectl.ts';
@@ -22,5 +24,6 @@ export async function listPods(shell: RemoteShell, node?: string): Promise<KubeP
   } catch {
     selected = undefined;
   }
-  return selected ?? onNode(parsePods((await shell.exec(GET_PODS, { privileged: true })).stdout));
+  if (selected !== undefined && selected.length > 0) return selected;
+  return onNode(parsePods((await shell.exec(GET_PODS, { privileged: true })).stdout));
 }

@@ -177,6 +177,12 @@ describe('MicroK8sNode kubectl operations', () => {
     answers.set('microk8s kubectl get pods -A -o json', { stdout: fixture('pods.json') });
     expect(await node.pods({ node: 'k8s-1' })).toHaveLength(wanted);
     expect(sent()).toEqual([selector, 'microk8s kubectl get pods -A -o json']);
+
+    // An empty answer is not believed (a node runs a DaemonSet's pod): the whole list decides.
+    server.execs.length = 0;
+    answers.set(selector, { stdout: JSON.stringify({ ...doc, items: [] }) });
+    expect(await node.pods({ node: 'k8s-1' })).toHaveLength(wanted);
+    expect(sent()).toEqual([selector, 'microk8s kubectl get pods -A -o json']);
   });
 
   it('drains with the runbook flags and returns the evicted pods', async () => {
