@@ -7,8 +7,8 @@
  * The client runs in its own process (bench/load-client.ts), so the bot's event
  * loop does not also sign and parse the load. Run twice: with the fake Slack
  * behaving like real Slack (200 ms a call, rate limits) and with it instant. The ratio
- * compares bursts of warm code: WARM_UP_ROUNDS unmeasured bursts of the mix and of `help` come
- * first. Then PAIRS pairs of a mixed burst and a `help` burst, side by side (which goes first
+ * compares bursts of warm code: unmeasured rounds of a mix burst and a `help` burst come first
+ * (one per WARM_UPS cluster). Then PAIRS pairs of a mixed burst and a `help` burst, side by side (which goes first
  * alternates, half and half): a single burst's p99 is nearly its max, and on a small shared
  * machine one pair alone ranged 1.0–2.0×. Bursts keep getting faster over a run (V8 keeps
  * optimising), so a pair's second burst is the faster one: a mix-first pair reads high and a
@@ -26,9 +26,9 @@ const IN_FLIGHT = 200;
 const UNLOADED_SAMPLES = 5;
 /** Mixed burst + control burst pairs measured (each mixed burst upgrades a fresh idle cluster); even, so both orders count alike. */
 const PAIRS = 6;
-/** Unmeasured mix + `help` bursts first (each mix on a fresh idle cluster of its own). */
-const WARM_UP_ROUNDS = 3;
+/** The idle clusters of the measured mixed bursts, one each. */
 const IDLES = ['dev', 'dev2', 'dev3', 'dev4', 'dev5', 'dev6'];
+/** Unmeasured mix + `help` rounds first, each mix on an idle cluster of its own. */
 const WARM_UPS = ['warm', 'warm2', 'warm3'];
 
 const CLUSTERS = [
@@ -221,7 +221,7 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
     // run while V8 is still compiling the hot paths, so whichever of mix and control came first paid
     // for it (before, the mix: the ratio of the first Slack mode measured was ~2× the second's).
     const warmUps: Array<{ mix: Burst; control: ReturnType<typeof stats> }> = [];
-    for (const [k, cluster] of WARM_UPS.slice(0, WARM_UP_ROUNDS).entries()) {
+    for (const [k, cluster] of WARM_UPS.entries()) {
       const mix = await burst(h, client, cluster, 39 - k);
       warmUps.push({ mix, control: stats((await sendAll(h, client, Array.from({ length: IN_FLIGHT }, (_, i) => request('help', i)), true)).map((s) => s.ms)) });
     }
@@ -268,7 +268,7 @@ async function measure(h: Harness, client: LoadClient, fig: Figures, mode: Slack
 
     // Report.
     const alone = stats(unloaded.map((s) => s.ms));
-    log(`  busy: prod (job ${holders[0]}) and stage (job ${holders[1]}), both parked at their approval gate; idle: warm (warm-up burst), ${idles.join(', ')} (the mixed bursts, in order)`);
+    log(`  busy: prod (job ${holders[0]}) and stage (job ${holders[1]}), both parked at their approval gate; idle: ${WARM_UPS.join(', ')} (warm-up bursts), ${idles.join(', ')} (the mixed bursts, in order)`);
     log(`  mix of ${IN_FLIGHT} in flight (shuffled; distinct viewer ids for reads, operators for upgrades):`);
     for (const m of MIX) log(`    ${String(m.count).padStart(3)} × ${m.what}`);
     for (const [k, w] of warmUps.entries()) {

@@ -80,9 +80,11 @@ export async function podsForReport(controller: { pods(): Promise<KubePod[]> }):
 
 /** The report of a drain, or why it is left out (a list of the cluster's pods could not be read). */
 export function renderDrainMoves(evicted: string[], before: KubePod[] | { unread: string }, after: KubePod[] | { unread: string }, drained: string): string {
-  if (!Array.isArray(before) || !Array.isArray(after)) {
-    const why = Array.isArray(before) ? (after as { unread: string }).unread : before.unread;
-    return `(where they went is not shown: the cluster's pods could not be listed: ${why})`;
-  }
+  if (!Array.isArray(before)) return notShown(before.unread);
+  if (!Array.isArray(after)) return notShown(after.unread);
   return renderMoved(movedPods(evicted, before, after, drained));
+}
+
+function notShown(why: string): string {
+  return `(where they went is not shown: the cluster's pods could not be listed: ${why})`;
 }
