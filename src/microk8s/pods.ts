@@ -6,7 +6,10 @@
  * an emulation without it), the whole list is read instead, as it was before; so it is when the
  * answer is empty — a node nearly always runs a DaemonSet's pod (calico-node), and a check that
  * "no workload pods are left" must not pass on a selector that was quietly not understood.
+ * Only a refusal or an unreadable answer falls back: a command that timed out or lost its
+ * connection is thrown as it is (the whole list would wait out a second timeout on a hung node).
  */
+import { CommandFailedError, OutputParseError } from '../errors/user-facing.ts';
 import type { RemoteShell } from '../ssh/types.ts';
 import { parsePods } from './parse-kubectl.ts';
 import type { KubePod } from './types.ts';
@@ -21,7 +24,8 @@ export async function listPods(shell: RemoteShell, node?: string): Promise<KubeP
   let selected: KubePod[] | undefined;
   try {
     selected = onNode(parsePods((await shell.exec([...GET_PODS, '--field-selector', `spec.nodeName=${node}`], { privileged: true })).stdout));
-  } catch {
+  } catch (err) {
+    if (!(err instanceof CommandFailedError) && !(err instanceof OutputParseError)) throw err;
     selected = undefined;
   }
   if (selected !== undefined && selected.length > 0) return selected;

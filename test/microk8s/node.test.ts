@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidValueError, NotReadyError, OutputParseError, WorkerNodeError } from '../../src/microk8s/errors.ts';
 import { MicroK8sNode, backupStamp } from '../../src/microk8s/node.ts';
 import { SshConnection } from '../../src/ssh/connection.ts';
-import { CommandFailedError } from '../../src/ssh/errors.ts';
+import { CommandFailedError, CommandTimeoutError } from '../../src/ssh/errors.ts';
 import { rejectionOf } from '../support/catch-error.ts';
 import { startTestServer, targetFor, type Reply, type TestServer } from '../support/ssh-test-server.ts';
 
@@ -183,6 +183,19 @@ describe('MicroK8sNode kubectl operations', () => {
     answers.set(selector, { stdout: JSON.stringify({ ...doc, items: [] }) });
     expect(await node.pods({ node: 'k8s-1' })).toHaveLength(wanted);
     expect(sent()).toEqual([selector, 'microk8s kubectl get pods -A -o json']);
+  });
+
+  it("does not read the whole list after the node's selector read timed out (one timeout, not two)", async () => {
+    const selector = 'microk8s kubectl get pods -A -o json --field-selector spec.nodeName=k8s-1';
+    answers.set(selector, 'hang');
+    answers.set('microk8s kubectl get pods -A -o json', { stdout: fixture('pods.json') });
+    const quick = new SshConnection(targetFor(server, { commandTimeoutMs: 300 }));
+    try {
+      await rejectionOf(new MicroK8sNode(quick).pods({ node: 'k8s-1' }), CommandTimeoutError);
+      expect(commands().map((c) => c.replace(/^sudo -n -- /, ''))).toEqual([selector]);
+    } finally {
+      quick.close();
+    }
   });
 
   it('drains with the runbook flags and returns the evicted pods', async () => {
