@@ -7,7 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendAuditEntry, AuditLog } from '../../src/audit/audit-log.ts';
 import { parseEnv } from '../../src/config/env.ts';
 import { createLogger } from '../../src/logging.ts';
@@ -133,6 +133,45 @@ describe('Redis connections through Sentinel', () => {
     expect(await auditEntries(primary, 'written-while-degraded')).toHaveLength(0);
     r.disconnect(true);
     await expect.poll(async () => (await auditEntries(primary, 'written-while-degraded')).length, { timeout: 10_000, interval: 50 }).toBe(1);
+  });
+
+  it('sends again only the writes of the last 60 s after a reconnect: an older one would be a second copy', async () => {
+    const r = connect();
+    const audit = new AuditLog(r, createLogger('silent'));
+    await r.ping();
+    const primary = direct(group.primary.port);
+    const forget = async (jobId: string) => {
+      for (const [id] of await auditEntries(primary, jobId)) await primary.xdel(keys.auditStream, id);
+    };
+    // Only the clock is faked (and it still runs): sockets and timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    group.replicas[0]!.pause();
+    try {
+      const t0 = Date.now();
+      await r.set('degraded-stale', '1');
+      expect(await replicated(r)).toBe(false);
+      await audit.record({ type: 'cancel', cluster: 'prod', jobId: 'unconfirmed-70s-ago', user: 'U0BOB' });
+      // Past the 30 s pause in asking: this write asks again, finds no replica, and stays listed.
+      vi.setSystemTime(t0 + 40_000);
+      await audit.record({ type: 'cancel', cluster: 'prod', jobId: 'unconfirmed-30s-ago', user: 'U0BOB' });
+      expect(await replicated(r)).toBe(false);
+      vi.setSystemTime(t0 + 70_000);
+    } finally {
+      group.replicas[0]!.resume();
+    }
+    try {
+      // Both lost by the master, as in a switchover: the stream entries and their write ids.
+      await forget('unconfirmed-70s-ago');
+      await forget('unconfirmed-30s-ago');
+      const markers = await primary.keys(keys.auditWrite('*'));
+      if (markers.length > 0) await primary.del(...markers);
+      r.disconnect(true);
+      await expect.poll(async () => (await auditEntries(primary, 'unconfirmed-30s-ago')).length, { timeout: 10_000, interval: 50 }).toBe(1);
+      await r.ping();
+      expect(await auditEntries(primary, 'unconfirmed-70s-ago')).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an audit event only the dying primary had is written again to the promoted replica, once', async () => {
