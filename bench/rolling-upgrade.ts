@@ -18,6 +18,7 @@
  * Prints the figures; asserts nothing.
  */
 import type { SimLatency, SimNodeSpec } from '../src/sim/index.ts';
+import { createRedis } from '../src/queue/connection.ts';
 import type { Harness } from '../test/support/harness.ts';
 import { USERS } from '../test/support/harness.ts';
 import { sshRoundTrip } from './ssh-round-trip.ts';
@@ -58,6 +59,18 @@ interface RunResult {
   slackLag: number;
   /** SSH handshakes the nodes accepted from the request to the end (precheck and job, one process), per node. */
   connectionsPerNode: number;
+  /** Bytes Redis received from every client between the approval and the end (checkpoints, audit, BullMQ). */
+  redisBytesIn: number;
+}
+
+/** Redis's count of the bytes it has received (INFO stats). */
+async function redisBytesIn(h: Harness): Promise<number> {
+  const r = createRedis(h.redis.url);
+  try {
+    return Number(/total_net_input_bytes:(\d+)/.exec(await r.info('stats'))?.[1] ?? Number.NaN);
+  } finally {
+    r.disconnect();
+  }
 }
 
 async function rollout(h: Harness, batch: number): Promise<RunResult> {
@@ -70,6 +83,7 @@ async function rollout(h: Harness, batch: number): Promise<RunResult> {
   if (!jobId) throw new Error(`bench: upgrade-cluster was not queued: ${res.text}`);
   const approve = await h.waitButton(jobId, 'Approve', 60_000);
   await waitParked(h, jobId, 60_000);
+  const bytesBefore = await redisBytesIn(h);
   const clickAt = Date.now();
   await h.click(USERS.bob, approve);
   await h.waitState(jobId, 'succeeded', 600_000);
@@ -88,7 +102,8 @@ async function rollout(h: Harness, batch: number): Promise<RunResult> {
     const readyAt = Math.max(...m[1].split(', ').map((n) => side.restartingUntil[n] ?? Number.NaN));
     notice.push(step.endedAt - readyAt);
   }
-  return { connectionsPerNode: (handshakes(side) - opened) / side.connections.size, slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
+  const redisBytes = (await redisBytesIn(h)) - bytesBefore;
+  return { redisBytesIn: redisBytes, connectionsPerNode: (handshakes(side) - opened) / side.connections.size, slackLag: doneAt - endAt, wall: endAt - clickAt, criticalPath: unionLength(intervals), sum: intervals.reduce((a, [s, e]) => a + (e - s), 0), commands: recs.length, notice };
 }
 
 async function run(fig: Figures): Promise<Row[]> {
@@ -117,8 +132,10 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
       }
       log(
         `  ${label}: approval→end ${ms(r.wall)} wall; simulated critical path ${ms(r.criticalPath)} (sum ${ms(r.sum)}, ${r.commands} commands) → ${ratio(r.wall / r.criticalPath)}; ` +
-          `Ready→noticed ${spread(n)} over ${n.n} wait steps; Slack showed the end ${ms(r.slackLag)} later; ${r.connectionsPerNode.toFixed(2)} SSH connections per node`,
+          `Ready→noticed ${spread(n)} over ${n.n} wait steps; Slack showed the end ${ms(r.slackLag)} later; ${r.connectionsPerNode.toFixed(2)} SSH connections per node; ` +
+          `Redis received ${(r.redisBytesIn / 1024).toFixed(0)} KiB`,
       );
+      fig[`rollingRedisKiB${sc.nodes}x${sc.batch}${mode.suffix}`] = num(r.redisBytesIn / 1024, 0);
       if (sc.batch === 1 && sc.nodes === 3) fig[`rollingRatio3${mode.suffix}`] = num(r.wall / r.criticalPath);
       // One process with both roles (the split deployment's figure is the fleet's): not a matter of Slack.
       if (sc.batch === 1 && sc.nodes === 20) fig.sshConnectionsPerNodePerJob ??= num(r.connectionsPerNode, 2);
@@ -130,6 +147,7 @@ async function runMode(fig: Figures, mode: SlackMode): Promise<Row[]> {
         { bench: 'rolling', figure: `${label}: job end → Slack shows succeeded`, value: ms(r.slackLag) },
         { bench: 'rolling', figure: `${label}: wall / simulated critical path`, value: ratio(r.wall / r.criticalPath), note: `${ms(r.wall)} wall vs ${ms(r.criticalPath)} (command sum ${ms(r.sum)}, ${r.commands} commands)` },
         { bench: 'rolling', figure: `${label}: node Ready → wait step ends, p50`, value: ms(n.p50), n: n.n, note: `max ${ms(n.max)}` },
+        { bench: 'rolling', figure: `${label}: bytes Redis received, approval → end`, value: `${(r.redisBytesIn / 1024).toFixed(0)} KiB`, note: 'every client: checkpoints, audit events, BullMQ' },
         ...floorRow,
       );
     });

@@ -3,6 +3,7 @@ import type { ActionInput, ChatMessage } from '../chat/port.ts';
 import { mayRequest } from '../auth/rbac.ts';
 import { clusterConfig } from '../config/inventory.ts';
 import { FINAL_STATES, type JobData } from '../engine/job-data.ts';
+import { stepCount } from '../engine/job-steps.ts';
 import type { JobRequest } from '../engine/runbook.ts';
 import { readNodeRecord } from '../store/node-records.ts';
 import type { BotDeps } from './deps.ts';
@@ -13,7 +14,7 @@ const NEWER_JOBS_SCANNED = 200;
 
 /** A job that ran a step on `node` (names it in its arguments, or names no node at all: a cluster-wide job). */
 function touches(job: Job<JobData>, node: string): boolean {
-  if (Object.keys(job.data.steps).length === 0) return false;
+  if (stepCount(job.data) === 0) return false;
   const values = Object.values(job.data.request.args);
   const names = values.filter((v): v is string => typeof v === 'string');
   return names.includes(node) || !('node' in job.data.request.args);

@@ -114,6 +114,7 @@ export class RunContext {
 
   async begin(): Promise<void> {
     const { core } = this;
+    await core.loadSteps();
     core.data.activations += 1;
     // Not awaited: the steps start at once, their lines wait in the outbox for the parent.
     core.thread.openParent();

@@ -83,14 +83,17 @@ export interface RollbackInfo {
 
 /**
  * A job's data in Redis: the request and the checkpoints. No secrets, no large
- * output. Only the worker that holds the job writes it, always whole
- * (BullMQ's updateData replaces, it does not merge).
+ * output. Only the worker that holds the job writes it: its steps one field each, the rest whole
+ * (job-steps.ts; BullMQ's updateData replaces, it does not merge).
  */
 export interface JobData {
   requestId: string;
   request: JobRequest;
   state: ChatState;
+  /** Loaded from the job's hash fields (job-steps.ts); stored empty in BullMQ's `data`. */
   steps: Record<string, StepRecord>;
+  /** How many steps are recorded (as stored: `steps` is empty in BullMQ's `data`). */
+  stepCount?: number;
   gates: Record<string, GateRecord>;
   parent?: MessageRef;
   activations: number;

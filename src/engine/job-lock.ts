@@ -3,7 +3,7 @@ import { replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import { redisScript } from '../queue/script.ts';
 import type { RemoteShell } from '../ssh/types.ts';
-import type { JobData } from './job-data.ts';
+import type { CheckpointWrite } from './job-steps.ts';
 
 /**
  * This activation no longer holds the job's BullMQ lock (its renewal failed, or another
@@ -17,7 +17,9 @@ export class LockLostError extends Error {
 /**
  * Compare-and-write of the job's data: BullMQ's updateData checks no lock (any process
  * may write any job), so a worker that lost its lock could overwrite the new holder's
- * checkpoints. 1 written, 0 the lock is not ours, -1 the job is gone.
+ * checkpoints. 1 written, 0 the lock is not ours, -1 the job is gone. What is written is a
+ * checkpoint's difference (job-steps.ts): `data` unless unchanged (''), then the count of step
+ * fields to set, those fields and values, and the step fields to delete.
  */
 const writeIfHeld = redisScript<[number, (number | string)?]>('write_if_held', `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
@@ -26,7 +28,10 @@ if KEYS[3] then
   local by = redis.call('GET', KEYS[3])
   if by then return {2, by} end
 end
-redis.call('HSET', KEYS[2], 'data', ARGV[2])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], 'data', ARGV[2]) end
+local sets = tonumber(ARGV[3])
+for i = 4, 3 + sets * 2, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 4 + sets * 2, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
 return {1, redis.call('PTTL', KEYS[1])}`);
 
 /** The lock's owner and its remaining time, read in one round trip. */
@@ -79,18 +84,18 @@ export class JobLock {
   }
 
   /**
-   * Writes the whole job data, only while the lock is ours — and, given `unlessCancelled` (the
+   * Writes a checkpoint (the job data's changes: job-steps.ts), only while the lock is ours — and, given `unlessCancelled` (the
    * job's cancel key), only if nobody asked to cancel it: then nothing is written and the
    * canceller is returned. One round trip (which also renews what the lock checks trust), and it
    * returns once a replica has the write (through Sentinel; with it the audit events issued
    * before on this connection): what runs next may rely on the checkpoint surviving a failover.
    */
-  async writeData(data: JobData, options: { unlessCancelled?: string } = {}): Promise<{ cancelledBy?: string }> {
+  async writeData(write: CheckpointWrite, options: { unlessCancelled?: string } = {}): Promise<{ cancelledBy?: string }> {
     if (this.isLost) this.fail();
     if (this.token === undefined) throw new Error(`job ${this.jobId}: cannot write job data without the job's lock token`);
     const keyList = [keys.bullLock(this.jobId), keys.bullJob(this.jobId), ...(options.unlessCancelled ? [options.unlessCancelled] : [])];
     const sentAt = Date.now();
-    const [written, extra] = await writeIfHeld(this.redis, keyList, [this.token, JSON.stringify(data)]);
+    const [written, extra] = await writeIfHeld(this.redis, keyList, [this.token, write.data ?? '', String(write.set.length / 2), ...write.set, ...write.del]);
     if (written === 0) this.fail();
     if (written === 2) return { cancelledBy: String(extra) };
     if (written !== 1) throw new Error(`job ${this.jobId} no longer exists in the queue`);

@@ -12,6 +12,7 @@ import { systemClock, type Clock } from '../schedule/clock.ts';
 import { StopRunbook } from './errors.ts';
 import { JobLock } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
+import { CheckpointDiff, readJobSteps, stepsInHash } from './job-steps.ts';
 import type { EngineDeps } from './run-types.ts';
 import { RunThread } from './run-thread.ts';
 
@@ -22,6 +23,8 @@ export class RunCore {
   /** The thread's progress, delivered in order without holding up the steps. */
   readonly thread: RunThread;
   private seq = 0;
+  /** What the stored data already holds, so a checkpoint sends only its changes. */
+  private readonly diff = new CheckpointDiff();
   /** The data has changes not written yet (a step's end: saveLater). */
   private unsaved = false;
   private flushing: Promise<void> | undefined;
@@ -48,15 +51,31 @@ export class RunCore {
     return `${kind}${++this.seq}`;
   }
 
+  /** The job's step records, stored apart from its data (job-steps.ts); none before its first activation wrote any. */
+  async loadSteps(): Promise<void> {
+    if (this.job.data.activations === 0) return;
+    const stored = await readJobSteps(this.deps.redis, this.jobId);
+    this.diff.stored(stored);
+    // Over those still inside `data` (checkpointed by an older version): written as fields at the next checkpoint.
+    this.data.steps = stepsInHash({}, { ...this.data.steps, ...stored });
+  }
+
   async save(): Promise<void> {
-    // Always the full, current data (it replaces the stored object), and only by the lock holder.
+    // What changed since the last write (the stored data is then the current one), only by the lock holder.
     this.unsaved = false;
     try {
-      await this.lock.writeData(this.data);
+      await this.write();
     } catch (err) {
       this.unsaved = true;
       throw err;
     }
+  }
+
+  private async write(options: { unlessCancelled?: string } = {}): Promise<{ cancelledBy?: string }> {
+    const change = this.diff.prepare(this.data);
+    const result = await this.lock.writeData(change, options);
+    if (result.cancelledBy === undefined) this.diff.written(change);
+    return result;
   }
 
   /**
@@ -69,7 +88,7 @@ export class RunCore {
     this.unsaved = false;
     let cancelledBy: string | undefined;
     try {
-      ({ cancelledBy } = await this.lock.writeData(this.data, { unlessCancelled: keys.cancel(this.jobId) }));
+      ({ cancelledBy } = await this.write({ unlessCancelled: keys.cancel(this.jobId) }));
     } catch (err) {
       this.unsaved = wasUnsaved;
       throw err;

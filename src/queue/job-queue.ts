@@ -3,10 +3,11 @@
  * deduplication key), the Redis connection and the key names everything else uses (keys.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job, type JobState } from 'bullmq';
+import { Job, Queue, type JobJson, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChatState, JobData } from '../engine/job-data.ts';
 import { newJobData } from '../engine/job-data.ts';
+import { stepsInHash } from '../engine/job-steps.ts';
 import type { JobRequest } from '../engine/runbook.ts';
 import { replicated } from './connection.ts';
 import { SingleFlight } from '../util/single-flight.ts';
@@ -108,8 +109,13 @@ export class JobQueue {
     return { jobId, verb: job.name, state: await this.chatState(job), user: job.data.request.user, text: job.data.request.text, ...(startsAt !== undefined ? { startsAt } : {}) };
   }
 
+  /** The job with its steps (stored in its hash beside BullMQ's fields: job-steps.ts), in one read, as BullMQ's getJob reads it. */
   async get(jobId: string): Promise<Job<JobData> | undefined> {
-    return (await this.queue.getJob(jobId)) ?? undefined;
+    const hash = await this.connection.hgetall(this.queue.toKey(jobId));
+    if (Object.keys(hash).length === 0) return undefined;
+    const job = Job.fromJSON<JobData>(this.queue, hash as unknown as JobJson, jobId);
+    job.data.steps = stepsInHash(hash, job.data.steps);
+    return job;
   }
 
   /** The state shown in chat: the job's own record, corrected by BullMQ's view of it. */

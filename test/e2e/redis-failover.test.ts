@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimCommandRecord, SimNodeSpec } from '../../src/sim/index.ts';
 import { words } from '../support/e2e.ts';
 import { startHarness, USERS, type Harness } from '../support/harness.ts';
+import { readJobSteps } from '../../src/engine/job-steps.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
 import { DATA_PASSWORD, SENTINEL_PASSWORD, startSentinelGroup, type SentinelGroup } from '../support/sentinel.ts';
@@ -89,8 +90,8 @@ describe.each(WAYS)('e2e: $title', ({ how }) => {
     const promoted = group.replicas[0]!;
     const replica = group.client(promoted.port);
     try {
-      const onReplica = JSON.parse((await replica.hget(`mk8s:jobs:${id}`, 'data')) ?? '{}') as { steps?: Record<string, { title: string; status: string }> };
-      expect(Object.values(onReplica.steps ?? {}).filter((s) => s.status === 'done').map((s) => s.title)).toContain('uncordon k8s-1');
+      const onReplica = readJobSteps(replica, id);
+      expect(Object.values(await onReplica).filter((s) => s.status === 'done').map((s) => s.title)).toContain('uncordon k8s-1');
     } finally {
       replica.disconnect();
     }

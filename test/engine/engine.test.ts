@@ -133,6 +133,24 @@ const flakyRunbook: Runbook = defineRunbook(
   },
 );
 
+/** Forty short steps (a long rollout's checkpoints), each returning a result of some size. */
+const MANY_STEPS = 40;
+const manyRunbook: Runbook = defineRunbook(
+  {
+    verb: 'many',
+    usage: 'many <tag>',
+    example: 'many x',
+    summary: 'engine test runbook with many steps',
+    positional: ['tag'],
+    args: z.object({ tag: z.string() }),
+    mutating: true,
+    plan: () => [],
+  },
+  async (run) => {
+    for (let i = 1; i <= MANY_STEPS; i++) await run.step(`step number ${i} of the long rollout`, async () => ({ node: `node-${i}`, note: 'x'.repeat(80) }));
+  },
+);
+
 describe('engine: durable steps, approvals, cancel, cluster hold', () => {
   const redisServer = useRedis();
   let redis: Redis;
@@ -145,7 +163,7 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
   const startWorker = (lockMs = 1_000, maxStalledCount = 5) => {
     const worker = createEngineWorker(
       {
-        redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook], ['flaky', flakyRunbook]]),
+        redis, chat, audit, logger, backupDir: '/tmp', inventory, runbooks: new Map([['demo', testRunbook], ['flaky', flakyRunbook], ['many', manyRunbook]]),
         connection: createRedis(redisServer.url, { blocking: true }),
       },
       { lockDurationMs: lockMs, stalledIntervalMs: 300, maxStalledCount },
@@ -246,6 +264,65 @@ describe('engine: durable steps, approvals, cancel, cluster hold', () => {
     // The hold ended with the job.
     // The job's data says it ended first; the hold goes after its final messages.
     await expect.poll(() => queue.holder('a')).toBeUndefined();
+  });
+
+  it("checkpoints only what changed: each step is a field of the job's hash, so no write grows with the steps before it", async () => {
+    chat = new RecordingChat();
+    // Every job-data write the worker sends (the write_if_held script: its argv after the lock token).
+    const writes: string[][] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, stream) => {
+      const args = command.args.map(String);
+      if (command.name === 'evalsha' && args[2]?.endsWith(':lock')) writes.push(args.slice(3 + Number(args[1])));
+      return send(command, stream);
+    };
+    try {
+      startWorker();
+      const queued = await queue.enqueue({ ...request('a', 'many'), verb: 'many' }, true);
+      const jobId = queued.ok ? queued.jobId : '';
+      await waitState(jobId, 'succeeded');
+      const job = (await queue.get(jobId))!;
+      expect(Object.values(job.data.steps).map((st) => st.title)).toEqual(Array.from({ length: MANY_STEPS }, (_, i) => `step number ${i + 1} of the long rollout`));
+      // As stored: `data` holds no step, each step its own field.
+      const hash = await redis.hgetall(keys.bullJob(jobId));
+      expect((JSON.parse(hash.data ?? '{}') as JobData).steps).toEqual({});
+      expect(Object.keys(hash).filter((f) => f.startsWith('mk8s:step:'))).toHaveLength(MANY_STEPS);
+      // One write per boundary, none carrying more than the steps it changed (at most two: the last's end, the next's start).
+      expect(writes.length).toBeGreaterThanOrEqual(MANY_STEPS);
+      const largest = Math.max(...writes.map((w) => w.join('').length));
+      expect(largest).toBeLessThan(2_000);
+      const last = writes.at(-1)!.join('');
+      expect(last).not.toContain('step number 1 of');
+    } finally {
+      redis.sendCommand = send;
+    }
+  });
+
+  it('resumes a job checkpointed with its steps inside its data (an older version): finished steps are not run again', async () => {
+    chat = new RecordingChat();
+    startWorker();
+    const queued = await queue.enqueue(request('a', 'old', { approve: true }), true);
+    const jobId = queued.ok ? queued.jobId : '';
+    await waitState(jobId, 'awaiting approval');
+    await expect.poll(async () => (await queue.get(jobId))?.getState()).toBe('delayed');
+    // Rewritten as the older layout had it: the step records in `data`, no step fields.
+    const key = keys.bullJob(jobId);
+    const parked = (await queue.get(jobId))!;
+    expect(Object.values(parked.data.steps).map((st) => st.title)).toEqual(['first']);
+    const fields = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('mk8s:step:'));
+    expect(fields).toEqual(['mk8s:step:s1']);
+    await redis.hdel(key, ...fields);
+    const old: Partial<JobData> = { ...parked.data };
+    delete old.stepCount;
+    await redis.hset(key, 'data', JSON.stringify(old));
+    await redis.set(keys.decision(jobId, 'g2'), JSON.stringify({ decision: 'approved', by: 'bob', at: Date.now() }), 'NX');
+    await (await queue.get(jobId))!.promote();
+    await waitState(jobId, 'succeeded');
+    expect([runs.get('old:first'), runs.get('old:second'), runs.get('old:third')]).toEqual([1, 1, 1]);
+    // Stored the new way from then on, none lost.
+    const done = (await queue.get(jobId))!;
+    expect(Object.values(done.data.steps).map((st) => `${st.title} ${st.status}`)).toEqual(['first done', 'second done', 'third done']);
+    expect(Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('mk8s:step:'))).toHaveLength(3);
   });
 
   it('expires an approval nobody answers and runs nothing after it', async () => {
