@@ -26,18 +26,21 @@ export async function readJobSteps(redis: Redis, jobId: string): Promise<JobData
   return stepsInHash(await redis.hgetall(keys.bullJob(jobId)));
 }
 
-/**
- * The step records among a job hash's fields (HGETALL of it), over `inData` (those still inside
- * `data`), in the order they ran: a hash keeps no order, and readers list steps in it.
- */
+/** The step records among a job hash's fields (HGETALL of it), over `inData` (those still inside `data`), in run order. */
 export function stepsInHash(hash: Record<string, string>, inData: JobData['steps'] = {}): JobData['steps'] {
-  const found: Array<[string, StepRecord]> = Object.entries(inData);
+  const found: JobData['steps'] = { ...inData };
   for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith(STEP_FIELD_PREFIX)) found.push([field.slice(STEP_FIELD_PREFIX.length), JSON.parse(value) as StepRecord]);
+    if (field.startsWith(STEP_FIELD_PREFIX)) found[field.slice(STEP_FIELD_PREFIX.length)] = JSON.parse(value) as StepRecord;
   }
-  // Keys are `s<n>`: one sequence per run (run-core.ts nextKey), so n is the order.
-  found.sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)));
-  return Object.fromEntries(found);
+  return inRunOrder(found);
+}
+
+/**
+ * The steps in the order they ran (readers list them in it; a hash keeps no order). Keys are
+ * `s<n>` from one sequence per run (run-core.ts nextKey), so n is the order.
+ */
+export function inRunOrder(steps: JobData['steps']): JobData['steps'] {
+  return Object.fromEntries(Object.entries(steps).toSorted(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1))));
 }
 
 /** The number of steps a job recorded, from its data as BullMQ reads it. */

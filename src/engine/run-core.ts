@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../schedule/clock.ts';
 import { StopRunbook } from './errors.ts';
 import { JobLock } from './job-lock.ts';
 import type { JobData } from './job-data.ts';
-import { CheckpointDiff, readJobSteps, stepsInHash } from './job-steps.ts';
+import { CheckpointDiff, inRunOrder, readJobSteps } from './job-steps.ts';
 import type { EngineDeps } from './run-types.ts';
 import { RunThread } from './run-thread.ts';
 
@@ -57,7 +57,7 @@ export class RunCore {
     const stored = await readJobSteps(this.deps.redis, this.jobId);
     this.diff.stored(stored);
     // Over those still inside `data` (checkpointed by an older version): written as fields at the next checkpoint.
-    this.data.steps = stepsInHash({}, { ...this.data.steps, ...stored });
+    this.data.steps = inRunOrder({ ...this.data.steps, ...stored });
   }
 
   async save(): Promise<void> {
