@@ -51,13 +51,16 @@ export function stepCount(data: JobData): number {
 /**
  * The difference between the data as last written and as it is now. `prepare` says what to
  * send; `written` records it as stored once the write succeeded (a failed or refused write
- * is sent again whole next time).
+ * is sent again next time). Both take the connection's epoch (connection.ts): after a
+ * reconnect — a new master may lack the last writes of the old one — everything is sent again.
  */
 export class CheckpointDiff {
   private storedData: string | undefined;
   private readonly storedSteps = new Map<string, string>();
+  private epoch: number | undefined;
 
-  prepare(data: JobData): CheckpointWrite {
+  prepare(data: JobData, epoch: number): CheckpointWrite {
+    if (epoch !== this.epoch) this.forget();
     const set: string[] = [];
     const del: string[] = [];
     for (const [key, step] of Object.entries(data.steps)) {
@@ -70,13 +73,22 @@ export class CheckpointDiff {
   }
 
   /** Steps read from the store (an activation's start): not sent again unless they change. */
-  stored(steps: JobData['steps']): void {
+  stored(steps: JobData['steps'], epoch: number): void {
+    if (epoch !== this.epoch) this.forget();
+    this.epoch = epoch;
     for (const [key, step] of Object.entries(steps)) this.storedSteps.set(key, JSON.stringify(step));
   }
 
-  written(write: CheckpointWrite): void {
+  written(write: CheckpointWrite, epoch: number): void {
+    if (epoch !== this.epoch) this.forget();
+    this.epoch = epoch;
     if (write.data !== undefined) this.storedData = write.data;
     for (let i = 0; i < write.set.length; i += 2) this.storedSteps.set((write.set[i] as string).slice(STEP_FIELD_PREFIX.length), write.set[i + 1] as string);
     for (const field of write.del) this.storedSteps.delete(field.slice(STEP_FIELD_PREFIX.length));
+  }
+
+  private forget(): void {
+    this.storedData = undefined;
+    this.storedSteps.clear();
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { Job } from 'bullmq';
 import type { ClusterConfig } from '../config/inventory.ts';
-import { replicated } from '../queue/connection.ts';
+import { connectionEpoch, replicated } from '../queue/connection.ts';
 import { keys } from '../queue/keys.ts';
 import { systemClock, type Clock } from '../schedule/clock.ts';
 import { StopRunbook } from './errors.ts';
@@ -54,8 +54,9 @@ export class RunCore {
   /** The job's step records, stored apart from its data (job-steps.ts); none before its first activation wrote any. */
   async loadSteps(): Promise<void> {
     if (this.job.data.activations === 0) return;
+    const epoch = connectionEpoch(this.deps.redis);
     const stored = await readJobSteps(this.deps.redis, this.jobId);
-    this.diff.stored(stored);
+    this.diff.stored(stored, epoch);
     // Over those still inside `data` (checkpointed by an older version): written as fields at the next checkpoint.
     this.data.steps = inRunOrder({ ...this.data.steps, ...stored });
   }
@@ -72,9 +73,11 @@ export class RunCore {
   }
 
   private async write(options: { unlessCancelled?: string } = {}): Promise<{ cancelledBy?: string }> {
-    const change = this.diff.prepare(this.data);
+    // The epoch when the write was made: a reconnect before it lands makes the next one whole.
+    const epoch = connectionEpoch(this.deps.redis);
+    const change = this.diff.prepare(this.data, epoch);
     const result = await this.lock.writeData(change, options);
-    if (result.cancelledBy === undefined) this.diff.written(change);
+    if (result.cancelledBy === undefined) this.diff.written(change, epoch);
     return result;
   }
 

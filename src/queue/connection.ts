@@ -61,6 +61,17 @@ interface ReplicaBarrier {
   last: Promise<unknown>;
 }
 const barriers = new WeakMap<Redis, ReplicaBarrier>();
+/** How many times each connection became ready (connectionEpoch). */
+const epochs = new WeakMap<Redis, number>();
+
+/**
+ * Changes whenever the connection (re)connects: to a restarted server, or to a new master after
+ * a failover, which may lack writes the old one took. A writer that sends only changes since
+ * its last write (job-steps.ts) writes everything again after a change.
+ */
+export function connectionEpoch(redis: Redis): number {
+  return epochs.get(redis) ?? 0;
+}
 
 export interface CreateRedisOptions {
   /**
@@ -115,6 +126,7 @@ export function createRedis(target: RedisTarget | string, options: CreateRedisOp
   }
   const barrier: ReplicaBarrier = { ...(options.warn ? { warn: options.warn } : {}), unconfirmed: [], seq: 0, degradedUntil: 0, replicaSeen: false, last: Promise.resolve() };
   barriers.set(redis, barrier);
+  redis.on('ready', () => epochs.set(redis, connectionEpoch(redis) + 1));
   if (t.sentinels) {
     followSwitchovers(redis, t);
     // Connected (again: to a new master, after a failover): what the old one may have taken with it goes again.
