@@ -60,7 +60,7 @@ export class CheckpointDiff {
   private epoch: number | undefined;
 
   prepare(data: JobData, epoch: number): CheckpointWrite {
-    if (epoch !== this.epoch) this.forget();
+    this.on(epoch);
     const set: string[] = [];
     const del: string[] = [];
     for (const [key, step] of Object.entries(data.steps)) {
@@ -74,20 +74,21 @@ export class CheckpointDiff {
 
   /** Steps read from the store (an activation's start): not sent again unless they change. */
   stored(steps: JobData['steps'], epoch: number): void {
-    if (epoch !== this.epoch) this.forget();
-    this.epoch = epoch;
+    this.on(epoch);
     for (const [key, step] of Object.entries(steps)) this.storedSteps.set(key, JSON.stringify(step));
   }
 
   written(write: CheckpointWrite, epoch: number): void {
-    if (epoch !== this.epoch) this.forget();
-    this.epoch = epoch;
+    this.on(epoch);
     if (write.data !== undefined) this.storedData = write.data;
     for (let i = 0; i < write.set.length; i += 2) this.storedSteps.set((write.set[i] as string).slice(STEP_FIELD_PREFIX.length), write.set[i + 1] as string);
     for (const field of write.del) this.storedSteps.delete(field.slice(STEP_FIELD_PREFIX.length));
   }
 
-  private forget(): void {
+  /** What is known stored holds only on the connection it was written on: on another, nothing is. */
+  private on(epoch: number): void {
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
     this.storedData = undefined;
     this.storedSteps.clear();
   }
